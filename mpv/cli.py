@@ -1,0 +1,325 @@
+"""The ``mpv`` command: set-up, demo data, users, trámites from the shell, workflows, timers, audit.
+
+Every subcommand returns an exit code; domain errors are printed as their Spanish message.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+from . import history
+from .config import Settings, SettingsError
+from .definitions import compile_bundle, read_bundles
+from .errors import DefinitionError, InvalidInput, MPVError
+from .models import ROLES, Expediente, Oficina, Usuario
+from .passwords import generate_password, hash_password, password_problem
+
+
+def main(argv=None, settings: Settings | None = None, clock=None) -> int:
+    """Run one ``mpv`` subcommand; tests pass ``settings`` (and a ``clock``) instead of the environment."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("spiff").setLevel(logging.WARNING)
+    try:
+        settings = settings or Settings.from_env()
+    except SettingsError as exc:
+        print(f"Error de configuración: {exc}", file=sys.stderr)
+        return 2
+    if args.func is cmd_workflows_check:
+        return args.func(args, settings)
+    from .services import Services, system_clock
+
+    services = Services.build(settings, clock=clock or system_clock)
+    try:
+        services.init_db()
+        return args.func(args, services)
+    except InvalidInput as exc:
+        print(f"Error: {exc.message}", file=sys.stderr)
+        for campo, mensaje in exc.campos.items():
+            print(f"  - {campo}: {mensaje}", file=sys.stderr)
+        return 1
+    except DefinitionError as exc:
+        print(f"Error: {exc.message}", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 1
+    except MPVError as exc:
+        print(f"Error: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        services.close()
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="mpv", description="Mesa de Partes Virtual")
+    sub = p.add_subparsers()
+
+    s = sub.add_parser("init-db", help="crea las tablas y registra las definiciones de workflows/")
+    s.set_defaults(func=cmd_init_db)
+
+    s = sub.add_parser("demo", help="oficinas, tipos de documento, usuarios y trámites de demostración")
+    s.add_argument("--tramites", type=int, default=6, help="trámites de ejemplo (si la base no tiene ninguno)")
+    s.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser("create-user", help="crea un usuario del personal")
+    s.add_argument("username")
+    s.add_argument("--role", required=True, choices=sorted(ROLES))
+    s.add_argument("--oficina", help="código de oficina (obligatorio para el rol oficina)")
+    s.add_argument("--nombre", default="")
+    s.add_argument("--email", default="")
+    s.add_argument("--password-stdin", action="store_true", help="lee la contraseña de la entrada estándar")
+    s.set_defaults(func=cmd_create_user)
+
+    s = sub.add_parser("oficinas", help="lista las oficinas")
+    s.set_defaults(func=cmd_oficinas)
+
+    t = sub.add_parser("tramite", help="trámites desde la consola").add_subparsers()
+    s = t.add_parser("new", help="presenta un trámite (como lo haría un ciudadano)")
+    for name in ("tipo-persona", "tipo-documento-identidad", "numero-documento-identidad", "nombres", "apellidos",
+                 "razon-social", "email", "telefono", "direccion", "tipo-documento", "numero-documento", "asunto"):
+        s.add_argument(f"--{name}", default="")
+    s.add_argument("--dni", help="atajo: persona natural con DNI")
+    s.add_argument("--folios", default="1")
+    s.add_argument("--archivo", required=True, type=Path, help="documento principal (PDF)")
+    s.add_argument("--anexo", action="append", default=[], type=Path, help="anexo (PDF); se puede repetir")
+    s.set_defaults(func=cmd_tramite_new)
+    s = t.add_parser("show", help="datos del expediente")
+    s.add_argument("numero")
+    s.set_defaults(func=cmd_tramite_show)
+    s = t.add_parser("tasks", help="tareas listas del expediente")
+    s.add_argument("numero")
+    s.set_defaults(func=cmd_tramite_tasks)
+    s = t.add_parser("complete", help="completa una tarea con los datos de su formulario")
+    s.add_argument("numero")
+    s.add_argument("tarea", help="id de la tarea o nombre de la tarea (recepcion, derivacion, atencion…)")
+    who = s.add_mutually_exclusive_group(required=True)
+    who.add_argument("--usuario", help="usuario del personal que realiza la tarea")
+    who.add_argument("--ciudadano", action="store_true", help="la realiza el remitente (subsanación)")
+    s.add_argument("--datos", default="{}", help='datos del formulario en JSON, p. ej. \'{"accion": "conforme"}\'')
+    s.set_defaults(func=cmd_tramite_complete)
+    s = t.add_parser("seguimiento", help="seguimiento del expediente")
+    s.add_argument("numero")
+    s.set_defaults(func=cmd_tramite_seguimiento)
+
+    w = sub.add_parser("workflows", help="definiciones de proceso").add_subparsers()
+    s = w.add_parser("check", help="valida cada BPMN de la carpeta y sus formularios")
+    s.add_argument("directorio", nargs="?", type=Path)
+    s.set_defaults(func=cmd_workflows_check)
+
+    s = sub.add_parser("timers", help="dispara los temporizadores vencidos")
+    s.add_argument("--loop", action="store_true", help="repite cada MPV_TIMER_INTERVAL segundos")
+    s.set_defaults(func=cmd_timers)
+
+    a = sub.add_parser("audit", help="auditoría").add_subparsers()
+    s = a.add_parser("verify", help="verifica la cadena de hashes del historial")
+    s.set_defaults(func=cmd_audit_verify)
+    return p
+
+
+def cmd_init_db(args, services) -> int:
+    for name, sha, new in services.definitions.sync(services.db):
+        print(f"{name}: {'nueva versión' if new else 'sin cambios'} {sha[:12]}")
+    print("Base de datos lista.")
+    return 0
+
+
+def cmd_demo(args, services) -> int:
+    from .demo import credentials_path, seed
+
+    created = seed(services, args.tramites)
+    if created:
+        print("Usuarios de demostración creados (anote las contraseñas):")
+        for username, rol, password in created:
+            print(f"  {username:10} {rol:9} {password}")
+    path = credentials_path(services.settings)
+    if not created and path.exists():
+        print(path.read_text(encoding="utf-8"))
+    print(f"Oficinas: {Oficina.select().count()}  Usuarios: {Usuario.select().count()}  "
+          f"Expedientes: {Expediente.select().count()}")
+    return 0
+
+
+def cmd_create_user(args, services) -> int:
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+        problem = password_problem(password)
+        if problem:
+            raise InvalidInput(problem)
+    else:
+        password = generate_password()
+    oficina = None
+    if args.role == "oficina" and not args.oficina:
+        raise InvalidInput("Un usuario de oficina necesita --oficina CODIGO (vea «mpv oficinas»).")
+    if args.oficina:
+        oficina = Oficina.get_or_none(Oficina.codigo == args.oficina)
+        if oficina is None:
+            raise InvalidInput(f"No existe la oficina {args.oficina} (vea «mpv oficinas»).")
+    with services.db.write():
+        if Usuario.get_or_none(Usuario.username == args.username):
+            raise InvalidInput(f"Ya existe el usuario {args.username}.")
+        Usuario.create(username=args.username, nombre=args.nombre or args.username, email=args.email,
+                       rol=args.role, oficina=oficina, password_hash=hash_password(password))
+    print(f"Usuario {args.username} creado ({ROLES[args.role]}).")
+    if not args.password_stdin:
+        print(f"Contraseña: {password}")
+    return 0
+
+
+def cmd_oficinas(args, services) -> int:
+    for o in Oficina.select().order_by(Oficina.codigo):
+        flags = " (mesa de partes)" if o.es_mesa_partes else ("" if o.activa else " (inactiva)")
+        print(f"{o.codigo:8} {o.nombre}{flags}")
+    return 0
+
+
+def cmd_tramite_new(args, services) -> int:
+    from .filing import presentar
+
+    datos = {k.replace("-", "_"): v for k, v in vars(args).items()
+             if isinstance(v, str) and k not in ("dni",)}
+    if args.dni:
+        datos.update(tipo_persona="natural", tipo_documento_identidad="DNI", numero_documento_identidad=args.dni)
+    datos["acepta_notificacion"] = "true"
+    received = []
+    try:
+        for path in [args.archivo, *args.anexo]:
+            if not path.is_file():
+                raise InvalidInput(f"No existe el archivo {path}.")
+            with path.open("rb") as fh:
+                limit = services.limits.principal_bytes if path == args.archivo else services.limits.anexo_bytes
+                received.append(services.storage.receive(fh, path.name, limit))
+    except MPVError:
+        services.storage.discard(received)
+        raise
+    expediente = presentar(services, datos, received[0], received[1:])
+    print(f"Expediente {expediente.numero} presentado.")
+    print(f"Código de seguimiento: {expediente.codigo}")
+    print(f"Fecha de presentación: {expediente.fecha_presentacion.isoformat()}")
+    return 0
+
+
+def _expediente(numero: str) -> Expediente:
+    from .errors import NotFound
+
+    expediente = Expediente.get_or_none(Expediente.numero == numero)
+    if expediente is None:
+        raise NotFound(f"No existe el expediente {numero}.")
+    return expediente
+
+
+def cmd_tramite_show(args, services) -> int:
+    e = _expediente(args.numero)
+    local = e.presentado_en.astimezone(services.settings.tz)
+    print(f"Expediente {e.numero}  [{e.estado}]")
+    print(f"  Presentado: {local:%d/%m/%Y %H:%M}   Fecha de presentación: {e.fecha_presentacion:%d/%m/%Y}")
+    print(f"  Remitente: {e.remitente_nombre} ({e.remitente.tipo_documento_identidad} {e.remitente_documento})")
+    print(f"  Tipo: {e.tipo_documento.nombre}   Folios: {e.folios}")
+    print(f"  Asunto: {e.asunto}")
+    print(f"  Tarea actual: {e.tarea_actual or '—'}   Oficina: {e.oficina_actual.nombre if e.oficina_actual else '—'}")
+    if e.vence:
+        print(f"  Vence: {e.vence.astimezone(services.settings.tz):%d/%m/%Y %H:%M}{'  (VENCIDO)' if e.vencido else ''}")
+    for a in e.adjuntos:
+        print(f"  Adjunto ({a.tipo}): {a.nombre}  {a.tamano} bytes  sha256 {a.sha256}")
+    return 0
+
+
+def cmd_tramite_tasks(args, services) -> int:
+    e = _expediente(args.numero)
+    tasks = services.engine.ready_tasks(e)
+    if not tasks:
+        print(f"El expediente {e.numero} no tiene tareas pendientes ({e.estado}).")
+    for task in tasks:
+        where = f" — oficina {task.oficina}" if task.oficina else ""
+        print(f"{task.id}  {task.spec:12} {task.nombre} ({task.rol}{where})")
+    return 0
+
+
+def cmd_tramite_complete(args, services) -> int:
+    from .engine import Actor
+    from .errors import NotFound
+
+    e = _expediente(args.numero)
+    try:
+        datos = json.loads(args.datos)
+    except ValueError as exc:
+        raise InvalidInput(f"--datos no es JSON válido: {exc}") from None
+    if not isinstance(datos, dict):
+        raise InvalidInput("--datos debe ser un objeto JSON")
+    if args.ciudadano:
+        actor = Actor.ciudadano(e)
+    else:
+        usuario = Usuario.get_or_none((Usuario.username == args.usuario) & (Usuario.activo == True))  # noqa: E712
+        if usuario is None:
+            raise NotFound(f"No existe el usuario activo {args.usuario}.")
+        actor = Actor.de_usuario(usuario)
+    ready = services.engine.ready_tasks(e)
+    matches = [t for t in ready if t.spec == args.tarea or t.id == args.tarea]
+    if len(matches) > 1 and actor.rol == "oficina":
+        matches = [t for t in matches if t.oficina == actor.oficina] or matches
+    if not matches:
+        pendientes = ", ".join(f"{t.spec} ({t.nombre})" for t in ready) or "ninguna"
+        raise NotFound(f"El expediente {e.numero} no tiene pendiente la tarea «{args.tarea}». "
+                       f"Tareas pendientes: {pendientes}.")
+    task_id = matches[0].id
+    result = services.engine.complete(e.id, task_id, actor, datos)
+    print(f"Expediente {result.expediente.numero}: {result.expediente.estado}"
+          f"{' — ' + result.expediente.tarea_actual if result.expediente.tarea_actual else ''}")
+    return 0
+
+
+def cmd_tramite_seguimiento(args, services) -> int:
+    e = _expediente(args.numero)
+    print(f"Seguimiento del expediente {e.numero} — {e.estado}")
+    for m in history.seguimiento(e.id, services.calendario):
+        ruta = f"{m.origen} → {m.destino}" if m.destino and m.destino != m.origen else m.origen
+        print(f"{m.momento:%d/%m/%Y %H:%M}  {m.descripcion:40} {ruta:50} {m.usuario:12} "
+              f"{m.dias_habiles} d.h.{'  ' + m.detalle if m.detalle else ''}")
+    return 0
+
+
+def cmd_workflows_check(args, settings) -> int:
+    directory = args.directorio or settings.workflows_dir
+    bundles = read_bundles(directory)
+    if not bundles:
+        print(f"No hay archivos .bpmn en {directory}.", file=sys.stderr)
+        return 1
+    failed = 0
+    for name, files in bundles.items():
+        try:
+            definition = compile_bundle(files)
+        except DefinitionError as exc:
+            failed += 1
+            print(f"{name}: con problemas")
+            for problem in exc.problems or [exc.message]:
+                print(f"  - {problem}")
+            continue
+        print(f"{name}: correcto (proceso {definition.process_id}, {len(definition.user_tasks)} tareas de usuario, "
+              f"versión {definition.sha256[:12]})")
+    return 1 if failed else 0
+
+
+def cmd_timers(args, services) -> int:
+    while True:
+        fired = services.engine.fire_due_timers()
+        print(f"Temporizadores: {fired} evento(s) registrados.")
+        if not args.loop:
+            return 0
+        time.sleep(services.settings.timer_interval)
+
+
+def cmd_audit_verify(args, services) -> int:
+    result = history.verify()
+    print(result)
+    return 0 if result.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""Demo data: the offices of a district municipality's organigram, document types, one user per
+role (passwords generated, written once to a private file), and a few trámites in varied states."""
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+from fpdf import FPDF
+
+from .engine import Actor
+from .filing import presentar
+from .models import Expediente, Oficina, TipoDocumento, Usuario
+from .passwords import generate_password, hash_password
+
+# A district municipality's units, after a typical Reglamento de Organización y Funciones (ROF).
+OFICINAS = [
+    ("MP", "Mesa de Partes - Unidad de Trámite Documentario y Archivo", True),
+    ("ALC", "Alcaldía", False),
+    ("GM", "Gerencia Municipal", False),
+    ("SG", "Secretaría General", False),
+    ("OCI", "Órgano de Control Institucional", False),
+    ("PPM", "Procuraduría Pública Municipal", False),
+    ("OAJ", "Oficina de Asesoría Jurídica", False),
+    ("OPP", "Oficina de Planeamiento y Presupuesto", False),
+    ("GAF", "Gerencia de Administración y Finanzas", False),
+    ("URH", "Unidad de Recursos Humanos", False),
+    ("ULOG", "Unidad de Logística y Control Patrimonial", False),
+    ("SGAT", "Subgerencia de Administración Tributaria", False),
+    ("GDUR", "Gerencia de Desarrollo Urbano y Rural", False),
+    ("GDS", "Gerencia de Desarrollo Social", False),
+    ("DEMUNA", "Defensoría Municipal del Niño y del Adolescente", False),
+    ("GDE", "Gerencia de Desarrollo Económico Local", False),
+    ("GSP", "Gerencia de Servicios Públicos y Gestión Ambiental", False),
+    ("ORC", "Oficina de Registro Civil", False),
+    ("OGRD", "Oficina de Gestión del Riesgo de Desastres", False),
+    ("OII", "Oficina de Imagen Institucional", False),
+]
+
+TIPOS_DOCUMENTO = [
+    ("SOL", "Solicitud"), ("CAR", "Carta"), ("OFI", "Oficio"), ("REC", "Recurso administrativo"),
+    ("QUE", "Queja"), ("DEN", "Denuncia"), ("MEM", "Memorial"), ("DJ", "Declaración jurada"),
+    ("INF", "Informe"), ("OTR", "Otro"),
+]
+
+USUARIOS = [
+    ("mesa", "María Quispe Huamán", "mesa", "MP"),
+    ("gdur", "Jorge Mendoza Ríos", "oficina", "GDUR"),
+    ("rentas", "Rosa Flores Salazar", "oficina", "SGAT"),
+    ("auditor", "Luis Paredes Vega", "auditor", None),
+    ("analista", "Carmen Torres Ccori", "analista", None),
+    ("admin", "Administrador del sistema", "admin", None),
+]
+
+MUESTRAS = [
+    ("Licencia de funcionamiento para bodega en Jr. Loreto 215", "SOL", "GDUR"),
+    ("Constancia de no adeudo del impuesto predial 2026", "SOL", "SGAT"),
+    ("Reclamo por cobro de arbitrios del predio Av. Grau 480", "REC", None),
+    ("Certificado de parámetros urbanísticos y edificatorios", "SOL", "GDUR"),
+    ("Queja por ruidos molestos de local nocturno", "QUE", None),
+    ("Fraccionamiento de deuda tributaria", "SOL", "SGAT"),
+]
+
+
+def sample_pdf(title: str, pages: int = 1) -> bytes:
+    """A small real PDF with a title line per page (for demo filings and tests)."""
+    pdf = FPDF()
+    pdf.set_font("helvetica", size=12)
+    for number in range(1, pages + 1):
+        pdf.add_page()
+        pdf.multi_cell(0, 8, f"{title}\nPágina {number} de {pages}")
+    return bytes(pdf.output())
+
+
+def credentials_path(settings) -> Path:
+    return Path(settings.data_dir) / "credenciales-demo.txt"
+
+
+def seed(services, tramites: int = 6) -> list[tuple[str, str, str]]:
+    """Create the demo offices, document types and users (when the database has no users).
+
+    Returns (username, role, password) for the users created; the passwords are also written to
+    ``credenciales-demo.txt`` in the data folder (readable by its owner only).
+    """
+    with services.db.write():
+        for codigo, nombre, es_mesa in OFICINAS:
+            Oficina.insert(codigo=codigo, nombre=nombre, es_mesa_partes=es_mesa).on_conflict_ignore().execute()
+        for codigo, nombre in TIPOS_DOCUMENTO:
+            TipoDocumento.insert(codigo=codigo, nombre=nombre).on_conflict_ignore().execute()
+        if Usuario.select().exists():
+            return []
+        created = []
+        oficinas = dict(Oficina.select(Oficina.codigo, Oficina.id).tuples())
+        for username, nombre, rol, oficina in USUARIOS:
+            password = generate_password()
+            Usuario.create(username=username, nombre=nombre, rol=rol, oficina=oficinas.get(oficina),
+                           email=f"{username}@muni.example.gob.pe", password_hash=hash_password(password))
+            created.append((username, rol, password))
+    _write_credentials(services.settings, created)
+    if not Expediente.select().exists():
+        _sample_tramites(services, tramites)
+    return created
+
+
+def _write_credentials(settings, created):
+    path = credentials_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = ["Usuarios de demostración de MPV (contraseñas generadas al crear la base de datos)", ""]
+    lines += [f"{u:10} {r:9} {p}" for u, r, p in created]
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write("\n".join(lines) + "\n")
+
+
+def _sample_tramites(services, count: int):
+    mesa = Usuario.get(Usuario.username == "mesa")
+    people = [("Ana", "Rojas Villanueva", "45871236"), ("Pedro", "Huamaní Sánchez", "40125578"),
+              ("Lucía", "Chávez Aguilar", "71234509"), ("José", "Ramírez Tello", "09876543")]
+    for i in range(count):
+        asunto, tipo, destino = MUESTRAS[i % len(MUESTRAS)]
+        nombres, apellidos, dni = people[i % len(people)]
+        datos = {"tipo_persona": "natural", "tipo_documento_identidad": "DNI", "numero_documento_identidad": dni,
+                 "nombres": nombres, "apellidos": apellidos, "email": f"{nombres.lower()}@example.com",
+                 "telefono": "987654321", "direccion": "Jr. Amazonas 120, Santa Clotilde", "tipo_documento": tipo,
+                 "asunto": asunto, "folios": 2, "acepta_notificacion": "true"}
+        principal = services.storage.receive(io.BytesIO(sample_pdf(asunto, 2)), "solicitud.pdf",
+                                             services.limits.principal_bytes)
+        expediente = presentar(services, datos, principal, [])
+        if destino and i % 3 != 2:
+            actor = Actor.de_usuario(mesa)
+            tarea = services.engine.tasks_for(actor, expediente.id).get()
+            services.engine.complete(expediente.id, tarea.task_id, actor, {"accion": "conforme"})
+            tarea = services.engine.tasks_for(actor, expediente.id).get()
+            services.engine.complete(expediente.id, tarea.task_id, actor,
+                                     {"oficina": destino, "proveido": "Para su atención y trámite.",
+                                      "prioridad": "normal", "plazo_dias": 7})

@@ -1,0 +1,526 @@
+"""The engine: each expediente is a SpiffWorkflow process instance, moved one step per transaction.
+
+A step: lock the expediente → restore its instance → complete a task (or fire due timers) → run
+the engine steps → save the state, the Evento rows and the projections the lists read. Two users
+completing the same task: the first wins, the second gets :class:`Conflict`.
+
+The serialized instance holds neither its spec (that is the stored definition it started with)
+nor the finished part of its task tree (the history is in Evento rows), so a step costs about the
+same on the fiftieth derivation as on the first.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import uuid
+from datetime import datetime
+from importlib.metadata import version as package_version
+from typing import Callable
+
+import orjson
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
+from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
+from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.util.task import TaskState
+
+from . import forms, history
+from .definitions import Definition, DefinitionStore, UserTaskInfo
+from .errors import Conflict, InvalidInput, MPVError, NotAllowed, NotFound
+from .models import ROLES, Adjunto, Expediente, Oficina, Tarea, Temporizador
+from .plazos import Calendario
+from .scripting import ScriptEngine
+
+log = logging.getLogger(__name__)
+
+STATE_FORMAT = f"mpv1/spiff-{package_version('SpiffWorkflow')}"
+CIUDADANO = "ciudadano"  # the pseudo-office of tasks in the Ciudadano lane
+
+
+@dataclasses.dataclass(frozen=True)
+class Actor:
+    """Who performs a step: a staff user, the citizen of one expediente, or the system (timers)."""
+
+    rol: str
+    nombre: str
+    usuario_id: int | None = None
+    oficina: str = ""
+    ip: str = ""
+    expediente_id: int | None = None
+
+    @classmethod
+    def de_usuario(cls, usuario, ip: str = "") -> "Actor":
+        return cls(rol=usuario.rol, nombre=usuario.username, usuario_id=usuario.id,
+                   oficina=usuario.oficina.codigo if usuario.oficina_id else "", ip=ip)
+
+    @classmethod
+    def ciudadano(cls, expediente: Expediente, ip: str = "") -> "Actor":
+        return cls(rol=CIUDADANO, nombre=expediente.remitente_nombre, oficina=CIUDADANO, ip=ip,
+                   expediente_id=expediente.id)
+
+
+SISTEMA = Actor(rol="sistema", nombre="sistema")
+
+
+@dataclasses.dataclass
+class TaskView:
+    """A ready user task, as the applications show it."""
+
+    id: str
+    spec: str
+    nombre: str
+    rol: str
+    oficina: str
+    info: UserTaskInfo
+    data: dict
+
+
+@dataclasses.dataclass
+class NuevoAdjunto:
+    """A file already stored on disk (``mpv.storage``), to be attached in the step's transaction."""
+
+    sha256: str
+    nombre: str
+    tamano: int
+    tipo: str
+
+
+class _InstanceConverter(BpmnWorkflowConverter):
+    """Serializes an instance without its spec, which is the stored definition it started with."""
+
+    def to_dict(self, workflow):
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct, definition: Definition):
+        workflow = self.target_class(definition.spec, definition.subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], uuid.UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(uuid.UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+def prune_finished(workflow: BpmnWorkflow):
+    """Drop the finished part of the task tree above everything still open.
+
+    The history of finished tasks is kept in Evento rows; SpiffWorkflow only needs the subtree that
+    holds the open tasks. The new root keeps the full process data (the serializer stores a root's
+    data whole, and each other task's as a delta from its parent).
+    """
+    open_tasks = [t for t in workflow.tasks.values() if not t.has_state(TaskState.FINISHED_MASK)]
+    if not open_tasks:
+        return
+    paths = []
+    for task in open_tasks:
+        path, node = [], task
+        while node is not None:
+            path.append(node)
+            node = node.parent
+        paths.append(path)
+    common = set.intersection(*({t.id for t in path} for path in paths))
+    new_root = next((t for t in paths[0] if t.id in common and t.has_state(TaskState.FINISHED_MASK)), None)
+    if new_root is None or new_root is workflow.task_tree:
+        return
+    data = new_root.data
+    workflow.tasks = {t.id: t for t in new_root}
+    new_root._parent = None
+    new_root.data = data
+    workflow.task_tree = new_root
+    if workflow.last_task is not None and workflow.last_task.id not in workflow.tasks:
+        workflow.last_task = None
+
+
+class Engine:
+    """Starts instances, completes their tasks and fires their timers, one transaction per step."""
+
+    def __init__(self, database, definitions: DefinitionStore, calendario: Calendario,
+                 clock: Callable[[], datetime], prune: bool = True):
+        self.db = database
+        self.definitions = definitions
+        self.calendario = calendario
+        self.clock = clock
+        self.prune = prune
+        self.script_engine = ScriptEngine(calendario, clock)
+        self._registry = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
+        _InstanceConverter(BpmnWorkflow, self._registry)
+
+    # -- instances ---------------------------------------------------------------------------
+    def dump(self, workflow: BpmnWorkflow) -> str:
+        return orjson.dumps(self._registry.convert(workflow)).decode()
+
+    def load(self, expediente: Expediente, definition: Definition | None = None) -> BpmnWorkflow:
+        if expediente.formato_estado != STATE_FORMAT:
+            raise MPVError(f"El expediente {expediente.numero} se guardó con otro formato "
+                           f"({expediente.formato_estado}); migre la instalación antes de continuar.")
+        definition = definition or self.definitions.get(expediente.definicion_id)
+        workflow = self._registry.restore(orjson.loads(expediente.estado_motor), definition=definition)
+        workflow.script_engine = self.script_engine
+        return workflow
+
+    def new_instance(self, definition: Definition, data: dict) -> BpmnWorkflow:
+        workflow = BpmnWorkflow(definition.spec, definition.subprocess_specs, script_engine=self.script_engine)
+        workflow.task_tree.set_data(**{**definition.form_defaults(), **data})
+        return workflow
+
+    # -- steps -------------------------------------------------------------------------------
+    def start(self, expediente: Expediente, actor: Actor, payload: dict,
+              adjuntos: list | None = None) -> "StepResult":
+        """Start the instance of a newly inserted expediente. Call inside ``database.write()``."""
+        definition = self.definitions.get(expediente.definicion_id)
+        workflow = self.new_instance(definition, {
+            "numero": expediente.numero, "tipo_documento": expediente.tipo_documento.codigo, "oficina": ""})
+        step = _Step(self, expediente, definition, workflow, actor, before=set())
+        step.record(tipo="inicio", accion="presentar", descripcion="Trámite presentado",
+                    payload=payload, oficina_origen=CIUDADANO, primary=True)
+        step.run_engine()
+        return step.finish(adjuntos)
+
+    def complete(self, expediente_id: int, task_id: str, actor: Actor, data: dict,
+                 adjuntos: list[NuevoAdjunto] | None = None) -> "StepResult":
+        """Complete a ready user task with form ``data``, in one transaction.
+
+        :raise NotFound: unknown expediente or task.
+        :raise Conflict: the task is no longer ready (someone else completed it, or its plazo ran out).
+        :raise NotAllowed: the actor's role or office does not work this task.
+        :raise InvalidInput: ``data`` breaks the task's form; ``campos`` says where.
+        """
+        expired = None
+        with self.db.write():
+            expediente, definition, workflow = self._locked(expediente_id)
+            task = self._task(workflow, task_id)
+            step = _Step(self, expediente, definition, workflow, actor)
+            if task.state == TaskState.READY:
+                # A timer that is due fires first: a late answer must not beat its own deadline.
+                workflow.refresh_timers()
+                step.run_engine()
+            if task.state != TaskState.READY:
+                if not step.rows:
+                    raise Conflict(_already_done(task, definition))
+                step.finish()
+                expired = _already_done(task, definition)
+            else:
+                info = definition.user_tasks[task.task_spec.name]
+                self.authorize(actor, expediente, task, info)
+                values = self.validate(info, data)
+                task_data, _ = forms.split(info.schema or {}, values)
+                step.record_task(task, info, values, adjuntos)
+                task.set_data(**task_data)
+                try:
+                    task.run()
+                except SpiffWorkflowException as exc:
+                    raise self._engine_error(expediente, exc) from exc
+                step.run_engine()
+                return step.finish(adjuntos)
+        raise Conflict(expired)
+
+    def fire_due_timers(self, limit: int = 200) -> int:
+        """Fire every timer that is due by the engine's clock; return how many Eventos that wrote."""
+        now = self.clock()
+        due = (Temporizador.select(Temporizador.expediente).distinct()
+               .where(Temporizador.vence <= now).limit(limit))
+        written = 0
+        for (expediente_id,) in due.tuples():
+            with self.db.write():
+                expediente, definition, workflow = self._locked(expediente_id)
+                step = _Step(self, expediente, definition, workflow, SISTEMA)
+                workflow.refresh_timers()
+                step.run_engine()
+                written += len(step.finish().eventos)
+        return written
+
+    # -- reading -----------------------------------------------------------------------------
+    def tasks_for(self, actor: Actor, expediente_id: int | None = None):
+        """The ready tasks ``actor`` may complete (from the Tarea projection, no restore)."""
+        query = Tarea.select().where(Tarea.rol == actor.rol)
+        if actor.rol == "oficina":
+            query = query.join(Oficina).where(Oficina.codigo == actor.oficina)
+        if actor.rol == CIUDADANO:
+            query = query.where(Tarea.expediente == actor.expediente_id)
+        if expediente_id is not None:
+            query = query.where(Tarea.expediente == expediente_id)
+        return query.order_by(Tarea.desde)
+
+    def ready_task(self, expediente: Expediente, task_id: str) -> TaskView:
+        """A ready task with its data, for rendering its form. :raise NotFound: / :raise Conflict:"""
+        definition = self.definitions.get(expediente.definicion_id)
+        workflow = self.load(expediente, definition)
+        task = self._task(workflow, task_id)
+        if task.state != TaskState.READY:
+            raise Conflict(_already_done(task, definition))
+        return self._view(task, definition)
+
+    def ready_tasks(self, expediente: Expediente) -> list[TaskView]:
+        definition = self.definitions.get(expediente.definicion_id)
+        workflow = self.load(expediente, definition)
+        return [self._view(t, definition) for t in workflow.get_tasks(state=TaskState.READY, manual=True)
+                if t.task_spec.name in definition.user_tasks]
+
+    def _view(self, task, definition: Definition) -> TaskView:
+        info = definition.user_tasks[task.task_spec.name]
+        return TaskView(id=str(task.id), spec=info.name, nombre=info.label, rol=info.rol or "",
+                        oficina=self.office_of(task, info), info=info, data=dict(task.data))
+
+    # -- rules -------------------------------------------------------------------------------
+    def office_of(self, task, info: UserTaskInfo) -> str:
+        """The office whose tray holds this task: mesa de partes, the bound office, or the citizen."""
+        if info.rol == "mesa":
+            return self.mesa_codigo()
+        if info.rol == CIUDADANO:
+            return CIUDADANO
+        return str(task.data.get(info.oficina_variable) or "")
+
+    def mesa_codigo(self) -> str:
+        mesa = Oficina.mesa_de_partes()
+        return mesa.codigo if mesa else ""
+
+    def authorize(self, actor: Actor, expediente: Expediente, task, info: UserTaskInfo):
+        """:raise NotAllowed: when ``actor`` does not work this task."""
+        if actor.rol != info.rol:
+            quien = "el ciudadano" if info.rol == CIUDADANO else ROLES.get(info.rol, info.rol).lower()
+            raise NotAllowed(f"La tarea «{info.label}» del expediente {expediente.numero} la realiza {quien}.")
+        if info.rol == "oficina":
+            office = self.office_of(task, info)
+            if office != actor.oficina:
+                nombre = Oficina.nombres().get(office, office)
+                raise NotAllowed(f"El expediente {expediente.numero} está en {nombre}; "
+                                 "solo esa oficina puede atender esta tarea.")
+        if info.rol == CIUDADANO and actor.expediente_id != expediente.id:
+            raise NotAllowed("Solo el remitente, con su código de seguimiento, puede realizar esta tarea.")
+
+    def catalogs(self) -> dict[str, list[tuple[str, str]]]:
+        """The choices ``x-options`` fields offer (active offices other than mesa de partes)."""
+        offices = [(o.codigo, o.nombre) for o in Oficina.activas() if not o.es_mesa_partes]
+        return {"oficinas": offices}
+
+    def validate(self, info: UserTaskInfo, data: dict) -> dict:
+        """The form values, cleaned and checked. :raise InvalidInput: with a message per field."""
+        if not info.schema:
+            return {}
+        schema = forms.resolve(info.schema, self.catalogs())
+        values = forms.clean(schema, data)
+        errors = forms.validate(schema, values)
+        if errors:
+            raise InvalidInput("Revise los campos marcados del formulario.", errors)
+        return values
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _locked(self, expediente_id: int):
+        expediente = self.db.locked(Expediente.select().where(Expediente.id == expediente_id)).get_or_none()
+        if expediente is None:
+            raise NotFound("No existe ese expediente.")
+        definition = self.definitions.get(expediente.definicion_id)
+        return expediente, definition, self.load(expediente, definition)
+
+    @staticmethod
+    def _task(workflow: BpmnWorkflow, task_id: str):
+        try:
+            key = uuid.UUID(str(task_id))
+        except ValueError:
+            raise NotFound("No existe esa tarea.") from None
+        try:
+            return workflow.get_task_from_id(key)
+        except TaskNotFoundException:
+            # Finished tasks are pruned from the instance: an unknown id is most likely one of them.
+            raise Conflict("Esa tarea ya fue realizada. Actualice la página para ver el estado actual.") from None
+
+    def _engine_error(self, expediente, exc) -> MPVError:
+        log.error("Process error in %s: %s", expediente.numero, exc, exc_info=True)
+        return MPVError(f"El proceso del expediente {expediente.numero} no pudo continuar ({exc}). "
+                        "Nada se guardó; avise al analista responsable del diagrama.")
+
+
+def _already_done(task, definition: Definition) -> str:
+    label = definition.user_tasks.get(task.task_spec.name)
+    name = label.label if label else task.task_spec.name
+    if task.state == TaskState.CANCELLED:
+        return f"La tarea «{name}» ya no está disponible: su plazo venció o el trámite cambió de estado."
+    return f"La tarea «{name}» ya fue realizada por otra persona. Actualice la página para ver el estado actual."
+
+
+@dataclasses.dataclass
+class StepResult:
+    expediente: Expediente
+    eventos: list
+    tareas: list[Tarea]
+
+
+class _Step:
+    """One step of one instance: collects Evento rows, then saves state and projections together."""
+
+    def __init__(self, engine: Engine, expediente: Expediente, definition: Definition,
+                 workflow: BpmnWorkflow, actor: Actor, before: set | None = None):
+        self.engine = engine
+        self.expediente = expediente
+        self.definition = definition
+        self.workflow = workflow
+        self.actor = actor
+        self.now = engine.clock()
+        self.rows: list[dict] = []
+        self.primary: dict | None = None
+        self.end_estado: str | None = None
+        self.before = before if before is not None else {
+            t.id for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+
+    def record(self, primary: bool = False, **fields):
+        row = {
+            "expediente": self.expediente.id, "momento": self.now, "actor": self.actor.usuario_id,
+            "actor_nombre": self.actor.nombre, "rol": self.actor.rol, "actor_oficina": self.actor.oficina,
+            "ip": self.actor.ip, **fields}
+        self.rows.append(row)
+        if primary:
+            self.primary = row
+        return row
+
+    def record_task(self, task, info: UserTaskInfo, values: dict, adjuntos):
+        schema = info.schema or {}
+        props = forms.properties(schema)
+        accion = values.get("accion")
+        descripcion = info.label
+        if accion is not None and "accion" in props:
+            labels = dict(forms.choices(props["accion"]))
+            descripcion = f"{info.label}: {labels.get(accion, accion)}"
+        _, notes = forms.split(schema, values)
+        detalle = "\n".join(str(v) for k, v in notes.items() if isinstance(v, str) and v.strip())
+        desde = (Tarea.select(Tarea.desde)
+                 .where((Tarea.expediente == self.expediente.id) & (Tarea.task_id == str(task.id))).scalar())
+        payload = dict(values)
+        if adjuntos:
+            payload["adjuntos"] = [{"sha256": a.sha256, "nombre": a.nombre, "tipo": a.tipo} for a in adjuntos]
+        self.record(tipo="tarea", accion=str(accion or info.name), descripcion=descripcion[:200],
+                    tarea=info.name, tarea_id=str(task.id), tarea_desde=desde, detalle=detalle,
+                    oficina_origen=self.engine.office_of(task, info), payload=payload, primary=True)
+
+    def run_engine(self):
+        try:
+            self.workflow.do_engine_steps(did_complete_task=self.observe)
+        except SpiffWorkflowException as exc:
+            raise self.engine._engine_error(self.expediente, exc) from exc
+
+    def observe(self, task):
+        """Record what the engine did by itself: decisions, timers, scripts, ends."""
+        spec = task.task_spec
+        if getattr(spec, "bpmn_id", None) is None or isinstance(spec, StartEvent):
+            return
+        name = spec.bpmn_name or spec.bpmn_id
+        props = self.definition.properties(spec.name)
+        if isinstance(spec, (ExclusiveGateway, InclusiveGateway)) and len(spec.outputs) > 1:
+            chosen = [c.task_spec for c in task.children if c.task_spec in spec.outputs]
+            targets = ", ".join(self.definition.flows.get((spec.bpmn_id, c.bpmn_id)) or c.bpmn_name or c.name
+                                for c in chosen)
+            self.record(tipo="decision", accion=spec.bpmn_id, descripcion=f"{name}: {targets}"[:200],
+                        tarea=spec.name, tarea_id=str(task.id), payload={"salidas": [c.name for c in chosen]})
+        elif isinstance(spec, EndEvent):
+            if props.get("estado"):
+                self.end_estado = props["estado"]
+            self.record(tipo="fin", accion=spec.bpmn_id, descripcion=name[:200], tarea=spec.name,
+                        tarea_id=str(task.id), payload={})
+        elif isinstance(spec, CatchingEvent):
+            timer = isinstance(spec.event_definition, TimerEventDefinition)
+            self.record(tipo="temporizador" if timer else "evento", accion=spec.bpmn_id,
+                        descripcion=name[:200], tarea=spec.name, tarea_id=str(task.id),
+                        payload={"vence": task._get_internal_data("event_value")} if timer else {},
+                        oficina_origen=self._office_of_attached(task))
+        elif isinstance(spec, ScriptTask):
+            self.record(tipo="script", accion=spec.bpmn_id, descripcion=name[:200], tarea=spec.name,
+                        tarea_id=str(task.id), payload={})
+
+    def _office_of_attached(self, task) -> str:
+        parent = task.parent
+        if parent is not None and isinstance(parent.task_spec, BoundaryEventSplit):
+            for sibling in parent.children:
+                info = self.definition.user_tasks.get(sibling.task_spec.name)
+                if info is not None:
+                    return self.engine.office_of(sibling, info)
+        return ""
+
+    def finish(self, adjuntos: list[NuevoAdjunto] | None = None) -> StepResult:
+        workflow, engine, expediente = self.workflow, self.engine, self.expediente
+        ready = [t for t in workflow.get_tasks(state=TaskState.READY, manual=True)
+                 if t.task_spec.name in self.definition.user_tasks]
+        offices = {t.id: engine.office_of(t, self.definition.user_tasks[t.task_spec.name]) for t in ready}
+        if self.primary is not None:
+            new = [offices[t.id] for t in ready if t.id not in self.before]
+            self.primary["oficina_destino"] = ",".join(dict.fromkeys(o for o in new if o))
+        vencido = any(self._overdue(t) for t in ready)
+        if engine.prune:
+            prune_finished(workflow)
+        tareas = self._sync_tareas(ready, offices)
+        vence = self._sync_timers()
+        completed = workflow.is_completed()
+        if completed:
+            estado = self.end_estado or "Finalizado"
+        elif ready:
+            first = self.definition.user_tasks[ready[0].task_spec.name]
+            estado = first.properties.get("estado") or first.label
+        else:
+            estado = expediente.estado
+        oficina_codigo = next((o for o in offices.values() if o and o != CIUDADANO), None)
+        oficina = Oficina.get_or_none(Oficina.codigo == oficina_codigo) if oficina_codigo else None
+        changed = (Expediente.update(
+            estado_motor=engine.dump(workflow), formato_estado=STATE_FORMAT, version=Expediente.version + 1,
+            estado=estado[:40], tarea_actual=", ".join(dict.fromkeys(
+                self.definition.user_tasks[t.task_spec.name].label for t in ready))[:200],
+            oficina_actual=oficina, vence=None if completed else vence, vencido=vencido and not completed,
+            terminado=completed, actualizado_en=self.now)
+            .where((Expediente.id == expediente.id) & (Expediente.version == expediente.version)).execute())
+        if changed != 1:
+            raise Conflict(f"El expediente {expediente.numero} cambió mientras se guardaba; inténtelo de nuevo.")
+        for adjunto in adjuntos or []:
+            Adjunto.create(expediente=expediente.id, sha256=adjunto.sha256, nombre=adjunto.nombre,
+                           tamano=adjunto.tamano, tipo=adjunto.tipo, creado_en=self.now)
+        eventos = history.append(engine.db, self.rows)
+        return StepResult(Expediente.get_by_id(expediente.id), eventos, tareas)
+
+    def _overdue(self, task) -> bool:
+        parent = task.parent
+        if parent is None or not isinstance(parent.task_spec, BoundaryEventSplit):
+            return False
+        return any(s.state == TaskState.COMPLETED and isinstance(s.task_spec, CatchingEvent)
+                   and self.definition.properties(s.task_spec.name).get("vencido") == "true"
+                   for s in parent.children)
+
+    def _sync_tareas(self, ready, offices) -> list[Tarea]:
+        existing = {t.task_id: t for t in Tarea.select().where(Tarea.expediente == self.expediente.id)}
+        keep = {str(t.id) for t in ready}
+        gone = [row.id for key, row in existing.items() if key not in keep]
+        if gone:
+            Tarea.delete().where(Tarea.id.in_(gone)).execute()
+        codes = {o for o in offices.values() if o and o != CIUDADANO}
+        office_ids = dict(Oficina.select(Oficina.codigo, Oficina.id).where(Oficina.codigo.in_(codes)).tuples()) if codes else {}
+        result = []
+        for task in ready:
+            row = existing.get(str(task.id))
+            if row is None:
+                info = self.definition.user_tasks[task.task_spec.name]
+                row = Tarea.create(expediente=self.expediente.id, task_id=str(task.id), spec=info.name,
+                                   nombre=info.label, rol=info.rol or "", oficina=office_ids.get(offices[task.id]),
+                                   desde=self.now)
+            result.append(row)
+        return result
+
+    def _sync_timers(self):
+        Temporizador.delete().where(Temporizador.expediente == self.expediente.id).execute()
+        rows = []
+        for task in self.workflow.get_tasks(state=TaskState.WAITING):
+            event = getattr(task.task_spec, "event_definition", None)
+            value = task._get_internal_data("event_value")
+            if isinstance(event, TimerEventDefinition) and isinstance(value, str):
+                rows.append({"expediente": self.expediente.id, "task_id": str(task.id),
+                             "nombre": task.task_spec.bpmn_name or task.task_spec.name,
+                             "vence": TimerEventDefinition.get_datetime(value)})
+        if rows:
+            Temporizador.insert_many(rows).execute()
+        return min((r["vence"] for r in rows), default=None)

@@ -1,0 +1,169 @@
+"""A citizen's filing: validate it, keep its PDFs, give it a number and start its process instance.
+
+Files are streamed to disk and checked first; then one transaction inserts the expediente, its
+adjuntos, the first Evento and the started instance. When anything fails, the files the filing
+brought are removed and nothing is written.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+import secrets
+from datetime import datetime
+
+from . import identidad
+from .engine import STATE_FORMAT, Actor, NuevoAdjunto
+from .errors import InvalidInput
+from .models import Adjunto, Expediente, Numeracion, Remitente, TipoDocumento
+from .pdf import check_pdf
+from .storage import Received, Stored
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+
+# (field, label, max length) of the text fields a filing carries (TUO art. 124).
+TEXTOS = (
+    ("nombres", "Nombres", 120), ("apellidos", "Apellidos", 120), ("razon_social", "Razón social", 250),
+    ("email", "Correo electrónico", 200), ("telefono", "Teléfono", 30), ("direccion", "Dirección", 300),
+    ("numero_documento", "Número de documento", 60), ("asunto", "Asunto", 500),
+)
+
+
+@dataclasses.dataclass
+class Limits:
+    principal_bytes: int = 20 * 1024 * 1024
+    anexo_bytes: int = 10 * 1024 * 1024
+    anexos: int = 5
+
+
+def validar(datos: dict) -> dict:
+    """The filing's fields, trimmed and checked. :raise InvalidInput: with a message per field."""
+    d = {k: (v.strip() if isinstance(v, str) else v) for k, v in datos.items()}
+    campos: dict[str, str] = {}
+    tipo_persona = d.get("tipo_persona") or "natural"
+    if tipo_persona not in ("natural", "juridica"):
+        campos["tipo_persona"] = "Elija persona natural o jurídica."
+    tipo_doc = (d.get("tipo_documento_identidad") or "").upper()
+    if tipo_persona == "juridica" and tipo_doc != "RUC":
+        campos["tipo_documento_identidad"] = "Una persona jurídica se identifica con su RUC."
+    problem = identidad.error_documento(tipo_doc, d.get("numero_documento_identidad") or "")
+    if problem:
+        campos["numero_documento_identidad"] = problem
+    for name, label, size in TEXTOS:
+        if len(d.get(name) or "") > size:
+            campos[name] = f"{label}: use como máximo {size} caracteres."
+    if tipo_persona == "juridica":
+        if not d.get("razon_social"):
+            campos["razon_social"] = "Escriba la razón social."
+    else:
+        if not d.get("nombres"):
+            campos["nombres"] = "Escriba sus nombres."
+        if not d.get("apellidos"):
+            campos["apellidos"] = "Escriba sus apellidos."
+    if not _EMAIL.match(d.get("email") or ""):
+        campos["email"] = "Escriba un correo electrónico válido: allí le enviaremos la constancia."
+    if not d.get("direccion"):
+        campos["direccion"] = "Escriba su dirección."
+    if not d.get("asunto"):
+        campos["asunto"] = "Escriba el asunto: qué solicita."
+    codigo_tipo = d.get("tipo_documento") or ""
+    if not TipoDocumento.get_or_none((TipoDocumento.codigo == codigo_tipo) & (TipoDocumento.activo == True)):  # noqa: E712
+        campos["tipo_documento"] = "Elija un tipo de documento de la lista."
+    try:
+        folios = int(d.get("folios") or 0)
+    except (TypeError, ValueError):
+        folios = 0
+    if not 1 <= folios <= 10000:
+        campos["folios"] = "Indique el número de folios (páginas), de 1 a 10000."
+    if str(d.get("acepta_notificacion")).lower() not in ("true", "on", "1", "si", "sí"):
+        campos["acepta_notificacion"] = "Para presentar por la mesa virtual debe aceptar la notificación por correo."
+    if campos:
+        raise InvalidInput("Revise los datos marcados: la solicitud no se presentó.", campos)
+    return {
+        "tipo_persona": tipo_persona, "tipo_documento_identidad": tipo_doc,
+        "numero_documento_identidad": d["numero_documento_identidad"].upper(),
+        "nombres": d.get("nombres") or "" if tipo_persona == "natural" else "",
+        "apellidos": d.get("apellidos") or "" if tipo_persona == "natural" else "",
+        "razon_social": d.get("razon_social") or "" if tipo_persona == "juridica" else "",
+        "email": d["email"], "telefono": d.get("telefono") or "", "direccion": d["direccion"],
+        "tipo_documento": codigo_tipo, "numero_documento": d.get("numero_documento") or "",
+        "asunto": d["asunto"], "folios": folios,
+    }
+
+
+def check_files(principal: Received | None, anexos: list[Received], limits: Limits) -> None:
+    """:raise InvalidInput: when the main PDF is missing, there are too many annexes, or one is not a valid PDF."""
+    if principal is None:
+        raise InvalidInput("Adjunte el documento principal en PDF.", {"archivo": "Adjunte el documento principal en PDF."})
+    if len(anexos) > limits.anexos:
+        raise InvalidInput(f"Puede adjuntar como máximo {limits.anexos} anexos.",
+                           {"anexos": f"Adjuntó {len(anexos)} anexos; el máximo es {limits.anexos}."})
+    for field, received in [("archivo", principal)] + [("anexos", a) for a in anexos]:
+        try:
+            check_pdf(received.path, received.nombre)
+        except InvalidInput as exc:
+            raise InvalidInput(exc.message, {field: exc.message}) from None
+
+
+def siguiente_numero(anio: int) -> int:
+    """The next number of the year's register. Call inside the filing's write transaction."""
+    Numeracion.insert(anio=anio, ultimo=0).on_conflict_ignore().execute()
+    Numeracion.update(ultimo=Numeracion.ultimo + 1).where(Numeracion.anio == anio).execute()
+    return Numeracion.get_by_id(anio).ultimo
+
+
+def presentar(services, datos: dict, principal: Received | None, anexos: list[Received],
+              ip: str = "") -> Expediente:
+    """File a trámite: validate, keep the files, number it and start its instance — all or nothing.
+
+    :raise InvalidInput: bad data or files (nothing is written, no file is left).
+    """
+    received = [r for r in [principal, *anexos] if r is not None]
+    stored: list[Stored] = []
+    failed = True
+    try:
+        limpio = validar(datos)
+        check_files(principal, anexos, services.limits)
+        stored = [services.storage.keep(r) for r in received]
+        expediente = _registrar(services, limpio, stored, ip)
+        failed = False
+        return expediente
+    finally:
+        services.storage.discard(r for r in received if r.path.exists())
+        services.storage.release(stored, _referenced, failed)
+
+
+def _referenced(sha256: str) -> bool:
+    return Adjunto.select().where(Adjunto.sha256 == sha256).exists()
+
+
+def _registrar(services, d: dict, stored: list[Stored], ip: str) -> Expediente:
+    now: datetime = services.clock()
+    calendario = services.calendario
+    definition = services.definitions.active("tramite")
+    with services.db.write():
+        anio = calendario.fecha_local(now).year
+        correlativo = siguiente_numero(anio)
+        remitente = _remitente(d)
+        tipo = TipoDocumento.get(TipoDocumento.codigo == d["tipo_documento"])
+        expediente = Expediente.create(
+            numero=f"{anio}-{correlativo:06d}", anio=anio, correlativo=correlativo,
+            codigo=secrets.token_urlsafe(16), remitente=remitente, remitente_nombre=remitente.nombre_completo,
+            remitente_documento=remitente.numero_documento_identidad, tipo_documento=tipo,
+            numero_documento=d["numero_documento"], asunto=d["asunto"], folios=d["folios"],
+            presentado_en=now, fecha_presentacion=calendario.fecha_presentacion(now),
+            definicion=definition.row_id, estado="Presentado", estado_motor="{}",
+            formato_estado=STATE_FORMAT, version=0, actualizado_en=now)
+        adjuntos = [NuevoAdjunto(s.sha256, s.nombre, s.size, "principal" if i == 0 else "anexo")
+                    for i, s in enumerate(stored)]
+        payload = {**d, "adjuntos": [{"sha256": a.sha256, "nombre": a.nombre, "tamano": a.tamano, "tipo": a.tipo}
+                                     for a in adjuntos],
+                   "fecha_presentacion": expediente.fecha_presentacion.isoformat()}
+        actor = Actor.ciudadano(expediente, ip)
+        services.engine.start(expediente, actor, payload, adjuntos)
+    return Expediente.get_by_id(expediente.id)
+
+
+def _remitente(d: dict) -> Remitente:
+    fields = {k: d[k] for k in ("tipo_persona", "tipo_documento_identidad", "numero_documento_identidad",
+                                "nombres", "apellidos", "razon_social", "email", "telefono", "direccion")}
+    return Remitente.create(**fields)

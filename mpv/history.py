@@ -1,0 +1,162 @@
+"""History: Evento rows, appended to one hash chain, and the seguimiento read back from them.
+
+Each row's hash covers its fields and the previous row's hash; the Cadena row holds the head, so
+a modified, deleted, reordered or inserted row — the last one included — breaks verification at
+the first bad row. The seguimiento is read from these rows only, never from process data.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from datetime import datetime, timezone
+
+import orjson
+
+from .models import Cadena, Evento, Oficina
+from .plazos import Calendario
+
+GENESIS = "0" * 64
+
+# The kinds of row a seguimiento shows; decisions and ends stay in the auditor's full history.
+MOVIMIENTOS = ("inicio", "tarea", "temporizador", "anulacion")
+
+_HASHED = ("seq", "expediente", "momento", "tipo", "accion", "descripcion", "actor", "actor_nombre", "rol",
+           "actor_oficina", "ip", "tarea", "tarea_id", "tarea_desde", "oficina_origen", "oficina_destino",
+           "detalle", "payload", "prev_hash")
+
+
+def _value(row: Evento, name: str):
+    if name in ("expediente", "actor"):
+        return getattr(row, f"{name}_id")
+    value = getattr(row, name)
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def row_hash(row: Evento) -> str:
+    data = orjson.dumps([_value(row, name) for name in _HASHED])
+    return hashlib.sha256(data).hexdigest()
+
+
+def ensure_chain():
+    """Create the chain's head row if the database has none (idempotent)."""
+    if Cadena.get_or_none(Cadena.id == 1) is None:
+        Cadena.insert(id=1, seq=0, hash=GENESIS).on_conflict_ignore().execute()
+
+
+def append(database, rows: list[dict]) -> list[Evento]:
+    """Append ``rows`` (Evento field values) to the chain. Call inside ``database.write()``."""
+    if not rows:
+        return []
+    head = database.locked(Cadena.select().where(Cadena.id == 1)).get()
+    seq, prev = head.seq, head.hash
+    saved = []
+    for fields in rows:
+        seq += 1
+        for name in ("momento", "tarea_desde"):  # the hash covers the UTC text a read returns
+            if fields.get(name) is not None:
+                fields[name] = fields[name].astimezone(timezone.utc)
+        payload = fields.get("payload", {})
+        row = Evento(**{**fields, "payload": orjson.dumps(payload, option=orjson.OPT_SORT_KEYS).decode()},
+                     seq=seq, prev_hash=prev)
+        row.hash = prev = row_hash(row)
+        saved.append(row)
+    Evento.bulk_create(saved)
+    Cadena.update(seq=seq, hash=prev).where(Cadena.id == 1).execute()
+    return saved
+
+
+@dataclasses.dataclass
+class Verification:
+    ok: bool
+    checked: int
+    seq: int | None = None  # the first bad row's position in the chain
+    problem: str = ""
+
+    def __str__(self):
+        if self.ok:
+            return f"Cadena de auditoría íntegra: {self.checked} eventos verificados."
+        return f"Cadena de auditoría ALTERADA en el evento {self.seq}: {self.problem}"
+
+
+def verify(batch: int = 5000) -> Verification:
+    """Walk the chain in ``seq`` order and name the first row that breaks it."""
+    expected_seq, prev, checked = 1, GENESIS, 0
+    last_id = 0
+    while True:
+        rows = list(Evento.select().where(Evento.seq >= expected_seq).order_by(Evento.seq).limit(batch))
+        for row in rows:
+            if row.seq != expected_seq:
+                return Verification(False, checked, expected_seq,
+                                    f"falta el evento {expected_seq} (eliminado) antes del evento {row.seq}")
+            if row.prev_hash != prev:
+                return Verification(False, checked, row.seq,
+                                    "no continúa al evento anterior (insertado, reordenado o el anterior fue modificado)")
+            if row_hash(row) != row.hash:
+                return Verification(False, checked, row.seq, "su contenido fue modificado")
+            prev, expected_seq, checked, last_id = row.hash, expected_seq + 1, checked + 1, row.id
+        if len(rows) < batch:
+            break
+    head = Cadena.get_or_none(Cadena.id == 1)
+    head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
+    if head_seq != checked or head_hash != prev:
+        if head_seq > checked:
+            return Verification(False, checked, checked + 1, f"faltan los eventos {checked + 1}–{head_seq} (eliminados)")
+        return Verification(False, checked, head_seq + 1 if head_seq < checked else checked,
+                            "la cabeza de la cadena no coincide con el último evento (fila añadida o cabeza alterada)")
+    return Verification(True, checked)
+
+
+@dataclasses.dataclass
+class Movimiento:
+    """One line of a seguimiento."""
+
+    momento: datetime  # local time
+    tipo: str
+    accion: str
+    descripcion: str
+    tarea: str
+    origen: str
+    destino: str
+    usuario: str
+    detalle: str
+    dias_habiles: int
+    payload: dict
+
+
+def eventos(expediente_id: int, tipos=None):
+    query = Evento.select().where(Evento.expediente == expediente_id)
+    if tipos:
+        query = query.where(Evento.tipo.in_(tipos))
+    return query.order_by(Evento.seq)
+
+
+def seguimiento(expediente_id: int, calendario: Calendario, publico: bool = False) -> list[Movimiento]:
+    """The movements of an expediente from its Evento rows, with business days between them.
+
+    ``publico`` hides staff names and history-only notes marked internal, for the citizen's view.
+    """
+    nombres = Oficina.nombres()
+    result, previous = [], None
+    for row in eventos(expediente_id, MOVIMIENTOS):
+        local = row.momento.astimezone(calendario.tz)
+        dias = calendario.habiles_entre(previous.date(), local.date()) if previous else 0
+        payload = orjson.loads(row.payload)
+        usuario = row.actor_nombre
+        if publico and row.rol not in ("ciudadano", "sistema"):
+            usuario = _office_name(nombres, row.actor_oficina) or "Municipalidad"
+        result.append(Movimiento(
+            momento=local, tipo=row.tipo, accion=row.accion, descripcion=row.descripcion, tarea=row.tarea,
+            origen=_office_name(nombres, row.oficina_origen),
+            destino=", ".join(_office_name(nombres, c) for c in row.oficina_destino.split(",") if c),
+            usuario=usuario, detalle=row.detalle, dias_habiles=dias,
+            payload={} if publico else payload))
+        previous = local
+    return result
+
+
+def _office_name(nombres: dict, codigo: str) -> str:
+    if not codigo:
+        return ""
+    if codigo == "ciudadano":
+        return "Ciudadano"
+    return nombres.get(codigo, codigo)

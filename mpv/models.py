@@ -1,0 +1,256 @@
+"""peewee models: the municipality's data, the process instances and their history.
+
+All times are stored as UTC and returned as aware ``datetime`` objects (:class:`UTCDateTimeField`).
+Lists read from projections kept on :class:`Expediente`, :class:`Tarea` and :class:`Temporizador`,
+which the engine rewrites in the same transaction as each step; the history itself lives only in
+:class:`Evento` rows, which are append-only and hash-chained (see ``mpv.history``).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import peewee as pw
+
+from .db import proxy
+
+ROLES = {
+    "mesa": "Mesa de partes",
+    "oficina": "Oficina",
+    "auditor": "Auditor",
+    "analista": "Analista",
+    "admin": "Administrador",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTimeField(pw.Field):
+    """An aware UTC datetime, stored as naive UTC text that sorts in time order on every backend."""
+
+    field_type = "DATETIME"
+
+    def db_value(self, value):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"{self.name}: se esperaba una fecha con zona horaria")
+        return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+    def python_value(self, value):
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=timezone.utc)
+
+
+class BaseModel(pw.Model):
+    class Meta:
+        database = proxy
+        legacy_table_names = False
+
+
+class Oficina(BaseModel):
+    codigo = pw.CharField(max_length=20, unique=True)
+    nombre = pw.CharField(max_length=200)
+    es_mesa_partes = pw.BooleanField(default=False)
+    activa = pw.BooleanField(default=True)
+
+    @classmethod
+    def mesa_de_partes(cls) -> "Oficina | None":
+        return cls.get_or_none(cls.es_mesa_partes == True)  # noqa: E712
+
+    @classmethod
+    def activas(cls):
+        return cls.select().where(cls.activa == True).order_by(cls.nombre)  # noqa: E712
+
+    @classmethod
+    def nombres(cls) -> dict[str, str]:
+        """Every office's code → name, for history rows (which store codes)."""
+        return dict(cls.select(cls.codigo, cls.nombre).tuples())
+
+
+class Usuario(BaseModel):
+    username = pw.CharField(max_length=60, unique=True)
+    nombre = pw.CharField(max_length=200)
+    email = pw.CharField(max_length=200, default="")
+    rol = pw.CharField(max_length=20)
+    oficina = pw.ForeignKeyField(Oficina, null=True, backref="usuarios", on_delete="RESTRICT")
+    password_hash = pw.CharField(max_length=300)
+    activo = pw.BooleanField(default=True)
+    creado_en = UTCDateTimeField(default=utcnow)
+
+
+class TipoDocumento(BaseModel):
+    codigo = pw.CharField(max_length=20, unique=True)
+    nombre = pw.CharField(max_length=120)
+    activo = pw.BooleanField(default=True)
+
+
+class Feriado(BaseModel):
+    """A local or regional holiday, or a decreed non-working day for the public sector."""
+
+    fecha = pw.DateField(unique=True)
+    nombre = pw.CharField(max_length=200)
+    tipo = pw.CharField(max_length=20, default="local")  # local | regional | no laborable
+
+
+class ProcessDefinition(BaseModel):
+    """One version of a process: its BPMN and form files, stored by the SHA-256 of their content."""
+
+    sha256 = pw.CharField(max_length=64, unique=True)
+    process_id = pw.CharField(max_length=100, index=True)
+    nombre = pw.CharField(max_length=200)
+    archivos = pw.TextField()  # JSON: file name -> text
+    autor = pw.CharField(max_length=60, default="sistema")
+    creado_en = UTCDateTimeField(default=utcnow)
+    activa = pw.BooleanField(default=False)
+
+
+class Remitente(BaseModel):
+    tipo_persona = pw.CharField(max_length=10)  # natural | juridica
+    tipo_documento_identidad = pw.CharField(max_length=10)  # DNI | CE | PASAPORTE | RUC
+    numero_documento_identidad = pw.CharField(max_length=20, index=True)
+    nombres = pw.CharField(max_length=120, default="")
+    apellidos = pw.CharField(max_length=120, default="")
+    razon_social = pw.CharField(max_length=250, default="")
+    email = pw.CharField(max_length=200, default="")
+    telefono = pw.CharField(max_length=30, default="")
+    direccion = pw.CharField(max_length=300, default="")
+
+    @property
+    def nombre_completo(self) -> str:
+        if self.tipo_persona == "juridica":
+            return self.razon_social
+        return f"{self.nombres} {self.apellidos}".strip()
+
+
+class Numeracion(BaseModel):
+    """The register's last number for each year: numbers are consecutive and never reused."""
+
+    anio = pw.IntegerField(primary_key=True)
+    ultimo = pw.IntegerField(default=0)
+
+
+class Expediente(BaseModel):
+    numero = pw.CharField(max_length=16, unique=True)
+    anio = pw.IntegerField()
+    correlativo = pw.IntegerField()
+    codigo = pw.CharField(max_length=40, unique=True)  # tracking code, >= 128 random bits
+    remitente = pw.ForeignKeyField(Remitente, backref="expedientes", on_delete="RESTRICT")
+    # Denormalised for list search and sort without a join.
+    remitente_nombre = pw.CharField(max_length=250, default="")
+    remitente_documento = pw.CharField(max_length=20, default="")
+    tipo_documento = pw.ForeignKeyField(TipoDocumento, on_delete="RESTRICT")
+    numero_documento = pw.CharField(max_length=60, default="")
+    asunto = pw.CharField(max_length=500)
+    folios = pw.IntegerField(default=1)
+    presentado_en = UTCDateTimeField()  # when it was sent
+    fecha_presentacion = pw.DateField()  # the legal filing date (Ley 31465)
+    definicion = pw.ForeignKeyField(ProcessDefinition, on_delete="RESTRICT")
+    # Projections, rewritten by the engine at every step.
+    estado = pw.CharField(max_length=40)
+    tarea_actual = pw.CharField(max_length=200, default="")
+    oficina_actual = pw.ForeignKeyField(Oficina, null=True, on_delete="RESTRICT")
+    vence = UTCDateTimeField(null=True)
+    vencido = pw.BooleanField(default=False)
+    terminado = pw.BooleanField(default=False)
+    # The serialized process instance, without its spec (that is ``definicion``).
+    estado_motor = pw.TextField()
+    formato_estado = pw.CharField(max_length=40)
+    version = pw.IntegerField(default=0)
+    actualizado_en = UTCDateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = (
+            (("presentado_en", "id"), False),
+            (("estado", "presentado_en", "id"), False),
+            (("oficina_actual", "presentado_en", "id"), False),
+            (("remitente_documento",), False),
+        )
+
+
+class Adjunto(BaseModel):
+    """A file of an expediente; the bytes live on disk under their SHA-256 (``mpv.storage``)."""
+
+    expediente = pw.ForeignKeyField(Expediente, backref="adjuntos", on_delete="RESTRICT")
+    sha256 = pw.CharField(max_length=64, index=True)
+    nombre = pw.CharField(max_length=255)
+    tamano = pw.BigIntegerField()
+    tipo = pw.CharField(max_length=20)  # principal | anexo | subsanacion | respuesta
+    creado_en = UTCDateTimeField(default=utcnow)
+
+
+class Tarea(BaseModel):
+    """A user task ready in an instance: the trays read this, never the serialized state."""
+
+    expediente = pw.ForeignKeyField(Expediente, backref="tareas", on_delete="CASCADE")
+    task_id = pw.CharField(max_length=36)
+    spec = pw.CharField(max_length=100)
+    nombre = pw.CharField(max_length=200)
+    rol = pw.CharField(max_length=20)
+    oficina = pw.ForeignKeyField(Oficina, null=True, on_delete="RESTRICT")
+    desde = UTCDateTimeField()
+
+    class Meta:
+        indexes = (
+            (("expediente", "task_id"), True),
+            (("oficina", "rol", "desde"), False),
+            (("rol", "desde"), False),
+        )
+
+
+class Temporizador(BaseModel):
+    """A timer waiting in an instance, with its due time: ``mpv timers`` polls this table."""
+
+    expediente = pw.ForeignKeyField(Expediente, backref="temporizadores", on_delete="CASCADE")
+    task_id = pw.CharField(max_length=36)
+    nombre = pw.CharField(max_length=200)
+    vence = UTCDateTimeField(index=True)
+
+
+class Evento(BaseModel):
+    """One row of history. Append-only; ``seq`` orders the hash chain that covers every row."""
+
+    seq = pw.BigIntegerField(unique=True)
+    expediente = pw.ForeignKeyField(Expediente, null=True, backref="eventos", on_delete="RESTRICT")
+    momento = UTCDateTimeField()
+    tipo = pw.CharField(max_length=20)  # inicio | tarea | decision | temporizador | fin | ...
+    accion = pw.CharField(max_length=60)
+    descripcion = pw.CharField(max_length=200)
+    actor = pw.ForeignKeyField(Usuario, null=True, on_delete="RESTRICT")
+    actor_nombre = pw.CharField(max_length=250, default="")
+    rol = pw.CharField(max_length=20, default="")
+    actor_oficina = pw.CharField(max_length=20, default="")
+    ip = pw.CharField(max_length=64, default="")
+    tarea = pw.CharField(max_length=100, default="")
+    tarea_id = pw.CharField(max_length=36, default="")
+    tarea_desde = UTCDateTimeField(null=True)  # when the completed task became ready
+    oficina_origen = pw.CharField(max_length=20, default="")
+    oficina_destino = pw.CharField(max_length=200, default="")  # codes, comma-separated
+    detalle = pw.TextField(default="")
+    payload = pw.TextField(default="{}")
+    prev_hash = pw.CharField(max_length=64)
+    hash = pw.CharField(max_length=64)
+
+    class Meta:
+        indexes = ((("expediente", "seq"), False),)
+
+
+class Cadena(BaseModel):
+    """The head of the Evento hash chain: its last ``seq`` and hash (one row)."""
+
+    id = pw.IntegerField(primary_key=True)
+    seq = pw.BigIntegerField(default=0)
+    hash = pw.CharField(max_length=64)
+
+
+MODELS = [Oficina, Usuario, TipoDocumento, Feriado, ProcessDefinition, Remitente, Numeracion,
+          Expediente, Adjunto, Tarea, Temporizador, Evento, Cadena]
+
+
+def create_tables():
+    """Create every table that is missing (idempotent)."""
+    proxy.create_tables(MODELS, safe=True)

@@ -1,0 +1,76 @@
+"""What MPV accepts as a PDF: the magic bytes, a parse by pypdf, no password, no active content."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from pypdf import PdfReader
+from pypdf.errors import PyPdfError
+from pypdf.generic import DictionaryObject, IndirectObject
+
+from .errors import InvalidInput
+
+log = logging.getLogger(__name__)
+
+_ACTIVE = {"/JavaScript": "JavaScript", "/JS": "JavaScript", "/Launch": "una acción que abre programas",
+           "/EmbeddedFiles": "archivos incrustados", "/EmbeddedFile": "archivos incrustados",
+           "/RichMedia": "contenido multimedia activo"}
+
+
+def check_pdf(path: Path, nombre: str) -> int:
+    """Check that ``path`` is a readable, unencrypted PDF without active content; return its pages.
+
+    :raise InvalidInput: saying what is wrong with the file, in Spanish.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(1024)
+        fh.seek(0, 2)
+        size = fh.tell()
+        fh.seek(max(0, size - 2048))
+        tail = fh.read()
+    if b"%PDF-" not in head:
+        raise InvalidInput(f"«{nombre}» no es un PDF. Adjunte el documento en formato PDF.")
+    if b"%%EOF" not in tail:
+        raise InvalidInput(f"«{nombre}» está incompleto o dañado (el PDF está cortado). Vuelva a generarlo y adjúntelo otra vez.")
+    try:
+        reader = PdfReader(path, strict=False)
+        if reader.is_encrypted:
+            raise InvalidInput(f"«{nombre}» está protegido con contraseña. Adjunte una copia sin contraseña.")
+        pages = len(reader.pages)
+        found = _active_content(reader)
+    except InvalidInput:
+        raise
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError, OSError) as exc:
+        log.info("Unreadable PDF %s: %s", nombre, exc)
+        raise InvalidInput(f"«{nombre}» está dañado o no se puede leer como PDF. Vuelva a generarlo y adjúntelo otra vez.") from None
+    if pages < 1:
+        raise InvalidInput(f"«{nombre}» no tiene páginas.")
+    if found:
+        raise InvalidInput(f"«{nombre}» contiene {found}, que no se admite por seguridad. "
+                           "Imprímalo o guárdelo de nuevo como PDF simple y adjúntelo otra vez.")
+    return pages
+
+
+def _active_content(reader: PdfReader, limit: int = 20000) -> str | None:
+    """Walk the document's objects from its trailer looking for scripts, launch actions or embedded files."""
+    seen, stack, visited = set(), [reader.trailer], 0
+    while stack and visited < limit:
+        obj = stack.pop()
+        if isinstance(obj, IndirectObject):
+            key = (obj.idnum, obj.generation)
+            if key in seen:
+                continue
+            seen.add(key)
+            obj = obj.get_object()
+        visited += 1
+        if isinstance(obj, DictionaryObject):
+            for name, value in obj.items():
+                if name in _ACTIVE:
+                    return _ACTIVE[name]
+                if name == "/S" and value in _ACTIVE:
+                    return _ACTIVE[value]
+                if name not in ("/Parent", "/Contents"):
+                    stack.append(value)
+        elif isinstance(obj, list):
+            stack.extend(obj)
+    return None

@@ -1,0 +1,57 @@
+"""The collaborators one MPV process uses, built once from its settings and handed to each face
+(CLI, web app): database, clock, calendar, attachment storage, process definitions, engine."""
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timezone
+from typing import Callable
+
+from . import history
+from .config import Settings
+from .db import Database
+from .definitions import DefinitionStore
+from .engine import Engine
+from .filing import Limits
+from .models import Feriado, create_tables
+from .plazos import Calendario
+from .storage import Storage
+
+
+def system_clock() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclasses.dataclass
+class Services:
+    settings: Settings
+    db: Database
+    clock: Callable[[], datetime]
+    calendario: Calendario
+    storage: Storage
+    definitions: DefinitionStore
+    engine: Engine
+    limits: Limits
+
+    @classmethod
+    def build(cls, settings: Settings, clock: Callable[[], datetime] = system_clock,
+              prune: bool = True) -> "Services":
+        db = Database(settings.database_url)
+        calendario = Calendario(settings.tz, _feriados_locales, cutoff=settings.filing_cutoff)
+        definitions = DefinitionStore(settings.workflows_dir)
+        engine = Engine(db, definitions, calendario, clock, prune=prune)
+        return cls(settings=settings, db=db, clock=clock, calendario=calendario,
+                   storage=Storage(settings.attachments_dir), definitions=definitions, engine=engine,
+                   limits=Limits())
+
+    def init_db(self):
+        """Create what is missing: tables, the audit chain's head, the workflows folder's versions."""
+        create_tables()
+        history.ensure_chain()
+        return self.definitions.sync(self.db)
+
+    def close(self):
+        self.db.close()
+
+
+def _feriados_locales():
+    return dict(Feriado.select(Feriado.fecha, Feriado.nombre).tuples())

@@ -1,0 +1,91 @@
+"""Test set-up: a real database per test (SQLite file, or a fresh PostgreSQL schema with --db=postgresql),
+an injected clock, and the real services MPV runs with."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from helpers import FakeClock, build_services, lima, make_user
+
+from mpv.config import Settings
+from mpv.engine import Actor
+
+PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--db", default="sqlite", choices=("sqlite", "postgresql"),
+                     help="database backend the suite runs on")
+
+
+def pytest_report_header(config):
+    return f"MPV database backend: {config.getoption('--db')}"
+
+
+def _pg_available() -> str | None:
+    try:
+        import psycopg2
+
+        psycopg2.connect(PG_URL, connect_timeout=3).close()
+        return None
+    except Exception as exc:  # noqa: BLE001 - any failure means: no server to test against
+        return f"PostgreSQL no responde en 127.0.0.1:5432 (base test): {exc}"
+
+
+@pytest.fixture(scope="session")
+def backend(request):
+    name = request.config.getoption("--db")
+    if name == "postgresql":
+        reason = _pg_available()
+        if reason:
+            pytest.skip(reason)
+    return name
+
+
+@pytest.fixture
+def database_url(backend, tmp_path):
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'mpv.sqlite3'}"
+        return
+    import psycopg2
+
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    with psycopg2.connect(PG_URL) as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE SCHEMA {schema}")
+    yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    conn = psycopg2.connect(PG_URL)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f"DROP SCHEMA {schema} CASCADE")
+    conn.close()
+
+
+@pytest.fixture
+def settings(tmp_path, database_url):
+    return Settings(data_dir=tmp_path / "data", database_url=database_url)
+
+
+@pytest.fixture
+def clock():
+    return FakeClock(lima(2026, 3, 2, 9, 30))  # a Monday morning in Lima
+
+
+@pytest.fixture
+def services(settings, clock):
+    services = build_services(settings, clock)
+    yield services
+    services.close()
+
+
+@pytest.fixture
+def staff(services):
+    """Actors for the roles the process uses: mesa de partes and two offices."""
+    users = {
+        "mesa": make_user("mesa", "mesa", "MP"),
+        "gdur": make_user("gdur", "oficina", "GDUR"),
+        "rentas": make_user("rentas", "oficina", "SGAT"),
+        "auditor": make_user("auditor", "auditor"),
+    }
+    return {name: Actor.de_usuario(user, ip="127.0.0.1") for name, user in users.items()}
+
+

@@ -1,0 +1,85 @@
+"""Helpers the tests share: a movable clock, real services, users, filings and steps."""
+from __future__ import annotations
+
+import io
+import threading
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from mpv.demo import OFICINAS, TIPOS_DOCUMENTO, sample_pdf
+from mpv.filing import presentar
+from mpv.models import Oficina, TipoDocumento, Usuario
+from mpv.passwords import hash_password
+from mpv.services import Services
+
+LIMA = ZoneInfo("America/Lima")
+
+
+class FakeClock:
+    """A clock tests move by hand; thread-safe, always returns aware UTC datetimes."""
+
+    def __init__(self, start: datetime):
+        self._now = start.astimezone(timezone.utc)
+        self._lock = threading.Lock()
+
+    def __call__(self) -> datetime:
+        with self._lock:
+            return self._now
+
+    def set(self, when: datetime):
+        with self._lock:
+            self._now = when.astimezone(timezone.utc)
+
+    def advance(self, **delta):
+        with self._lock:
+            self._now += timedelta(**delta)
+
+
+def lima(*args) -> datetime:
+    return datetime(*args, tzinfo=LIMA)
+
+
+def build_services(settings, clock, **kwargs) -> Services:
+    services = Services.build(settings, clock=clock, **kwargs)
+    services.init_db()
+    with services.db.write():
+        for codigo, nombre, es_mesa in OFICINAS:
+            Oficina.insert(codigo=codigo, nombre=nombre, es_mesa_partes=es_mesa).on_conflict_ignore().execute()
+        for codigo, nombre in TIPOS_DOCUMENTO:
+            TipoDocumento.insert(codigo=codigo, nombre=nombre).on_conflict_ignore().execute()
+    return services
+
+
+def make_user(username, rol, oficina=None, password="contraseña-de-prueba-1") -> Usuario:
+    oficina_row = Oficina.get(Oficina.codigo == oficina) if oficina else None
+    return Usuario.create(username=username, nombre=username.title(), rol=rol, oficina=oficina_row,
+                          password_hash=hash_password(password))
+
+
+FILING = {
+    "tipo_persona": "natural", "tipo_documento_identidad": "DNI", "numero_documento_identidad": "45871236",
+    "nombres": "Ana", "apellidos": "Rojas Villanueva", "email": "ana@example.com", "telefono": "987654321",
+    "direccion": "Jr. Loreto 215", "tipo_documento": "SOL", "asunto": "Licencia de funcionamiento",
+    "folios": 3, "acepta_notificacion": "true",
+}
+
+
+def file_tramite(services, pdf: bytes | None = None, anexos=(), **overrides):
+    """File a trámite as a citizen would, with a real small PDF."""
+    principal = services.storage.receive(io.BytesIO(pdf or sample_pdf("Solicitud")), "solicitud.pdf",
+                                         services.limits.principal_bytes)
+    extra = [services.storage.receive(io.BytesIO(a), f"anexo{i}.pdf", services.limits.anexo_bytes)
+             for i, a in enumerate(anexos, 1)]
+    return presentar(services, {**FILING, **overrides}, principal, extra, ip="127.0.0.1")
+
+
+def task_of(services, expediente, actor):
+    """The id of the one ready task ``actor`` may complete on ``expediente``."""
+    rows = list(services.engine.tasks_for(actor, expediente.id))
+    assert len(rows) == 1, [r.spec for r in rows]
+    return rows[0].task_id
+
+
+def step(services, expediente, actor, **data):
+    """Complete the actor's ready task on ``expediente`` with ``data``."""
+    return services.engine.complete(expediente.id, task_of(services, expediente, actor), actor, data)

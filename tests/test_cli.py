@@ -1,0 +1,103 @@
+"""The ``mpv`` command, from filing to atención, as an operator would use it from the shell."""
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+
+from mpv.cli import main
+from mpv.demo import sample_pdf
+
+
+def run(capsys, settings, clock, *argv):
+    code = main(list(argv), settings=settings, clock=clock)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_take_a_tramite_from_filing_to_atencion(capsys, settings, clock, tmp_path):
+    assert run(capsys, settings, clock, "init-db")[0] == 0
+    code, out, _ = run(capsys, settings, clock, "demo", "--tramites", "0")
+    assert code == 0 and "mesa" in out and "admin" in out
+    creds = settings.data_dir / "credenciales-demo.txt"
+    assert stat.S_IMODE(os.stat(creds).st_mode) == 0o600
+    # A second run creates nothing and shows where the passwords are.
+    code, out, _ = run(capsys, settings, clock, "demo")
+    assert code == 0 and "Usuarios: 6" in out
+
+    pdf = tmp_path / "solicitud.pdf"
+    pdf.write_bytes(sample_pdf("Solicitud de prueba"))
+    code, out, err = run(capsys, settings, clock, "tramite", "new", "--dni", "45871236", "--nombres", "Ana",
+                         "--apellidos", "Rojas", "--email", "ana@example.com", "--direccion", "Jr. Loreto 215",
+                         "--tipo-documento", "SOL", "--asunto", "Licencia de funcionamiento", "--folios", "2",
+                         "--archivo", str(pdf))
+    assert code == 0, err
+    assert "Expediente 2026-000001 presentado." in out and "Código de seguimiento:" in out
+
+    code, out, _ = run(capsys, settings, clock, "tramite", "tasks", "2026-000001")
+    assert "recepcion" in out and "(mesa" in out
+    steps = [("mesa", "recepcion", '{"accion": "conforme"}'),
+             ("mesa", "derivacion", '{"oficina": "GDUR", "proveido": "Evaluar", "prioridad": "normal", "plazo_dias": 7}'),
+             ("gdur", "atencion", '{"accion": "atender", "respuesta": "Licencia otorgada"}')]
+    for user, task, datos in steps:
+        code, out, err = run(capsys, settings, clock, "tramite", "complete", "2026-000001", task,
+                             "--usuario", user, "--datos", datos)
+        assert code == 0, err
+    assert "Atendido" in out
+    code, out, _ = run(capsys, settings, clock, "tramite", "seguimiento", "2026-000001")
+    assert code == 0
+    lines = [line for line in out.splitlines() if line.startswith("02/03/2026")]
+    assert [line.split("  ")[1].strip() for line in lines] == [
+        "Trámite presentado", "Recepción: Conforme", "Derivación", "Atención: Atender (responder)"]
+    code, out, _ = run(capsys, settings, clock, "tramite", "show", "2026-000001")
+    assert "[Atendido]" in out and "solicitud.pdf" in out
+    assert run(capsys, settings, clock, "audit", "verify")[0] == 0
+    assert run(capsys, settings, clock, "timers")[0] == 0
+
+
+def test_cli_errors_are_clear_messages(capsys, settings, clock, tmp_path):
+    run(capsys, settings, clock, "demo", "--tramites", "3")  # the third stays in recepción
+    code, _, err = run(capsys, settings, clock, "tramite", "complete", "2026-000003", "recepcion",
+                       "--usuario", "mesa", "--datos", "{no json")
+    assert code == 1 and "--datos no es JSON válido" in err
+    code, _, err = run(capsys, settings, clock, "tramite", "complete", "2026-000003", "recepcion",
+                       "--usuario", "gdur", "--datos", '{"accion": "conforme"}')
+    assert code == 1 and "la realiza mesa de partes" in err
+    code, _, err = run(capsys, settings, clock, "tramite", "complete", "2026-000001", "recepcion",
+                       "--usuario", "mesa", "--datos", '{"accion": "conforme"}')
+    assert code == 1 and "no tiene pendiente la tarea «recepcion». Tareas pendientes: atencion (Atención)" in err
+    code, _, err = run(capsys, settings, clock, "tramite", "show", "2026-999999")
+    assert code == 1 and "No existe el expediente 2026-999999" in err
+    code, _, err = run(capsys, settings, clock, "create-user", "pepe", "--role", "oficina", "--oficina", "NOPE")
+    assert code == 1 and "No existe la oficina NOPE" in err
+    code, _, err = run(capsys, settings, clock, "tramite", "new", "--dni", "123", "--archivo", str(tmp_path / "x.pdf"))
+    assert code == 1 and "No existe el archivo" in err
+    html = tmp_path / "falso.pdf"
+    html.write_text("<html><body>no soy un pdf</body></html>")
+    code, _, err = run(capsys, settings, clock, "tramite", "new", "--dni", "45871236", "--nombres", "A",
+                       "--apellidos", "B", "--email", "a@b.pe", "--direccion", "x", "--tipo-documento", "SOL",
+                       "--asunto", "x", "--archivo", str(html))
+    assert code == 1 and "no es un PDF" in err
+    assert not list((settings.attachments_dir / "tmp").iterdir())
+
+
+def test_create_user_with_password_from_stdin(capsys, settings, clock, monkeypatch):
+    import io
+
+    run(capsys, settings, clock, "demo", "--tramites", "0")
+    monkeypatch.setattr("sys.stdin", io.StringIO("corta\n"))
+    code, _, err = run(capsys, settings, clock, "create-user", "pepe", "--role", "auditor", "--password-stdin")
+    assert code == 1 and "al menos 12 caracteres" in err
+    monkeypatch.setattr("sys.stdin", io.StringIO("una contraseña bastante larga\n"))
+    code, out, _ = run(capsys, settings, clock, "create-user", "pepe", "--role", "auditor", "--password-stdin")
+    assert code == 0 and "Contraseña" not in out
+
+
+def test_workflows_check(capsys, settings, clock, tmp_path):
+    code, out, _ = run(capsys, settings, clock, "workflows", "check")
+    assert code == 0 and "tramite.bpmn: correcto" in out
+    broken = tmp_path / "wf"
+    shutil.copytree(settings.workflows_dir, broken)
+    (broken / "atencion.schema.json").unlink()
+    code, out, _ = run(capsys, settings, clock, "workflows", "check", str(broken))
+    assert code == 1 and "atencion: falta el archivo de formulario atencion.schema.json" in out
