@@ -18,8 +18,10 @@ from pathlib import Path
 import orjson
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
+from SpiffWorkflow.bpmn.specs import AdHocSubprocessSpec
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import ManualTask, ScriptTask, UserTask
 
@@ -43,7 +45,7 @@ LANE_ROLES = {
 }
 
 # Variables every instance has from its start (see ``Engine.start``), besides the forms' fields.
-START_VARIABLES = {"numero", "tipo_documento", "oficina"}
+START_VARIABLES = {"numero", "tipo_documento"}
 
 # Functions the restricted environment offers (see ``mpv.scripting.ScriptEngine``).
 SCRIPT_FUNCTIONS = {"fin_plazo", "hoy"}
@@ -97,6 +99,7 @@ class UserTaskInfo:
     instructions: str
     properties: dict
     oficina_variable: str
+    in_subprocess: bool = False
 
 
 @dataclasses.dataclass
@@ -124,10 +127,14 @@ class Definition:
         return extensions.get("properties", {})
 
     def form_defaults(self) -> dict:
-        """Each form field's default value, so gateway conditions always find their variables."""
+        """Each top-level form field's default value, so gateway conditions always find their variables.
+
+        Fields of tasks inside subprocesses are left out: a multi-instance refuses to start when its
+        input item already exists in the parent's data.
+        """
         defaults = {}
         for info in self.user_tasks.values():
-            if info.schema:
+            if info.schema and not info.in_subprocess:
                 for name, value in forms.task_data_defaults(info.schema).items():
                     if value is not None or name not in defaults:
                         defaults[name] = value
@@ -195,6 +202,7 @@ def compile_bundle(files: dict[str, str], validate_xsd: bool = True) -> Definiti
     problems: list[Problem] = []
     all_specs = [spec] + [s for s in subprocess_specs.values() if s is not None]
     for s in all_specs:
+        _connect_spec_events(s)
         for task_spec in s.task_specs.values():
             if hasattr(task_spec, "event_definition"):
                 task_spec.event_definition = use_engine_clock(task_spec.event_definition)
@@ -209,13 +217,28 @@ def compile_bundle(files: dict[str, str], validate_xsd: bool = True) -> Definiti
         flows=_flow_names(root))
 
 
+def _connect_spec_events(spec):
+    """Wire the spec-level callbacks SpiffWorkflow's spec deserializer wires, since MPV parses specs
+    instead of deserializing them: without them a multi-instance restored in another process never
+    learns that its children finished."""
+    for task_spec in spec.task_specs.values():
+        if isinstance(task_spec, LoopTask):
+            child = spec.task_specs.get(task_spec.task_spec)
+            if not child.completed_event.is_connected(task_spec.merge_child):
+                child.completed_event.connect(task_spec.merge_child)
+    if isinstance(spec, AdHocSubprocessSpec):
+        for task_spec in spec.task_specs.values():
+            if spec.end.name in task_spec._outputs and not task_spec.completed_event.is_connected(spec.path_complete):
+                task_spec.completed_event.connect(spec.path_complete)
+
+
 def _exception_text(exc: ValidationException) -> str:
     return str(exc.args[0]) if exc.args else type(exc).__name__
 
 
 def _user_tasks(specs, files, problems) -> dict[str, UserTaskInfo]:
     tasks = {}
-    for s in specs:
+    for index, s in enumerate(specs):
         for task_spec in s.task_specs.values():
             if not isinstance(task_spec, (UserTask, ManualTask)):
                 continue
@@ -237,7 +260,8 @@ def _user_tasks(specs, files, problems) -> dict[str, UserTaskInfo]:
                 name=task_spec.name, label=task_spec.bpmn_name or task_spec.name, lane=task_spec.lane,
                 rol=lane_role(task_spec.lane), schema=schema, uischema=uischema,
                 instructions=extensions.get("instructionsForEndUser") or "",
-                properties=props, oficina_variable=props.get("oficinaVariable", "oficina"))
+                properties=props, oficina_variable=props.get("oficinaVariable", "oficina"),
+                in_subprocess=index > 0)
             if task_spec.lane is None:
                 problems.append(Problem(task_spec.name, "la tarea no está en ningún carril (lane): no se sabe quién la atiende"))
     return tasks
@@ -272,6 +296,13 @@ def _check_code(specs, user_tasks, problems):
         if info.schema:
             variables |= set(forms.task_data_fields(info.schema))
     for s in specs:
+        variables |= set(getattr(s, "data_objects", {}) or {})
+        for task_spec in s.task_specs.values():
+            for item in ("input_item", "output_item", "data_input", "data_output"):
+                ref = getattr(task_spec, item, None)
+                if ref is not None and getattr(ref, "bpmn_id", None):
+                    variables.add(ref.bpmn_id)
+    for s in specs:
         for task_spec in s.task_specs.values():
             for script in _scripts(task_spec):
                 for message in check_code(script, "exec"):
@@ -284,7 +315,7 @@ def _check_code(specs, user_tasks, problems):
                 if condition is not None:
                     _check_expression(task_spec.name, "condición", condition.args[0], variables, problems)
             event = getattr(task_spec, "event_definition", None)
-            if isinstance(task_spec, CatchingEvent) and event is not None and hasattr(event, "expression"):
+            if isinstance(task_spec, CatchingEvent) and isinstance(event, TimerEventDefinition):
                 if isinstance(event, CycleTimerEventDefinition):
                     problems.append(Problem(task_spec.name, "los temporizadores cíclicos (timeCycle) no están soportados"))
                 else:
@@ -328,9 +359,10 @@ def _flow_names(root) -> dict[tuple[str, str], str]:
 class DefinitionStore:
     """The process versions: stored rows, their parsed form cached per process."""
 
-    def __init__(self, workflows_dir: Path):
+    def __init__(self, workflows_dir: Path, cache: bool = True):
         self.workflows_dir = Path(workflows_dir)
         self._cache: dict[int, Definition] = {}
+        self._use_cache = cache  # off in tests that must behave as if every step ran in a new process
         self._lock = threading.Lock()
 
     def sync(self, database, autor: str = "sistema") -> list[tuple[str, str, bool]]:
@@ -388,5 +420,7 @@ class DefinitionStore:
         row = row or ProcessDefinition.get_by_id(row_id)
         definition = compile_bundle(orjson.loads(row.archivos), validate_xsd=False)
         definition.row_id = row.id
+        if not self._use_cache:
+            return definition
         with self._lock:
             return self._cache.setdefault(row_id, definition)

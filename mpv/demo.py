@@ -132,5 +132,5 @@ def _sample_tramites(services, count: int):
             services.engine.complete(expediente.id, tarea.task_id, actor, {"accion": "conforme"})
             tarea = services.engine.tasks_for(actor, expediente.id).get()
             services.engine.complete(expediente.id, tarea.task_id, actor,
-                                     {"oficina": destino, "proveido": "Para su atención y trámite.",
+                                     {"oficina_destino": destino, "proveido": "Para su atención y trámite.",
                                       "prioridad": "normal", "plazo_dias": 7})

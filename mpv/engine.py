@@ -28,6 +28,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
@@ -36,7 +37,7 @@ from SpiffWorkflow.util.task import TaskState
 from . import forms, history
 from .definitions import Definition, DefinitionStore, UserTaskInfo
 from .errors import Conflict, InvalidInput, MPVError, NotAllowed, NotFound
-from .models import ROLES, Adjunto, Expediente, Oficina, Tarea, Temporizador
+from .models import ROLES, Adjunto, Copia, Expediente, Oficina, Tarea, Temporizador
 from .plazos import Calendario
 from .scripting import ScriptEngine
 
@@ -113,13 +114,7 @@ class _InstanceConverter(BpmnWorkflowConverter):
         return workflow
 
 
-def prune_finished(workflow: BpmnWorkflow):
-    """Drop the finished part of the task tree above everything still open.
-
-    The history of finished tasks is kept in Evento rows; SpiffWorkflow only needs the subtree that
-    holds the open tasks. The new root keeps the full process data (the serializer stores a root's
-    data whole, and each other task's as a delta from its parent).
-    """
+def _prune_tree(workflow):
     open_tasks = [t for t in workflow.tasks.values() if not t.has_state(TaskState.FINISHED_MASK)]
     if not open_tasks:
         return
@@ -141,6 +136,29 @@ def prune_finished(workflow: BpmnWorkflow):
     workflow.task_tree = new_root
     if workflow.last_task is not None and workflow.last_task.id not in workflow.tasks:
         workflow.last_task = None
+
+
+def prune_finished(workflow: BpmnWorkflow):
+    """Drop the finished part of each task tree above everything still open.
+
+    The history of finished tasks is kept in Evento rows; SpiffWorkflow only needs the subtrees that
+    hold the open tasks. Each new root keeps the full process data (the serializer stores a root's
+    data whole, and each other task's as a delta from its parent). Subprocesses (one per office of a
+    multi-instance derivation) are pruned the same way, and dropped once their parent task is gone.
+    """
+    _prune_tree(workflow)
+    for sub in workflow.subprocesses.values():
+        if not sub.is_completed():
+            _prune_tree(sub)
+    while True:
+        live = set(workflow.tasks)
+        for sub in workflow.subprocesses.values():
+            live.update(sub.tasks)
+        orphans = [key for key, sub in workflow.subprocesses.items() if sub.parent_task_id not in live]
+        if not orphans:
+            return
+        for key in orphans:
+            del workflow.subprocesses[key]
 
 
 class Engine:
@@ -181,11 +199,13 @@ class Engine:
         """Start the instance of a newly inserted expediente. Call inside ``database.write()``."""
         definition = self.definitions.get(expediente.definicion_id)
         workflow = self.new_instance(definition, {
-            "numero": expediente.numero, "tipo_documento": expediente.tipo_documento.codigo, "oficina": ""})
-        step = _Step(self, expediente, definition, workflow, actor, before=set())
-        step.record(tipo="inicio", accion="presentar", descripcion="Trámite presentado",
-                    payload=payload, oficina_origen=CIUDADANO, primary=True)
+            "numero": expediente.numero, "tipo_documento": expediente.tipo_documento.codigo})
+        step = _Step(self, expediente, definition, workflow, actor)
+        row = step.record(tipo="inicio", accion="presentar", descripcion="Trámite presentado",
+                          payload=payload, oficina_origen=CIUDADANO)
+        before = step.ready_ids()
         step.run_engine()
+        step.mark_destino(row, before)
         return step.finish(adjuntos)
 
     def complete(self, expediente_id: int, task_id: str, actor: Actor, data: dict,
@@ -197,10 +217,18 @@ class Engine:
         :raise NotAllowed: the actor's role or office does not work this task.
         :raise InvalidInput: ``data`` breaks the task's form; ``campos`` says where.
         """
+        return self.complete_chain(expediente_id, actor, [(task_id, data)], adjuntos)
+
+    def complete_chain(self, expediente_id: int, actor: Actor, steps: list[tuple[str, dict]],
+                       adjuntos: list[NuevoAdjunto] | None = None) -> "StepResult":
+        """Complete several tasks in a row in one transaction: the first by its id, each next one by
+        its name once the previous step made it ready (e.g. Recepción conforme, then Derivación).
+        Attachments go with the last step. Raises as :meth:`complete`; on error nothing is written.
+        """
         expired = None
         with self.db.write():
             expediente, definition, workflow = self._locked(expediente_id)
-            task = self._task(workflow, task_id)
+            task = self._task(workflow, steps[0][0])
             step = _Step(self, expediente, definition, workflow, actor)
             if task.state == TaskState.READY:
                 # A timer that is due fires first: a late answer must not beat its own deadline.
@@ -212,19 +240,61 @@ class Engine:
                 step.finish()
                 expired = _already_done(task, definition)
             else:
-                info = definition.user_tasks[task.task_spec.name]
-                self.authorize(actor, expediente, task, info)
-                values = self.validate(info, data)
-                task_data, _ = forms.split(info.schema or {}, values)
-                step.record_task(task, info, values, adjuntos)
-                task.set_data(**task_data)
-                try:
-                    task.run()
-                except SpiffWorkflowException as exc:
-                    raise self._engine_error(expediente, exc) from exc
-                step.run_engine()
+                for index, (_, data) in enumerate(steps):
+                    if index:
+                        task = self._next_ready(workflow, definition, steps[index][0], actor)
+                    last = index == len(steps) - 1
+                    step.complete_task(task, data, adjuntos if last else None)
                 return step.finish(adjuntos)
         raise Conflict(expired)
+
+    def _next_ready(self, workflow, definition, spec_name: str, actor: Actor):
+        for task in workflow.get_tasks(state=TaskState.READY, manual=True):
+            info = definition.user_tasks.get(task.task_spec.name)
+            if task.task_spec.name == spec_name and info and self.office_of(task, info) in (actor.oficina, CIUDADANO, ""):
+                return task
+        raise Conflict(f"El proceso no llegó a la tarea «{spec_name}»; nada se guardó.")
+
+    def send_event(self, expediente_id: int, event_name: str, actor: Actor) -> "StepResult":
+        """Trigger a catching event that users may send (a boundary signal such as «Anular derivación»).
+
+        The event's BPMN properties say which role may send it (``rol``), its label (``accion``)
+        and what to answer when it is no longer waiting (``rechazo``).
+        :raise NotFound: / :raise NotAllowed: / :raise Conflict: when nothing waits for it any more.
+        """
+        with self.db.write():
+            expediente, definition, workflow = self._locked(expediente_id)
+            props = definition.properties(event_name)
+            if not props.get("rol"):
+                raise NotFound("Esa acción no existe en el proceso de este expediente.")
+            if actor.rol != props["rol"]:
+                raise NotAllowed(f"«{props.get('accion', event_name)}» la realiza {ROLES.get(props['rol'], props['rol']).lower()}.")
+            waiting = [t for t in workflow.get_tasks(state=TaskState.WAITING) if t.task_spec.name == event_name]
+            if not waiting:
+                raise Conflict(props.get("rechazo") or "Esa acción ya no está disponible para este expediente.")
+            step = _Step(self, expediente, definition, workflow, actor)
+            offices = [o for o in (step.attached_office(t) for t in waiting) if o]
+            spec = waiting[0].task_spec
+            row = step.record(tipo="accion", accion=event_name, descripcion=(spec.bpmn_name or event_name)[:200],
+                              tarea=event_name, oficina_origen=actor.oficina,
+                              detalle=f"{props.get('accion', event_name)}: {', '.join(_office_names(offices))}",
+                              payload={"oficinas": offices})
+            before = step.ready_ids()
+            workflow.catch(BpmnEvent(spec.event_definition))
+            step.run_engine()
+            step.mark_destino(row, before)
+            return step.finish()
+
+    def events_for(self, actor: Actor, expediente: Expediente) -> list[tuple[str, str]]:
+        """(event name, label) of the events ``actor`` may send now on ``expediente``."""
+        definition = self.definitions.get(expediente.definicion_id)
+        workflow = self.load(expediente, definition)
+        found = {}
+        for task in workflow.get_tasks(state=TaskState.WAITING):
+            props = definition.properties(task.task_spec.name)
+            if props.get("rol") == actor.rol and isinstance(task.task_spec, CatchingEvent):
+                found[task.task_spec.name] = props.get("accion") or task.task_spec.bpmn_name
+        return list(found.items())
 
     def fire_due_timers(self, limit: int = 200) -> int:
         """Fire every timer that is due by the engine's clock; return how many Eventos that wrote."""
@@ -342,6 +412,11 @@ class Engine:
                         "Nada se guardó; avise al analista responsable del diagrama.")
 
 
+def _office_names(codes) -> list[str]:
+    names = Oficina.nombres()
+    return [names.get(c, c) for c in codes]
+
+
 def _already_done(task, definition: Definition) -> str:
     label = definition.user_tasks.get(task.task_spec.name)
     name = label.label if label else task.task_spec.name
@@ -361,7 +436,7 @@ class _Step:
     """One step of one instance: collects Evento rows, then saves state and projections together."""
 
     def __init__(self, engine: Engine, expediente: Expediente, definition: Definition,
-                 workflow: BpmnWorkflow, actor: Actor, before: set | None = None):
+                 workflow: BpmnWorkflow, actor: Actor):
         self.engine = engine
         self.expediente = expediente
         self.definition = definition
@@ -369,39 +444,63 @@ class _Step:
         self.actor = actor
         self.now = engine.clock()
         self.rows: list[dict] = []
-        self.primary: dict | None = None
+        self.copias: list[tuple[str, str]] = []
         self.end_estado: str | None = None
-        self.before = before if before is not None else {
-            t.id for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
 
-    def record(self, primary: bool = False, **fields):
+    def record(self, **fields) -> dict:
         row = {
             "expediente": self.expediente.id, "momento": self.now, "actor": self.actor.usuario_id,
             "actor_nombre": self.actor.nombre, "rol": self.actor.rol, "actor_oficina": self.actor.oficina,
             "ip": self.actor.ip, **fields}
         self.rows.append(row)
-        if primary:
-            self.primary = row
         return row
 
-    def record_task(self, task, info: UserTaskInfo, values: dict, adjuntos):
+    def ready_ids(self) -> set:
+        return {t.id for t in self.workflow.get_tasks(state=TaskState.READY, manual=True)}
+
+    def mark_destino(self, row: dict, before: set):
+        """Where the step sent the expediente: the offices of the tasks it made ready."""
+        offices = []
+        for task in self.workflow.get_tasks(state=TaskState.READY, manual=True):
+            info = self.definition.user_tasks.get(task.task_spec.name)
+            if info is not None and task.id not in before:
+                offices.append(self.engine.office_of(task, info))
+        row["oficina_destino"] = ",".join(dict.fromkeys(o for o in offices if o))
+
+    def complete_task(self, task, data: dict, adjuntos):
+        """Authorize, validate and complete one user task, recording its Evento row."""
+        engine, definition = self.engine, self.definition
+        info = definition.user_tasks[task.task_spec.name]
+        engine.authorize(self.actor, self.expediente, task, info)
+        values = engine.validate(info, data)
         schema = info.schema or {}
         props = forms.properties(schema)
+        task_data, notes = forms.split(schema, values)
         accion = values.get("accion")
         descripcion = info.label
         if accion is not None and "accion" in props:
-            labels = dict(forms.choices(props["accion"]))
-            descripcion = f"{info.label}: {labels.get(accion, accion)}"
-        _, notes = forms.split(schema, values)
-        detalle = "\n".join(str(v) for k, v in notes.items() if isinstance(v, str) and v.strip())
+            descripcion = f"{info.label}: {dict(forms.choices(props['accion'])).get(accion, accion)}"
+        detalle = "\n".join(str(v) for v in notes.values() if isinstance(v, str) and v.strip())
+        for name, value in notes.items():
+            if forms.is_copy_list(props.get(name, {})) and value:
+                self.copias.extend((code, info.name) for code in value)
+                detalle = "\n".join(x for x in (detalle, "Con copia a: " + ", ".join(_office_names(value))) if x)
         desde = (Tarea.select(Tarea.desde)
                  .where((Tarea.expediente == self.expediente.id) & (Tarea.task_id == str(task.id))).scalar())
         payload = dict(values)
         if adjuntos:
             payload["adjuntos"] = [{"sha256": a.sha256, "nombre": a.nombre, "tipo": a.tipo} for a in adjuntos]
-        self.record(tipo="tarea", accion=str(accion or info.name), descripcion=descripcion[:200],
-                    tarea=info.name, tarea_id=str(task.id), tarea_desde=desde, detalle=detalle,
-                    oficina_origen=self.engine.office_of(task, info), payload=payload, primary=True)
+        row = self.record(tipo="tarea", accion=str(accion or info.name), descripcion=descripcion[:200],
+                          tarea=info.name, tarea_id=str(task.id), tarea_desde=desde, detalle=detalle,
+                          oficina_origen=engine.office_of(task, info), payload=payload)
+        before = self.ready_ids()
+        task.set_data(**task_data)
+        try:
+            task.run()
+        except SpiffWorkflowException as exc:
+            raise engine._engine_error(self.expediente, exc) from exc
+        self.run_engine()
+        self.mark_destino(row, before)
 
     def run_engine(self):
         try:
@@ -410,34 +509,35 @@ class _Step:
             raise self.engine._engine_error(self.expediente, exc) from exc
 
     def observe(self, task):
-        """Record what the engine did by itself: decisions, timers, scripts, ends."""
+        """Record what the engine did by itself: decisions, timers, events, scripts, ends."""
         spec = task.task_spec
         if getattr(spec, "bpmn_id", None) is None or isinstance(spec, StartEvent):
             return
         name = spec.bpmn_name or spec.bpmn_id
         props = self.definition.properties(spec.name)
+        common = {"tarea": spec.name, "tarea_id": str(task.id), "accion": spec.bpmn_id}
         if isinstance(spec, (ExclusiveGateway, InclusiveGateway)) and len(spec.outputs) > 1:
             chosen = [c.task_spec for c in task.children if c.task_spec in spec.outputs]
             targets = ", ".join(self.definition.flows.get((spec.bpmn_id, c.bpmn_id)) or c.bpmn_name or c.name
                                 for c in chosen)
-            self.record(tipo="decision", accion=spec.bpmn_id, descripcion=f"{name}: {targets}"[:200],
-                        tarea=spec.name, tarea_id=str(task.id), payload={"salidas": [c.name for c in chosen]})
+            self.record(tipo="decision", descripcion=f"{name}: {targets}"[:200],
+                        payload={"salidas": [c.name for c in chosen]}, **common)
         elif isinstance(spec, EndEvent):
             if props.get("estado"):
                 self.end_estado = props["estado"]
-            self.record(tipo="fin", accion=spec.bpmn_id, descripcion=name[:200], tarea=spec.name,
-                        tarea_id=str(task.id), payload={})
+            self.record(tipo="fin", descripcion=name[:200], payload={}, oficina_origen=self._office_of_instance(task),
+                        **common)
         elif isinstance(spec, CatchingEvent):
             timer = isinstance(spec.event_definition, TimerEventDefinition)
-            self.record(tipo="temporizador" if timer else "evento", accion=spec.bpmn_id,
-                        descripcion=name[:200], tarea=spec.name, tarea_id=str(task.id),
+            self.record(tipo="temporizador" if timer else "evento", descripcion=name[:200],
                         payload={"vence": task._get_internal_data("event_value")} if timer else {},
-                        oficina_origen=self._office_of_attached(task))
+                        oficina_origen=self.attached_office(task), **common)
         elif isinstance(spec, ScriptTask):
-            self.record(tipo="script", accion=spec.bpmn_id, descripcion=name[:200], tarea=spec.name,
-                        tarea_id=str(task.id), payload={})
+            self.record(tipo="script", descripcion=name[:200], payload={},
+                        oficina_origen=self._office_of_instance(task), **common)
 
-    def _office_of_attached(self, task) -> str:
+    def attached_office(self, task) -> str:
+        """The office of the user task a boundary event is attached to."""
         parent = task.parent
         if parent is not None and isinstance(parent.task_spec, BoundaryEventSplit):
             for sibling in parent.children:
@@ -446,14 +546,15 @@ class _Step:
                     return self.engine.office_of(sibling, info)
         return ""
 
+    def _office_of_instance(self, task) -> str:
+        """Inside an office's instance of a multi-instance, that office."""
+        return str(task.data.get("oficina") or "") if task.workflow is not self.workflow else ""
+
     def finish(self, adjuntos: list[NuevoAdjunto] | None = None) -> StepResult:
         workflow, engine, expediente = self.workflow, self.engine, self.expediente
         ready = [t for t in workflow.get_tasks(state=TaskState.READY, manual=True)
                  if t.task_spec.name in self.definition.user_tasks]
         offices = {t.id: engine.office_of(t, self.definition.user_tasks[t.task_spec.name]) for t in ready}
-        if self.primary is not None:
-            new = [offices[t.id] for t in ready if t.id not in self.before]
-            self.primary["oficina_destino"] = ",".join(dict.fromkeys(o for o in new if o))
         vencido = any(self._overdue(t) for t in ready)
         if engine.prune:
             prune_finished(workflow)
@@ -481,6 +582,11 @@ class _Step:
         for adjunto in adjuntos or []:
             Adjunto.create(expediente=expediente.id, sha256=adjunto.sha256, nombre=adjunto.nombre,
                            tamano=adjunto.tamano, tipo=adjunto.tipo, creado_en=self.now)
+        if self.copias:
+            ids = dict(Oficina.select(Oficina.codigo, Oficina.id).where(
+                Oficina.codigo.in_([c for c, _ in self.copias])).tuples())
+            Copia.insert_many([{"expediente": expediente.id, "oficina": ids[c], "desde": self.now, "tarea": t}
+                               for c, t in self.copias if c in ids]).execute()
         eventos = history.append(engine.db, self.rows)
         return StepResult(Expediente.get_by_id(expediente.id), eventos, tareas)
 

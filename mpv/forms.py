@@ -66,19 +66,29 @@ def task_data_defaults(schema: dict) -> dict:
 
 
 def resolve(schema: dict, catalogs: dict[str, list[tuple[str, str]]]) -> dict:
-    """The schema with every ``x-options`` catalogue expanded into ``oneOf`` choices."""
+    """The schema with every ``x-options`` catalogue (on a field or on an array's items) expanded
+    into ``oneOf`` choices."""
     resolved = copy.deepcopy(schema)
     for prop in properties(resolved).values():
-        source = prop.get("x-options") if isinstance(prop, dict) else None
-        if source is None:
+        if not isinstance(prop, dict):
             continue
-        choices = catalogs.get(source, [])
-        prop["oneOf"] = [{"const": value, "title": label} for value, label in choices] or [{"const": ""}]
+        for target in (prop, prop.get("items")):
+            source = target.get("x-options") if isinstance(target, dict) else None
+            if source is not None:
+                options = catalogs.get(source, [])
+                target["oneOf"] = [{"const": value, "title": label} for value, label in options] or [{"const": ""}]
     return resolved
 
 
+def is_copy_list(prop: dict) -> bool:
+    """A list of offices that receive the expediente for their information only."""
+    return bool(prop.get("x-mpv-copia"))
+
+
 def choices(prop: dict) -> list[tuple[object, str]]:
-    """(value, label) for a field with ``enum`` or ``oneOf``/``anyOf`` of ``const``s."""
+    """(value, label) for a field with ``enum`` or ``oneOf``/``anyOf`` of ``const``s (or an array of such)."""
+    if prop.get("type") == "array" and isinstance(prop.get("items"), dict):
+        return choices(prop["items"])
     if "enum" in prop:
         names = prop.get("enumNames") or [str(v) for v in prop["enum"]]
         return list(zip(prop["enum"], names))
@@ -205,6 +215,8 @@ def _kind(prop: dict, ui: dict) -> str:
     if is_file(prop) or widget == "file":
         return "file"
     if choices(prop):
+        if prop.get("type") == "array":
+            return "checkboxes"
         return "radio" if widget == "radio" else "select"
     if prop.get("type") == "boolean":
         return "checkbox"

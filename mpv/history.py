@@ -18,7 +18,7 @@ from .plazos import Calendario
 GENESIS = "0" * 64
 
 # The kinds of row a seguimiento shows; decisions and ends stay in the auditor's full history.
-MOVIMIENTOS = ("inicio", "tarea", "temporizador", "anulacion")
+MOVIMIENTOS = ("inicio", "tarea", "temporizador", "accion")
 
 _HASHED = ("seq", "expediente", "momento", "tipo", "accion", "descripcion", "actor", "actor_nombre", "rol",
            "actor_oficina", "ip", "tarea", "tarea_id", "tarea_desde", "oficina_origen", "oficina_destino",

@@ -202,6 +202,18 @@ class Tarea(BaseModel):
         )
 
 
+class Copia(BaseModel):
+    """An expediente sent to an office for its information only ("con copia"): no task, no answer."""
+
+    expediente = pw.ForeignKeyField(Expediente, backref="copias", on_delete="CASCADE")
+    oficina = pw.ForeignKeyField(Oficina, on_delete="RESTRICT")
+    desde = UTCDateTimeField()
+    tarea = pw.CharField(max_length=100, default="")
+
+    class Meta:
+        indexes = ((("oficina", "desde"), False),)
+
+
 class Temporizador(BaseModel):
     """A timer waiting in an instance, with its due time: ``mpv timers`` polls this table."""
 
@@ -248,7 +260,7 @@ class Cadena(BaseModel):
 
 
 MODELS = [Oficina, Usuario, TipoDocumento, Feriado, ProcessDefinition, Remitente, Numeracion,
-          Expediente, Adjunto, Tarea, Temporizador, Evento, Cadena]
+          Expediente, Adjunto, Tarea, Copia, Temporizador, Evento, Cadena]
 
 
 def create_tables():

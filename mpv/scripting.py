@@ -66,9 +66,14 @@ def check_code(source: str, mode: str = "eval") -> list[str]:
 
 
 def names_used(source: str, mode: str = "eval") -> set[str]:
-    """The free names an expression reads (to check that the process data defines them)."""
+    """The free names an expression reads (to check that the process data defines them).
+
+    Names the expression binds itself (comprehension targets) are not free.
+    """
     tree = ast.parse(source, mode=mode)
-    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+    names = [node for node in ast.walk(tree) if isinstance(node, ast.Name)]
+    bound = {n.id for n in names if isinstance(n.ctx, ast.Store)}
+    return {n.id for n in names if isinstance(n.ctx, ast.Load)} - bound
 
 
 @functools.lru_cache(maxsize=1024)

@@ -34,10 +34,10 @@ class Services:
 
     @classmethod
     def build(cls, settings: Settings, clock: Callable[[], datetime] = system_clock,
-              prune: bool = True) -> "Services":
+              prune: bool = True, cache_definitions: bool = True) -> "Services":
         db = Database(settings.database_url)
         calendario = Calendario(settings.tz, _feriados_locales, cutoff=settings.filing_cutoff)
-        definitions = DefinitionStore(settings.workflows_dir)
+        definitions = DefinitionStore(settings.workflows_dir, cache=cache_definitions)
         engine = Engine(db, definitions, calendario, clock, prune=prune)
         return cls(settings=settings, db=db, clock=clock, calendario=calendario,
                    storage=Storage(settings.attachments_dir), definitions=definitions, engine=engine,

@@ -83,3 +83,15 @@ def task_of(services, expediente, actor):
 def step(services, expediente, actor, **data):
     """Complete the actor's ready task on ``expediente`` with ``data``."""
     return services.engine.complete(expediente.id, task_of(services, expediente, actor), actor, data)
+
+
+def derivar(services, expediente, mesa, *oficinas, con_copia=(), plazo_dias=7, **extra):
+    """Mesa de partes derives ``expediente`` to ``oficinas`` (the first is the main destination)."""
+    data = {"oficina_destino": oficinas[0], "oficinas_adicionales": list(oficinas[1:]),
+            "con_copia": list(con_copia), "prioridad": "normal", "plazo_dias": plazo_dias, **extra}
+    return step(services, expediente, mesa, **data)
+
+
+def recibir(services, expediente, oficina):
+    """The office receives the expediente derived to it (the «Recibir» of its tray)."""
+    return step(services, expediente, oficina)

@@ -37,7 +37,9 @@ def test_take_a_tramite_from_filing_to_atencion(capsys, settings, clock, tmp_pat
     code, out, _ = run(capsys, settings, clock, "tramite", "tasks", "2026-000001")
     assert "recepcion" in out and "(mesa" in out
     steps = [("mesa", "recepcion", '{"accion": "conforme"}'),
-             ("mesa", "derivacion", '{"oficina": "GDUR", "proveido": "Evaluar", "prioridad": "normal", "plazo_dias": 7}'),
+             ("mesa", "derivacion", '{"oficina_destino": "GDUR", "proveido": "Evaluar", "prioridad": "normal", '
+                                    '"plazo_dias": 7}'),
+             ("gdur", "recibir", "{}"),
              ("gdur", "atencion", '{"accion": "atender", "respuesta": "Licencia otorgada"}')]
     for user, task, datos in steps:
         code, out, err = run(capsys, settings, clock, "tramite", "complete", "2026-000001", task,
@@ -48,7 +50,8 @@ def test_take_a_tramite_from_filing_to_atencion(capsys, settings, clock, tmp_pat
     assert code == 0
     lines = [line for line in out.splitlines() if line.startswith("02/03/2026")]
     assert [line.split("  ")[1].strip() for line in lines] == [
-        "Trámite presentado", "Recepción: Conforme", "Derivación", "Atención: Atender (responder)"]
+        "Trámite presentado", "Recepción: Conforme", "Derivación", "Recepción en la oficina",
+        "Atención: Atender (responder)"]
     code, out, _ = run(capsys, settings, clock, "tramite", "show", "2026-000001")
     assert "[Atendido]" in out and "solicitud.pdf" in out
     assert run(capsys, settings, clock, "audit", "verify")[0] == 0
@@ -65,7 +68,7 @@ def test_cli_errors_are_clear_messages(capsys, settings, clock, tmp_path):
     assert code == 1 and "la realiza mesa de partes" in err
     code, _, err = run(capsys, settings, clock, "tramite", "complete", "2026-000001", "recepcion",
                        "--usuario", "mesa", "--datos", '{"accion": "conforme"}')
-    assert code == 1 and "no tiene pendiente la tarea «recepcion». Tareas pendientes: atencion (Atención)" in err
+    assert code == 1 and "no tiene pendiente la tarea «recepcion». Tareas pendientes: recibir (Recepción en la oficina)" in err
     code, _, err = run(capsys, settings, clock, "tramite", "show", "2026-999999")
     assert code == 1 and "No existe el expediente 2026-999999" in err
     code, _, err = run(capsys, settings, clock, "create-user", "pepe", "--role", "oficina", "--oficina", "NOPE")

@@ -25,7 +25,8 @@ def problems_of(files) -> list[str]:
 def test_repository_workflows_are_valid():
     definition = compile_bundle(bundle())
     assert definition.process_id == "tramite"
-    assert set(definition.user_tasks) == {"recepcion", "subsanacion", "derivacion", "atencion"}
+    assert set(definition.user_tasks) == {"recepcion", "subsanacion", "derivacion", "recibir", "atencion"}
+    assert [n for n, t in definition.user_tasks.items() if t.in_subprocess] == ["recibir", "atencion"]
     assert {t.rol for t in definition.user_tasks.values()} == {"mesa", "oficina", "ciudadano"}
 
 

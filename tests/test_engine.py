@@ -5,7 +5,7 @@ import shutil
 import threading
 
 import pytest
-from helpers import build_services, file_tramite, lima, step, task_of
+from helpers import build_services, derivar, file_tramite, lima, recibir, step, task_of
 
 from mpv import history
 from mpv.errors import Conflict, InvalidInput, NotAllowed, NotFound
@@ -31,8 +31,10 @@ def test_happy_path_recepcion_derivacion_atencion(services, staff):
 
     step(services, exp, staff["mesa"], accion="conforme")
     assert refresh(exp).tarea_actual == "Derivación"
-    step(services, exp, staff["mesa"], oficina="GDUR", proveido="Evaluar la licencia", prioridad="urgente",
-         plazo_dias=5)
+    derivar(services, exp, staff["mesa"], "GDUR", proveido="Evaluar la licencia", prioridad="urgente", plazo_dias=5)
+    exp = refresh(exp)
+    assert (exp.estado, exp.tarea_actual, exp.oficina_actual.codigo) == ("Derivado", "Recepción en la oficina", "GDUR")
+    recibir(services, exp, staff["gdur"])
     exp = refresh(exp)
     assert (exp.estado, exp.tarea_actual, exp.oficina_actual.codigo) == ("En atención", "Atención", "GDUR")
     # 5 business days from Monday 2 March 2026 → Monday 9 March is the last day; over at midnight.
@@ -45,7 +47,7 @@ def test_happy_path_recepcion_derivacion_atencion(services, staff):
     assert not Temporizador.select().where(Temporizador.expediente == exp.id).exists()
     tareas = [(e.tarea, e.accion, e.oficina_origen, e.oficina_destino) for e in eventos(exp, "tarea")]
     assert tareas == [("recepcion", "conforme", "MP", "MP"), ("derivacion", "derivacion", "MP", "GDUR"),
-                      ("atencion", "atender", "GDUR", "")]
+                      ("recibir", "recibir", "GDUR", "GDUR"), ("atencion", "atender", "GDUR", "")]
     assert eventos(exp)[-1].tipo == "fin" and eventos(exp)[-1].descripcion == "Atendido"
     assert history.verify().ok
 
@@ -53,7 +55,7 @@ def test_happy_path_recepcion_derivacion_atencion(services, staff):
 def test_history_keeps_notes_out_of_process_data(services, staff):
     exp = file_tramite(services)
     step(services, exp, staff["mesa"], accion="conforme")
-    step(services, exp, staff["mesa"], oficina="GDUR", proveido="x" * 1500, prioridad="normal", plazo_dias=3)
+    derivar(services, exp, staff["mesa"], "GDUR", proveido="x" * 1500, plazo_dias=3)
     assert "x" * 1500 not in refresh(exp).estado_motor
     derivacion = eventos(exp, "tarea")[-1]
     assert derivacion.detalle == "x" * 1500 and "proveido" in derivacion.payload
@@ -106,13 +108,15 @@ def test_late_subsanacion_is_refused_and_timer_fires(services, staff, clock):
 def test_rederivacion_a_segunda_oficina(services, staff):
     exp = file_tramite(services)
     step(services, exp, staff["mesa"], accion="conforme")
-    step(services, exp, staff["mesa"], oficina="GDUR", prioridad="normal", plazo_dias=7)
+    derivar(services, exp, staff["mesa"], "GDUR")
+    recibir(services, exp, staff["gdur"])
     step(services, exp, staff["gdur"], accion="derivar", oficina="SGAT", proveido="Corresponde a rentas",
          plazo_dias=3)
     exp = refresh(exp)
     assert exp.oficina_actual.codigo == "SGAT"
     assert not list(services.engine.tasks_for(staff["gdur"], exp.id))
     assert eventos(exp, "tarea")[-1].oficina_destino == "SGAT"
+    recibir(services, exp, staff["rentas"])
     step(services, exp, staff["rentas"], accion="atender", respuesta="Se emitió la constancia")
     assert refresh(exp).estado == "Atendido"
 
@@ -120,7 +124,8 @@ def test_rederivacion_a_segunda_oficina(services, staff):
 def test_devolver_a_mesa_de_partes(services, staff):
     exp = file_tramite(services)
     step(services, exp, staff["mesa"], accion="conforme")
-    step(services, exp, staff["mesa"], oficina="GDUR", prioridad="normal", plazo_dias=7)
+    derivar(services, exp, staff["mesa"], "GDUR")
+    recibir(services, exp, staff["gdur"])
     step(services, exp, staff["gdur"], accion="devolver", proveido="No es de nuestra competencia")
     exp = refresh(exp)
     assert exp.tarea_actual == "Recepción" and exp.oficina_actual.codigo == "MP" and exp.vence is None
@@ -137,7 +142,8 @@ def test_archivar(services, staff):
 def test_vencido_at_plazo_then_attended(services, staff, clock):
     exp = file_tramite(services)
     step(services, exp, staff["mesa"], accion="conforme")
-    step(services, exp, staff["mesa"], oficina="GDUR", prioridad="normal", plazo_dias=3)
+    derivar(services, exp, staff["mesa"], "GDUR", plazo_dias=3)
+    recibir(services, exp, staff["gdur"])
     assert refresh(exp).vence == lima(2026, 3, 6, 0, 0)
     clock.set(lima(2026, 3, 5, 23, 59))
     services.engine.fire_due_timers()
@@ -160,7 +166,8 @@ def test_instance_survives_restart(settings, clock, services, staff):
     services.close()
     restarted = build_services(settings, clock)
     try:
-        step(restarted, exp, staff["mesa"], oficina="GDUR", prioridad="normal", plazo_dias=7)
+        derivar(restarted, exp, staff["mesa"], "GDUR")
+        recibir(restarted, exp, staff["gdur"])
         step(restarted, exp, staff["gdur"], accion="atender", respuesta="Listo")
         assert refresh(exp).estado == "Atendido"
     finally:
@@ -186,7 +193,8 @@ def test_changed_bpmn_running_instances_keep_their_version(settings, clock, tmp_
         assert refresh(new).tarea_actual == "Recepción y revisión"
         for exp in (old, new):
             step(services, exp, staff["mesa"], accion="conforme")
-            step(services, exp, staff["mesa"], oficina="GDUR", prioridad="normal", plazo_dias=7)
+            derivar(services, exp, staff["mesa"], "GDUR")
+            recibir(services, exp, staff["gdur"])
             step(services, exp, staff["gdur"], accion="atender", respuesta="ok")
             assert refresh(exp).estado == "Atendido"
         assert refresh(old).definicion_id != refresh(new).definicion_id
@@ -206,7 +214,7 @@ def test_twenty_threads_complete_the_same_task(services, staff):
         barrier.wait()
         try:
             services.engine.complete(exp.id, task_id, staff["mesa"],
-                                     {"oficina": "GDUR", "prioridad": "normal", "plazo_dias": 5})
+                                     {"oficina_destino": "GDUR", "prioridad": "normal", "plazo_dias": 5})
             results.append("ok")
         except Conflict as exc:
             results.append(("conflict", exc.message))
@@ -225,7 +233,7 @@ def test_twenty_threads_complete_the_same_task(services, staff):
     assert len(conflicts) == 19, results
     assert all("ya fue realizada" in message for _, message in conflicts)
     new = list(Evento.select().where(Evento.seq > before))
-    assert [(e.tipo, e.tarea) for e in new] == [("tarea", "derivacion")]
+    assert [(e.tipo, e.tarea) for e in new] == [("tarea", "derivacion"), ("script", "preparar_destinos")]
     assert refresh(exp).oficina_actual.codigo == "GDUR"
 
 
@@ -260,17 +268,20 @@ def test_seguimiento_lists_exactly_the_actions_in_order(services, staff, clock):
     step(services, exp, type(staff["mesa"]).ciudadano(exp), descripcion="Firmado")
     clock.set(lima(2026, 3, 4, 10, 0))
     step(services, exp, staff["mesa"], accion="conforme")
-    step(services, exp, staff["mesa"], oficina="GDUR", proveido="Atender", prioridad="normal", plazo_dias=7)
+    derivar(services, exp, staff["mesa"], "GDUR", proveido="Atender")
     clock.set(lima(2026, 3, 9, 10, 0))
+    recibir(services, exp, staff["gdur"])
     step(services, exp, staff["gdur"], accion="derivar", oficina="SGAT", proveido="Rentas")
+    recibir(services, exp, staff["rentas"])
     step(services, exp, staff["rentas"], accion="atender", respuesta="Resuelto")
     movimientos = history.seguimiento(exp.id, services.calendario)
     assert [m.descripcion for m in movimientos] == [
         "Trámite presentado", "Recepción: Observar", "Subsanación", "Recepción: Conforme", "Derivación",
-        "Atención: Derivar a otra oficina", "Atención: Atender (responder)"]
+        "Recepción en la oficina", "Atención: Derivar a otra oficina", "Recepción en la oficina",
+        "Atención: Atender (responder)"]
     assert [m.usuario for m in movimientos] == [
-        "Ana Rojas Villanueva", "mesa", "Ana Rojas Villanueva", "mesa", "mesa", "gdur", "rentas"]
-    assert [m.dias_habiles for m in movimientos] == [0, 0, 0, 2, 0, 3, 0]
+        "Ana Rojas Villanueva", "mesa", "Ana Rojas Villanueva", "mesa", "mesa", "gdur", "gdur", "rentas", "rentas"]
+    assert [m.dias_habiles for m in movimientos] == [0, 0, 0, 2, 0, 3, 0, 0, 0]
     assert movimientos[4].destino == "Gerencia de Desarrollo Urbano y Rural" and movimientos[4].detalle == "Atender"
     assert movimientos[1].detalle == "Falta la firma"
 
@@ -282,12 +293,13 @@ def test_bad_form_value_is_a_clear_error_and_writes_nothing(services, staff):
     task_id = task_of(services, exp, staff["mesa"])
     with pytest.raises(InvalidInput) as err:
         services.engine.complete(exp.id, task_id, staff["mesa"],
-                                 {"oficina": "NOEXISTE", "prioridad": "normal", "plazo_dias": 90})
-    assert err.value.campos == {"oficina": "Elija una de las opciones de la lista.",
+                                 {"oficina_destino": "NOEXISTE", "prioridad": "normal", "plazo_dias": 90})
+    assert err.value.campos == {"oficina_destino": "Elija una de las opciones de la lista.",
                                 "plazo_dias": "Debe ser 30 o menos."}
     with pytest.raises(InvalidInput) as err:
         services.engine.complete(exp.id, task_id, staff["mesa"], {"prioridad": "normal", "plazo_dias": "siete"})
-    assert err.value.campos == {"oficina": "Este campo es obligatorio.", "plazo_dias": "Debe ser un número entero."}
+    assert err.value.campos == {"oficina_destino": "Este campo es obligatorio.",
+                                "plazo_dias": "Debe ser un número entero."}
     assert (Evento.select().count(), refresh(exp).version) == before
 
 
@@ -316,12 +328,13 @@ def test_wrong_role_and_wrong_office_are_refused(services, staff):
         with pytest.raises(NotAllowed, match="la realiza mesa de partes"):
             services.engine.complete(exp.id, task_id, actor, {"accion": "conforme"})
     step(services, exp, staff["mesa"], accion="conforme")
-    step(services, exp, staff["mesa"], oficina="GDUR", prioridad="normal", plazo_dias=7)
-    atencion = task_of(services, exp, staff["gdur"])
+    derivar(services, exp, staff["mesa"], "GDUR")
+    recibir_task = task_of(services, exp, staff["gdur"])
     with pytest.raises(NotAllowed, match="Gerencia de Desarrollo Urbano"):
-        services.engine.complete(exp.id, atencion, staff["rentas"], {"accion": "atender", "respuesta": "x"})
+        services.engine.complete(exp.id, recibir_task, staff["rentas"], {})
     new = Evento.select().where(Evento.seq > before).order_by(Evento.seq)
-    assert [(e.tipo, e.actor_nombre) for e in new] == [("tarea", "mesa"), ("decision", "mesa"), ("tarea", "mesa")]
+    assert [(e.tipo, e.actor_nombre) for e in new] == [
+        ("tarea", "mesa"), ("decision", "mesa"), ("tarea", "mesa"), ("script", "mesa")]
 
 
 def test_citizen_of_another_expediente_cannot_subsanar(services, staff):
@@ -346,11 +359,16 @@ def test_pruned_and_unpruned_instances_behave_the_same(clock, staff, services):
         step(services, exp, type(staff["mesa"]).ciudadano(exp), descripcion="Firmado")
         step(services, exp, staff["mesa"], accion="conforme")
         for _ in range(4):
-            step(services, exp, staff["mesa"], oficina="GDUR", prioridad="normal", plazo_dias=2)
+            derivar(services, exp, staff["mesa"], "GDUR", plazo_dias=2)
+            recibir(services, exp, staff["gdur"])
             step(services, exp, staff["gdur"], accion="derivar", oficina="SGAT", plazo_dias=4)
+            recibir(services, exp, staff["rentas"])
             step(services, exp, staff["rentas"], accion="devolver", proveido="Revisar")
             step(services, exp, staff["mesa"], accion="conforme")
-        step(services, exp, staff["mesa"], oficina="GDUR", prioridad="normal", plazo_dias=2)
+        derivar(services, exp, staff["mesa"], "GDUR", "SGAT", plazo_dias=2)
+        services.engine.send_event(exp.id, "anulacion", staff["mesa"])
+        derivar(services, exp, staff["mesa"], "GDUR", plazo_dias=2)
+        recibir(services, exp, staff["gdur"])
         clock.advance(days=5)
         services.engine.fire_due_timers()
         step(services, exp, staff["gdur"], accion="atender", respuesta="ok")

@@ -18,9 +18,12 @@ def test_fields_follow_ui_order_with_labels_and_choices():
     resolved = forms.resolve(schema, {"oficinas": [("GDUR", "Gerencia de Desarrollo Urbano y Rural")]})
     fields = forms.fields(resolved, ui)
     assert [(f.name, f.label, f.kind, f.required) for f in fields] == [
-        ("oficina", "Oficina destino", "select", True), ("proveido", "Proveído", "textarea", False),
-        ("prioridad", "Prioridad", "select", True), ("plazo_dias", "Plazo (días hábiles)", "integer", True)]
+        ("oficina_destino", "Oficina destino", "select", True), ("proveido", "Proveído", "textarea", False),
+        ("prioridad", "Prioridad", "select", True), ("plazo_dias", "Plazo (días hábiles)", "integer", True),
+        ("oficinas_adicionales", "Otras oficinas destino (atienden en paralelo)", "checkboxes", False),
+        ("con_copia", "Con copia a (solo para su conocimiento)", "checkboxes", False)]
     assert fields[0].choices == [("GDUR", "Gerencia de Desarrollo Urbano y Rural")]
+    assert fields[4].choices == fields[0].choices and fields[4].multiple
     assert fields[3].default == 7 and fields[3].minimum == 1
 
 
@@ -44,8 +47,10 @@ def test_coerce_html_strings():
 
 def test_history_only_fields_stay_out_of_process_data():
     schema = load("derivacion.schema.json")
-    keep, notes = forms.split(schema, {"oficina": "GDUR", "proveido": "Atender", "plazo_dias": 3})
-    assert keep == {"oficina": "GDUR", "plazo_dias": 3} and notes == {"proveido": "Atender"}
+    keep, notes = forms.split(schema, {"oficina_destino": "GDUR", "proveido": "Atender", "plazo_dias": 3,
+                                       "con_copia": ["OAJ"]})
+    assert keep == {"oficina_destino": "GDUR", "plazo_dias": 3}
+    assert notes == {"proveido": "Atender", "con_copia": ["OAJ"]}
     assert "proveido" not in forms.task_data_fields(schema)
 
 

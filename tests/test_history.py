@@ -1,7 +1,7 @@
 """The Evento hash chain: verification names the first bad row."""
 from __future__ import annotations
 
-from helpers import file_tramite, step
+from helpers import derivar, file_tramite, step
 
 from mpv import history
 from mpv.models import Cadena, Evento
@@ -11,7 +11,7 @@ def build(services, staff, n=3):
     for _ in range(n):
         exp = file_tramite(services)
         step(services, exp, staff["mesa"], accion="conforme")
-        step(services, exp, staff["mesa"], oficina="GDUR", prioridad="normal", plazo_dias=7)
+        derivar(services, exp, staff["mesa"], "GDUR")
     return list(Evento.select().order_by(Evento.seq))
 
 

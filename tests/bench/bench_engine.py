@@ -71,12 +71,14 @@ def run_backend(name, url, data_dir):
                 exp = file_tramite(services)
                 engine.complete(exp.id, task_id(exp, mesa), mesa, {"accion": "conforme"})
                 engine.complete(exp.id, task_id(exp, mesa), mesa,
-                                {"oficina": "GDUR", "prioridad": "normal", "plazo_dias": 7})
+                                {"oficina_destino": "GDUR", "prioridad": "normal", "plazo_dias": 7})
+                engine.complete(exp.id, task_id(exp, gdur), gdur, {})  # the office receives it
                 holder = gdur
                 for i in range(size):
                     target, nxt = ("SGAT", rentas) if holder is gdur else ("GDUR", gdur)
                     engine.complete(exp.id, task_id(exp, holder), holder,
                                     {"accion": "derivar", "oficina": target, "plazo_dias": 5})
+                    engine.complete(exp.id, task_id(exp, nxt), nxt, {})
                     holder = nxt
                 exps.append((exp, holder))
             times = []
