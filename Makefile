@@ -4,34 +4,47 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test test-sqlite test-postgresql bench chromium clean
+.PHONY: run test test-sqlite test-postgresql bench screenshots chromium clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $(STAMP)
 
+# Browser libraries MPV serves itself (pdf.js, bpmn-js): from the npm registry, never a CDN.
+$(NODE_STAMP): package.json package-lock.json
+	@if command -v npm >/dev/null; then \
+		npm ci --no-audit --no-fund --omit=optional --loglevel=error && touch $(NODE_STAMP); \
+	else \
+		echo "npm no está instalado: la vista previa de PDF y los diagramas no estarán disponibles."; \
+	fi
+
 ## run: create the virtualenv, prepare the SQLite database with demo data, serve on MPV_HOST:MPV_PORT
-run: $(STAMP)
+run: $(STAMP) $(NODE_STAMP)
 	$(BIN)/mpv demo
 	$(BIN)/mpv serve
 
 ## test: the whole suite on SQLite, then again on PostgreSQL (skipped with a reason where none answers)
-test: $(STAMP) chromium
+test: $(STAMP) $(NODE_STAMP) chromium
 	$(BIN)/pytest -n $(PYTEST_WORKERS)
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --db=postgresql -m "not browser"
 
-test-sqlite: $(STAMP)
+test-sqlite: $(STAMP) $(NODE_STAMP)
 	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
-test-postgresql: $(STAMP)
+test-postgresql: $(STAMP) $(NODE_STAMP)
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --db=postgresql -m "not browser"
 
-## bench: the benchmarks, printed as tables
-bench: $(STAMP)
-	$(BIN)/python tests/bench/bench_engine.py
+## bench: every benchmark of tests/bench, printed as tables
+bench: $(STAMP) $(NODE_STAMP)
+	@for b in tests/bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+## screenshots: a PNG of each main screen in docs/screenshots/ (headless Chromium)
+screenshots: $(STAMP) $(NODE_STAMP) chromium
+	$(BIN)/python tests/screenshots.py docs/screenshots
 
 # Browser tests drive Debian's Chromium; install it when missing and we are root (else they skip).
 chromium:
@@ -41,4 +54,4 @@ chromium:
 	fi
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) node_modules build *.egg-info .pytest_cache

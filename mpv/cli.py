@@ -118,6 +118,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--loop", action="store_true", help="repite cada MPV_TIMER_INTERVAL segundos")
     s.set_defaults(func=cmd_timers)
 
+    s = sub.add_parser("serve", help="sirve la aplicación web en MPV_HOST:MPV_PORT")
+    s.add_argument("--threads", type=int, default=8)
+    s.add_argument("--sin-temporizadores", action="store_true", help="no disparar temporizadores en este proceso")
+    s.set_defaults(func=cmd_serve)
+
     a = sub.add_parser("audit", help="auditoría").add_subparsers()
     s = a.add_parser("verify", help="verifica la cadena de hashes del historial")
     s.set_defaults(func=cmd_audit_verify)
@@ -313,6 +318,18 @@ def cmd_timers(args, services) -> int:
         if not args.loop:
             return 0
         time.sleep(services.settings.timer_interval)
+
+
+def cmd_serve(args, services) -> int:
+    from .demo import credentials_path
+    from .web.server import serve
+
+    path = credentials_path(services.settings)
+    if path.exists():
+        print(path.read_text(encoding="utf-8"))
+    print(f"MPV atiende en http://{services.settings.host}:{services.settings.port}  (Ctrl+C para detener)")
+    serve(services, threads=args.threads, timers=not args.sin_temporizadores)
+    return 0
 
 
 def cmd_audit_verify(args, services) -> int:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from datetime import time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -28,9 +27,6 @@ class Settings:
     port: int = 8080
     workflows_dir: Path = PACKAGE_ROOT / "workflows"
     timezone: str = "America/Lima"
-    # Ley 31465: a filing sent on a business day counts that day. Some entities still apply an
-    # office-hours cutoff; None keeps the law's default (no cutoff).
-    filing_cutoff: time | None = None
     timer_interval: float = 30.0
 
     def __post_init__(self):
@@ -74,8 +70,6 @@ class Settings:
             kwargs["port"] = _integer(env, "MPV_PORT", 1, 65535)
         if env.get("MPV_TIMER_INTERVAL"):
             kwargs["timer_interval"] = float(_integer(env, "MPV_TIMER_INTERVAL", 1, 3600))
-        if env.get("MPV_FILING_CUTOFF"):
-            kwargs["filing_cutoff"] = _clock_time(env, "MPV_FILING_CUTOFF")
         return cls(**kwargs)
 
 
@@ -87,10 +81,3 @@ def _integer(env, name, low, high) -> int:
     if not low <= value <= high:
         raise SettingsError(f"{name} debe estar entre {low} y {high}")
     return value
-
-
-def _clock_time(env, name) -> time:
-    try:
-        return time.fromisoformat(env[name])
-    except ValueError:
-        raise SettingsError(f"{name} debe ser una hora HH:MM (por ejemplo 16:30), no {env[name]!r}") from None

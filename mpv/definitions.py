@@ -126,6 +126,16 @@ class Definition:
         extensions = getattr(task_spec, "extensions", None) or {}
         return extensions.get("properties", {})
 
+    def estados(self) -> list[str]:
+        """Every estado the process's elements declare (``estado`` property), in diagram order."""
+        found = ["Presentado"]
+        for s in [self.spec, *self.subprocess_specs.values()]:
+            for task_spec in (s.task_specs.values() if s else []):
+                value = (getattr(task_spec, "extensions", None) or {}).get("properties", {}).get("estado")
+                if value and value not in found:
+                    found.append(value)
+        return found
+
     def form_defaults(self) -> dict:
         """Each top-level form field's default value, so gateway conditions always find their variables.
 

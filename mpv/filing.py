@@ -13,6 +13,7 @@ from datetime import datetime
 
 from . import identidad
 from .engine import STATE_FORMAT, Actor, NuevoAdjunto
+from .listados import fold
 from .errors import InvalidInput
 from .models import Adjunto, Expediente, Numeracion, Remitente, TipoDocumento
 from .pdf import check_pdf
@@ -118,21 +119,18 @@ def presentar(services, datos: dict, principal: Received | None, anexos: list[Re
     :raise InvalidInput: bad data or files (nothing is written, no file is left).
     """
     received = [r for r in [principal, *anexos] if r is not None]
-    stored: list[Stored] = []
-    failed = True
     try:
         limpio = validar(datos)
         check_files(principal, anexos, services.limits)
-        stored = [services.storage.keep(r) for r in received]
-        expediente = _registrar(services, limpio, stored, ip)
-        failed = False
-        return expediente
-    finally:
-        services.storage.discard(r for r in received if r.path.exists())
-        services.storage.release(stored, _referenced, failed)
+    except BaseException:
+        services.storage.discard(received)
+        raise
+    with services.storage.kept(received, referenced) as stored:
+        return _registrar(services, limpio, stored, ip)
 
 
-def _referenced(sha256: str) -> bool:
+def referenced(sha256: str) -> bool:
+    """Whether any Adjunto row points at the file ``sha256``."""
     return Adjunto.select().where(Adjunto.sha256 == sha256).exists()
 
 
@@ -150,6 +148,7 @@ def _registrar(services, d: dict, stored: list[Stored], ip: str) -> Expediente:
             codigo=secrets.token_urlsafe(16), remitente=remitente, remitente_nombre=remitente.nombre_completo,
             remitente_documento=remitente.numero_documento_identidad, tipo_documento=tipo,
             numero_documento=d["numero_documento"], asunto=d["asunto"], folios=d["folios"],
+            busqueda=fold(f"{remitente.nombre_completo} {d['asunto']} {d['numero_documento']}"),
             presentado_en=now, fecha_presentacion=calendario.fecha_presentacion(now),
             definicion=definition.row_id, estado="Presentado", estado_motor="{}",
             formato_estado=STATE_FORMAT, version=0, actualizado_en=now)

@@ -83,6 +83,24 @@ class Usuario(BaseModel):
     creado_en = UTCDateTimeField(default=utcnow)
 
 
+class Sesion(BaseModel):
+    """A staff login: server-side, found by the SHA-256 of the cookie's random token."""
+
+    token_hash = pw.CharField(max_length=64, unique=True)
+    usuario = pw.ForeignKeyField(Usuario, backref="sesiones", on_delete="CASCADE")
+    csrf = pw.CharField(max_length=64)
+    creada = UTCDateTimeField()
+    ultimo_uso = UTCDateTimeField()
+    ip = pw.CharField(max_length=64, default="")
+
+
+class Parametro(BaseModel):
+    """An entity-wide setting the administrator edits (office hours, the optional filing cutoff)."""
+
+    clave = pw.CharField(max_length=60, unique=True)
+    valor = pw.CharField(max_length=200, default="")
+
+
 class TipoDocumento(BaseModel):
     codigo = pw.CharField(max_length=20, unique=True)
     nombre = pw.CharField(max_length=120)
@@ -146,6 +164,7 @@ class Expediente(BaseModel):
     tipo_documento = pw.ForeignKeyField(TipoDocumento, on_delete="RESTRICT")
     numero_documento = pw.CharField(max_length=60, default="")
     asunto = pw.CharField(max_length=500)
+    busqueda = pw.TextField(default="")  # sender and subject without accents, for full-text search
     folios = pw.IntegerField(default=1)
     presentado_en = UTCDateTimeField()  # when it was sent
     fecha_presentacion = pw.DateField()  # the legal filing date (Ley 31465)
@@ -169,6 +188,7 @@ class Expediente(BaseModel):
             (("estado", "presentado_en", "id"), False),
             (("oficina_actual", "presentado_en", "id"), False),
             (("remitente_documento",), False),
+            (("vence", "id"), False),
         )
 
 
@@ -259,7 +279,7 @@ class Cadena(BaseModel):
     hash = pw.CharField(max_length=64)
 
 
-MODELS = [Oficina, Usuario, TipoDocumento, Feriado, ProcessDefinition, Remitente, Numeracion,
+MODELS = [Oficina, Usuario, Sesion, Parametro, TipoDocumento, Feriado, ProcessDefinition, Remitente, Numeracion,
           Expediente, Adjunto, Tarea, Copia, Temporizador, Evento, Cadena]
 
 

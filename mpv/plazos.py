@@ -30,9 +30,9 @@ class Calendario:
     """
 
     def __init__(self, tz: ZoneInfo, feriados_locales: Callable[[], dict[date, str]] = dict,
-                 cutoff: time | None = None, ttl: float = 60.0):
+                 cutoff: Callable[[], time | None] | time | None = None, ttl: float = 60.0):
         self.tz = tz
-        self.cutoff = cutoff
+        self._cutoff = cutoff if callable(cutoff) else (lambda: cutoff)
         self._load = feriados_locales
         self._ttl = ttl
         self._lock = threading.Lock()
@@ -91,7 +91,8 @@ class Calendario:
         """The legal filing date of something sent at ``enviado`` (Ley 31465, optional cutoff)."""
         local = enviado.astimezone(self.tz)
         d = local.date()
-        if self.cutoff is not None and self.es_habil(d) and local.time() >= self.cutoff:
+        cutoff = self._cutoff()
+        if cutoff is not None and self.es_habil(d) and local.time() >= cutoff:
             return self.siguiente_habil(d)
         return self.habil_o_siguiente(d)
 

@@ -7,12 +7,14 @@ from datetime import datetime, timezone
 from typing import Callable
 
 from . import history
+from .busqueda import Busqueda
 from .config import Settings
 from .db import Database
 from .definitions import DefinitionStore
 from .engine import Engine
 from .filing import Limits
 from .models import Feriado, create_tables
+from .parametros import Parametros
 from .plazos import Calendario
 from .storage import Storage
 
@@ -31,21 +33,25 @@ class Services:
     definitions: DefinitionStore
     engine: Engine
     limits: Limits
+    busqueda: Busqueda
+    parametros: Parametros
 
     @classmethod
     def build(cls, settings: Settings, clock: Callable[[], datetime] = system_clock,
               prune: bool = True, cache_definitions: bool = True) -> "Services":
         db = Database(settings.database_url)
-        calendario = Calendario(settings.tz, _feriados_locales, cutoff=settings.filing_cutoff)
+        parametros = Parametros(db)
+        calendario = Calendario(settings.tz, _feriados_locales, cutoff=parametros.cutoff)
         definitions = DefinitionStore(settings.workflows_dir, cache=cache_definitions)
         engine = Engine(db, definitions, calendario, clock, prune=prune)
         return cls(settings=settings, db=db, clock=clock, calendario=calendario,
                    storage=Storage(settings.attachments_dir), definitions=definitions, engine=engine,
-                   limits=Limits())
+                   limits=Limits(), busqueda=Busqueda(db), parametros=parametros)
 
     def init_db(self):
         """Create what is missing: tables, the audit chain's head, the workflows folder's versions."""
         create_tables()
+        self.busqueda.install()
         history.ensure_chain()
         return self.definitions.sync(self.db)
 

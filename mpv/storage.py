@@ -7,6 +7,7 @@ that brought it fails, and by :meth:`Storage.sweep` (after a grace period) when 
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import errno
 import hashlib
@@ -17,7 +18,7 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterable
+from typing import BinaryIO, Callable, Iterable, Iterator
 
 from .errors import MPVError, TooLarge
 
@@ -127,6 +128,23 @@ class Storage:
                     del self._in_flight[item.sha256]
                     if failed and item.created and not referenced(item.sha256):
                         self.path(item.sha256).unlink(missing_ok=True)
+
+    @contextlib.contextmanager
+    def kept(self, received: list[Received], referenced: Callable[[str], bool]) -> Iterator[list[Stored]]:
+        """Keep ``received`` for the duration of a unit of work that references them.
+
+        When the block raises, the files it brought that no row references are removed again;
+        either way no temporary file is left behind.
+        """
+        stored: list[Stored] = []
+        failed = True
+        try:
+            stored = [self.keep(r) for r in received]
+            yield stored
+            failed = False
+        finally:
+            self.discard(r for r in received if r.path.exists())
+            self.release(stored, referenced, failed)
 
     @staticmethod
     def discard(received: Iterable[Received]):

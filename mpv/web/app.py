@@ -1,0 +1,57 @@
+"""The staff web app: ``create_app(services)`` builds the Falcon app with its collaborators injected."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import falcon
+
+from ..config import PACKAGE_ROOT
+from ..models import ROLES
+from ..sessions import Sessions
+from .admin import add_admin_routes
+from .auth import Login, Logout, Root
+from .errors import ErrorPages
+from .expedientes import AdjuntoArchivo, ExpedienteDetalle, Seguimiento, TramitesRecibidos
+from .inicio import Inicio
+from .middleware import CsrfMiddleware, SecurityHeaders, SessionMiddleware
+from .pages import Pages
+from .render import Renderer
+from .tasks import Bandeja, Derivado, Derivar, EventoAccion, TaskPage
+
+STATIC = Path(__file__).resolve().parent / "static"
+NODE_MODULES = PACKAGE_ROOT / "node_modules"
+# Browser libraries installed from npm by the Makefile and served by MPV itself (the machine is offline).
+VENDOR = {"pdfjs": NODE_MODULES / "pdfjs-dist" / "build"}
+
+
+def create_app(services) -> falcon.App:
+    """The WSGI app for ``services`` (see ``mpv.services.Services``)."""
+    renderer = Renderer(services.calendario, services.clock)
+    renderer.env.globals.update(entidad=lambda: services.parametros.get("entidad_nombre"), roles=ROLES)
+    pages = Pages(renderer)
+    sessions = Sessions(services.db, services.clock)
+    app = falcon.App(middleware=[SessionMiddleware(sessions), CsrfMiddleware(), SecurityHeaders()])
+    app.req_options.strip_url_path_trailing_slash = True
+    ErrorPages(pages).install(app)
+    app.add_static_route("/static", str(STATIC))
+    for name, folder in VENDOR.items():  # added after /static: Falcon tries static routes newest first
+        if folder.is_dir():
+            app.add_static_route(f"/static/vendor/{name}", str(folder))
+
+    app.add_route("/", Root())
+    app.add_route("/login", Login(pages, sessions))
+    app.add_route("/logout", Logout(sessions))
+    app.add_route("/inicio", Inicio(pages, services))
+    app.add_route("/tramites", TramitesRecibidos(pages, services))
+    app.add_route("/bandeja", Bandeja(pages, services))
+    app.add_route("/expedientes/{numero}", ExpedienteDetalle(pages, services))
+    app.add_route("/expedientes/{numero}/seguimiento", Seguimiento(pages, services))
+    app.add_route("/expedientes/{numero}/derivar", Derivar(pages, services))
+    app.add_route("/expedientes/{numero}/derivado", Derivado(pages))
+    app.add_route("/expedientes/{numero}/tareas/{task_id}", TaskPage(pages, services))
+    app.add_route("/expedientes/{numero}/eventos/{nombre}", EventoAccion(pages, services))
+    adjuntos = AdjuntoArchivo(services)
+    app.add_route("/adjuntos/{adjunto_id:int}", adjuntos)
+    app.add_route("/adjuntos/{adjunto_id:int}/ver", adjuntos, suffix="ver")
+    add_admin_routes(app, pages, services, sessions)
+    return app

@@ -1,0 +1,55 @@
+"""Fig. 1: access with user and password; logout."""
+from __future__ import annotations
+
+import falcon
+
+from ..errors import NotAllowed
+from .middleware import SESSION_COOKIE, set_cookie
+from .requests import read_form
+
+
+def _safe_next(value: str) -> str:
+    """Only a path of this site (no scheme, no //host) may follow a login."""
+    if value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/inicio"
+
+
+class Login:
+    def __init__(self, pages, sessions):
+        self._pages = pages
+        self._sessions = sessions
+
+    def on_get(self, req, resp):
+        if req.context.usuario is not None:
+            raise falcon.HTTPSeeOther("/inicio")
+        self._pages.render(req, resp, "login.html", username="", error="",
+                           siguiente=_safe_next(req.get_param("siguiente") or "/inicio"))
+
+    def on_post(self, req, resp):
+        form = read_form(req)
+        username, siguiente = form.get("username").strip(), _safe_next(form.get("siguiente") or "/inicio")
+        try:
+            token, _ = self._sessions.login(username, form.get("password"), ip=req.remote_addr or "")
+        except NotAllowed as exc:
+            self._pages.render(req, resp, "login.html", status=falcon.HTTP_401, username=username,
+                               error=exc.message, siguiente=siguiente)
+            return
+        set_cookie(req, resp, SESSION_COOKIE, token)
+        raise falcon.HTTPSeeOther(siguiente)
+
+
+class Logout:
+    def __init__(self, sessions):
+        self._sessions = sessions
+
+    def on_post(self, req, resp):
+        read_form(req)
+        self._sessions.logout(req.cookies.get(SESSION_COOKIE))
+        resp.unset_cookie(SESSION_COOKIE, path="/")
+        raise falcon.HTTPSeeOther("/login")
+
+
+class Root:
+    def on_get(self, req, resp):
+        raise falcon.HTTPSeeOther("/inicio" if req.context.usuario else "/login")

@@ -1,0 +1,95 @@
+"""Errors → responses, in one place: a Spanish page (or JSON under /api/) with an incident id for
+unexpected failures. No response ever carries a traceback; the log does."""
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+
+import falcon
+
+from ..errors import Conflict, InvalidInput, MPVError, NotAllowed, NotFound, TooLarge
+from ..models import Expediente
+from ..storage import StorageError
+from .middleware import is_api
+
+log = logging.getLogger("mpv.web")
+
+STATUS = [
+    (TooLarge, falcon.HTTP_413, "Archivo demasiado grande"),
+    (InvalidInput, falcon.HTTP_422, "Datos no válidos"),
+    (NotFound, falcon.HTTP_404, "No encontrado"),
+    (Conflict, falcon.HTTP_409, "Otra persona se adelantó"),
+    (NotAllowed, falcon.HTTP_403, "Acceso no permitido"),
+    (StorageError, falcon.HTTP_503, "No se pudo guardar"),
+]
+
+HTTP_TITLES = {
+    404: ("Página no encontrada", "La dirección que abrió no existe en MPV. Revise el enlace o vuelva al inicio."),
+    405: ("Acción no permitida", "Esa acción no se puede realizar desde esta dirección."),
+    400: ("Solicitud no válida", "La solicitud no se pudo leer. Vuelva a la página anterior e inténtelo de nuevo."),
+    413: ("Archivo demasiado grande", "El envío supera el tamaño máximo permitido."),
+    415: ("Formato no admitido", "El formato del envío no es el esperado."),
+    429: ("Demasiadas solicitudes", "Espere un momento y vuelva a intentarlo."),
+}
+
+
+_EXPEDIENTE_PATH = re.compile(r"^/expedientes/(\d{4}-\d{6})(/|$)")
+
+
+def _expediente_of(path: str):
+    match = _EXPEDIENTE_PATH.match(path)
+    return Expediente.get_or_none(Expediente.numero == match.group(1)) if match else None
+
+
+class ErrorPages:
+    def __init__(self, pages):
+        self._pages = pages
+
+    def install(self, app: falcon.App):
+        app.add_error_handler(Exception, self.unexpected)
+        app.add_error_handler(falcon.HTTPError, self.http_error)
+        app.add_error_handler(MPVError, self.domain)
+
+    def _respond(self, req, resp, status, title, message, extra=None, incident=None):
+        resp.status = status
+        if is_api(req):
+            body = {"error": message}
+            body.update(extra or {})
+            if incident:
+                body["incidente"] = incident
+            resp.media = body
+            return
+        self._pages.render(req, resp, "error.html", status=status, titulo=title, mensaje=message,
+                           incidente=incident, extra=extra or {})
+
+    def domain(self, req, resp, exc, params):
+        for cls, status, title in STATUS:
+            if isinstance(exc, cls):
+                if isinstance(exc, NotAllowed):
+                    usuario = getattr(req.context, "usuario", None)
+                    log.warning("Denied %s %s for %s: %s", req.method, req.path,
+                                usuario.username if usuario else "anónimo", exc.message)
+                extra = {"campos": exc.campos} if isinstance(exc, InvalidInput) and exc.campos else {}
+                if isinstance(exc, Conflict) and not is_api(req):
+                    extra["expediente"] = _expediente_of(req.path)  # the fresh state, next to the message
+                self._respond(req, resp, status, title, exc.message, extra)
+                return
+        incident = secrets.token_hex(4).upper()
+        log.error("Incident %s on %s %s: %s", incident, req.method, req.path, exc.message, exc_info=exc)
+        self._respond(req, resp, falcon.HTTP_500, "No se pudo completar la acción", exc.message, incident=incident)
+
+    def http_error(self, req, resp, exc, params):
+        code = int(exc.status_code)
+        title, message = HTTP_TITLES.get(code, (exc.title or "Error", exc.description or "Ocurrió un error."))
+        if exc.headers:
+            for name, value in exc.headers.items():
+                resp.set_header(name, value)
+        self._respond(req, resp, exc.status, title, exc.description if code not in HTTP_TITLES and exc.description else message)
+
+    def unexpected(self, req, resp, exc, params):
+        incident = secrets.token_hex(4).upper()
+        log.error("Incident %s on %s %s", incident, req.method, req.path, exc_info=exc)
+        self._respond(req, resp, falcon.HTTP_500, "Error interno",
+                      "Ocurrió un error inesperado; nada se guardó a medias. Si vuelve a ocurrir, comuníquese "
+                      "con soporte e indique el código de incidente.", incident=incident)

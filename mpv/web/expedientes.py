@@ -1,0 +1,143 @@
+"""Figs. 3–7: Trámites Recibidos, Ver datos del expediente, Ver seguimiento, and the files."""
+from __future__ import annotations
+
+from datetime import date
+from urllib.parse import quote
+
+from peewee import JOIN
+
+from .. import history, listados
+from ..engine import Actor
+from ..errors import NotAllowed, NotFound
+from ..models import Adjunto, Copia, Expediente, Oficina, Tarea
+from .middleware import require
+
+STAFF = ("mesa", "oficina", "auditor", "analista", "admin")
+
+
+def expediente_visible(req, numero: str) -> Expediente:
+    """The expediente ``numero`` if the signed-in user may see it.
+
+    :raise NotFound: unknown number. :raise NotAllowed: an office user whose office it never reached.
+    """
+    usuario = require(req, *STAFF)
+    expediente = Expediente.get_or_none(Expediente.numero == numero)
+    if expediente is None:
+        raise NotFound(f"No existe el expediente {numero}. Revise el número e inténtelo otra vez.")
+    if usuario.rol == "oficina" and not listados.paso_por_oficina(expediente.id, usuario.oficina.codigo):
+        raise NotAllowed(f"El expediente {numero} no pasó por su oficina.")
+    return expediente
+
+
+def actor_of(req) -> Actor:
+    return Actor.de_usuario(req.context.usuario, ip=req.remote_addr or "")
+
+
+def _date_param(req, name: str, errors: dict) -> date | None:
+    value = req.get_param(name) or ""
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        errors[name] = "Use una fecha válida (día/mes/año)."
+        return None
+
+
+class TramitesRecibidos:
+    """Fig. 3: every filing, searchable, filtered and paginated by keyset."""
+
+    def __init__(self, pages, services):
+        self._pages = pages
+        self._services = services
+
+    def on_get(self, req, resp):
+        usuario = require(req, *STAFF)
+        errors: dict[str, str] = {}
+        orden = req.get_param("orden") or "recientes"
+        filtro = listados.Filtro(
+            q=(req.get_param("q") or "").strip()[:100], estado=req.get_param("estado") or "",
+            desde=_date_param(req, "desde", errors), hasta=_date_param(req, "hasta", errors),
+            orden=orden if orden in listados.ORDENES else "recientes",
+            cursor=req.get_param("despues") or req.get_param("antes") or "",
+            atras=bool(req.get_param("antes")))
+        if usuario.rol == "oficina":
+            filtro.oficina_id = usuario.oficina_id
+        pagina = listados.tramites(filtro, self._services.calendario.tz, search=self._services.busqueda)
+        definition = self._services.definitions.active()
+        self._pages.render(req, resp, "tramites.html", pagina=pagina, filtro=filtro, errores=errors,
+                           tipos=listados.tipos_documento(), oficinas=listados.oficinas(),
+                           estados=definition.estados(), ordenes=listados.ORDENES,
+                           puede_derivar=usuario.rol == "mesa")
+
+
+class ExpedienteDetalle:
+    """Figs. 4–6: the trámite's data, the sender's data and the attached files."""
+
+    def __init__(self, pages, services):
+        self._pages = pages
+        self._services = services
+
+    def on_get(self, req, resp, numero):
+        expediente = expediente_visible(req, numero)
+        actor = actor_of(req)
+        self._pages.render(
+            req, resp, "expediente.html", e=expediente, r=expediente.remitente,
+            adjuntos=list(expediente.adjuntos.order_by(Adjunto.id)),
+            tareas=list(self._services.engine.tasks_for(actor, expediente.id)),
+            eventos=self._services.engine.events_for(actor, expediente) if actor.rol == "mesa" else [],
+            copias=list(Copia.select(Copia, Oficina).join(Oficina).where(Copia.expediente == expediente.id)))
+
+
+class Seguimiento:
+    """Fig. 7: the timeline from the engine's history, with the current step and plazo."""
+
+    def __init__(self, pages, services):
+        self._pages = pages
+        self._services = services
+
+    def on_get(self, req, resp, numero):
+        expediente = expediente_visible(req, numero)
+        pendientes = list(Tarea.select(Tarea, Oficina).join(Oficina, JOIN.LEFT_OUTER)
+                          .where(Tarea.expediente == expediente.id).order_by(Tarea.desde))
+        self._pages.render(req, resp, "seguimiento.html", e=expediente,
+                           movimientos=history.seguimiento(expediente.id, self._services.calendario),
+                           pendientes=pendientes)
+
+
+def content_disposition(kind: str, nombre: str) -> str:
+    """RFC 6266: an ASCII fallback name and the original UTF-8 name."""
+    fallback = "".join(c if c.isascii() and (c.isalnum() or c in "._- ") else "_" for c in nombre) or "archivo"
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(nombre, safe='')}"
+
+
+class AdjuntoArchivo:
+    """A stored file: downloaded under its original name, or fetched inline by the pdf.js preview."""
+
+    def __init__(self, services):
+        self._services = services
+
+    def _find(self, req, adjunto_id: int) -> Adjunto:
+        adjunto = Adjunto.get_or_none(Adjunto.id == adjunto_id)
+        if adjunto is None:
+            raise NotFound("Ese archivo no existe.")
+        expediente_visible(req, adjunto.expediente.numero)
+        return adjunto
+
+    def on_get(self, req, resp, adjunto_id):
+        adjunto = self._find(req, adjunto_id)
+        self._send(resp, adjunto, "attachment")
+        resp.set_header("Content-Security-Policy", "sandbox; default-src 'none'")
+
+    def on_get_ver(self, req, resp, adjunto_id):
+        adjunto = self._find(req, adjunto_id)
+        self._send(resp, adjunto, "inline")
+        resp.set_header("Content-Security-Policy", "sandbox; default-src 'none'")
+
+    def _send(self, resp, adjunto: Adjunto, kind: str):
+        path = self._services.storage.path(adjunto.sha256)
+        if not path.exists():
+            raise NotFound("El archivo no está disponible en el servidor; avise al administrador.")
+        resp.content_type = "application/pdf"
+        resp.set_header("Content-Disposition", content_disposition(kind, adjunto.nombre))
+        resp.set_stream(path.open("rb"), path.stat().st_size)

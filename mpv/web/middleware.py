@@ -1,0 +1,115 @@
+"""Middleware: the signed-in user, CSRF on every unsafe request, and security headers on every response."""
+from __future__ import annotations
+
+import hmac
+import secrets
+
+import falcon
+
+from ..errors import NotAllowed
+
+SESSION_COOKIE = "mpv_sesion"
+CSRF_COOKIE = "mpv_csrf"
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+       "font-src 'self'; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; "
+       "frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+
+
+def is_api(req) -> bool:
+    return req.path.startswith("/api/")
+
+
+def set_cookie(req, resp, name: str, value: str, max_age: int | None = None):
+    resp.set_cookie(name, value, max_age=max_age, path="/", secure=req.scheme == "https", http_only=True,
+                    same_site="Lax")
+
+
+class SessionMiddleware:
+    """Loads the session behind the cookie into ``req.context`` (``usuario``, ``sesion``)."""
+
+    def __init__(self, sessions):
+        self._sessions = sessions
+
+    def process_request(self, req, resp):
+        req.context.usuario = None
+        req.context.sesion = None
+        if is_api(req) or req.path.startswith("/static/"):
+            return
+        current = self._sessions.current(req.cookies.get(SESSION_COOKIE))
+        if current is not None:
+            req.context.usuario = current.usuario
+            req.context.sesion = current.sesion
+        elif req.cookies.get(SESSION_COOKIE):
+            resp.unset_cookie(SESSION_COOKIE, path="/")
+        token = req.cookies.get(CSRF_COOKIE)
+        if not token:
+            token = secrets.token_urlsafe(32)
+            set_cookie(req, resp, CSRF_COOKIE, token)
+        req.context.csrf_cookie = token
+
+
+def expected_csrf(req) -> str:
+    """The token a form must carry: the session's when signed in, else the anonymous cookie's."""
+    if req.context.sesion is not None:
+        return req.context.sesion.csrf
+    return req.context.csrf_cookie
+
+
+def check_csrf(req, token: str | None):
+    """:raise NotAllowed: when ``token`` is not this browser's CSRF token."""
+    expected = expected_csrf(req)
+    if not token or not expected or not hmac.compare_digest(str(token), expected):
+        raise NotAllowed("El formulario caducó o no proviene de esta página. Vuelva a cargar la página "
+                         "e inténtelo de nuevo.")
+
+
+class CsrfMiddleware:
+    """Every unsafe browser request carries the CSRF token: urlencoded forms are checked here;
+    multipart forms are checked by :func:`mpv.web.requests.read_form` before any file is read."""
+
+    def process_resource(self, req, resp, resource, params):
+        req.context.csrf_checked = False
+        if req.method not in UNSAFE or is_api(req):
+            return
+        if req.content_type and req.content_type.startswith("multipart/form-data"):
+            return
+        if req.content_type and req.content_type.startswith("application/x-www-form-urlencoded"):
+            form = req.get_media()
+            token = form.get("csrf") if isinstance(form, dict) else None
+        else:
+            token = req.get_header("X-CSRF-Token")
+        check_csrf(req, token)
+        req.context.csrf_checked = True
+
+
+class SecurityHeaders:
+    """Security headers on every response, error pages included."""
+
+    def process_response(self, req, resp, resource, req_succeeded):
+        resp.set_header("X-Content-Type-Options", "nosniff")
+        resp.set_header("Referrer-Policy", "same-origin")
+        if not resp.get_header("X-Frame-Options"):
+            resp.set_header("X-Frame-Options", "DENY")
+        resp.set_header("Cross-Origin-Opener-Policy", "same-origin")
+        if not resp.get_header("Content-Security-Policy"):
+            resp.set_header("Content-Security-Policy", CSP)
+        if req.path.startswith("/static/"):
+            resp.set_header("Cache-Control", "public, max-age=3600")
+        else:
+            resp.set_header("Cache-Control", "no-store")
+
+
+def require(req, *roles: str):
+    """The signed-in user, when their role is one of ``roles`` (any role when none is given).
+
+    :raise falcon.HTTPSeeOther: to the login page when nobody is signed in.
+    :raise NotAllowed: when the role does not match.
+    """
+    usuario = req.context.usuario
+    if usuario is None:
+        raise falcon.HTTPSeeOther(f"/login?siguiente={falcon.uri.encode_value(req.relative_uri)}")
+    if roles and usuario.rol not in roles:
+        raise NotAllowed("Su rol no tiene acceso a esta página.")
+    return usuario

@@ -1,0 +1,48 @@
+"""What every page needs: the renderer with the request's user, CSRF token, navigation and notices."""
+from __future__ import annotations
+
+from urllib.parse import quote, unquote
+
+import falcon
+
+from .middleware import expected_csrf, set_cookie
+
+NOTICE_COOKIE = "mpv_aviso"
+
+NAV = {
+    "mesa": [("/inicio", "Inicio"), ("/tramites", "Trámites recibidos")],
+    "oficina": [("/inicio", "Inicio"), ("/bandeja", "Bandeja de la oficina")],
+    "auditor": [("/inicio", "Inicio"), ("/tramites", "Trámites recibidos")],
+    "analista": [("/inicio", "Inicio"), ("/tramites", "Trámites recibidos")],
+    "admin": [("/inicio", "Inicio"), ("/tramites", "Trámites recibidos"), ("/admin", "Administración")],
+}
+
+
+def _csrf(req) -> str:
+    try:
+        return expected_csrf(req)
+    except AttributeError:  # an error raised before the session middleware ran
+        return ""
+
+
+class Pages:
+    def __init__(self, renderer):
+        self.renderer = renderer
+
+    def render(self, req, resp, template: str, status=falcon.HTTP_200, **context):
+        usuario = getattr(req.context, "usuario", None)
+        notice = req.cookies.get(NOTICE_COOKIE)
+        if notice:
+            resp.unset_cookie(NOTICE_COOKIE, path="/")
+        resp.status = status
+        resp.content_type = falcon.MEDIA_HTML
+        resp.text = self.renderer.render(
+            template, usuario=usuario, csrf=_csrf(req), nav=NAV.get(usuario.rol, []) if usuario else [],
+            aviso=unquote(notice) if notice else "", request_path=req.path, **context)
+
+    @staticmethod
+    def redirect(req, resp, location: str, notice: str = ""):
+        """303 to ``location``, with a one-time notice shown by the next page."""
+        if notice:
+            set_cookie(req, resp, NOTICE_COOKIE, quote(notice), max_age=120)
+        raise falcon.HTTPSeeOther(location)

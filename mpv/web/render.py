@@ -1,0 +1,99 @@
+"""Jinja2: the page environment (autoescape everywhere) and the sandbox for text written in BPMN."""
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2.exceptions import TemplateError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from markupsafe import Markup
+
+from ..config import PACKAGE_ROOT
+from ..plazos import Calendario
+
+log = logging.getLogger(__name__)
+
+TEMPLATES = PACKAGE_ROOT / "templates"
+
+MESES = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
+         "noviembre", "diciembre"]
+
+
+class Renderer:
+    """Renders pages; every template gets the calendar's filters (local dates, plazo states)."""
+
+    def __init__(self, calendario: Calendario, clock, templates: Path = TEMPLATES):
+        self.calendario = calendario
+        self.clock = clock
+        self.env = Environment(loader=FileSystemLoader(str(templates)), autoescape=select_autoescape(default=True),
+                               undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+        self.env.filters.update(fecha=self.fecha, fechahora=self.fechahora, fecha_larga=self.fecha_larga,
+                                hora=self.hora, tamano=tamano)
+        self.env.globals.update(plazo=self.plazo)
+        self._sandbox = ImmutableSandboxedEnvironment(autoescape=True)
+
+    def render(self, template: str, **context) -> str:
+        return self.env.get_template(template).render(**context)
+
+    def bpmn_text(self, text: str, data: dict) -> Markup:
+        """Text an analyst wrote in the diagram (instructions), rendered in a sandbox with the task's data.
+
+        A template that fails is shown as written (and logged), never as an error page.
+        """
+        if not text:
+            return Markup("")
+        try:
+            return Markup(self._sandbox.from_string(text).render(**data))
+        except TemplateError as exc:
+            log.warning("BPMN text failed to render: %s", exc)
+            return Markup.escape(text)
+
+    # -- filters -----------------------------------------------------------------------------
+    def _local(self, value: datetime) -> datetime:
+        return value.astimezone(self.calendario.tz)
+
+    def fecha(self, value) -> str:
+        if value is None:
+            return "—"
+        if isinstance(value, datetime):
+            value = self._local(value).date()
+        return value.strftime("%d/%m/%Y")
+
+    def fechahora(self, value: datetime | None) -> str:
+        return "—" if value is None else self._local(value).strftime("%d/%m/%Y %H:%M")
+
+    def hora(self, value: datetime | None) -> str:
+        return "—" if value is None else self._local(value).strftime("%H:%M")
+
+    def fecha_larga(self, value) -> str:
+        if isinstance(value, datetime):
+            value = self._local(value).date()
+        return f"{value.day} de {MESES[value.month - 1]} de {value.year}"
+
+    def plazo(self, vence: datetime | None, vencido: bool = False, terminado: bool = False) -> tuple[str, str]:
+        """(css class, word) for a deadline: en plazo / por vencer / vencido (or sin plazo)."""
+        if terminado:
+            return ("cerrado", "concluido")
+        if vence is None:
+            return ("sin-plazo", "sin plazo")
+        now = self.clock()
+        if vencido or vence <= now:
+            return ("vencido", "vencido")
+        ultimo_dia = self._local(vence - timedelta(minutes=1)).date()
+        hoy = self._local(now).date()
+        if self.calendario.habiles_entre(hoy, ultimo_dia) <= 1:
+            return ("por-vencer", "por vencer")
+        return ("en-plazo", "en plazo")
+
+    def hoy(self) -> date:
+        return self._local(self.clock()).date()
+
+
+def tamano(n: int) -> str:
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):.1f} MB"
+    if n >= 1024:
+        return f"{n / 1024:.0f} KB"
+    return f"{n} bytes"

@@ -1,0 +1,96 @@
+"""Reading browser forms: urlencoded or multipart, with files streamed to storage as they arrive."""
+from __future__ import annotations
+
+import dataclasses
+
+import falcon
+
+from ..errors import InvalidInput, MPVError
+from ..storage import Received
+from .middleware import check_csrf
+
+
+@dataclasses.dataclass
+class Form:
+    fields: dict[str, object]
+    files: dict[str, list[Received]]
+
+    def get(self, name: str, default: str = "") -> str:
+        value = self.fields.get(name, default)
+        if isinstance(value, list):
+            value = value[-1] if value else default
+        return value if isinstance(value, str) else default
+
+    def getlist(self, name: str) -> list[str]:
+        value = self.fields.get(name, [])
+        return value if isinstance(value, list) else [value]
+
+    def all_files(self) -> list[Received]:
+        return [f for files in self.files.values() for f in files]
+
+
+def read_form(req, storage=None, max_file_bytes: int = 0, file_limits: dict[str, int] | None = None,
+              max_files: int = 50) -> Form:
+    """The submitted form. Multipart: the first part must be the CSRF token (checked before any file is
+    read); each file is streamed into ``storage`` within its limit. Files received before an error are
+    removed, so a refused request leaves nothing on disk.
+    """
+    content_type = req.content_type or ""
+    if content_type.startswith("multipart/form-data"):
+        return _multipart(req, storage, max_file_bytes, file_limits or {}, max_files)
+    media = req.get_media(default_when_empty={}) if req.content_length else {}
+    if not isinstance(media, dict):
+        raise falcon.HTTPBadRequest(description="El formulario no se pudo leer.")
+    if not req.context.csrf_checked:
+        check_csrf(req, media.get("csrf"))
+    return Form(dict(media), {})
+
+
+def _multipart(req, storage, max_file_bytes, file_limits, max_files) -> Form:
+    fields: dict[str, object] = {}
+    files: dict[str, list[Received]] = {}
+    received: list[Received] = []
+    try:
+        first = True
+        for part in req.get_media():
+            if first:
+                if part.name != "csrf":
+                    check_csrf(req, None)
+                check_csrf(req, part.get_text())
+                first = False
+                continue
+            if part.filename:
+                if storage is None:
+                    raise InvalidInput("Este formulario no admite archivos.")
+                if len(received) >= max_files:
+                    raise InvalidInput(f"Se enviaron demasiados archivos (máximo {max_files}).")
+                limit = file_limits.get(part.name, max_file_bytes)
+                item = storage.receive(part.stream, part.filename, limit, read=_read)
+                received.append(item)
+                if item.size == 0:
+                    continue  # an empty file input the browser sent anyway
+                files.setdefault(part.name, []).append(item)
+            else:
+                value = part.get_text()
+                if part.name in fields:
+                    previous = fields[part.name]
+                    fields[part.name] = (previous if isinstance(previous, list) else [previous]) + [value]
+                else:
+                    fields[part.name] = value
+        if first:
+            check_csrf(req, None)
+    except falcon.MediaMalformedError:
+        storage and storage.discard(received)
+        raise falcon.HTTPBadRequest(description="El formulario llegó incompleto; vuelva a enviarlo.") from None
+    except (MPVError, falcon.HTTPError):
+        storage and storage.discard(received)
+        raise
+    except BaseException:
+        storage and storage.discard(received)
+        raise
+    storage and storage.discard([r for r in received if r.size == 0])
+    return Form(fields, files)
+
+
+def _read(stream, size: int) -> bytes:
+    return stream.read(size)
