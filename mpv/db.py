@@ -55,6 +55,8 @@ class Database:
     @contextlib.contextmanager
     def write(self):
         """One write transaction: ``BEGIN IMMEDIATE`` on SQLite (behind the process lock), plain on PostgreSQL."""
+        if proxy.obj is not self.peewee:
+            raise RuntimeError("Otra conexión de base de datos reemplazó a esta: un proceso MPV usa una sola base.")
         with self._write_lock:
             if self.is_sqlite:
                 with self.peewee.atomic("IMMEDIATE") as tx:

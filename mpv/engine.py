@@ -404,7 +404,8 @@ class Engine:
             return workflow.get_task_from_id(key)
         except TaskNotFoundException:
             # Finished tasks are pruned from the instance: an unknown id is most likely one of them.
-            raise Conflict("Esa tarea ya fue realizada. Actualice la página para ver el estado actual.") from None
+            raise Conflict("Esa tarea ya fue realizada por otra persona o ya no está pendiente. "
+                           "Actualice la página para ver el estado actual del expediente.") from None
 
     def _engine_error(self, expediente, exc) -> MPVError:
         log.error("Process error in %s: %s", expediente.numero, exc, exc_info=True)
@@ -537,13 +538,16 @@ class _Step:
                         oficina_origen=self._office_of_instance(task), **common)
 
     def attached_office(self, task) -> str:
-        """The office of the user task a boundary event is attached to."""
+        """The office of the activity a boundary event is attached to (a user task, or a subprocess
+        that runs in one office's instance)."""
         parent = task.parent
         if parent is not None and isinstance(parent.task_spec, BoundaryEventSplit):
             for sibling in parent.children:
                 info = self.definition.user_tasks.get(sibling.task_spec.name)
                 if info is not None:
                     return self.engine.office_of(sibling, info)
+                if sibling is not task and not isinstance(sibling.task_spec, CatchingEvent):
+                    return str(sibling.data.get("oficina") or "")
         return ""
 
     def _office_of_instance(self, task) -> str:
@@ -591,12 +595,17 @@ class _Step:
         return StepResult(Expediente.get_by_id(expediente.id), eventos, tareas)
 
     def _overdue(self, task) -> bool:
-        parent = task.parent
-        if parent is None or not isinstance(parent.task_spec, BoundaryEventSplit):
-            return False
-        return any(s.state == TaskState.COMPLETED and isinstance(s.task_spec, CatchingEvent)
-                   and self.definition.properties(s.task_spec.name).get("vencido") == "true"
-                   for s in parent.children)
+        """Whether a «vencido» timer fired on this task or on a subprocess that encloses it."""
+        while task is not None:
+            parent = task.parent
+            if parent is not None and isinstance(parent.task_spec, BoundaryEventSplit) and any(
+                    s.state == TaskState.COMPLETED and isinstance(s.task_spec, CatchingEvent)
+                    and self.definition.properties(s.task_spec.name).get("vencido") == "true"
+                    for s in parent.children):
+                return True
+            owner = getattr(task.workflow, "parent_task_id", None)
+            task = self.workflow.get_task_from_id(owner) if owner is not None else None
+        return False
 
     def _sync_tareas(self, ready, offices) -> list[Tarea]:
         existing = {t.task_id: t for t in Tarea.select().where(Tarea.expediente == self.expediente.id)}

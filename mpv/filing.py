@@ -113,8 +113,9 @@ def siguiente_numero(anio: int) -> int:
 
 
 def presentar(services, datos: dict, principal: Received | None, anexos: list[Received],
-              ip: str = "") -> Expediente:
-    """File a trámite: validate, keep the files, number it and start its instance — all or nothing.
+              ip: str = "", proceso: str = "tramite") -> Expediente:
+    """File a trámite: validate, keep the files, number it and start an instance of the active
+    version of ``proceso`` — all or nothing.
 
     :raise InvalidInput: bad data or files (nothing is written, no file is left).
     """
@@ -126,7 +127,7 @@ def presentar(services, datos: dict, principal: Received | None, anexos: list[Re
         services.storage.discard(received)
         raise
     with services.storage.kept(received, referenced) as stored:
-        return _registrar(services, limpio, stored, ip)
+        return _registrar(services, limpio, stored, ip, proceso)
 
 
 def referenced(sha256: str) -> bool:
@@ -134,10 +135,10 @@ def referenced(sha256: str) -> bool:
     return Adjunto.select().where(Adjunto.sha256 == sha256).exists()
 
 
-def _registrar(services, d: dict, stored: list[Stored], ip: str) -> Expediente:
+def _registrar(services, d: dict, stored: list[Stored], ip: str, proceso: str) -> Expediente:
     now: datetime = services.clock()
     calendario = services.calendario
-    definition = services.definitions.active("tramite")
+    definition = services.definitions.active(proceso)
     with services.db.write():
         anio = calendario.fecha_local(now).year
         correlativo = siguiente_numero(anio)

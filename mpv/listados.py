@@ -91,7 +91,8 @@ def tramites(filtro: Filtro, tz, search=None) -> Pagina:
     if decoded:
         key, ident = decoded
         pair = pw.Tuple(column, Expediente.id)
-        query = query.where(pair > pw.Tuple(key, ident) if ascending else pair < pw.Tuple(key, ident))
+        bound = pw.Tuple(column.db_value(key), ident)  # stored text, so the comparison is exact
+        query = query.where(pair > bound if ascending else pair < bound)
     order = (column.asc(), Expediente.id.asc()) if ascending else (column.desc(), Expediente.id.desc())
     rows = list(query.order_by(*order).limit(PAGE + 1).dicts())
     more = len(rows) > PAGE

@@ -64,13 +64,14 @@ FILING = {
 }
 
 
-def file_tramite(services, pdf: bytes | None = None, anexos=(), **overrides):
+def file_tramite(services, pdf: bytes | None = None, anexos=(), proceso="tramite", nombre="solicitud.pdf",
+                 **overrides):
     """File a trámite as a citizen would, with a real small PDF."""
-    principal = services.storage.receive(io.BytesIO(pdf or sample_pdf("Solicitud")), "solicitud.pdf",
+    principal = services.storage.receive(io.BytesIO(pdf or sample_pdf("Solicitud")), nombre,
                                          services.limits.principal_bytes)
     extra = [services.storage.receive(io.BytesIO(a), f"anexo{i}.pdf", services.limits.anexo_bytes)
              for i, a in enumerate(anexos, 1)]
-    return presentar(services, {**FILING, **overrides}, principal, extra, ip="127.0.0.1")
+    return presentar(services, {**FILING, **overrides}, principal, extra, ip="127.0.0.1", proceso=proceso)
 
 
 def task_of(services, expediente, actor):
