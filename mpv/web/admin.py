@@ -1,6 +1,71 @@
-"""Administración (admin role): users, offices, document types, local holidays, office hours."""
+"""Administración (admin role): users, offices, document types, local holidays, office hours.
+
+Each family of pages lives in its own ``admin_*`` module; this one wires them and holds the two small
+pages left: the index and Horario y corte (``services.parametros``).
+"""
 from __future__ import annotations
+
+from ..errors import InvalidInput
+from ..forms import Field
+from ..parametros import DEFAULTS, LABELS
+from .admin_base import AdminResource, texto
+from .admin_catalogos import add_catalogo_routes
+from .admin_feriados import add_feriado_routes
+from .admin_usuarios import add_usuario_routes
+from .requests import read_form
+
+SECCIONES = [
+    ("/admin/usuarios", "Usuarios", "Crear cuentas, asignar rol y oficina, desactivar y restablecer contraseñas."),
+    ("/admin/oficinas", "Oficinas", "Las unidades orgánicas a las que se derivan los trámites."),
+    ("/admin/tipos-documento", "Tipos de documento", "Los tipos que el ciudadano elige al presentar un escrito."),
+    ("/admin/feriados", "Feriados locales",
+     "Feriados locales y regionales y días no laborables, que no cuentan en los plazos."),
+    ("/admin/parametros", "Horario y corte", "Nombre de la entidad, horario de atención y hora de corte opcional."),
+]
+
+PARAMETRO_HELP = {
+    "horario_inicio": "Formato de 24 horas, por ejemplo 08:00.",
+    "horario_fin": "Formato de 24 horas, por ejemplo 16:30; posterior al inicio.",
+    "corte_presentacion": "Lo enviado en un día hábil a partir de esta hora se considera presentado el día hábil "
+                          "siguiente. Déjelo vacío para no aplicar corte.",
+}
 
 
 def add_admin_routes(app, pages, services, sessions):
     """Register the /admin pages (see the module docstring)."""
+    app.add_route("/admin", AdminIndex(pages, services))
+    app.add_route("/admin/parametros", Parametros(pages, services))
+    add_usuario_routes(app, pages, services, sessions)
+    add_catalogo_routes(app, pages, services)
+    add_feriado_routes(app, pages, services)
+
+
+class AdminIndex(AdminResource):
+    template = "admin/index.html"
+
+    def on_get(self, req, resp):
+        self._admin(req)
+        self._show(req, resp, secciones=SECCIONES)
+
+
+class Parametros(AdminResource):
+    """Horario y corte: the entity-wide settings, validated by ``services.parametros``."""
+
+    template = "admin/parametros.html"
+    fields = [Field(key, LABELS[key], "text", key != "corte_presentacion", help=PARAMETRO_HELP.get(key, ""),
+                    max_length=200 if key == "entidad_nombre" else 5) for key in DEFAULTS]
+
+    def on_get(self, req, resp):
+        self._admin(req)
+        self._show(req, resp, valores=self._services.parametros.all(), fields=self.fields)
+
+    def on_post(self, req, resp):
+        self._admin(req)
+        form = read_form(req)
+        valores = {key: texto(form, key) for key in DEFAULTS}
+        try:
+            self._services.parametros.update(valores)
+        except InvalidInput as exc:
+            self._show(req, resp, exc, valores, fields=self.fields)
+            return
+        self._pages.redirect(req, resp, "/admin/parametros", "Se guardaron el horario de atención y la hora de corte.")
