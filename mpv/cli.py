@@ -67,6 +67,8 @@ def _parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("demo", help="oficinas, tipos de documento, usuarios y trámites de demostración")
     s.add_argument("--tramites", type=int, default=6, help="trámites de ejemplo (si la base no tiene ninguno)")
+    s.add_argument("--expedientes", type=int, default=0, metavar="N",
+                   help="además, siembra N expedientes realistas de los dos últimos años (volumen de prueba)")
     s.set_defaults(func=cmd_demo)
 
     s = sub.add_parser("create-user", help="crea un usuario del personal")
@@ -147,6 +149,15 @@ def cmd_demo(args, services) -> int:
     path = credentials_path(services.settings)
     if not created and path.exists():
         print(path.read_text(encoding="utf-8"))
+    if args.expedientes:
+        from .seed import Barra, sembrar
+
+        informe = sembrar(services, args.expedientes, progreso=Barra(sys.stderr))
+        print(informe)
+        if informe.usuarios:
+            print("Usuarios de oficina creados para la siembra (anote las contraseñas):")
+            for username, rol, password in informe.usuarios:
+                print(f"  {username:10} {rol:9} {password}")
     print(f"Oficinas: {Oficina.select().count()}  Usuarios: {Usuario.select().count()}  "
           f"Expedientes: {Expediente.select().count()}")
     return 0

@@ -136,6 +136,11 @@ class Definition:
                     found.append(value)
         return found
 
+    def estados_de(self, *task_names: str) -> set[str]:
+        """The estados an expediente shows while one of these user tasks is ready."""
+        return {info.properties.get("estado") or info.label for name, info in self.user_tasks.items()
+                if name in task_names}
+
     def form_defaults(self) -> dict:
         """Each top-level form field's default value, so gateway conditions always find their variables.
 
@@ -415,12 +420,13 @@ class DefinitionStore:
             archivos=orjson.dumps(definition.files).decode(), autor=autor, creado_en=utcnow(), activa=True)
 
     def active(self, process_id: str = "tramite") -> Definition:
-        row = (ProcessDefinition.select()
-               .where((ProcessDefinition.process_id == process_id) & (ProcessDefinition.activa == True))  # noqa: E712
-               .order_by(ProcessDefinition.id.desc()).first())
-        if row is None:
+        # Only the id: the row's files are read once, when the version is first parsed (every page asks this).
+        row_id = (ProcessDefinition.select(ProcessDefinition.id)
+                  .where((ProcessDefinition.process_id == process_id) & (ProcessDefinition.activa == True))  # noqa: E712
+                  .order_by(ProcessDefinition.id.desc()).scalar())
+        if row_id is None:
             raise DefinitionError(f"No hay una versión activa del proceso «{process_id}»; ejecute «mpv init-db».")
-        return self.get(row.id, row)
+        return self.get(row_id)
 
     def get(self, row_id: int, row: ProcessDefinition | None = None) -> Definition:
         """The parsed version stored as row ``row_id`` (parsed once, then cached)."""

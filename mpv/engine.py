@@ -39,6 +39,7 @@ from .definitions import Definition, DefinitionStore, UserTaskInfo
 from .errors import Conflict, InvalidInput, MPVError, NotAllowed, NotFound
 from .models import ROLES, Adjunto, Copia, Expediente, Oficina, Tarea, Temporizador
 from .plazos import Calendario
+from .text import fold
 from .scripting import ScriptEngine
 
 log = logging.getLogger(__name__)
@@ -301,15 +302,16 @@ class Engine:
         now = self.clock()
         due = (Temporizador.select(Temporizador.expediente).distinct()
                .where(Temporizador.vence <= now).limit(limit))
-        written = 0
-        for (expediente_id,) in due.tuples():
-            with self.db.write():
-                expediente, definition, workflow = self._locked(expediente_id)
-                step = _Step(self, expediente, definition, workflow, SISTEMA)
-                workflow.refresh_timers()
-                step.run_engine()
-                written += len(step.finish().eventos)
-        return written
+        return sum(self.fire_timers(expediente_id) for (expediente_id,) in due.tuples())
+
+    def fire_timers(self, expediente_id: int) -> int:
+        """Fire the due timers of one expediente, in one transaction; return how many Eventos that wrote."""
+        with self.db.write():
+            expediente, definition, workflow = self._locked(expediente_id)
+            step = _Step(self, expediente, definition, workflow, SISTEMA)
+            workflow.refresh_timers()
+            step.run_engine()
+            return len(step.finish().eventos)
 
     # -- reading -----------------------------------------------------------------------------
     def tasks_for(self, actor: Actor, expediente_id: int | None = None):
@@ -372,7 +374,8 @@ class Engine:
 
     def catalogs(self) -> dict[str, list[tuple[str, str]]]:
         """The choices ``x-options`` fields offer (active offices other than mesa de partes)."""
-        offices = [(o.codigo, o.nombre) for o in Oficina.activas() if not o.es_mesa_partes]
+        offices = sorted(((o.codigo, o.nombre) for o in Oficina.activas() if not o.es_mesa_partes),
+                         key=lambda pair: fold(pair[1]))
         return {"oficinas": offices}
 
     def validate(self, info: UserTaskInfo, data: dict) -> dict:

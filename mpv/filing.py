@@ -13,7 +13,7 @@ from datetime import datetime
 
 from . import identidad
 from .engine import STATE_FORMAT, Actor, NuevoAdjunto
-from .listados import fold
+from .text import fold
 from .errors import InvalidInput
 from .models import Adjunto, Expediente, Numeracion, Remitente, TipoDocumento
 from .pdf import check_pdf

@@ -20,7 +20,8 @@ GENESIS = "0" * 64
 # The kinds of row a seguimiento shows; decisions and ends stay in the auditor's full history.
 MOVIMIENTOS = ("inicio", "tarea", "temporizador", "accion")
 
-_HASHED = ("seq", "expediente", "momento", "tipo", "accion", "descripcion", "actor", "actor_nombre", "rol",
+# The fields each row's hash covers, in this order (``hash_values`` takes their values).
+HASHED = ("seq", "expediente", "momento", "tipo", "accion", "descripcion", "actor", "actor_nombre", "rol",
            "actor_oficina", "ip", "tarea", "tarea_id", "tarea_desde", "oficina_origen", "oficina_destino",
            "detalle", "payload", "prev_hash")
 
@@ -33,8 +34,13 @@ def _value(row: Evento, name: str):
 
 
 def row_hash(row: Evento) -> str:
-    data = orjson.dumps([_value(row, name) for name in _HASHED])
-    return hashlib.sha256(data).hexdigest()
+    return hash_values([_value(row, name) for name in HASHED])
+
+
+def hash_values(values: list) -> str:
+    """The hash of a row given as the values of :data:`HASHED`, in order: ids for ``expediente`` and
+    ``actor``, ``isoformat()`` of the UTC datetimes, the payload as its stored JSON text."""
+    return hashlib.sha256(orjson.dumps(values)).hexdigest()
 
 
 def ensure_chain():
@@ -47,8 +53,7 @@ def append(database, rows: list[dict]) -> list[Evento]:
     """Append ``rows`` (Evento field values) to the chain. Call inside ``database.write()``."""
     if not rows:
         return []
-    head = database.locked(Cadena.select().where(Cadena.id == 1)).get()
-    seq, prev = head.seq, head.hash
+    seq, prev = head(database)
     saved = []
     for fields in rows:
         seq += 1
@@ -61,8 +66,19 @@ def append(database, rows: list[dict]) -> list[Evento]:
         row.hash = prev = row_hash(row)
         saved.append(row)
     Evento.bulk_create(saved)
-    Cadena.update(seq=seq, hash=prev).where(Cadena.id == 1).execute()
+    move_head(seq, prev)
     return saved
+
+
+def head(database) -> tuple[int, str]:
+    """The chain's last (seq, hash), locked until the write transaction ends. Call inside ``database.write()``."""
+    row = database.locked(Cadena.select().where(Cadena.id == 1)).get()
+    return row.seq, row.hash
+
+
+def move_head(seq: int, hash_: str):
+    """Record (seq, hash) as the chain's last row, after appending rows up to it."""
+    Cadena.update(seq=seq, hash=hash_).where(Cadena.id == 1).execute()
 
 
 @dataclasses.dataclass

@@ -66,9 +66,8 @@ class TramitesRecibidos:
         pagina = listados.tramites(filtro, self._services.calendario.tz, search=self._services.busqueda)
         definition = self._services.definitions.active()
         self._pages.render(req, resp, "tramites.html", pagina=pagina, filtro=filtro, errores=errors,
-                           tipos=listados.tipos_documento(), oficinas=listados.oficinas(),
                            estados=definition.estados(), ordenes=listados.ORDENES,
-                           puede_derivar=usuario.rol == "mesa")
+                           puede_derivar=usuario.rol == "mesa", derivables=definition.estados_de("recepcion", "derivacion"))
 
 
 class ExpedienteDetalle:
