@@ -1,6 +1,7 @@
 """Helpers the tests share: a movable clock, real services, users, filings and steps."""
 from __future__ import annotations
 
+import functools
 import io
 import threading
 from datetime import datetime, timedelta, timezone
@@ -50,10 +51,16 @@ def build_services(settings, clock, **kwargs) -> Services:
     return services
 
 
+@functools.lru_cache(maxsize=16)
+def _hash(password: str) -> str:
+    # argon2 costs ~60 ms a hash by design; a test's users can share one real hash of their password.
+    return hash_password(password)
+
+
 def make_user(username, rol, oficina=None, password="contraseña-de-prueba-1") -> Usuario:
     oficina_row = Oficina.get(Oficina.codigo == oficina) if oficina else None
     return Usuario.create(username=username, nombre=username.title(), rol=rol, oficina=oficina_row,
-                          password_hash=hash_password(password))
+                          password_hash=_hash(password))
 
 
 FILING = {

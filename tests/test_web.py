@@ -191,7 +191,7 @@ def test_seguimiento_timeline_current_step_and_plazo(services, app, users):
     assert "Trámite presentado" in visible and "Recepción: Conforme" in visible and "Derivación" in visible
     assert "Evaluar la licencia" in visible
     assert "Recepción en la oficina — Gerencia de Desarrollo Urbano y Rural" in visible
-    assert "vence el 10/03/2026 00:00" in visible
+    assert "hasta el 09/03/2026 (fin del día)" in visible
 
 
 def derive_form(b, numero):

@@ -19,7 +19,7 @@ STATUS = [
     (TooLarge, falcon.HTTP_413, "Archivo demasiado grande"),
     (InvalidInput, falcon.HTTP_422, "Datos no válidos"),
     (NotFound, falcon.HTTP_404, "No encontrado"),
-    (Conflict, falcon.HTTP_409, "Otra persona se adelantó"),
+    (Conflict, falcon.HTTP_409, "Esta acción ya no está disponible"),
     (NotAllowed, falcon.HTTP_403, "Acceso no permitido"),
     (StorageError, falcon.HTTP_503, "No se pudo guardar"),
 ]

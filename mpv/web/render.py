@@ -30,7 +30,7 @@ class Renderer:
         self.env = Environment(loader=FileSystemLoader(str(templates)), autoescape=select_autoescape(default=True),
                                undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
         self.env.filters.update(fecha=self.fecha, fechahora=self.fechahora, fecha_larga=self.fecha_larga,
-                                hora=self.hora, tamano=tamano)
+                                hora=self.hora, tamano=tamano, ultimo_dia=self.ultimo_dia)
         self.env.globals.update(plazo=self.plazo)
         self._sandbox = ImmutableSandboxedEnvironment(autoescape=True)
 
@@ -66,6 +66,12 @@ class Renderer:
 
     def hora(self, value: datetime | None) -> str:
         return "—" if value is None else self._local(value).strftime("%H:%M")
+
+    def ultimo_dia(self, vence: datetime | None) -> str:
+        """The last day of a plazo (``vence`` is the midnight after it), as dd/mm/yyyy."""
+        if vence is None:
+            return "—"
+        return self._local(vence - timedelta(minutes=1)).strftime("%d/%m/%Y")
 
     def fecha_larga(self, value) -> str:
         if isinstance(value, datetime):

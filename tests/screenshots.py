@@ -1,0 +1,276 @@
+"""A PNG of each main screen, named after the staff manual's figures (``make screenshots``).
+
+Usage: ``python tests/screenshots.py [output folder]`` (default ``docs/screenshots``). It builds a fresh demo
+database in a temporary folder, serves the real app with waitress on a free 127.0.0.1 port and drives
+Debian's headless Chromium through Playwright. The browser tests import :class:`LiveServer` and
+:func:`launch_chromium` from here.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+from waitress import wasyncore
+from waitress.server import create_server
+
+from mpv.config import Settings
+from mpv.demo import seed
+from mpv.models import Expediente, Oficina
+from mpv.services import Services
+from mpv.web.app import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+STEP_MS = 5000  # the longest any single page action or wait may take
+# True once pdf.js has painted every page of every preview: it appends each <canvas> before drawing on
+# it, so a canvas counts only when it has dark (text) pixels.
+PDF_PAINTED_JS = """() => {
+    const canvases = [...document.querySelectorAll(".visor canvas")];
+    const painted = (c) => {
+        const {data} = c.getContext("2d").getImageData(0, 0, c.width, c.height);
+        for (let i = 0; i < data.length; i += 4) if (data[i + 3] > 0 && data[i] < 128) return true;
+        return false;
+    };
+    return canvases.length > 0 && !document.querySelector(".visor .cargando") && canvases.every(painted);
+}"""
+
+
+class BrowserUnavailable(RuntimeError):
+    """Chromium is not installed, or Playwright could not start it; the message says which."""
+
+
+class LiveServer:
+    """The WSGI ``app`` served by waitress on a free 127.0.0.1 port, in a background thread.
+
+    Use as a context manager; leaving it stops the loop, the worker threads and every socket.
+    """
+
+    def __init__(self, app, threads: int = 4):
+        self._map: dict = {}  # our own socket map, so that stopping closes exactly this server's sockets
+        self._server = create_server(app, map=self._map, host="127.0.0.1", port=0, threads=threads, ident="MPV",
+                                     clear_untrusted_proxy_headers=True)
+        self.url = f"http://127.0.0.1:{self._server.effective_port}"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"waitress-{self._server.effective_port}",
+                                        daemon=True)
+
+    def _run(self):
+        # Short polls instead of server.run(): the loop notices the stop request, and every socket is
+        # closed in this thread, the one that polls them.
+        try:
+            while not self._stop.is_set() and self._map:
+                wasyncore.loop(timeout=0.05, map=self._map, count=1)
+        finally:
+            self._server.task_dispatcher.shutdown(timeout=5)
+            wasyncore.close_all(self._map)
+
+    def start(self) -> "LiveServer":
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(timeout=10)
+        if self._thread.is_alive():
+            raise RuntimeError(f"El servidor de {self.url} no se detuvo en 10 s.")
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def launch_chromium(playwright):
+    """Debian's Chromium, headless, with a fresh temporary profile (Playwright's default for ``launch``).
+
+    :raise BrowserUnavailable: when /usr/bin/chromium is missing or does not start.
+    """
+    if not CHROMIUM.exists():
+        raise BrowserUnavailable(f"No está instalado Chromium ({CHROMIUM}); en Debian: apt-get install chromium.")
+    try:
+        return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
+                                          timeout=30_000)
+    except Exception as exc:  # noqa: BLE001 - any launch failure means the same thing to the caller
+        raise BrowserUnavailable(f"Playwright no pudo iniciar {CHROMIUM}: {exc}") from exc
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The script: a fresh demo database, the app on a free port, one PNG per screen of the staff manual.
+
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+GDUR = "Gerencia de Desarrollo Urbano y Rural"
+
+
+def demo_services(folder: Path):
+    """Services over a new SQLite database in ``folder``, seeded with the demo; returns (services, passwords)."""
+    services = Services.build(Settings(data_dir=folder / "data"))
+    services.init_db()
+    created = seed(services, tramites=8)
+    return services, {username: password for username, _rol, password in created}
+
+
+class Shooter:
+    """Signed-in browser pages and the PNGs taken from them."""
+
+    def __init__(self, browser, url: str, passwords: dict, out: Path):
+        self._browser = browser
+        self._url = url
+        self._passwords = passwords
+        self._out = out
+        self._contexts = []
+        self.written: list[Path] = []
+
+    def page(self, username: str | None = None, viewport=DESKTOP):
+        context = self._browser.new_context(base_url=self._url, viewport=viewport, locale="es-PE",
+                                            timezone_id="America/Lima", device_scale_factor=1,
+                                            is_mobile=viewport is PHONE, has_touch=viewport is PHONE)
+        context.set_default_timeout(STEP_MS)
+        self._contexts.append(context)
+        page = context.new_page()
+        if username:
+            page.goto("/login")
+            page.get_by_label("Usuario").fill(username)
+            page.get_by_label("Contraseña").fill(self._passwords[username])
+            page.get_by_role("button", name="Ingresar").click()
+            page.wait_for_url("**/inicio")
+        return page
+
+    def shot(self, page, name: str, full_page: bool = False):
+        """The viewport (or the whole page) as ``name``."""
+        path = self._out / name
+        page.screenshot(path=path, full_page=full_page, animations="disabled")
+        self._written(path)
+
+    def section(self, page, locator, name: str, max_height: int | None = None, margin: int = 12):
+        """One section of a page, with a small margin, at most ``max_height`` pixels tall."""
+        locator.scroll_into_view_if_needed()
+        box = locator.bounding_box()
+        scroll_y = page.evaluate("window.scrollY")
+        height = box["height"] + 2 * margin
+        clip = {"x": max(box["x"] - margin, 0), "y": max(box["y"] + scroll_y - margin, 0),
+                "width": box["width"] + 2 * margin, "height": min(height, max_height or height)}
+        path = self._out / name
+        page.screenshot(path=path, clip=clip, full_page=True, animations="disabled")
+        self._written(path)
+
+    def _written(self, path: Path):
+        self.written.append(path)
+        print(f"  {path}")
+
+    def close(self):
+        for context in self._contexts:
+            context.close()
+
+
+def row_of(page, numero: str):
+    """The table row whose cell reads exactly ``numero`` (an expediente's number)."""
+    return page.get_by_role("row").filter(has=page.get_by_role("cell", name=numero, exact=True))
+
+
+def take_all(shooter: Shooter, numeros: dict):
+    """Every screen, in the order of the staff manual; ``numeros`` names the demo expedientes to use."""
+    login = shooter.page()
+    login.goto("/login")
+    shooter.shot(login, "fig1-ingreso.png")
+
+    # The office first: it receives two trámites and answers one, so Fig. 7 has a full history to show.
+    office = shooter.page("gdur")
+    shooter.shot(office, "inicio-oficina.png")
+    office.get_by_role("link", name="Bandeja de la oficina").click()
+    for numero in (numeros["atendido"], numeros["en_atencion"]):
+        row_of(office, numero).get_by_role("button", name="Recibir").click()
+        row_of(office, numero).get_by_role("link", name="Atender", exact=True).wait_for()
+    row_of(office, numeros["atendido"]).get_by_role("link", name="Atender", exact=True).click()
+    office.get_by_label("Respuesta", exact=True).fill(
+        "Se otorga la licencia de funcionamiento; la resolución se adjunta a este expediente.")
+    office.get_by_role("button", name="Registrar atención").click()
+    office.wait_for_url("**/bandeja")
+
+    mesa = shooter.page("mesa")
+    shooter.shot(mesa, "fig2-inicio.png")
+    mesa.get_by_role("navigation", name="Menú principal").get_by_role("link", name="Trámites recibidos").click()
+    shooter.shot(mesa, "fig3-tramites-recibidos.png")
+
+    row_of(mesa, numeros["por_derivar"]).get_by_role("link", name="Ver datos del expediente", exact=True).click()
+    for region, name in (("Información del trámite", "fig4-informacion-del-tramite.png"),
+                         ("Datos del remitente", "fig5-datos-del-remitente.png")):
+        shooter.section(mesa, mesa.get_by_role("region", name=region), name)
+    mesa.wait_for_function(PDF_PAINTED_JS, timeout=STEP_MS)
+    shooter.section(mesa, mesa.get_by_role("region", name="Archivos adjuntos"), "fig6-archivo-adjunto.png",
+                    max_height=DESKTOP["height"])
+
+    mesa.goto(f"/expedientes/{numeros['atendido']}/seguimiento")
+    shooter.shot(mesa, "fig7-seguimiento.png", full_page=True)
+
+    mesa.goto(f"/expedientes/{numeros['por_derivar']}/derivar")
+    mesa.get_by_label("Oficina destino").select_option(label=GDUR)
+    mesa.get_by_label("Proveído").fill("Evaluar la solicitud y emitir el informe técnico correspondiente.")
+    mesa.get_by_label("Prioridad").select_option(label="Normal")
+    mesa.get_by_label("Plazo (días hábiles)").fill("7")
+    mesa.get_by_label("Plazo (días hábiles)").blur()
+    shooter.shot(mesa, "fig8-derivar-tramite.png", full_page=True)  # down to the «Derivar» button
+    mesa.get_by_role("button", name="Derivar", exact=True).click()
+    mesa.get_by_text("¿Confirma la derivación").wait_for()
+    mesa.get_by_role("button", name="Confirmar").click()
+    mesa.wait_for_url("**/derivado")
+    shooter.shot(mesa, "fig9-confirmacion.png")
+
+    office.goto("/bandeja")
+    shooter.shot(office, "bandeja-oficina.png", full_page=True)
+
+    phone = shooter.page("mesa", viewport=PHONE)
+    phone.goto("/tramites")
+    shooter.shot(phone, "movil-tramites-recibidos.png")
+
+
+def pick_expedientes() -> dict:
+    """The demo expedientes the figures use: two already derived to GDUR, and one waiting in mesa de partes."""
+    gdur = Oficina.get(Oficina.codigo == "GDUR")
+    derived = list(Expediente.select().where(Expediente.oficina_actual == gdur).order_by(Expediente.id))
+    waiting = (Expediente.select().where(Expediente.estado == "Registrado").order_by(Expediente.id.desc()).first())
+    if len(derived) < 2 or waiting is None:
+        raise RuntimeError("Los datos de demostración cambiaron: se esperaban dos trámites en GDUR y uno registrado.")
+    return {"atendido": derived[0].numero, "en_atencion": derived[1].numero, "por_derivar": waiting.numero}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("salida", nargs="?", default=str(ROOT / "docs" / "screenshots"),
+                        help="carpeta donde se escriben los PNG (por omisión docs/screenshots)")
+    args = parser.parse_args(argv)
+    out = Path(args.salida)
+    out.mkdir(parents=True, exist_ok=True)
+
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory(prefix="mpv-capturas-") as folder, sync_playwright() as playwright:
+        try:
+            browser = launch_chromium(playwright)
+        except BrowserUnavailable as exc:
+            print(f"screenshots: {exc}", file=sys.stderr)
+            return 2
+        services, passwords = demo_services(Path(folder))
+        try:
+            with LiveServer(create_app(services)) as server:
+                print(f"Capturas de {server.url} en {out}/")
+                shooter = Shooter(browser, server.url, passwords, out)
+                try:
+                    take_all(shooter, pick_expedientes())
+                finally:
+                    shooter.close()
+        finally:
+            browser.close()
+            services.close()
+    print(f"{len(shooter.written)} capturas escritas.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
