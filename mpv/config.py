@@ -28,12 +28,27 @@ class Settings:
     workflows_dir: Path = PACKAGE_ROOT / "workflows"
     timezone: str = "America/Lima"
     timer_interval: float = 30.0
+    # Where citizens reach the app (links in e-mails); default http://host:port.
+    base_url: str = ""
+    max_principal_mb: int = 20
+    max_anexo_mb: int = 10
+    max_anexos: int = 5
+    # Outgoing mail: with no host, each message is written to MPV_DATA_DIR/outbox/ instead.
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = True
+    smtp_from: str = "Mesa de Partes Virtual <mesadepartes@localhost>"
 
     def __post_init__(self):
         object.__setattr__(self, "data_dir", Path(self.data_dir))
         object.__setattr__(self, "workflows_dir", Path(self.workflows_dir))
         if not self.database_url:
             object.__setattr__(self, "database_url", f"sqlite:///{self.data_dir / 'mpv.sqlite3'}")
+        if not self.base_url:
+            object.__setattr__(self, "base_url", f"http://{self.host}:{self.port}")
+        object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -46,6 +61,10 @@ class Settings:
     @property
     def attachments_dir(self) -> Path:
         return self.data_dir / "adjuntos"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
 
     @property
     def is_sqlite(self) -> bool:
@@ -62,6 +81,11 @@ class Settings:
             "MPV_HOST": "host",
             "MPV_WORKFLOWS_DIR": "workflows_dir",
             "MPV_TIMEZONE": "timezone",
+            "MPV_BASE_URL": "base_url",
+            "MPV_SMTP_HOST": "smtp_host",
+            "MPV_SMTP_USER": "smtp_user",
+            "MPV_SMTP_PASSWORD": "smtp_password",
+            "MPV_SMTP_FROM": "smtp_from",
         }
         for name, field in text.items():
             if env.get(name):
@@ -70,6 +94,16 @@ class Settings:
             kwargs["port"] = _integer(env, "MPV_PORT", 1, 65535)
         if env.get("MPV_TIMER_INTERVAL"):
             kwargs["timer_interval"] = float(_integer(env, "MPV_TIMER_INTERVAL", 1, 3600))
+        numbers = {"MPV_SMTP_PORT": ("smtp_port", 1, 65535), "MPV_MAX_PRINCIPAL_MB": ("max_principal_mb", 1, 500),
+                   "MPV_MAX_ANEXO_MB": ("max_anexo_mb", 1, 500), "MPV_MAX_ANEXOS": ("max_anexos", 0, 50)}
+        for name, (field, low, high) in numbers.items():
+            if env.get(name):
+                kwargs[field] = _integer(env, name, low, high)
+        if env.get("MPV_SMTP_STARTTLS"):
+            value = env["MPV_SMTP_STARTTLS"].strip().lower()
+            if value not in ("true", "false", "1", "0", "si", "no"):
+                raise SettingsError("MPV_SMTP_STARTTLS debe ser true o false")
+            kwargs["smtp_starttls"] = value in ("true", "1", "si")
         return cls(**kwargs)
 
 

@@ -23,7 +23,7 @@ from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
-from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent, ThrowingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
@@ -37,7 +37,7 @@ from SpiffWorkflow.util.task import TaskState
 from . import forms, history
 from .definitions import Definition, DefinitionStore, UserTaskInfo
 from .errors import Conflict, InvalidInput, MPVError, NotAllowed, NotFound
-from .models import ROLES, Adjunto, Copia, Expediente, Oficina, Tarea, Temporizador
+from .models import ROLES, Adjunto, Copia, Correo, Expediente, Oficina, Tarea, Temporizador
 from .plazos import Calendario
 from .text import fold
 from .scripting import ScriptEngine
@@ -204,6 +204,7 @@ class Engine:
         step = _Step(self, expediente, definition, workflow, actor)
         row = step.record(tipo="inicio", accion="presentar", descripcion="Trámite presentado",
                           payload=payload, oficina_origen=CIUDADANO)
+        step.notify("constancia", row)
         before = step.ready_ids()
         step.run_engine()
         step.mark_destino(row, before)
@@ -449,6 +450,7 @@ class _Step:
         self.now = engine.clock()
         self.rows: list[dict] = []
         self.copias: list[tuple[str, str]] = []
+        self.avisos: list[tuple[str, dict]] = []  # (notice type, the history row it is about)
         self.end_estado: str | None = None
 
     def record(self, **fields) -> dict:
@@ -458,6 +460,10 @@ class _Step:
             "ip": self.actor.ip, **fields}
         self.rows.append(row)
         return row
+
+    def notify(self, tipo: str, row: dict):
+        """Queue an e-mail to the sender about ``row`` (written with the step; sent by ``mpv.correo``)."""
+        self.avisos.append((tipo, row))
 
     def ready_ids(self) -> set:
         return {t.id for t in self.workflow.get_tasks(state=TaskState.READY, manual=True)}
@@ -513,32 +519,38 @@ class _Step:
             raise self.engine._engine_error(self.expediente, exc) from exc
 
     def observe(self, task):
-        """Record what the engine did by itself: decisions, timers, events, scripts, ends."""
+        """Record what the engine did by itself: decisions, timers, events, scripts, ends; and queue
+        the e-mail of any element whose ``notificacion`` property names one."""
         spec = task.task_spec
         if getattr(spec, "bpmn_id", None) is None or isinstance(spec, StartEvent):
             return
         name = spec.bpmn_name or spec.bpmn_id
         props = self.definition.properties(spec.name)
         common = {"tarea": spec.name, "tarea_id": str(task.id), "accion": spec.bpmn_id}
+        row = None
         if isinstance(spec, (ExclusiveGateway, InclusiveGateway)) and len(spec.outputs) > 1:
             chosen = [c.task_spec for c in task.children if c.task_spec in spec.outputs]
             targets = ", ".join(self.definition.flows.get((spec.bpmn_id, c.bpmn_id)) or c.bpmn_name or c.name
                                 for c in chosen)
-            self.record(tipo="decision", descripcion=f"{name}: {targets}"[:200],
-                        payload={"salidas": [c.name for c in chosen]}, **common)
+            row = self.record(tipo="decision", descripcion=f"{name}: {targets}"[:200],
+                              payload={"salidas": [c.name for c in chosen]}, **common)
         elif isinstance(spec, EndEvent):
             if props.get("estado"):
                 self.end_estado = props["estado"]
-            self.record(tipo="fin", descripcion=name[:200], payload={}, oficina_origen=self._office_of_instance(task),
-                        **common)
+            row = self.record(tipo="fin", descripcion=name[:200], payload={},
+                              oficina_origen=self._office_of_instance(task), **common)
         elif isinstance(spec, CatchingEvent):
             timer = isinstance(spec.event_definition, TimerEventDefinition)
-            self.record(tipo="temporizador" if timer else "evento", descripcion=name[:200],
-                        payload={"vence": task._get_internal_data("event_value")} if timer else {},
-                        oficina_origen=self.attached_office(task), **common)
+            row = self.record(tipo="temporizador" if timer else "evento", descripcion=name[:200],
+                              payload={"vence": task._get_internal_data("event_value")} if timer else {},
+                              oficina_origen=self.attached_office(task), **common)
         elif isinstance(spec, ScriptTask):
-            self.record(tipo="script", descripcion=name[:200], payload={},
-                        oficina_origen=self._office_of_instance(task), **common)
+            row = self.record(tipo="script", descripcion=name[:200], payload={},
+                              oficina_origen=self._office_of_instance(task), **common)
+        elif isinstance(spec, ThrowingEvent) and props:
+            row = self.record(tipo="evento", descripcion=name[:200], payload={}, **common)
+        if props.get("notificacion") and row is not None:
+            self.notify(props["notificacion"], row)
 
     def attached_office(self, task) -> str:
         """The office of the activity a boundary event is attached to (a user task, or a subprocess
@@ -595,6 +607,12 @@ class _Step:
             Copia.insert_many([{"expediente": expediente.id, "oficina": ids[c], "desde": self.now, "tarea": t}
                                for c, t in self.copias if c in ids]).execute()
         eventos = history.append(engine.db, self.rows)
+        if self.avisos:
+            email = expediente.remitente.email
+            position = {id(row): i for i, row in enumerate(self.rows)}
+            Correo.insert_many([{"expediente": expediente.id, "tipo": tipo, "destinatario": email,
+                                 "evento_seq": eventos[position[id(row)]].seq, "proximo_intento": self.now,
+                                 "creado_en": self.now} for tipo, row in self.avisos]).execute()
         return StepResult(Expediente.get_by_id(expediente.id), eventos, tareas)
 
     def _overdue(self, task) -> bool:

@@ -146,10 +146,12 @@ def eventos(expediente_id: int, tipos=None):
     return query.order_by(Evento.seq)
 
 
-def seguimiento(expediente_id: int, calendario: Calendario, publico: bool = False) -> list[Movimiento]:
+def seguimiento(expediente_id: int, calendario: Calendario, publico: bool = False,
+                definition=None) -> list[Movimiento]:
     """The movements of an expediente from its Evento rows, with business days between them.
 
-    ``publico`` hides staff names and history-only notes marked internal, for the citizen's view.
+    ``publico`` is the citizen's view: staff appear as their office, and only the notes of fields
+    not marked ``x-mpv-interno`` in the task's form (``definition`` says which) are shown.
     """
     nombres = Oficina.nombres()
     result, previous = [], None
@@ -157,17 +159,29 @@ def seguimiento(expediente_id: int, calendario: Calendario, publico: bool = Fals
         local = row.momento.astimezone(calendario.tz)
         dias = calendario.habiles_entre(previous.date(), local.date()) if previous else 0
         payload = orjson.loads(row.payload)
-        usuario = row.actor_nombre
-        if publico and row.rol not in ("ciudadano", "sistema"):
-            usuario = _office_name(nombres, row.actor_oficina) or "Municipalidad"
+        usuario, detalle = row.actor_nombre, row.detalle
+        if publico:
+            if row.rol not in ("ciudadano", "sistema"):
+                usuario = _office_name(nombres, row.actor_oficina) or "Municipalidad"
+            detalle = _public_notes(definition, row, payload)
         result.append(Movimiento(
             momento=local, tipo=row.tipo, accion=row.accion, descripcion=row.descripcion, tarea=row.tarea,
             origen=_office_name(nombres, row.oficina_origen),
             destino=", ".join(_office_name(nombres, c) for c in row.oficina_destino.split(",") if c),
-            usuario=usuario, detalle=row.detalle, dias_habiles=dias,
+            usuario=usuario, detalle=detalle, dias_habiles=dias,
             payload={} if publico else payload))
         previous = local
     return result
+
+
+def _public_notes(definition, row, payload: dict) -> str:
+    info = definition.user_tasks.get(row.tarea) if definition is not None and row.tipo == "tarea" else None
+    if info is None or not info.schema:
+        return ""
+    props = info.schema.get("properties") or {}
+    return "\n".join(str(payload[name]) for name, prop in props.items()
+                     if name in payload and isinstance(payload[name], str) and payload[name].strip()
+                     and prop.get("x-mpv-historial") and not prop.get("x-mpv-interno"))
 
 
 def _office_name(nombres: dict, codigo: str) -> str:

@@ -243,6 +243,28 @@ class Temporizador(BaseModel):
     vence = UTCDateTimeField(index=True)
 
 
+class Correo(BaseModel):
+    """An e-mail to send to a citizen, queued in the same transaction as the step that caused it.
+
+    The text is rendered when it is sent, from the expediente and the Evento rows (immutable), so a
+    queued notice never loses what it has to say; a failed send is retried (``mpv.correo``).
+    """
+
+    expediente = pw.ForeignKeyField(Expediente, null=True, backref="correos", on_delete="CASCADE")
+    tipo = pw.CharField(max_length=30)  # constancia | observacion | atencion | no_presentado | archivado …
+    destinatario = pw.CharField(max_length=200)
+    evento_seq = pw.BigIntegerField(null=True)  # the history row the notice is about
+    estado = pw.CharField(max_length=12, default="pendiente")  # pendiente | enviado | fallido
+    intentos = pw.IntegerField(default=0)
+    proximo_intento = UTCDateTimeField(index=True)
+    ultimo_error = pw.TextField(default="")
+    creado_en = UTCDateTimeField()
+    enviado_en = UTCDateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("estado", "proximo_intento"), False),)
+
+
 class Evento(BaseModel):
     """One row of history. Append-only; ``seq`` orders the hash chain that covers every row."""
 
@@ -280,7 +302,7 @@ class Cadena(BaseModel):
 
 
 MODELS = [Oficina, Usuario, Sesion, Parametro, TipoDocumento, Feriado, ProcessDefinition, Remitente, Numeracion,
-          Expediente, Adjunto, Tarea, Copia, Temporizador, Evento, Cadena]
+          Expediente, Adjunto, Tarea, Copia, Temporizador, Correo, Evento, Cadena]
 
 
 def create_tables():

@@ -19,6 +19,9 @@ from .plazos import Calendario
 from .storage import Storage
 
 
+MB = 1024 * 1024
+
+
 def system_clock() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -46,7 +49,8 @@ class Services:
         engine = Engine(db, definitions, calendario, clock, prune=prune)
         return cls(settings=settings, db=db, clock=clock, calendario=calendario,
                    storage=Storage(settings.attachments_dir), definitions=definitions, engine=engine,
-                   limits=Limits(), busqueda=Busqueda(db), parametros=parametros)
+                   limits=Limits(settings.max_principal_mb * MB, settings.max_anexo_mb * MB, settings.max_anexos),
+                   busqueda=Busqueda(db), parametros=parametros)
 
     def init_db(self):
         """Create what is missing: tables, the audit chain's head, the workflows folder's versions."""
