@@ -6,6 +6,7 @@ Locators are the accessible names the staff manual uses; a missing /usr/bin/chro
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from urllib.parse import quote_plus
 
 import pytest
@@ -15,7 +16,7 @@ from screenshots import PDF_PAINTED_JS, STEP_MS, BrowserUnavailable, LiveServer,
 from mpv.config import Settings
 from mpv.demo import sample_pdf
 from mpv.engine import Actor
-from mpv.models import Usuario
+from mpv.models import Expediente, Usuario
 from mpv.web.app import VENDOR, create_app
 
 pytestmark = pytest.mark.browser
@@ -229,3 +230,46 @@ def test_pdf_preview_draws_the_pages_on_canvases(site):
         expect(visor.get_by_role("img", name=f"Página {n} de 2")).to_be_visible()
     expect(visor).not_to_contain_text("No se pudo mostrar la vista previa")
     page.wait_for_function(PDF_PAINTED_JS, timeout=STEP_MS)
+
+
+def test_citizen_files_a_tramite_and_gets_the_constancia(site, tmp_path):
+    principal = tmp_path / "solicitud firmada.pdf"
+    principal.write_bytes(sample_pdf("Solicitud de licencia", 2))
+    anexo = tmp_path / "copia dni.pdf"
+    anexo.write_bytes(sample_pdf("Copia de DNI"))
+    page = site.page()
+    page.goto("/")
+    page.get_by_role("navigation", name="Menú del ciudadano").get_by_role("link", name="Presentar un trámite").click()
+    expect(page.get_by_role("heading", name="Presentar un trámite", level=1)).to_be_visible()
+    expect(page.get_by_label("Razón social")).to_be_hidden()  # persona natural by default
+    page.get_by_label("Número de documento de identidad").fill("45871236")
+    page.get_by_label(re.compile("^Nombres")).fill("Ana")
+    page.get_by_label(re.compile("^Apellidos")).fill("Rojas Villanueva")
+    page.get_by_label(re.compile("^Correo electrónico")).fill("ana@example.com")
+    page.get_by_label("Dirección").fill("Jr. Loreto 215, Santa Clotilde")
+    page.get_by_label(re.compile("^Tipo de documento( \\*)?$")).select_option(label="Solicitud")
+    page.get_by_label("Asunto").fill("Licencia de funcionamiento para bodega")
+    page.get_by_label("Folios (número de páginas)").fill("3")
+    page.get_by_label("Documento principal (PDF)").set_input_files(str(principal))
+    page.get_by_label("Anexos (PDF)").set_input_files(str(anexo))
+    page.get_by_role("button", name="Presentar").click()
+    expect(page.get_by_role("alert")).to_contain_text("Revise los datos marcados")  # the two declarations
+    expect(page.get_by_text("Debe declarar que los datos y documentos son verdaderos.")).to_be_visible()
+    page.get_by_label("Anexos (PDF)").set_input_files(str(anexo))
+    page.get_by_label("Documento principal (PDF)").set_input_files(str(principal))
+    page.get_by_label(re.compile("Declaro que los datos consignados")).check()
+    page.get_by_label(re.compile("Acepto ser notificado")).check()
+    page.get_by_role("button", name="Presentar").click()
+    expect(page.get_by_role("heading", name="Constancia de presentación", level=1)).to_be_visible()
+    expediente = Expediente.get()
+    expect(page.locator("main")).to_contain_text(expediente.numero)
+    expect(page.locator("main")).to_contain_text(expediente.codigo)
+    expect(page.locator("main")).to_contain_text("solicitud firmada.pdf")
+    expect(page.get_by_role("button", name="Imprimir")).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Descargar constancia (PDF)").click()
+    assert download.value.suggested_filename == f"constancia-{expediente.numero}.pdf"
+    assert Path(download.value.path()).read_bytes().startswith(b"%PDF-")
+    page.get_by_role("link", name="Ver el seguimiento").click()
+    expect(page.get_by_role("heading", name=f"Seguimiento del expediente {expediente.numero}")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("Trámite presentado")

@@ -9,12 +9,13 @@ from ..config import PACKAGE_ROOT
 from ..models import ROLES
 from ..sessions import Sessions
 from .admin import add_admin_routes
-from .auth import Login, Logout, Root
+from .auth import Login, Logout
 from .errors import ErrorPages
 from .expedientes import AdjuntoArchivo, ExpedienteDetalle, Seguimiento, TramitesRecibidos
 from .inicio import Inicio
 from .middleware import CsrfMiddleware, SecurityHeaders, SessionMiddleware
 from .pages import Pages
+from .public import add_public_routes
 from .render import Renderer
 from .tasks import Bandeja, Derivado, Derivar, EventoAccion, TaskPage
 
@@ -38,7 +39,6 @@ def create_app(services) -> falcon.App:
         if folder.is_dir():
             app.add_static_route(f"/static/vendor/{name}", str(folder))
 
-    app.add_route("/", Root())
     app.add_route("/login", Login(pages, sessions))
     app.add_route("/logout", Logout(sessions))
     app.add_route("/inicio", Inicio(pages, services))
@@ -54,4 +54,5 @@ def create_app(services) -> falcon.App:
     app.add_route("/adjuntos/{adjunto_id:int}", adjuntos)
     app.add_route("/adjuntos/{adjunto_id:int}/ver", adjuntos, suffix="ver")
     add_admin_routes(app, pages, services, sessions)
+    add_public_routes(app, pages, services)
     return app

@@ -48,8 +48,3 @@ class Logout:
         self._sessions.logout(req.cookies.get(SESSION_COOKIE))
         resp.unset_cookie(SESSION_COOKIE, path="/")
         raise falcon.HTTPSeeOther("/login")
-
-
-class Root:
-    def on_get(self, req, resp):
-        raise falcon.HTTPSeeOther("/inicio" if req.context.usuario else "/login")

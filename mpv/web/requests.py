@@ -5,7 +5,7 @@ import dataclasses
 
 import falcon
 
-from ..errors import InvalidInput, MPVError
+from ..errors import InvalidInput, MPVError, TooLarge
 from ..storage import Received
 from .middleware import check_csrf
 
@@ -30,14 +30,15 @@ class Form:
 
 
 def read_form(req, storage=None, max_file_bytes: int = 0, file_limits: dict[str, int] | None = None,
-              max_files: int = 50) -> Form:
+              max_files: int = 50, file_counts: dict[str, tuple[int, str]] | None = None) -> Form:
     """The submitted form. Multipart: the first part must be the CSRF token (checked before any file is
-    read); each file is streamed into ``storage`` within its limit. Files received before an error are
-    removed, so a refused request leaves nothing on disk.
+    read); each file is streamed into ``storage`` within its limit (``file_limits`` per field, else
+    ``max_file_bytes``); ``file_counts`` caps the files of a field: {field: (most, message)}. Files
+    received before an error are removed, so a refused request leaves nothing on disk.
     """
     content_type = req.content_type or ""
     if content_type.startswith("multipart/form-data"):
-        return _multipart(req, storage, max_file_bytes, file_limits or {}, max_files)
+        return _multipart(req, storage, max_file_bytes, file_limits or {}, max_files, file_counts or {})
     media = req.get_media(default_when_empty={}) if req.content_length else {}
     if not isinstance(media, dict):
         raise falcon.HTTPBadRequest(description="El formulario no se pudo leer.")
@@ -46,7 +47,7 @@ def read_form(req, storage=None, max_file_bytes: int = 0, file_limits: dict[str,
     return Form(dict(media), {})
 
 
-def _multipart(req, storage, max_file_bytes, file_limits, max_files) -> Form:
+def _multipart(req, storage, max_file_bytes, file_limits, max_files, file_counts) -> Form:
     fields: dict[str, object] = {}
     files: dict[str, list[Received]] = {}
     received: list[Received] = []
@@ -62,10 +63,16 @@ def _multipart(req, storage, max_file_bytes, file_limits, max_files) -> Form:
             if part.filename:
                 if storage is None:
                     raise InvalidInput("Este formulario no admite archivos.")
+                most, message = file_counts.get(part.name, (max_files, ""))
+                if len(files.get(part.name, [])) >= most:
+                    raise InvalidInput(message, {part.name: message})
                 if len(received) >= max_files:
                     raise InvalidInput(f"Se enviaron demasiados archivos (máximo {max_files}).")
                 limit = file_limits.get(part.name, max_file_bytes)
-                item = storage.receive(part.stream, part.filename, limit, read=_read)
+                try:
+                    item = storage.receive(part.stream, part.filename, limit, read=_read)
+                except TooLarge as exc:
+                    raise TooLarge(exc.message, {part.name: exc.message}) from None
                 received.append(item)
                 if item.size == 0:
                     continue  # an empty file input the browser sent anyway
@@ -82,11 +89,10 @@ def _multipart(req, storage, max_file_bytes, file_limits, max_files) -> Form:
     except falcon.MediaMalformedError:
         storage and storage.discard(received)
         raise falcon.HTTPBadRequest(description="El formulario llegó incompleto; vuelva a enviarlo.") from None
-    except (MPVError, falcon.HTTPError):
+    except BaseException as exc:
         storage and storage.discard(received)
-        raise
-    except BaseException:
-        storage and storage.discard(received)
+        if isinstance(exc, MPVError):
+            exc.partial = Form(fields, {})  # the text read so far, to show the form again with it
         raise
     storage and storage.discard([r for r in received if r.size == 0])
     return Form(fields, files)

@@ -68,13 +68,8 @@ class TaskPage:
         view = form_view(self._services.engine, self._pages.renderer, task.info, task.data, accion)
         values = submitted(view["schema"], form)
         try:
-            adjuntos_recibidos = _check_files(view["schema"], form)
-            with self._services.storage.kept(adjuntos_recibidos, referenced) as stored:
-                adjuntos = [NuevoAdjunto(s.sha256, s.nombre, s.size, tipo) for s, (tipo, _) in
-                            zip(stored, _file_types(view["schema"], form))]
-                result = self._services.engine.complete(expediente.id, task_id, actor, values, adjuntos)
+            result = complete_with_files(self._services, expediente, task_id, actor, view["schema"], form, values)
         except InvalidInput as exc:
-            self._services.storage.discard(form.all_files())
             self._pages.render(req, resp, "tarea.html", status=falcon.HTTP_422, e=expediente, tarea=task,
                                vista=view, valores=values, errores=exc.campos or {"__all__": exc.message},
                                mensaje=exc.message)
@@ -84,13 +79,23 @@ class TaskPage:
         self._pages.redirect(req, resp, target, f"Expediente {expediente.numero}: se registró «{done}».")
 
 
-def _file_types(schema, form):
-    props = forms.properties(schema)
-    return [(props.get(name, {}).get("x-mpv-tipo-adjunto", name), item)
-            for name, items in form.files.items() if name in props for item in items]
+def complete_with_files(services, expediente, task_id, actor, schema, form, values, tipo: str | None = None):
+    """Complete a task whose form may carry files: each checked as a PDF, kept for the step, and
+    removed again if the step fails. :raise InvalidInput: naming the field (nothing kept)."""
+    try:
+        received = check_files(schema, form)
+        with services.storage.kept(received, referenced) as stored:
+            props = forms.properties(schema)
+            tipos = [tipo or props.get(name, {}).get("x-mpv-tipo-adjunto", name)
+                     for name, items in form.files.items() for _ in items]
+            adjuntos = [NuevoAdjunto(s.sha256, s.nombre, s.size, t) for s, t in zip(stored, tipos)]
+            return services.engine.complete(expediente.id, task_id, actor, values, adjuntos)
+    except BaseException:
+        services.storage.discard(form.all_files())
+        raise
 
 
-def _check_files(schema, form) -> list:
+def check_files(schema, form) -> list:
     """The files of the form's file fields, each checked as a PDF. :raise InvalidInput: naming the field."""
     props = forms.properties(schema)
     unknown = [name for name in form.files if name not in props or not forms.is_file(props[name])]

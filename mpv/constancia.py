@@ -1,0 +1,125 @@
+"""The constancia de presentación: the proof a citizen gets the moment a virtual filing is sent.
+
+It carries what the law asks of a cargo (TUO de la Ley 27444, art. 125: date, time, place and
+number) and the legal filing date of Ley 31465, with the SHA-256 of every document received.
+"""
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime
+
+import orjson
+from fpdf import FPDF
+
+from .models import Adjunto, Evento, Expediente
+from .plazos import Calendario
+
+MESES = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
+         "noviembre", "diciembre"]
+
+
+@dataclasses.dataclass
+class Constancia:
+    entidad: str
+    numero: str
+    codigo: str
+    enviado: datetime  # local time
+    fecha_presentacion: date
+    nota_fecha: str  # why the legal date differs from the day it was sent, if it does
+    remitente: str
+    documento_identidad: str
+    tipo_documento: str
+    asunto: str
+    folios: int
+    documentos: list[tuple[str, str, int, str]]  # (tipo, nombre, bytes, sha256)
+    seguimiento_url: str
+
+
+def build(expediente: Expediente, calendario: Calendario, entidad: str, base_url: str) -> Constancia:
+    enviado = expediente.presentado_en.astimezone(calendario.tz)
+    nota = ""
+    if expediente.fecha_presentacion != enviado.date():
+        motivo = calendario.feriado(enviado.date())
+        if motivo:
+            nota = f"enviado en feriado ({motivo})"
+        elif enviado.weekday() >= 5:
+            nota = "enviado en sábado o domingo"
+        else:
+            nota = "enviado después de la hora de corte de la entidad"
+        nota += f": se considera presentado el {fecha_larga(expediente.fecha_presentacion)} (Ley 31465)"
+    inicio = (Evento.select().where((Evento.expediente == expediente.id) & (Evento.tipo == "inicio")).first())
+    hashes = {a["sha256"]: a for a in orjson.loads(inicio.payload).get("adjuntos", [])} if inicio else {}
+    documentos = [(a.tipo, a.nombre, a.tamano, a.sha256) for a in
+                  Adjunto.select().where(Adjunto.expediente == expediente.id).order_by(Adjunto.id)
+                  if a.sha256 in hashes]
+    remitente = expediente.remitente
+    return Constancia(
+        entidad=entidad, numero=expediente.numero, codigo=expediente.codigo, enviado=enviado,
+        fecha_presentacion=expediente.fecha_presentacion, nota_fecha=nota, remitente=expediente.remitente_nombre,
+        documento_identidad=f"{remitente.tipo_documento_identidad} {remitente.numero_documento_identidad}",
+        tipo_documento=expediente.tipo_documento.nombre, asunto=expediente.asunto, folios=expediente.folios,
+        documentos=documentos, seguimiento_url=f"{base_url}/seguimiento/{expediente.codigo}")
+
+
+def fecha_larga(value: date) -> str:
+    return f"{value.day} de {MESES[value.month - 1]} de {value.year}"
+
+
+def _latin1(text: str) -> str:
+    """PDF core fonts cover Latin-1 (all of Spanish); anything else becomes «?» rather than failing."""
+    return str(text).encode("latin-1", "replace").decode("latin-1")
+
+
+def pdf(c: Constancia) -> bytes:
+    """The constancia as a one-page PDF."""
+    doc = FPDF(format="A4")
+    doc.set_auto_page_break(True, margin=15)
+    doc.add_page()
+    doc.set_title(_latin1(f"Constancia de presentación {c.numero}"))
+    doc.set_font("helvetica", "B", 11)
+    doc.cell(0, 6, _latin1(c.entidad), new_x="LMARGIN", new_y="NEXT", align="C")
+    doc.set_font("helvetica", "", 9)
+    doc.cell(0, 5, "Mesa de Partes Virtual", new_x="LMARGIN", new_y="NEXT", align="C")
+    doc.ln(4)
+    doc.set_font("helvetica", "B", 15)
+    doc.cell(0, 9, _latin1("CONSTANCIA DE PRESENTACIÓN"), new_x="LMARGIN", new_y="NEXT", align="C")
+    doc.ln(3)
+    rows = [
+        ("N° de expediente", c.numero),
+        ("Código de seguimiento", c.codigo),
+        ("Enviado", c.enviado.strftime("%d/%m/%Y %H:%M:%S") + " (hora de Lima)"),
+        ("Fecha de presentación", fecha_larga(c.fecha_presentacion)),
+        ("Remitente", f"{c.remitente} ({c.documento_identidad})"),
+        ("Tipo de documento", c.tipo_documento),
+        ("Asunto", c.asunto),
+        ("Folios", str(c.folios)),
+        ("Lugar", "Mesa de Partes Virtual - " + c.entidad),
+    ]
+    for label, value in rows:
+        doc.set_font("helvetica", "B", 10)
+        doc.cell(48, 6, _latin1(label))
+        doc.set_font("helvetica", "", 10)
+        doc.multi_cell(0, 6, _latin1(value), new_x="LMARGIN", new_y="NEXT")
+    if c.nota_fecha:
+        doc.set_font("helvetica", "I", 9)
+        doc.multi_cell(0, 5, _latin1("Nota: " + c.nota_fecha + "."), new_x="LMARGIN", new_y="NEXT")
+    doc.ln(3)
+    doc.set_font("helvetica", "B", 11)
+    doc.cell(0, 7, "Documentos recibidos", new_x="LMARGIN", new_y="NEXT")
+    for tipo, nombre, tamano, sha in c.documentos:
+        doc.set_font("helvetica", "", 10)
+        doc.multi_cell(0, 5, _latin1(f"{tipo.capitalize()}: {nombre} ({tamano:,} bytes)".replace(",", ".")),
+                       new_x="LMARGIN", new_y="NEXT")
+        doc.set_font("courier", "", 8)
+        doc.multi_cell(0, 4, f"SHA-256 {sha}", new_x="LMARGIN", new_y="NEXT")
+    doc.ln(4)
+    doc.set_font("helvetica", "", 9)
+    doc.multi_cell(0, 5, _latin1(
+        "La mesa de partes virtual recibe documentos las 24 horas (Ley 31170). Lo enviado un día hábil se "
+        "considera presentado ese día; lo enviado en sábado, domingo o feriado, el día hábil siguiente "
+        "(Ley 31465). Los plazos se cuentan en días hábiles desde el día siguiente (TUO de la Ley 27444, "
+        "art. 145). La huella SHA-256 de cada documento permite comprobar que es el mismo que usted envió."),
+        new_x="LMARGIN", new_y="NEXT")
+    doc.ln(2)
+    doc.multi_cell(0, 5, _latin1(f"Consulte el seguimiento en: {c.seguimiento_url}"), new_x="LMARGIN", new_y="NEXT")
+    return bytes(doc.output())

@@ -1,0 +1,251 @@
+"""The citizen's side: file a trámite, get the constancia, follow it, correct an observed filing.
+
+No login: a citizen reaches an expediente only through its tracking code (128 random bits), or by
+its number together with the sender's identity document.
+"""
+from __future__ import annotations
+
+import re
+
+import falcon
+
+from .. import constancia, history
+from ..engine import Actor
+from ..errors import Conflict, InvalidInput, NotFound, TooLarge
+from ..filing import presentar
+from ..identidad import TIPOS
+from ..models import Adjunto, Expediente, Tarea, TipoDocumento
+from .requests import read_form
+from .tasks import complete_with_files, form_view, submitted
+
+TEXT_FIELDS = ("tipo_persona", "tipo_documento_identidad", "numero_documento_identidad", "nombres", "apellidos",
+               "razon_social", "email", "telefono", "direccion", "tipo_documento", "numero_documento", "asunto",
+               "folios", "acepta_notificacion", "declaracion")
+
+
+def by_code(codigo: str) -> Expediente:
+    """:raise NotFound: the same message for any unknown code (nothing to learn from it)."""
+    expediente = Expediente.get_or_none(Expediente.codigo == codigo) if 10 <= len(codigo) <= 40 else None
+    if expediente is None:
+        raise NotFound("No encontramos un trámite con ese código de seguimiento. Revise el código de su constancia.")
+    return expediente
+
+
+class Portada:
+    """``/``: staff go to their home; everybody else sees how to file or follow a trámite."""
+
+    def __init__(self, pages):
+        self._pages = pages
+
+    def on_get(self, req, resp):
+        if req.context.usuario is not None:
+            raise falcon.HTTPSeeOther("/inicio")
+        self._pages.render(req, resp, "publico/inicio.html")
+
+
+def normalizar_numero(numero: str) -> str:
+    """«2026-123» → «2026-000123» (the register's format); anything else unchanged."""
+    match = re.fullmatch(r"(\d{4})-(\d{1,6})", numero)
+    return f"{match.group(1)}-{int(match.group(2)):06d}" if match else numero
+
+
+class Presentar:
+    """The public filing form (Ley 31170: open 24 hours); success leads to the constancia."""
+
+    def __init__(self, pages, services):
+        self._pages = pages
+        self._services = services
+
+    def _render(self, req, resp, valores, errores, status=falcon.HTTP_200, mensaje=""):
+        limits = self._services.limits
+        tipos = list(TipoDocumento.select().where(TipoDocumento.activo == True).order_by(TipoDocumento.nombre))  # noqa: E712
+        self._pages.render(req, resp, "publico/presentar.html", status=status, valores=valores, errores=errores,
+                           mensaje=mensaje, tipos=tipos, tipos_identidad=TIPOS,
+                           limite_principal=limits.principal_bytes // (1024 * 1024),
+                           limite_anexo=limits.anexo_bytes // (1024 * 1024), max_anexos=limits.anexos)
+
+    def on_get(self, req, resp):
+        self._render(req, resp, {"tipo_persona": "natural", "tipo_documento_identidad": "DNI", "folios": "1"}, {})
+
+    def on_post(self, req, resp):
+        limits = self._services.limits
+        try:
+            form = read_form(
+                req, self._services.storage, file_limits={"archivo": limits.principal_bytes, "anexos": limits.anexo_bytes},
+                max_files=limits.anexos + 1,
+                file_counts={"archivo": (1, "Adjunte un solo documento principal."),
+                             "anexos": (limits.anexos, f"Puede adjuntar como máximo {limits.anexos} anexos.")})
+        except InvalidInput as exc:
+            partial = getattr(exc, "partial", None)
+            status = falcon.HTTP_413 if isinstance(exc, TooLarge) else falcon.HTTP_422
+            self._render(req, resp, _values(partial), exc.campos or {"__all__": exc.message}, status,
+                         exc.message + " Vuelva a adjuntar sus archivos.")
+            return
+        valores = _values(form)
+        principal = (form.files.get("archivo") or [None])[0]
+        anexos = form.files.get("anexos", [])
+        campos = {} if form.get("declaracion") else {
+            "declaracion": "Debe declarar que los datos y documentos son verdaderos."}
+        try:
+            if campos:
+                raise InvalidInput("Revise los datos marcados: la solicitud no se presentó.", campos)
+            expediente = presentar(self._services, valores, principal, anexos, ip=req.remote_addr or "")
+        except InvalidInput as exc:
+            self._services.storage.discard(form.all_files())
+            errores = {**campos, **exc.campos} or {"__all__": exc.message}
+            self._render(req, resp, valores, errores, falcon.HTTP_422,
+                         exc.message + (" Vuelva a adjuntar sus archivos." if form.files else ""))
+            return
+        raise falcon.HTTPSeeOther(f"/constancia/{expediente.codigo}")
+
+
+def _values(form) -> dict:
+    if form is None:
+        return {}
+    return {name: form.get(name) for name in TEXT_FIELDS if name in form.fields}
+
+
+class ConstanciaPagina:
+    """The constancia de presentación: printable page and PDF download."""
+
+    def __init__(self, pages, services):
+        self._pages = pages
+        self._services = services
+
+    def _build(self, codigo):
+        expediente = by_code(codigo)
+        return constancia.build(expediente, self._services.calendario,
+                                self._services.parametros.get("entidad_nombre"), self._services.settings.base_url)
+
+    def on_get(self, req, resp, codigo):
+        self._pages.render(req, resp, "publico/constancia.html", c=self._build(codigo))
+
+    def on_get_pdf(self, req, resp, codigo):
+        c = self._build(codigo)
+        resp.content_type = "application/pdf"
+        resp.set_header("Content-Disposition", f'attachment; filename="constancia-{c.numero}.pdf"')
+        resp.data = constancia.pdf(c)
+
+
+class Consulta:
+    """Find a trámite by tracking code, or by número de expediente and identity document."""
+
+    def __init__(self, pages):
+        self._pages = pages
+
+    def on_get(self, req, resp):
+        codigo = (req.get_param("codigo") or "").strip()
+        numero = normalizar_numero((req.get_param("numero") or "").strip())
+        documento = (req.get_param("documento") or "").strip().upper()
+        error = ""
+        if codigo:
+            raise falcon.HTTPSeeOther(f"/seguimiento/{falcon.uri.encode_value(codigo)}")
+        if numero or documento:
+            expediente = Expediente.get_or_none(
+                (Expediente.numero == numero) & (Expediente.remitente_documento == documento))
+            if expediente is not None:
+                raise falcon.HTTPSeeOther(f"/seguimiento/{expediente.codigo}")
+            error = ("No encontramos un trámite con ese número de expediente y ese documento de identidad. "
+                     "Revise ambos datos (el número tiene la forma 2026-000123).")
+        self._pages.render(req, resp, "publico/consulta.html", status=falcon.HTTP_404 if error else falcon.HTTP_200,
+                           error=error, numero=numero, documento=documento)
+
+
+class SeguimientoPublico:
+    """The citizen's view of the timeline: offices instead of staff names, no internal notes."""
+
+    def __init__(self, pages, services):
+        self._pages = pages
+        self._services = services
+
+    def on_get(self, req, resp, codigo):
+        expediente = by_code(codigo)
+        definition = self._services.definitions.get(expediente.definicion_id)
+        observacion = Tarea.get_or_none((Tarea.expediente == expediente.id) & (Tarea.rol == "ciudadano"))
+        self._pages.render(
+            req, resp, "publico/seguimiento.html", e=expediente,
+            movimientos=history.seguimiento(expediente.id, self._services.calendario, publico=True,
+                                            definition=definition),
+            pendientes=list(Tarea.select().where(Tarea.expediente == expediente.id).order_by(Tarea.desde)),
+            subsanacion=observacion, adjuntos=list(Adjunto.select().where(Adjunto.expediente == expediente.id)
+                                                   .order_by(Adjunto.id)))
+
+
+class Subsanar:
+    """Through the link in the e-mail, the citizen uploads the corrected documents."""
+
+    def __init__(self, pages, services):
+        self._pages = pages
+        self._services = services
+
+    def _load(self, req, codigo):
+        expediente = by_code(codigo)
+        tarea = Tarea.get_or_none((Tarea.expediente == expediente.id) & (Tarea.rol == "ciudadano"))
+        if tarea is None:
+            raise Conflict(f"El expediente {expediente.numero} no tiene una observación pendiente de subsanar "
+                           f"(su estado es «{expediente.estado}»).")
+        actor = Actor.ciudadano(expediente, ip=req.remote_addr or "")
+        task = self._services.engine.ready_task(expediente, tarea.task_id)
+        return expediente, actor, task
+
+    def on_get(self, req, resp, codigo):
+        expediente, _, task = self._load(req, codigo)
+        view = form_view(self._services.engine, self._pages.renderer, task.info, task.data)
+        self._pages.render(req, resp, "publico/subsanar.html", e=expediente, tarea=task, vista=view, valores={},
+                           errores={}, observacion=_observacion(expediente))
+
+    def on_post(self, req, resp, codigo):
+        expediente, actor, task = self._load(req, codigo)
+        form = read_form(req, self._services.storage, max_file_bytes=self._services.limits.principal_bytes, max_files=5)
+        view = form_view(self._services.engine, self._pages.renderer, task.info, task.data)
+        values = submitted(view["schema"], form)
+        try:
+            complete_with_files(self._services, expediente, task.id, actor, view["schema"], form, values,
+                                tipo="subsanacion")
+        except InvalidInput as exc:
+            self._pages.render(req, resp, "publico/subsanar.html", status=falcon.HTTP_422, e=expediente, tarea=task,
+                               vista=view, valores=values, errores=exc.campos or {"__all__": exc.message},
+                               observacion=_observacion(expediente), mensaje=exc.message)
+            return
+        self._pages.redirect(req, resp, f"/seguimiento/{codigo}",
+                             "Recibimos su subsanación: el expediente vuelve a revisión de mesa de partes.")
+
+
+def _observacion(expediente) -> str:
+    from ..models import Evento
+
+    row = (Evento.select().where((Evento.expediente == expediente.id) & (Evento.tarea == "recepcion")
+                                 & (Evento.accion == "observar")).order_by(Evento.seq.desc()).first())
+    return row.detalle if row else ""
+
+
+class ArchivoPublico:
+    """A file of the citizen's expediente, reached through its tracking code."""
+
+    def __init__(self, services):
+        self._services = services
+
+    def on_get(self, req, resp, codigo, adjunto_id):
+        from .expedientes import content_disposition
+
+        expediente = by_code(codigo)
+        adjunto = Adjunto.get_or_none((Adjunto.id == adjunto_id) & (Adjunto.expediente == expediente.id))
+        path = self._services.storage.path(adjunto.sha256) if adjunto else None
+        if adjunto is None or not path.exists():
+            raise NotFound("Ese archivo no existe en este expediente.")
+        resp.content_type = "application/pdf"
+        resp.set_header("Content-Disposition", content_disposition("attachment", adjunto.nombre))
+        resp.set_header("Content-Security-Policy", "sandbox; default-src 'none'")
+        resp.set_stream(path.open("rb"), path.stat().st_size)
+
+
+def add_public_routes(app, pages, services):
+    app.add_route("/", Portada(pages))
+    app.add_route("/presentar", Presentar(pages, services))
+    constancias = ConstanciaPagina(pages, services)
+    app.add_route("/constancia/{codigo}", constancias)
+    app.add_route("/constancia/{codigo}/pdf", constancias, suffix="pdf")
+    app.add_route("/seguimiento", Consulta(pages))
+    app.add_route("/seguimiento/{codigo}", SeguimientoPublico(pages, services))
+    app.add_route("/seguimiento/{codigo}/subsanar", Subsanar(pages, services))
+    app.add_route("/seguimiento/{codigo}/archivos/{adjunto_id:int}", ArchivoPublico(services))
