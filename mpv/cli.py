@@ -1,4 +1,4 @@
-"""The ``mpv`` command: set-up, demo data, users, trámites from the shell, workflows, timers, audit.
+"""The ``mpv`` command: set-up, demo data, users, trámites from the shell, workflows, timers, mail, audit.
 
 Every subcommand returns an exit code; domain errors are printed as their Spanish message.
 """
@@ -119,6 +119,10 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("timers", help="dispara los temporizadores vencidos")
     s.add_argument("--loop", action="store_true", help="repite cada MPV_TIMER_INTERVAL segundos")
     s.set_defaults(func=cmd_timers)
+
+    s = sub.add_parser("correos", help="envía los correos pendientes a los ciudadanos")
+    s.add_argument("--loop", action="store_true", help="repite cada MPV_TIMER_INTERVAL segundos")
+    s.set_defaults(func=cmd_correos)
 
     s = sub.add_parser("serve", help="sirve la aplicación web en MPV_HOST:MPV_PORT")
     s.add_argument("--threads", type=int, default=8)
@@ -326,6 +330,19 @@ def cmd_timers(args, services) -> int:
     while True:
         fired = services.engine.fire_due_timers()
         print(f"Temporizadores: {fired} evento(s) registrados.")
+        if not args.loop:
+            return 0
+        time.sleep(services.settings.timer_interval)
+
+
+def cmd_correos(args, services) -> int:
+    from .correo import Mailer, contar
+
+    mailer = Mailer(services)
+    while True:
+        sent = mailer.send_due()
+        cuentas = contar()
+        print(f"Correos: {sent} enviado(s); {cuentas['pendiente']} pendiente(s), {cuentas['fallido']} fallido(s).")
         if not args.loop:
             return 0
         time.sleep(services.settings.timer_interval)

@@ -163,7 +163,7 @@ def seguimiento(expediente_id: int, calendario: Calendario, publico: bool = Fals
         if publico:
             if row.rol not in ("ciudadano", "sistema"):
                 usuario = _office_name(nombres, row.actor_oficina) or "Municipalidad"
-            detalle = _public_notes(definition, row, payload)
+            detalle = public_notes(definition, row, payload)
         result.append(Movimiento(
             momento=local, tipo=row.tipo, accion=row.accion, descripcion=row.descripcion, tarea=row.tarea,
             origen=_office_name(nombres, row.oficina_origen),
@@ -174,7 +174,7 @@ def seguimiento(expediente_id: int, calendario: Calendario, publico: bool = Fals
     return result
 
 
-def _public_notes(definition, row, payload: dict) -> str:
+def public_notes(definition, row, payload: dict) -> str:
     info = definition.user_tasks.get(row.tarea) if definition is not None and row.tipo == "tarea" else None
     if info is None or not info.schema:
         return ""

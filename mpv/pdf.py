@@ -17,6 +17,11 @@ _ACTIVE = {"/JavaScript": "JavaScript", "/JS": "JavaScript", "/Launch": "una acc
            "/RichMedia": "contenido multimedia activo"}
 
 
+# Keys whose values are page content, fonts, images or thumbnails: data a viewer draws, never actions it runs.
+# Not walking them keeps a scanned document's image streams out of memory.
+_DATA = ("/Parent", "/Contents", "/Resources", "/Thumb")
+
+
 def check_pdf(path: Path, nombre: str) -> int:
     """Check that ``path`` is a readable, unencrypted PDF without active content; return its pages.
 
@@ -33,11 +38,13 @@ def check_pdf(path: Path, nombre: str) -> int:
     if b"%%EOF" not in tail:
         raise InvalidInput(f"«{nombre}» está incompleto o dañado (el PDF está cortado). Vuelva a generarlo y adjúntelo otra vez.")
     try:
-        reader = PdfReader(path, strict=False)
-        if reader.is_encrypted:
-            raise InvalidInput(f"«{nombre}» está protegido con contraseña. Adjunte una copia sin contraseña.")
-        pages = len(reader.pages)
-        found = _active_content(reader)
+        # An open file, not the path: given a path, pypdf copies the whole file into memory.
+        with open(path, "rb") as fh:
+            reader = PdfReader(fh, strict=False)
+            if reader.is_encrypted:
+                raise InvalidInput(f"«{nombre}» está protegido con contraseña. Adjunte una copia sin contraseña.")
+            pages = len(reader.pages)
+            found = _active_content(reader)
     except InvalidInput:
         raise
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError, OSError) as exc:
@@ -69,7 +76,7 @@ def _active_content(reader: PdfReader, limit: int = 20000) -> str | None:
                     return _ACTIVE[name]
                 if name == "/S" and value in _ACTIVE:
                     return _ACTIVE[value]
-                if name not in ("/Parent", "/Contents"):
+                if name not in _DATA:
                     stack.append(value)
         elif isinstance(obj, list):
             stack.extend(obj)

@@ -10,6 +10,7 @@ from ..forms import Field
 from ..parametros import DEFAULTS, LABELS
 from .admin_base import AdminResource, texto
 from .admin_catalogos import add_catalogo_routes
+from .admin_correos import add_correo_routes
 from .admin_feriados import add_feriado_routes
 from .admin_usuarios import add_usuario_routes
 from .requests import read_form
@@ -21,6 +22,8 @@ SECCIONES = [
     ("/admin/feriados", "Feriados locales",
      "Feriados locales y regionales y días no laborables, que no cuentan en los plazos."),
     ("/admin/parametros", "Horario y corte", "Nombre de la entidad, horario de atención y hora de corte opcional."),
+    ("/admin/correos", "Correos a ciudadanos",
+     "Los avisos por correo a los ciudadanos: pendientes, enviados y fallidos; reintentar los que fallaron."),
 ]
 
 PARAMETRO_HELP = {
@@ -38,6 +41,7 @@ def add_admin_routes(app, pages, services, sessions):
     add_usuario_routes(app, pages, services, sessions)
     add_catalogo_routes(app, pages, services)
     add_feriado_routes(app, pages, services)
+    add_correo_routes(app, pages, services)
 
 
 class AdminIndex(AdminResource):

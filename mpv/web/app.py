@@ -9,6 +9,7 @@ from ..config import PACKAGE_ROOT
 from ..models import ROLES
 from ..sessions import Sessions
 from .admin import add_admin_routes
+from .api import add_api_routes
 from .auth import Login, Logout
 from .errors import ErrorPages
 from .expedientes import AdjuntoArchivo, ExpedienteDetalle, Seguimiento, TramitesRecibidos
@@ -54,5 +55,6 @@ def create_app(services) -> falcon.App:
     app.add_route("/adjuntos/{adjunto_id:int}", adjuntos)
     app.add_route("/adjuntos/{adjunto_id:int}/ver", adjuntos, suffix="ver")
     add_admin_routes(app, pages, services, sessions)
+    add_api_routes(app, services)  # JSON API v1 under /api/v1 (mpv/web/api.py)
     add_public_routes(app, pages, services)
     return app

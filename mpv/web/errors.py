@@ -34,6 +34,14 @@ HTTP_TITLES = {
 }
 
 
+class HTTPMessage(falcon.HTTPError):
+    """An HTTP error (400, 415…) raised by MPV whose ``description`` is already its Spanish message for
+    the user: shown as is, where Falcon's own English descriptions give way to :data:`HTTP_TITLES`."""
+
+    def __init__(self, status, message: str):
+        super().__init__(status, description=message)
+
+
 _EXPEDIENTE_PATH = re.compile(r"^/expedientes/(\d{4}-\d{6})(/|$)")
 
 
@@ -54,7 +62,7 @@ class ErrorPages:
     def _respond(self, req, resp, status, title, message, extra=None, incident=None):
         resp.status = status
         if is_api(req):
-            body = {"error": message}
+            body = {"error": message, "campos": {}}  # one shape for every API error (see mpv.web.openapi)
             body.update(extra or {})
             if incident:
                 body["incidente"] = incident
@@ -82,10 +90,12 @@ class ErrorPages:
     def http_error(self, req, resp, exc, params):
         code = int(exc.status_code)
         title, message = HTTP_TITLES.get(code, (exc.title or "Error", exc.description or "Ocurrió un error."))
+        if isinstance(exc, HTTPMessage):
+            message = exc.description
         if exc.headers:
             for name, value in exc.headers.items():
                 resp.set_header(name, value)
-        self._respond(req, resp, exc.status, title, exc.description if code not in HTTP_TITLES and exc.description else message)
+        self._respond(req, resp, exc.status, title, message)
 
     def unexpected(self, req, resp, exc, params):
         incident = secrets.token_hex(4).upper()

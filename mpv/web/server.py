@@ -1,4 +1,4 @@
-"""Serving: waitress in this process, plus a background thread that fires due timers."""
+"""Serving: waitress in this process, plus background threads that fire due timers and send e-mails."""
 from __future__ import annotations
 
 import logging
@@ -6,6 +6,7 @@ import threading
 
 import waitress
 
+from ..correo import SenderThread
 from .app import create_app
 
 log = logging.getLogger(__name__)
@@ -40,13 +41,17 @@ def max_body_bytes(limits) -> int:
     return limits.principal_bytes + limits.anexos * limits.anexo_bytes + 1024 * 1024
 
 
-def serve(services, threads: int = 8, timers: bool = True):
+def serve(services, threads: int = 8, timers: bool = True, correos: bool = True):
     """Serve the app on MPV_HOST:MPV_PORT until interrupted."""
     settings = services.settings
     app = create_app(services)
     timer = TimerThread(services.engine, settings.timer_interval) if timers else None
     if timer:
         timer.start()
+    # E-mails to citizens: several processes may send at once, each row is claimed by one (mpv.correo).
+    sender = SenderThread(services, settings.timer_interval) if correos else None
+    if sender:
+        sender.start()
     log.info("MPV en http://%s:%s", settings.host, settings.port)
     try:
         waitress.serve(app, host=settings.host, port=settings.port, threads=threads, ident="MPV",
@@ -54,3 +59,5 @@ def serve(services, threads: int = 8, timers: bool = True):
     finally:
         if timer:
             timer.stop()
+        if sender:
+            sender.stop()

@@ -1,0 +1,202 @@
+"""The e-mails to citizens, rendered when they are sent from the expediente and its Evento rows.
+
+Plain text only (``text/plain``, UTF-8): a legal notice should read the same in every mail client,
+and text has no markup to inject, so the templates in ``templates/correo/`` are rendered without
+autoescape. A citizen never sees what staff marked ``x-mpv-interno`` (the same filter as the public
+seguimiento). What a notice says comes from rows that never change, so a message sent a day late,
+after a failed attempt, says what it would have said at once.
+"""
+from __future__ import annotations
+
+import mimetypes
+from datetime import date, datetime, timedelta
+from email.headerregistry import Address
+from email.errors import HeaderParseError
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+
+import orjson
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from . import constancia, history
+from .config import PACKAGE_ROOT
+from .models import Correo, Evento, Expediente, Oficina
+
+TEMPLATES = PACKAGE_ROOT / "templates" / "correo"
+
+# The notices MPV knows how to write (a BPMN ``notificacion`` property must name one), as staff call them…
+NOMBRES = {
+    "constancia": "Constancia de presentación",
+    "observacion": "Observación",
+    "atencion": "Respuesta (atención)",
+    "archivado": "Archivado",
+    "no_presentado": "No presentado",
+}
+# … and the subject line the citizen reads, after the expediente's number.
+ASUNTOS = {
+    "constancia": "Constancia de presentación",
+    "observacion": "Observación: subsane su trámite dentro del plazo",
+    "atencion": "Respuesta a su trámite",
+    "archivado": "Su trámite fue archivado",
+    "no_presentado": "Su trámite se considera no presentado",
+}
+
+TIPOS_ADJUNTO = {"principal": "documento principal", "anexo": "anexo"}
+
+# Above this, the response files stay out of the e-mail (many servers refuse 20–25 MB messages).
+MAX_ADJUNTOS_BYTES = 15 * 1024 * 1024
+
+DERIVACION = "derivacion"  # the mesa de partes task that opens a round of atención (as in mpv.web.tasks)
+
+
+class NoEnviable(Exception):
+    """A notice that can never be sent as queued (unknown type, expediente or address): no retry helps."""
+
+
+class Mensajes:
+    """Builds the :class:`EmailMessage` of a queued :class:`Correo` row."""
+
+    def __init__(self, services):
+        self._settings = services.settings
+        self._calendario = services.calendario
+        self._storage = services.storage
+        self._definitions = services.definitions
+        self._parametros = services.parametros
+        self._env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=False,  # text/plain only
+                                undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                                keep_trailing_newline=True)
+        self._env.filters.update(fecha=self._fecha, fechahora=self._fechahora, tamano=tamano)
+
+    def build(self, correo: Correo, now: datetime) -> EmailMessage:
+        """The message for ``correo``, dated ``now``.
+
+        :raise NoEnviable: unknown notice type, missing expediente or history row, invalid address.
+        :raise OSError: a response file is missing from storage (it may come back: worth a retry).
+        """
+        if correo.tipo not in ASUNTOS:
+            raise NoEnviable(f"No hay plantilla de correo para el aviso «{correo.tipo}» "
+                             f"(conocidos: {', '.join(ASUNTOS)}); corrija la propiedad «notificacion» del BPMN.")
+        expediente = Expediente.get_or_none(Expediente.id == correo.expediente_id)
+        if expediente is None:
+            raise NoEnviable("El correo no está ligado a un expediente.")
+        evento = Evento.get_or_none((Evento.expediente == expediente.id) & (Evento.seq == correo.evento_seq))
+        if evento is None:
+            raise NoEnviable(f"No existe el evento {correo.evento_seq} del expediente {expediente.numero}.")
+        base = self._settings.base_url
+        context = {
+            "entidad": self._parametros.get("entidad_nombre"), "e": expediente, "evento": evento,
+            "nombre": expediente.remitente_nombre, "seguimiento_url": f"{base}/seguimiento/{expediente.codigo}",
+            "constancia_url": f"{base}/constancia/{expediente.codigo}",
+        }
+        archivos = getattr(self, f"_{correo.tipo}")(expediente, evento, context)
+        msg = EmailMessage()
+        msg["Subject"] = f"Expediente N° {expediente.numero}: {ASUNTOS[correo.tipo]}"
+        msg["From"] = self._settings.smtp_from
+        msg["To"] = _address(expediente.remitente_nombre, correo.destinatario)
+        msg["Date"] = format_datetime(now.astimezone(self._calendario.tz))
+        # Stable across retries, so a server that got a message twice (a lost reply) can drop the copy.
+        msg["Message-ID"] = f"<mpv-correo-{correo.id}.{int(correo.creado_en.timestamp())}@{self._domain()}>"
+        msg.set_content(self._env.get_template(f"{correo.tipo}.txt").render(**context))
+        for nombre, data in archivos:
+            maintype, _, subtype = (mimetypes.guess_type(nombre)[0] or "application/octet-stream").partition("/")
+            msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=nombre)
+        return msg
+
+    # -- one method per notice: fill ``context``, return the files to attach ---------------------
+    def _constancia(self, expediente, evento, context) -> list:
+        payload = orjson.loads(evento.payload)
+        enviado = expediente.presentado_en.astimezone(self._calendario.tz)
+        context.update(
+            enviado=expediente.presentado_en, otro_dia=expediente.fecha_presentacion != enviado.date(),
+            documentos=[{**a, "clase": TIPOS_ADJUNTO.get(a.get("tipo"), a.get("tipo", ""))}
+                        for a in payload.get("adjuntos", [])])
+        proof = constancia.build(expediente, self._calendario, context["entidad"], self._settings.base_url)
+        return [(f"constancia-{expediente.numero}.pdf", constancia.pdf(proof))]
+
+    def _observacion(self, expediente, evento, context) -> list:
+        observacion = _ultimo(expediente.id, evento.seq, "observar")
+        # ``vence`` is the subsanación's deadline only while nothing has happened since this notice.
+        vigente = expediente.vence is not None and not Evento.select().where(
+            (Evento.expediente == expediente.id) & (Evento.seq > evento.seq)).exists()
+        context.update(observacion=self._nota(expediente, observacion), observado=evento.momento,
+                       ultimo_dia=self._fecha(expediente.vence - timedelta(minutes=1)) if vigente else "")
+        return []
+
+    def _atencion(self, expediente, evento, context) -> list:
+        derivacion = (Evento.select(Evento.seq)
+                      .where((Evento.expediente == expediente.id) & (Evento.tipo == "tarea")
+                             & (Evento.tarea == DERIVACION) & (Evento.seq <= evento.seq))
+                      .order_by(Evento.seq.desc()).scalar()) or 0
+        rows = list(Evento.select().where(
+            (Evento.expediente == expediente.id) & (Evento.tipo == "tarea") & (Evento.accion == "atender")
+            & (Evento.seq > derivacion) & (Evento.seq <= evento.seq)).order_by(Evento.seq))
+        oficinas = Oficina.nombres()
+        respuestas, archivos = [], []
+        for row in rows:
+            adjuntos = orjson.loads(row.payload).get("adjuntos", [])
+            respuestas.append({"oficina": oficinas.get(row.oficina_origen, row.oficina_origen),
+                               "momento": row.momento, "texto": self._nota(expediente, row),
+                               "archivos": [a["nombre"] for a in adjuntos]})
+            archivos.extend((a["nombre"], a["sha256"]) for a in adjuntos)
+        total = sum(self._storage.path(sha).stat().st_size for _, sha in archivos)
+        adjuntar = total <= MAX_ADJUNTOS_BYTES
+        context.update(respuestas=respuestas, adjuntos_omitidos=total if archivos and not adjuntar else 0)
+        return [(nombre, self._storage.path(sha).read_bytes()) for nombre, sha in archivos] if adjuntar else []
+
+    def _archivado(self, expediente, evento, context) -> list:
+        context.update(motivo=self._nota(expediente, _ultimo(expediente.id, evento.seq, "archivar")))
+        return []
+
+    def _no_presentado(self, expediente, evento, context) -> list:
+        observacion = _ultimo(expediente.id, evento.seq, "observar")
+        context.update(observacion=self._nota(expediente, observacion),
+                       observado=observacion.momento if observacion else None)
+        return []
+
+    # -- helpers -----------------------------------------------------------------------------------
+    def _nota(self, expediente, row: Evento | None) -> str:
+        """What the citizen may read of a task's notes (fields not marked ``x-mpv-interno``)."""
+        if row is None:
+            return ""
+        definition = self._definitions.get(expediente.definicion_id)
+        # The public seguimiento's own filter: one rule for what a citizen sees.
+        return history.public_notes(definition, row, orjson.loads(row.payload))
+
+    def _domain(self) -> str:
+        address = parseaddr(self._settings.smtp_from)[1]
+        return address.rpartition("@")[2] or "mpv.localhost"
+
+    def _fecha(self, value) -> str:
+        if isinstance(value, datetime):
+            value = value.astimezone(self._calendario.tz).date()
+        return value.strftime("%d/%m/%Y") if isinstance(value, date) else "—"
+
+    def _fechahora(self, value: datetime | None) -> str:
+        return "—" if value is None else value.astimezone(self._calendario.tz).strftime("%d/%m/%Y a las %H:%M")
+
+
+def _ultimo(expediente_id: int, hasta_seq: int, accion: str) -> Evento | None:
+    """The latest task row with ``accion`` at or before ``hasta_seq``."""
+    return (Evento.select()
+            .where((Evento.expediente == expediente_id) & (Evento.tipo == "tarea") & (Evento.accion == accion)
+                   & (Evento.seq <= hasta_seq))
+            .order_by(Evento.seq.desc()).first())
+
+
+def _address(nombre: str, email: str) -> Address:
+    """:raise NoEnviable: when ``email`` is not an address a message can be sent to."""
+    try:
+        address = Address(display_name=nombre, addr_spec=email.strip())
+        if not address.domain:
+            raise ValueError(email)
+        return address
+    except (ValueError, IndexError, HeaderParseError):  # the parser signals some bad input as IndexError
+        raise NoEnviable(f"La dirección del remitente no es válida: «{email}».") from None
+
+
+def tamano(n: int) -> str:
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):.1f} MB"
+    if n >= 1024:
+        return f"{n / 1024:.0f} KB"
+    return f"{n} bytes"

@@ -1,0 +1,124 @@
+"""JSON API v1: file a trámite, follow its seguimiento, read the catalogue of document types.
+
+For citizens' software and other portals. No cookies, sessions or CSRF (``mpv.web.middleware`` skips
+them under /api/); every answer is JSON, errors included (``mpv.web.errors`` maps them). The OpenAPI
+document served at /api/v1/openapi.json (``mpv.web.openapi``) describes every route.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+import falcon
+
+from .. import history, identidad
+from ..errors import InvalidInput, NotFound
+from ..filing import presentar, validar
+from ..models import Expediente, TipoDocumento
+from .api_form import REVISE, Filing, read_filing
+from .openapi import PREFIX, document
+
+
+def add_api_routes(app: falcon.App, services):
+    """Register the routes of the API under /api/v1."""
+    app.add_route(f"{PREFIX}/tramites", Tramites(services))
+    app.add_route(f"{PREFIX}/tramites/{{codigo}}/seguimiento", SeguimientoPublico(services))
+    app.add_route(f"{PREFIX}/tipos-documento", TiposDocumento())
+    app.add_route(f"{PREFIX}/openapi.json", OpenApi(document(services.settings, services.limits)))
+
+
+def iso(momento: datetime, calendario) -> str:
+    """A moment as ISO 8601 with the entity's UTC offset (Lima: -05:00), to the second."""
+    return momento.astimezone(calendario.tz).isoformat(timespec="seconds")
+
+
+class Tramites:
+    """POST: a citizen files a trámite as multipart/form-data → 201 with its number and tracking code."""
+
+    def __init__(self, services):
+        self._services = services
+
+    def on_post(self, req, resp):
+        services = self._services
+        filing = read_filing(req, services.storage, services.limits)
+        expediente = _presentar(services, filing, req.remote_addr or "")
+        base, codigo = services.settings.base_url, expediente.codigo
+        resp.status = falcon.HTTP_201
+        resp.location = f"{base}{PREFIX}/tramites/{codigo}/seguimiento"
+        resp.media = {
+            "numero": expediente.numero,
+            "codigo": codigo,
+            "fecha_presentacion": expediente.fecha_presentacion.isoformat(),
+            "presentado_en": iso(expediente.presentado_en, services.calendario),
+            "estado": expediente.estado,
+            "seguimiento_url": f"{base}/seguimiento/{codigo}",
+            "constancia_url": f"{base}/constancia/{codigo}",
+        }
+
+
+def _presentar(services, filing: Filing, ip: str) -> Expediente:
+    """File ``filing`` with :func:`mpv.filing.presentar`, after the checks only the API needs: fields
+    the request did not send at all, and an identity document type outside the list.
+
+    :raise InvalidInput: with every problem found (nothing is written, the files are removed).
+    """
+    problems = filing.missing()
+    tipo = filing.fields.get("tipo_documento_identidad")
+    if tipo is not None and tipo.strip().upper() not in identidad.TIPOS:
+        problems["tipo_documento_identidad"] = "Use DNI, CE, PASAPORTE o RUC."
+    if problems:
+        campos = {}
+        try:
+            validar(filing.fields)  # to report the other problems of the same request at once
+        except InvalidInput as exc:
+            campos = exc.campos
+        finally:
+            services.storage.discard(filing.received())
+        if "tipo_documento_identidad" in problems:
+            campos.pop("numero_documento_identidad", None)  # validar's message there is about the type
+        raise InvalidInput(REVISE, {**campos, **problems})
+    return presentar(services, filing.fields, filing.archivo, filing.anexos, ip=ip)
+
+
+class SeguimientoPublico:
+    """GET: the public timeline of a trámite, by its tracking code (no staff names, no internal notes)."""
+
+    def __init__(self, services):
+        self._services = services
+
+    def on_get(self, req, resp, codigo):
+        """:raise NotFound: no trámite has this tracking code."""
+        expediente = Expediente.get_or_none(Expediente.codigo == codigo)
+        if expediente is None:
+            raise NotFound("No hay ningún trámite con ese código de seguimiento. Revise el código que figura "
+                           "en su constancia de presentación.")
+        calendario = self._services.calendario
+        definition = self._services.definitions.get(expediente.definicion_id)
+        movimientos = history.seguimiento(expediente.id, calendario, publico=True, definition=definition)
+        resp.media = {
+            "numero": expediente.numero,
+            "estado": expediente.estado,
+            "fecha_presentacion": expediente.fecha_presentacion.isoformat(),
+            "terminado": expediente.terminado,
+            "eventos": [{"fecha": iso(m.momento, calendario), "accion": m.descripcion, "oficina_origen": m.origen,
+                         "oficina_destino": m.destino, "detalle": m.detalle} for m in movimientos],
+        }
+
+
+class TiposDocumento:
+    """GET: the active document types a filing may name in ``tipo_documento``."""
+
+    def on_get(self, req, resp):
+        rows = (TipoDocumento.select(TipoDocumento.codigo, TipoDocumento.nombre)
+                .where(TipoDocumento.activo == True)  # noqa: E712 - a peewee expression
+                .order_by(TipoDocumento.nombre).dicts())
+        resp.media = {"tipos_documento": [{"codigo": r["codigo"], "nombre": r["nombre"]} for r in rows]}
+
+
+class OpenApi:
+    """GET: the OpenAPI 3 document of this API."""
+
+    def __init__(self, spec: dict):
+        self._spec = spec
+
+    def on_get(self, req, resp):
+        resp.media = self._spec

@@ -1,0 +1,208 @@
+"""The OpenAPI 3.0 document of the JSON API v1, built from the settings (public URL, file limits).
+
+It describes every route, the multipart request with its PDF files, every response and the one error
+shape, closely enough for a client generator or a fuzzer (schemathesis) to work from it alone. The
+tests check it against the OpenAPI schema and against the app's routes and answers.
+"""
+from __future__ import annotations
+
+from .api_form import REQUIRED
+
+PREFIX = "/api/v1"
+MB = 1024 * 1024
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/{name}"}
+
+
+def _text(description: str, max_length: int, min_length: int = 0, **extra) -> dict:
+    schema = {"type": "string", "maxLength": max_length, "description": description, **extra}
+    if min_length:
+        schema["minLength"] = min_length
+    return schema
+
+
+def _filing_schema(limits) -> dict:
+    principal_mb, anexo_mb = limits.principal_bytes / MB, limits.anexo_bytes / MB
+    return {
+        "type": "object",
+        "description": "Una parte por campo. Una parte con otro nombre, o un campo enviado dos veces, se rechaza "
+                       "con 422 sin leer el resto del envío.",
+        "required": list(REQUIRED),
+        "additionalProperties": False,
+        "properties": {
+            "tipo_persona": {"type": "string", "enum": ["natural", "juridica"], "example": "natural"},
+            "tipo_documento_identidad": {"type": "string", "enum": ["DNI", "CE", "PASAPORTE", "RUC"],
+                                         "description": "Persona jurídica: RUC.", "example": "DNI"},
+            "numero_documento_identidad": _text(
+                "DNI: 8 dígitos. RUC: 11 dígitos, empieza con 10, 15, 16, 17 o 20 y termina en su dígito "
+                "verificador (módulo 11 de SUNAT). CE: hasta 12 letras o dígitos. Pasaporte: de 5 a 15.",
+                15, 1, pattern="^[A-Za-z0-9]+$", example="45871236"),
+            "nombres": _text("Obligatorio para persona natural.", 120, example="Ana"),
+            "apellidos": _text("Obligatorio para persona natural.", 120, example="Rojas Villanueva"),
+            "razon_social": _text("Obligatoria para persona jurídica.", 250),
+            "email": _text("Aquí llegan la constancia y las notificaciones.", 200, 1, format="email",
+                           example="ana@example.com"),
+            "telefono": _text("Opcional.", 30),
+            "direccion": _text("Domicilio del remitente.", 300, 1, example="Jr. Loreto 215"),
+            "tipo_documento": _text(f"Un código activo de GET {PREFIX}/tipos-documento.", 20, 1, example="SOL"),
+            "numero_documento": _text("Número o sigla del documento, si tiene (opcional).", 60),
+            "asunto": _text("Qué se solicita.", 500, 1, example="Licencia de funcionamiento"),
+            "folios": {"type": "integer", "minimum": 1, "maximum": 10000, "description": "Número de páginas."},
+            "acepta_notificacion": {"type": "string", "enum": ["true"],
+                                    "description": "Acepta ser notificado por correo electrónico (obligatorio)."},
+            "archivo": {"type": "string", "format": "binary",
+                        "description": f"El documento principal: un PDF de hasta {principal_mb:g} MB, sin "
+                                       "contraseña ni contenido activo (JavaScript, archivos incrustados)."},
+            "anexos": {"type": "array", "maxItems": limits.anexos,
+                       "items": {"type": "string", "format": "binary"},
+                       "description": f"Hasta {limits.anexos} anexos, una parte «anexos» por archivo: PDF de "
+                                      f"hasta {anexo_mb:g} MB cada uno, con las mismas reglas que «archivo»."},
+        },
+    }
+
+
+SCHEMAS = {
+    "Error": {
+        "type": "object",
+        "required": ["error", "campos"],
+        "properties": {
+            "error": {"type": "string", "description": "Qué pasó y qué hacer, en castellano."},
+            "campos": {"type": "object", "additionalProperties": {"type": "string"},
+                       "description": "Campo → mensaje, para cada campo o archivo rechazado (vacío si no aplica)."},
+            "incidente": {"type": "string", "description": "Solo en errores 500: el código para soporte."},
+        },
+    },
+    "Presentacion": {
+        "type": "object",
+        "required": ["numero", "codigo", "fecha_presentacion", "presentado_en", "estado", "seguimiento_url",
+                     "constancia_url"],
+        "properties": {
+            "numero": {"type": "string", "pattern": r"^\d{4}-\d{6}$", "description": "Número de expediente."},
+            "codigo": {"type": "string", "description": "Código de seguimiento (secreto del remitente)."},
+            "fecha_presentacion": {"type": "string", "format": "date",
+                                   "description": "Fecha legal de presentación (Ley 31465: un envío en día "
+                                                  "inhábil cuenta desde el siguiente día hábil)."},
+            "presentado_en": {"type": "string", "format": "date-time", "description": "Momento del envío."},
+            "estado": {"type": "string"},
+            "seguimiento_url": {"type": "string", "format": "uri", "description": "Página pública de seguimiento."},
+            "constancia_url": {"type": "string", "format": "uri", "description": "Constancia de presentación."},
+        },
+    },
+    "Evento": {
+        "type": "object",
+        "required": ["fecha", "accion", "oficina_origen", "oficina_destino", "detalle"],
+        "properties": {
+            "fecha": {"type": "string", "format": "date-time", "description": "ISO 8601 con la hora de Lima."},
+            "accion": {"type": "string"},
+            "oficina_origen": {"type": "string"},
+            "oficina_destino": {"type": "string", "description": "Una o varias oficinas, separadas por comas."},
+            "detalle": {"type": "string", "description": "Observación o respuesta dirigida al ciudadano."},
+        },
+    },
+    "Seguimiento": {
+        "type": "object",
+        "required": ["numero", "estado", "fecha_presentacion", "terminado", "eventos"],
+        "properties": {
+            "numero": {"type": "string"},
+            "estado": {"type": "string"},
+            "fecha_presentacion": {"type": "string", "format": "date"},
+            "terminado": {"type": "boolean"},
+            "eventos": {"type": "array", "items": _ref("schemas/Evento")},
+        },
+    },
+    "TiposDocumento": {
+        "type": "object",
+        "required": ["tipos_documento"],
+        "properties": {"tipos_documento": {"type": "array", "items": {
+            "type": "object", "required": ["codigo", "nombre"],
+            "properties": {"codigo": {"type": "string"}, "nombre": {"type": "string"}}}}},
+    },
+}
+
+ERRORS = {
+    "400": "El cuerpo multipart/form-data está mal formado o incompleto.",
+    "404": "No existe un trámite con ese código de seguimiento.",
+    "413": "Un archivo supera su tamaño máximo («campos» dice cuál); no se guardó nada.",
+    "415": "La solicitud no es multipart/form-data.",
+    "422": "Datos o archivos no válidos: «campos» dice qué revisar en cada uno; no se guardó nada.",
+    "429": "Demasiadas solicitudes: espere los segundos que indica Retry-After.",
+    "500": "Error inesperado; «incidente» identifica el caso para soporte. No se guardó nada a medias.",
+    "503": "El servidor no pudo guardar los archivos (disco); inténtelo más tarde.",
+}
+
+
+def _errors(*codes: str) -> dict:
+    return {code: _ref(f"responses/E{code}") for code in codes}
+
+
+def _json(schema: dict, description: str, headers: dict | None = None, links: dict | None = None) -> dict:
+    response = {"description": description, "content": {"application/json": {"schema": schema}}}
+    if headers:
+        response["headers"] = headers
+    if links:
+        response["links"] = links
+    return response
+
+
+def document(settings, limits) -> dict:
+    """The OpenAPI 3.0.3 document for an app with these ``settings`` and upload ``limits``."""
+    responses = {f"E{code}": _json(_ref("schemas/Error"), text) for code, text in ERRORS.items()}
+    responses["E429"]["headers"] = {"Retry-After": {
+        "description": "Segundos que debe esperar antes de volver a intentarlo.",
+        "schema": {"type": "integer", "minimum": 0}}}
+    codigo = {"name": "codigo", "in": "path", "required": True, "description": "El código de seguimiento.",
+              "schema": {"type": "string", "minLength": 1, "maxLength": 40, "pattern": "^[A-Za-z0-9_-]+$"}}
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Mesa de Partes Virtual — API v1",
+            "version": "1.0.0",
+            "description": "Presentar trámites, seguir su estado y leer el catálogo de tipos de documento. "
+                           "La API no usa cookies ni sesiones. Toda respuesta es JSON; los errores tienen la "
+                           "forma {\"error\": \"…\", \"campos\": {\"campo\": \"mensaje\"}}.",
+        },
+        "servers": [{"url": settings.base_url}],
+        "paths": {
+            f"{PREFIX}/tramites": {"post": {
+                "operationId": "presentarTramite",
+                "summary": "Presentar un trámite con su documento principal y sus anexos",
+                "requestBody": {"required": True, "content": {"multipart/form-data": {
+                    "schema": _ref("schemas/SolicitudTramite"),
+                    "encoding": {"archivo": {"contentType": "application/pdf"},
+                                 "anexos": {"contentType": "application/pdf"}}}}},
+                "responses": {
+                    "201": _json(_ref("schemas/Presentacion"), "Trámite presentado; se envía la constancia al correo.",
+                                 {"Location": {"description": "El seguimiento del trámite en esta API.",
+                                               "schema": {"type": "string", "format": "uri"}}},
+                                 {"verSeguimiento": {"operationId": "verSeguimiento",
+                                                     "parameters": {"codigo": "$response.body#/codigo"}}}),
+                    **_errors("400", "413", "415", "422", "429", "500", "503"),
+                },
+            }},
+            f"{PREFIX}/tramites/{{codigo}}/seguimiento": {"get": {
+                "operationId": "verSeguimiento",
+                "summary": "El seguimiento público de un trámite (sin nombres del personal ni notas internas)",
+                "parameters": [codigo],
+                "responses": {"200": _json(_ref("schemas/Seguimiento"), "Los movimientos del trámite, en orden."),
+                              **_errors("404", "429", "500")},
+            }},
+            f"{PREFIX}/tipos-documento": {"get": {
+                "operationId": "listarTiposDocumento",
+                "summary": "Los tipos de documento que se pueden presentar (solo los activos)",
+                "responses": {"200": _json(_ref("schemas/TiposDocumento"), "El catálogo, por nombre."),
+                              **_errors("429", "500")},
+            }},
+            f"{PREFIX}/openapi.json": {"get": {
+                "operationId": "verDocumentoOpenApi",
+                "summary": "Este documento",
+                "responses": {"200": _json({"type": "object"}, "El documento OpenAPI 3.0."),
+                              **_errors("429", "500")},
+            }},
+        },
+        "components": {
+            "schemas": {**SCHEMAS, "SolicitudTramite": _filing_schema(limits)},
+            "responses": responses,
+        },
+    }

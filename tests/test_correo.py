@@ -1,0 +1,403 @@
+"""E-mail to citizens through a real SMTP server on loopback (aiosmtpd): every notice, retries while the
+server is down, the administrator's queue, the outbox folder, and two senders that never send twice."""
+from __future__ import annotations
+
+import io
+import socket
+import threading
+from datetime import timedelta
+from email import message_from_bytes, policy
+
+import pytest
+from aiosmtpd.controller import Controller
+from helpers import build_services, derivar, file_tramite, lima, make_user, recibir, step, task_of
+from webclient import Browser
+
+from mpv.cli import main
+from mpv.config import Settings
+from mpv.correo import ESPERAS_MINUTOS, MAX_INTENTOS, RESERVA, Mailer
+from mpv.demo import sample_pdf
+from mpv.engine import Actor, NuevoAdjunto
+from mpv.filing import referenced
+from mpv.models import Adjunto, Correo, Expediente
+from mpv.web.app import create_app
+
+BASE = "https://mpv.muni.example.gob.pe"
+ENTIDAD = "Municipalidad Distrital (demostración)"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class SmtpServer:
+    """An aiosmtpd server on a fixed loopback port that keeps every message; it can be started late."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.messages = []
+        self._lock = threading.Lock()
+        self._controller = None
+
+    async def handle_DATA(self, server, session, envelope):
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        with self._lock:
+            self.messages.append((list(envelope.rcpt_tos), message))
+        return "250 Message accepted for delivery"
+
+    def start(self):
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def stop(self):
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def subject(self, text: str):
+        """The one message whose subject contains ``text``."""
+        found = [m for _, m in self.messages if text in m["Subject"]]
+        assert len(found) == 1, [m["Subject"] for _, m in self.messages]
+        return found[0]
+
+
+def body(message) -> str:
+    return message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+
+
+@pytest.fixture
+def server():
+    """An SMTP server on a free port, not started yet (nothing listens there until ``start()``)."""
+    smtp = SmtpServer(free_port())
+    yield smtp
+    smtp.stop()
+
+
+@pytest.fixture
+def smtp(server):
+    server.start()
+    return server
+
+
+@pytest.fixture
+def settings(tmp_path, database_url, server):
+    """This module's services send through ``server`` (started or not)."""
+    return Settings(data_dir=tmp_path / "data", database_url=database_url, smtp_host="127.0.0.1",
+                    smtp_port=server.port, smtp_starttls=False, base_url=BASE)
+
+
+@pytest.fixture
+def mailer(services):
+    return Mailer(services, timeout=5)
+
+
+def correo(tipo: str = "constancia") -> Correo:
+    return Correo.get(Correo.tipo == tipo)
+
+
+def atender_con_pdf(services, exp, oficina: Actor, pdf: bytes, nombre: str, **data):
+    """The office answers with a response PDF, as the Atención form's file field sends it."""
+    received = services.storage.receive(io.BytesIO(pdf), nombre, services.limits.principal_bytes)
+    with services.storage.kept([received], referenced) as stored:
+        adjuntos = [NuevoAdjunto(s.sha256, s.nombre, s.size, "archivo_respuesta") for s in stored]
+        return services.engine.complete(exp.id, task_of(services, exp, oficina), oficina,
+                                        {"accion": "atender", **data}, adjuntos)
+
+
+# -- the notices -------------------------------------------------------------------------------------
+def test_filing_sends_the_constancia_once(services, mailer, smtp, clock):
+    exp = file_tramite(services, anexos=[sample_pdf("Anexo")])
+    assert mailer.send_due() == 1
+    [(to, message)] = smtp.messages
+    assert to == ["ana@example.com"]
+    assert message["Subject"] == f"Expediente N° {exp.numero}: Constancia de presentación"
+    assert message["From"] == services.settings.smtp_from
+    assert message["To"].addresses[0].display_name == "Ana Rojas Villanueva"
+    text = body(message)
+    assert exp.numero in text and exp.codigo in text and ENTIDAD in text
+    assert "Enviado el:             02/03/2026 a las 09:30" in text
+    assert "Fecha de presentación:  02/03/2026" in text
+    adjuntos = list(Adjunto.select().where(Adjunto.expediente == exp.id).order_by(Adjunto.id))
+    assert [a.nombre for a in adjuntos] == ["solicitud.pdf", "anexo1.pdf"]
+    for adjunto in adjuntos:
+        assert f"SHA-256: {adjunto.sha256}" in text and adjunto.nombre in text
+    assert f"{BASE}/constancia/{exp.codigo}" in text and f"{BASE}/seguimiento/{exp.codigo}" in text
+    [pdf] = [part for part in message.iter_attachments()]
+    assert pdf.get_filename() == f"constancia-{exp.numero}.pdf"
+    assert pdf.get_content().startswith(b"%PDF-")
+    row = correo()
+    assert (row.estado, row.intentos, row.ultimo_error, row.enviado_en) == ("enviado", 1, "", clock())
+    assert mailer.send_due() == 0 and len(smtp.messages) == 1
+
+
+def test_constancia_of_a_saturday_filing_names_the_next_business_day(services, mailer, smtp, clock):
+    clock.set(lima(2026, 3, 7, 22, 15))  # Saturday night
+    file_tramite(services)
+    mailer.send_due()
+    text = body(smtp.subject("Constancia"))
+    assert "07/03/2026 a las 22:15" in text
+    assert "se considera presentado el 09/03/2026 (Ley 31465)" in text
+
+
+def test_observacion_says_what_to_correct_until_when_and_where(services, mailer, smtp, staff):
+    exp = file_tramite(services)
+    step(services, exp, staff["mesa"], accion="observar", observacion="Falta la copia del DNI\ny la firma")
+    assert mailer.send_due() == 2
+    message = smtp.subject("Observación")
+    assert message["Subject"] == f"Expediente N° {exp.numero}: Observación: subsane su trámite dentro del plazo"
+    text = body(message)
+    assert "  Falta la copia del DNI\n  y la firma" in text
+    # Observed on Monday 2 March: Tuesday 3 and Wednesday 4 are the two business days.
+    assert "Plazo para subsanar: hasta el 04/03/2026, inclusive" in text
+    assert text.count(f"{BASE}/seguimiento/{exp.codigo}") == 1 and "art. 136" in text
+    assert "Para subsanar, ingrese a su trámite" in text
+
+
+def test_a_late_observacion_notice_does_not_give_a_stale_deadline(services, mailer, smtp, staff):
+    exp = file_tramite(services)
+    step(services, exp, staff["mesa"], accion="observar", observacion="Falta firma")
+    step(services, exp, Actor.ciudadano(Expediente.get_by_id(exp.id)), descripcion="Adjunto la firma")
+    mailer.send_due()
+    text = body(smtp.subject("Observación"))
+    assert "Falta firma" in text and "ya cambió de estado desde entonces" in text
+    assert "Plazo para subsanar" not in text and "queda en espera" not in text
+
+
+def test_atencion_sends_the_answers_with_the_response_pdf(services, mailer, smtp, staff):
+    exp = file_tramite(services)
+    step(services, exp, staff["mesa"], accion="conforme")
+    derivar(services, exp, staff["mesa"], "GDUR", "SGAT")
+    recibir(services, exp, staff["gdur"])
+    recibir(services, exp, staff["rentas"])
+    pdf = sample_pdf("Resolución 015")
+    atender_con_pdf(services, exp, staff["gdur"], pdf, "resolución 015.pdf", respuesta="Se otorga la licencia",
+                    proveido="Nota interna: no mostrar al ciudadano")
+    step(services, exp, staff["rentas"], accion="atender", respuesta="No registra deudas tributarias")
+    assert Expediente.get_by_id(exp.id).estado == "Atendido"
+    assert mailer.send_due() == 2
+    message = smtp.subject("Respuesta a su trámite")
+    text = body(message)
+    assert "Respuesta de Gerencia de Desarrollo Urbano" in text and "  Se otorga la licencia" in text
+    assert "Respuesta de Subgerencia de Administración Tributaria" in text and "No registra deudas" in text
+    assert "Nota interna" not in text
+    [attachment] = list(message.iter_attachments())
+    assert attachment.get_filename() == "resolución 015.pdf" and attachment.get_content_type() == "application/pdf"
+    stored = Adjunto.get(Adjunto.tipo == "archivo_respuesta")
+    assert attachment.get_content() == services.storage.path(stored.sha256).read_bytes() == pdf
+
+
+def test_response_files_too_big_for_mail_are_named_not_attached(services, mailer, smtp, staff):
+    exp = file_tramite(services)
+    step(services, exp, staff["mesa"], accion="conforme")
+    derivar(services, exp, staff["mesa"], "GDUR")
+    recibir(services, exp, staff["gdur"])
+    big = b"%PDF-1.4\n" + b"0" * (16 * 1024 * 1024)  # over MAX_ADJUNTOS_BYTES (15 MB)
+    atender_con_pdf(services, exp, staff["gdur"], big, "planos.pdf", respuesta="Se aprueban los planos")
+    assert mailer.send_due() == 2
+    message = smtp.subject("Respuesta a su trámite")
+    assert not list(message.iter_attachments())
+    text = body(message)
+    assert "Documentos: planos.pdf" in text and "(16.0 MB) no se adjuntan" in text
+
+
+def test_archivado_gives_the_reason(services, mailer, smtp, staff):
+    exp = file_tramite(services)
+    step(services, exp, staff["mesa"], accion="archivar", motivo="Duplicado del expediente 2026-000010")
+    mailer.send_due()
+    text = body(smtp.subject("archivado"))
+    assert exp.numero in text and "  Duplicado del expediente 2026-000010" in text
+
+
+def test_no_presentado_when_the_plazo_to_correct_runs_out(services, mailer, smtp, staff, clock):
+    exp = file_tramite(services)
+    step(services, exp, staff["mesa"], accion="observar", observacion="Falta el plano de ubicación")
+    clock.set(lima(2026, 3, 5, 0, 1))
+    assert services.engine.fire_due_timers() == 2
+    assert mailer.send_due() == 3
+    text = body(smtp.subject("no presentado"))
+    assert exp.numero in text and "Falta el plano de ubicación" in text
+    assert "artículo 136 del TUO de la Ley 27444" in text and "no presentada" in text
+
+
+@pytest.mark.parametrize("tipo, destinatario, error", [
+    ("felicitacion", "ana@example.com", "No hay plantilla de correo para el aviso «felicitacion»"),
+    ("constancia", "ana.example.com", "La dirección del remitente no es válida: «ana.example.com»"),
+])
+def test_a_message_that_can_never_be_sent_fails_at_once(services, mailer, smtp, tipo, destinatario, error):
+    exp = file_tramite(services)
+    first = correo()
+    with services.db.write():
+        Correo.delete().execute()
+        Correo.insert(expediente=exp.id, tipo=tipo, destinatario=destinatario, evento_seq=first.evento_seq,
+                      proximo_intento=first.proximo_intento, creado_en=first.creado_en).execute()
+    assert mailer.send_due() == 0 and not smtp.messages
+    row = Correo.get()
+    assert (row.estado, row.intentos) == ("fallido", 1) and error in row.ultimo_error
+
+
+# -- failures and retries ----------------------------------------------------------------------------
+def test_smtp_down_keeps_the_filing_and_retries_later(services, mailer, server, clock):
+    exp = file_tramite(services)  # nothing listens on the port: the filing does not care
+    assert Expediente.get_by_id(exp.id).estado == "Registrado"
+    assert mailer.send_due() == 0
+    row = correo()
+    assert (row.estado, row.intentos) == ("pendiente", 1)
+    assert "conexión rechazada" in row.ultimo_error and str(server.port) in row.ultimo_error
+    assert row.proximo_intento == clock() + timedelta(minutes=ESPERAS_MINUTOS[0])
+    server.start()
+    assert mailer.send_due() == 0  # not due yet
+    clock.advance(minutes=ESPERAS_MINUTOS[0])
+    assert mailer.send_due() == 1
+    assert len(server.messages) == 1
+    row = correo()
+    assert (row.estado, row.intentos, row.ultimo_error) == ("enviado", 2, "")
+
+
+def test_after_the_last_attempt_it_is_fallido_and_the_admin_retries_it(services, mailer, server, clock):
+    exp = file_tramite(services)
+    for intento in range(1, MAX_INTENTOS + 1):
+        assert mailer.send_due() == 0
+        row = correo()
+        assert row.intentos == intento
+        if intento < MAX_INTENTOS:
+            assert row.estado == "pendiente"
+            clock.advance(minutes=ESPERAS_MINUTOS[intento - 1])
+    assert row.estado == "fallido" and "conexión rechazada" in row.ultimo_error
+    clock.advance(days=2)
+    assert mailer.send_due() == 0 and correo().intentos == MAX_INTENTOS  # no more attempts by itself
+
+    make_user("admin", "admin")
+    admin = Browser(create_app(services))
+    admin.login("admin")
+    page = admin.get("/admin/correos", estado="fallido")
+    assert page.status_code == 200
+    for text in (exp.numero, "Constancia de presentación", "ana@example.com", "conexión rechazada",
+                 f"<td data-label=\"Intentos\">{MAX_INTENTOS}</td>", "Fallidos (1)", "Reintentar"):
+        assert text in page.text, text
+    assert "No hay correos enviados" in admin.get("/admin/correos", estado="enviado").text
+    assert admin.post(f"/admin/correos/{row.id}/reintentar", {"estado": "fallido"}, csrf=False).status_code == 403
+    result = admin.post(f"/admin/correos/{row.id}/reintentar", {"estado": "fallido"})
+    assert result.status_code == 303 and result.headers["location"] == "/admin/correos?estado=fallido"
+    assert f"El correo N° {row.id} del expediente {exp.numero}" in admin.get(result.headers["location"]).text
+    row = correo()
+    assert (row.estado, row.proximo_intento) == ("pendiente", clock())
+
+    server.start()
+    assert mailer.send_due() == 1 and len(server.messages) == 1
+    assert correo().estado == "enviado"
+    page = admin.get("/admin/correos", estado="enviado")
+    assert exp.numero in page.text and "Reintentar" not in page.text.split("<tbody>")[1]
+    again = admin.post(f"/admin/correos/{row.id}/reintentar", {"estado": "enviado"})
+    assert "ya se envió" in admin.get(again.headers["location"]).text
+    assert admin.post("/admin/correos/999999/reintentar", {}).status_code == 404
+
+
+def test_the_queue_is_for_administrators_only(services, smtp):
+    make_user("mesa", "mesa", "MP")
+    browser = Browser(create_app(services))
+    browser.login("mesa")
+    assert browser.get("/admin/correos").status_code == 403
+    anonymous = Browser(create_app(services)).get("/admin/correos")
+    assert anonymous.headers["location"] == "/login?siguiente=%2Fadmin%2Fcorreos"
+
+
+def test_the_queue_pages_by_fifty_newest_first(services, smtp, clock):
+    file_tramite(services)
+    first = correo()
+    with services.db.write():
+        Correo.insert_many([{"expediente": first.expediente_id, "tipo": "atencion",
+                             "destinatario": f"c{i}@example.com", "evento_seq": first.evento_seq,
+                             "proximo_intento": clock(), "creado_en": clock()} for i in range(54)]).execute()
+    make_user("admin", "admin")
+    admin = Browser(create_app(services))
+    admin.login("admin")
+    page = admin.get("/admin/correos", estado="pendiente")
+    assert "Pendientes (55)" in page.text and page.text.count('data-label="N°"') == 50
+    assert "c53@example.com" in page.text and "ana@example.com" not in page.text
+    assert "estado=pendiente&amp;antes=6" in page.text
+    older = admin.get("/admin/correos", estado="pendiente", antes=6)
+    assert older.text.count('data-label="N°"') == 5 and "ana@example.com" in older.text
+    assert "Anteriores" not in older.text and "Más recientes" in older.text
+
+
+def test_a_message_being_sent_cannot_be_retried_by_hand(services, mailer, smtp, clock):
+    file_tramite(services)
+    row = correo()
+    with services.db.write():  # what a sender's claim looks like while it talks to the server
+        Correo.update(intentos=1, proximo_intento=clock() + RESERVA).where(Correo.id == row.id).execute()
+    make_user("admin", "admin")
+    admin = Browser(create_app(services))
+    admin.login("admin")
+    assert "Enviándose" in admin.get("/admin/correos").text
+    result = admin.post(f"/admin/correos/{row.id}/reintentar", {"estado": ""})
+    assert "se está enviando en este momento" in admin.get(result.headers["location"]).text
+    assert correo().proximo_intento == clock() + RESERVA
+    clock.advance(minutes=16)  # the sender died: once the claim lapses, another one sends it
+    assert mailer.send_due() == 1 and correo().intentos == 2
+
+
+# -- without an SMTP server, and several senders at once -----------------------------------------------
+def test_without_smtp_host_messages_go_to_the_outbox(tmp_path, database_url, clock):
+    settings = Settings(data_dir=tmp_path / "data", database_url=database_url, base_url=BASE)
+    services = build_services(settings, clock)
+    try:
+        exp = file_tramite(services)
+        assert Mailer(services).send_due() == 1
+        [path] = list(settings.outbox_dir.iterdir())
+        assert path.name.endswith(f"-{correo().id:06d}-constancia.eml")
+        message = message_from_bytes(path.read_bytes(), policy=policy.default)
+        assert message["Subject"] == f"Expediente N° {exp.numero}: Constancia de presentación"
+        assert exp.codigo in body(message) and correo().estado == "enviado"
+    finally:
+        services.close()
+
+
+def test_two_senders_at_once_send_each_message_once(services, smtp):
+    file_tramite(services)
+    first = correo()
+    with services.db.write():
+        Correo.insert_many([{"expediente": first.expediente_id, "tipo": "constancia",
+                             "destinatario": f"c{i}@example.com", "evento_seq": first.evento_seq,
+                             "proximo_intento": first.proximo_intento, "creado_en": first.creado_en}
+                            for i in range(29)]).execute()
+    start = threading.Barrier(2)
+    results, errors = [], []
+
+    def sender():
+        try:
+            start.wait()
+            results.append(Mailer(services, timeout=5).send_due())
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            services.db.peewee.close()
+
+    threads = [threading.Thread(target=sender) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors and sum(results) == 30
+    assert len(smtp.messages) == 30
+    assert len({m["Message-ID"] for _, m in smtp.messages}) == 30
+    assert sorted(to for tos, _ in smtp.messages for to in tos) == sorted(
+        ["ana@example.com"] + [f"c{i}@example.com" for i in range(29)])
+    assert Correo.select().where((Correo.estado == "enviado") & (Correo.intentos == 1)).count() == 30
+
+
+def test_cli_sends_the_pending_mail(capsys, settings, clock, smtp, tmp_path):
+    def run(*argv):
+        code = main(list(argv), settings=settings, clock=clock)
+        return code, capsys.readouterr().out
+
+    assert run("demo", "--tramites", "0")[0] == 0
+    pdf = tmp_path / "solicitud.pdf"
+    pdf.write_bytes(sample_pdf("Solicitud"))
+    code, _ = run("tramite", "new", "--dni", "45871236", "--nombres", "Ana", "--apellidos", "Rojas",
+                  "--email", "ana@example.com", "--direccion", "Jr. Loreto 215", "--tipo-documento", "SOL",
+                  "--asunto", "Licencia", "--archivo", str(pdf))
+    assert code == 0
+    assert run("correos") == (0, "Correos: 1 enviado(s); 0 pendiente(s), 0 fallido(s).\n")
+    assert len(smtp.messages) == 1
