@@ -3,9 +3,14 @@ from __future__ import annotations
 
 import functools
 import io
+import socket
 import threading
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
+
+from email import message_from_bytes, policy
+
+from aiosmtpd.controller import Controller
 
 from mpv.demo import OFICINAS, TIPOS_DOCUMENTO, sample_pdf
 from mpv.filing import presentar
@@ -103,3 +108,40 @@ def derivar(services, expediente, mesa, *oficinas, con_copia=(), plazo_dias=7, *
 def recibir(services, expediente, oficina):
     """The office receives the expediente derived to it (the «Recibir» of its tray)."""
     return step(services, expediente, oficina)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class SmtpServer:
+    """An aiosmtpd server on a fixed loopback port that keeps every message; it can be started late."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.messages = []
+        self._lock = threading.Lock()
+        self._controller = None
+
+    async def handle_DATA(self, server, session, envelope):
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        with self._lock:
+            self.messages.append((list(envelope.rcpt_tos), message))
+        return "250 Message accepted for delivery"
+
+    def start(self):
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def stop(self):
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def subject(self, text: str):
+        """The one message whose subject contains ``text``."""
+        found = [m for _, m in self.messages if text in m["Subject"]]
+        assert len(found) == 1, [m["Subject"] for _, m in self.messages]
+        return found[0]

@@ -14,7 +14,7 @@ import falcon.inspect
 import pytest
 import waitress
 from falcon import testing
-from helpers import FILING, build_services, derivar, make_user, recibir, step
+from helpers import FILING, SmtpServer, build_services, derivar, free_port, make_user, recibir, step
 from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate as validate_spec
 from pypdf import PdfWriter
@@ -22,6 +22,7 @@ from pypdf.generic import ArrayObject, DictionaryObject, NameObject, NumberObjec
 from webclient import multipart
 
 from mpv import history
+from mpv.correo import Mailer
 from mpv.demo import sample_pdf
 from mpv.engine import Actor
 from mpv.identidad import ruc_check_digit
@@ -445,7 +446,28 @@ def test_waitress_lets_the_app_answer_its_own_413(settings, clock):
         services.close()
 
 
-def test_fifty_concurrent_api_filings(services):
+def test_fifty_concurrent_api_filings(settings, clock, tmp_path):
+    """50 filings at once: 50 consecutive numbers, 50 constancias, 50 e-mails received by a real SMTP server."""
+    smtp = SmtpServer(free_port())
+    smtp.start()
+    services = build_services(dataclasses.replace(settings, smtp_host="127.0.0.1", smtp_port=smtp.port,
+                                                  smtp_starttls=False), clock)
+    try:
+        _fifty_filings(services)
+        mailer = Mailer(services, timeout=10)
+        while mailer.send_due():
+            pass
+        assert len(smtp.messages) == 50
+        subjects = sorted(m["Subject"] for _, m in smtp.messages)
+        assert subjects == [f"Expediente N° 2026-{n:06d}: Constancia de presentación" for n in range(1, 51)]
+        assert all(to == [FILING["email"]] for to, _ in smtp.messages)
+        assert Correo.select().where(Correo.estado == "enviado").count() == 50
+    finally:
+        services.close()
+        smtp.stop()
+
+
+def _fifty_filings(services):
     barrier = threading.Barrier(50)
     results, errors = [], []
 

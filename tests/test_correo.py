@@ -3,14 +3,12 @@ server is down, the administrator's queue, the outbox folder, and two senders th
 from __future__ import annotations
 
 import io
-import socket
 import threading
 from datetime import timedelta
 from email import message_from_bytes, policy
 
 import pytest
-from aiosmtpd.controller import Controller
-from helpers import build_services, derivar, file_tramite, lima, make_user, recibir, step, task_of
+from helpers import SmtpServer, build_services, derivar, file_tramite, free_port, lima, make_user, recibir, step, task_of
 from webclient import Browser
 
 from mpv.cli import main
@@ -24,43 +22,6 @@ from mpv.web.app import create_app
 
 BASE = "https://mpv.muni.example.gob.pe"
 ENTIDAD = "Municipalidad Distrital (demostración)"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class SmtpServer:
-    """An aiosmtpd server on a fixed loopback port that keeps every message; it can be started late."""
-
-    def __init__(self, port: int):
-        self.port = port
-        self.messages = []
-        self._lock = threading.Lock()
-        self._controller = None
-
-    async def handle_DATA(self, server, session, envelope):
-        message = message_from_bytes(envelope.content, policy=policy.default)
-        with self._lock:
-            self.messages.append((list(envelope.rcpt_tos), message))
-        return "250 Message accepted for delivery"
-
-    def start(self):
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
-        self._controller.start()
-
-    def stop(self):
-        if self._controller is not None:
-            self._controller.stop()
-            self._controller = None
-
-    def subject(self, text: str):
-        """The one message whose subject contains ``text``."""
-        found = [m for _, m in self.messages if text in m["Subject"]]
-        assert len(found) == 1, [m["Subject"] for _, m in self.messages]
-        return found[0]
 
 
 def body(message) -> str:
