@@ -6,6 +6,7 @@ brought are removed and nothing is written.
 """
 from __future__ import annotations
 
+import base64
 import dataclasses
 import re
 import secrets
@@ -105,6 +106,11 @@ def check_files(principal: Received | None, anexos: list[Received], limits: Limi
             raise InvalidInput(exc.message, {field: exc.message}) from None
 
 
+def codigo_seguimiento() -> str:
+    """A tracking code: 128 random bits in base32 (26 letters and digits, easy to read out and type)."""
+    return base64.b32encode(secrets.token_bytes(16)).decode().rstrip("=")
+
+
 def siguiente_numero(anio: int) -> int:
     """The next number of the year's register. Call inside the filing's write transaction."""
     Numeracion.insert(anio=anio, ultimo=0).on_conflict_ignore().execute()
@@ -146,7 +152,7 @@ def _registrar(services, d: dict, stored: list[Stored], ip: str, proceso: str) -
         tipo = TipoDocumento.get(TipoDocumento.codigo == d["tipo_documento"])
         expediente = Expediente.create(
             numero=f"{anio}-{correlativo:06d}", anio=anio, correlativo=correlativo,
-            codigo=secrets.token_urlsafe(16), remitente=remitente, remitente_nombre=remitente.nombre_completo,
+            codigo=codigo_seguimiento(), remitente=remitente, remitente_nombre=remitente.nombre_completo,
             remitente_documento=remitente.numero_documento_identidad, tipo_documento=tipo,
             numero_documento=d["numero_documento"], asunto=d["asunto"], folios=d["folios"],
             busqueda=fold(f"{remitente.nombre_completo} {d['asunto']} {d['numero_documento']}"),

@@ -182,6 +182,14 @@ class Expediente(BaseModel):
     version = pw.IntegerField(default=0)
     actualizado_en = UTCDateTimeField(default=utcnow)
 
+    @classmethod
+    def por_codigo(cls, codigo: str) -> "Expediente | None":
+        """The expediente whose tracking code is ``codigo`` (base32: typing it in lower case is fine)."""
+        codigo = (codigo or "").strip()
+        if not 10 <= len(codigo) <= 40:
+            return None
+        return cls.get_or_none(cls.codigo == codigo) or cls.get_or_none(cls.codigo == codigo.upper())
+
     class Meta:
         indexes = (
             (("presentado_en", "id"), False),

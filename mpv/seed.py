@@ -17,7 +17,6 @@ import collections
 import dataclasses
 import itertools
 import random
-import secrets
 import time
 from datetime import datetime, time as dtime, timedelta, timezone
 
@@ -29,6 +28,7 @@ from .demo import sample_pdf
 from .engine import Actor
 from .errors import InvalidInput, MPVError
 from .listados import fold
+from .filing import codigo_seguimiento
 from .models import (Adjunto, Copia, Evento, Expediente, Numeracion, Oficina, Remitente, Tarea, Temporizador,
                      TipoDocumento, Usuario)
 from .passwords import generate_password, hash_password
@@ -234,7 +234,7 @@ class _Sembrador:
         e = p.expediente
         vence = _db_time(b.dues[p.vence]) if p.vence is not None else None
         rows[Expediente].append((
-            exp_id, numero, anio, correlativo, secrets.token_urlsafe(16), rem_id, nombre,
+            exp_id, numero, anio, correlativo, codigo_seguimiento(), rem_id, nombre,
             persona["numero_documento_identidad"], self.tipos[b.tipo], b.numero_documento, b.asunto,
             fold(f"{nombre} {b.asunto} {b.numero_documento}"), b.folios, m_db[0], fecha, e["definicion_id"],
             e["estado"], e["tarea_actual"], e["oficina_actual_id"], vence, e["vencido"], e["terminado"],

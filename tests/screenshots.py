@@ -8,6 +8,7 @@ Debian's headless Chromium through Playwright. The browser tests import :class:`
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import tempfile
 import threading
@@ -228,6 +229,22 @@ def take_all(shooter: Shooter, numeros: dict):
     phone = shooter.page("mesa", viewport=PHONE)
     phone.goto("/tramites")
     shooter.shot(phone, "movil-tramites-recibidos.png")
+
+    citizen = shooter.page()
+    citizen.goto("/presentar")
+    citizen.get_by_label("Número de documento de identidad").fill("45871236")
+    citizen.get_by_label(re.compile("^Nombres")).fill("Ana")
+    citizen.get_by_label(re.compile("^Apellidos")).fill("Rojas Villanueva")
+    citizen.get_by_label(re.compile("^Correo electrónico")).fill("ana@example.com")
+    citizen.get_by_label(re.compile("^Dirección")).fill("Jr. Loreto 215, Santa Clotilde")
+    citizen.get_by_label(re.compile(r"^Tipo de documento( \*)?$")).select_option(label="Solicitud")
+    citizen.get_by_label(re.compile("^Asunto")).fill("Licencia de funcionamiento para bodega")
+    citizen.get_by_label(re.compile("^Folios")).fill("2")
+    shooter.shot(citizen, "ciudadano-presentar.png", full_page=True)
+    citizen.goto(f"/constancia/{Expediente.get(Expediente.numero == numeros['por_derivar']).codigo}")
+    shooter.shot(citizen, "ciudadano-constancia.png", full_page=True)
+    citizen.goto(f"/seguimiento/{Expediente.get(Expediente.numero == numeros['atendido']).codigo}")
+    shooter.shot(citizen, "ciudadano-seguimiento.png", full_page=True)
 
 
 def pick_expedientes() -> dict:

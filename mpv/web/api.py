@@ -87,7 +87,7 @@ class SeguimientoPublico:
 
     def on_get(self, req, resp, codigo):
         """:raise NotFound: no trámite has this tracking code."""
-        expediente = Expediente.get_or_none(Expediente.codigo == codigo)
+        expediente = Expediente.por_codigo(codigo)
         if expediente is None:
             raise NotFound("No hay ningún trámite con ese código de seguimiento. Revise el código que figura "
                            "en su constancia de presentación.")

@@ -25,7 +25,7 @@ TEXT_FIELDS = ("tipo_persona", "tipo_documento_identidad", "numero_documento_ide
 
 def by_code(codigo: str) -> Expediente:
     """:raise NotFound: the same message for any unknown code (nothing to learn from it)."""
-    expediente = Expediente.get_or_none(Expediente.codigo == codigo) if 10 <= len(codigo) <= 40 else None
+    expediente = Expediente.por_codigo(codigo)
     if expediente is None:
         raise NotFound("No encontramos un trámite con ese código de seguimiento. Revise el código de su constancia.")
     return expediente
