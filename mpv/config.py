@@ -40,6 +40,12 @@ class Settings:
     smtp_password: str = ""
     smtp_starttls: bool = True
     smtp_from: str = "Mesa de Partes Virtual <mesadepartes@localhost>"
+    # Requests a minute per client address on the public routes (429 past them).
+    limite_presentaciones: int = 60
+    limite_consultas: int = 120
+    limite_ingresos: int = 30
+    # waitress: the address of a reverse proxy whose X-Forwarded-* headers are trusted ("" = none).
+    trusted_proxy: str = ""
 
     def __post_init__(self):
         object.__setattr__(self, "data_dir", Path(self.data_dir))
@@ -86,6 +92,7 @@ class Settings:
             "MPV_SMTP_USER": "smtp_user",
             "MPV_SMTP_PASSWORD": "smtp_password",
             "MPV_SMTP_FROM": "smtp_from",
+            "MPV_TRUSTED_PROXY": "trusted_proxy",
         }
         for name, field in text.items():
             if env.get(name):
@@ -95,7 +102,10 @@ class Settings:
         if env.get("MPV_TIMER_INTERVAL"):
             kwargs["timer_interval"] = float(_integer(env, "MPV_TIMER_INTERVAL", 1, 3600))
         numbers = {"MPV_SMTP_PORT": ("smtp_port", 1, 65535), "MPV_MAX_PRINCIPAL_MB": ("max_principal_mb", 1, 500),
-                   "MPV_MAX_ANEXO_MB": ("max_anexo_mb", 1, 500), "MPV_MAX_ANEXOS": ("max_anexos", 0, 50)}
+                   "MPV_MAX_ANEXO_MB": ("max_anexo_mb", 1, 500), "MPV_MAX_ANEXOS": ("max_anexos", 0, 50),
+                   "MPV_LIMITE_PRESENTACIONES": ("limite_presentaciones", 1, 100000),
+                   "MPV_LIMITE_CONSULTAS": ("limite_consultas", 1, 100000),
+                   "MPV_LIMITE_INGRESOS": ("limite_ingresos", 1, 100000)}
         for name, (field, low, high) in numbers.items():
             if env.get(name):
                 kwargs[field] = _integer(env, name, low, high)

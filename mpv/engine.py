@@ -27,7 +27,6 @@ from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent, Th
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
-from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
@@ -519,8 +518,9 @@ class _Step:
             raise self.engine._engine_error(self.expediente, exc) from exc
 
     def observe(self, task):
-        """Record what the engine did by itself: decisions, timers, events, scripts, ends; and queue
-        the e-mail of any element whose ``notificacion`` property names one."""
+        """Record what the engine did by itself: decisions, timers, events, ends; and queue the e-mail of
+        any element whose ``notificacion`` property names one. Script tasks leave no row of their own:
+        they are part of the stored definition, and what they decide shows in the rows that follow."""
         spec = task.task_spec
         if getattr(spec, "bpmn_id", None) is None or isinstance(spec, StartEvent):
             return
@@ -544,9 +544,6 @@ class _Step:
             row = self.record(tipo="temporizador" if timer else "evento", descripcion=name[:200],
                               payload={"vence": task._get_internal_data("event_value")} if timer else {},
                               oficina_origen=self.attached_office(task), **common)
-        elif isinstance(spec, ScriptTask):
-            row = self.record(tipo="script", descripcion=name[:200], payload={},
-                              oficina_origen=self._office_of_instance(task), **common)
         elif isinstance(spec, ThrowingEvent) and props:
             row = self.record(tipo="evento", descripcion=name[:200], payload={}, **common)
         if props.get("notificacion") and row is not None:

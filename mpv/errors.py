@@ -22,6 +22,14 @@ class NotAllowed(MPVError):
     """This user may not do this."""
 
 
+class Throttled(MPVError):
+    """Too many attempts: wait ``retry_after`` seconds (HTTP 429 with Retry-After)."""
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))
+
+
 class InvalidInput(MPVError):
     """Input that breaks a rule; ``campos`` maps each offending field to its message."""
 

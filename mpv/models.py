@@ -94,6 +94,15 @@ class Sesion(BaseModel):
     ip = pw.CharField(max_length=64, default="")
 
 
+class IntentoAcceso(BaseModel):
+    """Failed logins of one account name: after a few, it must wait (back-off) — other accounts are not affected."""
+
+    username = pw.CharField(max_length=60, unique=True)
+    fallos = pw.IntegerField(default=0)
+    bloqueado_hasta = UTCDateTimeField(null=True)
+    ultimo_fallo = UTCDateTimeField(null=True)
+
+
 class Parametro(BaseModel):
     """An entity-wide setting the administrator edits (office hours, the optional filing cutoff)."""
 
@@ -309,7 +318,7 @@ class Cadena(BaseModel):
     hash = pw.CharField(max_length=64)
 
 
-MODELS = [Oficina, Usuario, Sesion, Parametro, TipoDocumento, Feriado, ProcessDefinition, Remitente, Numeracion,
+MODELS = [Oficina, Usuario, Sesion, IntentoAcceso, Parametro, TipoDocumento, Feriado, ProcessDefinition, Remitente, Numeracion,
           Expediente, Adjunto, Tarea, Copia, Temporizador, Correo, Evento, Cadena]
 
 

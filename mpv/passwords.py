@@ -5,11 +5,13 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from zxcvbn import zxcvbn
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 
 MIN_LENGTH = 12
 MAX_LENGTH = 128
+MIN_SCORE = 3  # zxcvbn's 0–4 estimate: 3 and up resists an offline guessing attack
 _ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
@@ -31,10 +33,18 @@ def generate_password(length: int = 16) -> str:
     return "".join(secrets.choice(_ALPHABET) for _ in range(length))
 
 
-def password_problem(password: str) -> str | None:
-    """Why ``password`` is not acceptable, in Spanish; None when it is."""
+def password_problem(password: str, *user_inputs: str) -> str | None:
+    """Why ``password`` is not acceptable, in Spanish; None when it is.
+
+    Besides the length, it must not be a common password nor easy to guess from the user's own data
+    (``user_inputs``: username, name…), as zxcvbn estimates with its dictionaries of leaked passwords.
+    """
     if len(password) < MIN_LENGTH:
         return f"La contraseña debe tener al menos {MIN_LENGTH} caracteres."
     if len(password) > MAX_LENGTH:
         return f"La contraseña puede tener como máximo {MAX_LENGTH} caracteres."
+    result = zxcvbn(password[:100], user_inputs=[u for u in user_inputs if u])
+    if result["score"] < MIN_SCORE:
+        return ("La contraseña es demasiado común o fácil de adivinar (por ejemplo, palabras, fechas, "
+                "secuencias o su propio nombre). Use una frase de varias palabras o una combinación más larga.")
     return None

@@ -1,4 +1,5 @@
-"""Staff sessions: server-side rows behind a random cookie token, with idle and absolute timeouts.
+"""Staff sessions: server-side rows behind a random cookie token, with idle and absolute timeouts,
+per-account throttling of failed logins, and every login, failure and logout in the audit history.
 
 A session ends at logout, after 30 minutes without use, 12 hours after login, or when its user is
 disabled. The cookie carries only the token; the row stores its SHA-256.
@@ -7,17 +8,25 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 import secrets
 from datetime import datetime, timedelta
 from typing import Callable
 
-from .errors import NotAllowed
-from .models import Sesion, Usuario
+from . import history
+from .errors import NotAllowed, Throttled
+from .models import IntentoAcceso, Sesion, Usuario
 from .passwords import hash_password, verify_password
 
 IDLE = timedelta(minutes=30)
 ABSOLUTE = timedelta(hours=12)
 TOUCH_EVERY = timedelta(seconds=60)  # write ultimo_uso at most this often (a write per request costs)
+
+# Failed logins of one account: the first FREE_FAILURES cost nothing; then it waits BASE_WAIT, doubling up to MAX_WAIT.
+FREE_FAILURES = 5
+BASE_WAIT = timedelta(seconds=30)
+MAX_WAIT = timedelta(minutes=15)
+FORGET_AFTER = timedelta(hours=24)
 
 # A hash to verify against when the user does not exist, so both cases take the same time.
 _DUMMY_HASH = hash_password("usuario-inexistente-para-igualar-tiempos")
@@ -25,6 +34,13 @@ _DUMMY_HASH = hash_password("usuario-inexistente-para-igualar-tiempos")
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def wait_after(failures: int) -> timedelta:
+    """How long an account waits after ``failures`` consecutive failed logins."""
+    if failures < FREE_FAILURES:
+        return timedelta(0)
+    return min(BASE_WAIT * (2 ** (failures - FREE_FAILURES)), MAX_WAIT)
 
 
 @dataclasses.dataclass
@@ -41,20 +57,54 @@ class Sessions:
     def login(self, username: str, password: str, ip: str = "") -> tuple[str, Usuario]:
         """Check the password and open a session; return (cookie token, user).
 
+        :raise Throttled: this account failed too often lately; the message says how long to wait.
         :raise NotAllowed: wrong user or password, or a disabled user (the same message for all).
         """
-        usuario = Usuario.get_or_none(Usuario.username == username.strip())
+        username = username.strip()[:60]
+        now = self.clock()
+        intento = IntentoAcceso.get_or_none(IntentoAcceso.username == username)
+        if intento and intento.bloqueado_hasta and intento.bloqueado_hasta > now:
+            seconds = math.ceil((intento.bloqueado_hasta - now).total_seconds())
+            self._record(now, "ingreso_bloqueado", username, ip, f"espera {seconds} s")
+            raise Throttled(f"Demasiados intentos fallidos para el usuario {username}. Espere "
+                            f"{_duration(seconds)} e inténtelo de nuevo.", seconds)
+        usuario = Usuario.get_or_none(Usuario.username == username)
         ok, rehash = verify_password(usuario.password_hash if usuario else _DUMMY_HASH, password)
         if not usuario or not ok or not usuario.activo:
+            self._failure(now, username, ip, intento)
             raise NotAllowed("Usuario o contraseña incorrectos.")
         token = secrets.token_urlsafe(32)
-        now = self.clock()
         with self.db.write():
             if rehash:
                 Usuario.update(password_hash=hash_password(password)).where(Usuario.id == usuario.id).execute()
             Sesion.create(token_hash=_digest(token), usuario=usuario, csrf=secrets.token_urlsafe(32),
                           creada=now, ultimo_uso=now, ip=ip)
+            IntentoAcceso.delete().where(IntentoAcceso.username == username).execute()
+            self._append(now, "ingreso", "Ingreso al sistema", usuario, ip)
         return token, usuario
+
+    def _failure(self, now, username, ip, intento):
+        fallos = 1 if intento is None or now - (intento.ultimo_fallo or now) > FORGET_AFTER else intento.fallos + 1
+        wait = wait_after(fallos)
+        with self.db.write():
+            (IntentoAcceso.insert(username=username, fallos=fallos, ultimo_fallo=now,
+                                  bloqueado_hasta=now + wait if wait else None)
+             .on_conflict(conflict_target=[IntentoAcceso.username],
+                          update={IntentoAcceso.fallos: fallos, IntentoAcceso.ultimo_fallo: now,
+                                  IntentoAcceso.bloqueado_hasta: now + wait if wait else None}).execute())
+            self._append(now, "ingreso_fallido", "Intento de ingreso fallido", None, ip, username,
+                         f"fallos seguidos: {fallos}")
+
+    def _record(self, now, accion, username, ip, detalle=""):
+        with self.db.write():
+            self._append(now, accion, "Intento de ingreso durante la espera", None, ip, username, detalle)
+
+    def _append(self, now, accion, descripcion, usuario, ip, nombre="", detalle=""):
+        history.append(self.db, [{
+            "expediente": None, "momento": now, "tipo": "acceso", "accion": accion, "descripcion": descripcion,
+            "actor": usuario.id if usuario else None, "actor_nombre": usuario.username if usuario else nombre,
+            "rol": usuario.rol if usuario else "", "actor_oficina": usuario.oficina.codigo if usuario and usuario.oficina_id else "",
+            "ip": ip, "detalle": detalle, "payload": {}}])
 
     def current(self, token: str | None) -> Current | None:
         """The live session behind ``token`` (None when missing, expired or its user disabled)."""
@@ -74,11 +124,28 @@ class Sessions:
                 Sesion.update(ultimo_uso=now).where(Sesion.id == row.id).execute()
         return Current(row, row.usuario)
 
-    def logout(self, token: str | None):
-        if token:
-            with self.db.write():
-                Sesion.delete().where(Sesion.token_hash == _digest(token)).execute()
+    def logout(self, token: str | None, ip: str = ""):
+        if not token:
+            return
+        current = self.current(token)
+        with self.db.write():
+            Sesion.delete().where(Sesion.token_hash == _digest(token)).execute()
+            if current is not None:
+                self._append(self.clock(), "salida", "Salida del sistema", current.usuario, ip)
+
+    def denied(self, usuario, ip: str, method: str, path: str, message: str):
+        """Record a refused request in the audit history (who, from where, what)."""
+        with self.db.write():
+            self._append(self.clock(), "denegado", f"Acceso denegado: {method} {path}"[:200], usuario, ip,
+                         "" if usuario else "anónimo", message)
 
     def end_all(self, usuario_id: int):
         """End every session of a user (when disabled or their password is reset)."""
         Sesion.delete().where(Sesion.usuario == usuario_id).execute()
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 60:
+        return f"{seconds} segundos"
+    minutes = math.ceil(seconds / 60)
+    return f"{minutes} minuto{'s' if minutes != 1 else ''}"

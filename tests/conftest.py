@@ -16,6 +16,8 @@ PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 def pytest_addoption(parser):
     parser.addoption("--db", default="sqlite", choices=("sqlite", "postgresql"),
                      help="database backend the suite runs on")
+    parser.addoption("--soak", action="store_true", default=False,
+                     help="run the long variants of the tests marked slow (fuzzing, model) instead of skipping them")
 
 
 def pytest_report_header(config):
@@ -40,6 +42,12 @@ def backend(request):
         if reason:
             pytest.skip(reason)
     return name
+
+
+@pytest.fixture(scope="session")
+def soak(request) -> bool:
+    """True under --soak: the slow variants run with their long counts."""
+    return request.config.getoption("--soak")
 
 
 @pytest.fixture

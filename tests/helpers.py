@@ -1,6 +1,7 @@
 """Helpers the tests share: a movable clock, real services, users, filings and steps."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import socket
@@ -11,6 +12,8 @@ from zoneinfo import ZoneInfo
 from email import message_from_bytes, policy
 
 from aiosmtpd.controller import Controller
+from waitress import wasyncore
+from waitress.server import create_server
 
 from mpv.demo import OFICINAS, TIPOS_DOCUMENTO, sample_pdf
 from mpv.filing import presentar
@@ -145,3 +148,57 @@ class SmtpServer:
         found = [m for _, m in self.messages if text in m["Subject"]]
         assert len(found) == 1, [m["Subject"] for _, m in self.messages]
         return found[0]
+
+
+class LiveServer:
+    """The WSGI ``app`` served by waitress on a free 127.0.0.1 port, in a background thread.
+
+    Use as a context manager; leaving it stops the loop, the worker threads and every socket.
+    """
+
+    def __init__(self, app, threads: int = 4, **options):
+        self._map: dict = {}  # our own socket map, so that stopping closes exactly this server's sockets
+        self._server = create_server(app, map=self._map, host="127.0.0.1", port=0, threads=threads, ident="MPV",
+                                     clear_untrusted_proxy_headers=True, **options)
+        self.port = self._server.effective_port
+        self.url = f"http://127.0.0.1:{self._server.effective_port}"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"waitress-{self._server.effective_port}",
+                                        daemon=True)
+
+    def _run(self):
+        # Short polls instead of server.run(): the loop notices the stop request, and every socket is
+        # closed in this thread, the one that polls them.
+        try:
+            while not self._stop.is_set() and self._map:
+                wasyncore.loop(timeout=0.05, map=self._map, count=1)
+        finally:
+            self._server.task_dispatcher.shutdown(timeout=5)
+            wasyncore.close_all(self._map)
+
+    def start(self) -> "LiveServer":
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(timeout=10)
+        if self._thread.is_alive():
+            raise RuntimeError(f"El servidor de {self.url} no se detuvo en 10 s.")
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+@contextlib.contextmanager
+def served(services, threads=8):
+    """The app under waitress on 127.0.0.1 (a free port) with the request limit ``mpv serve`` uses; yields the port."""
+    from mpv.web.app import create_app
+    from mpv.web.server import max_body_bytes
+
+    with LiveServer(create_app(services), threads=threads,
+                    max_request_body_size=max_body_bytes(services.limits)) as server:
+        yield server.port

@@ -11,11 +11,10 @@ import argparse
 import re
 import sys
 import tempfile
-import threading
 from pathlib import Path
 
-from waitress import wasyncore
-from waitress.server import create_server
+
+from helpers import LiveServer  # noqa: E402 - tests/ is on sys.path when run as a script
 
 from mpv.config import Settings
 from mpv.demo import seed
@@ -43,48 +42,6 @@ PDF_PAINTED_JS = """() => {
 
 class BrowserUnavailable(RuntimeError):
     """Chromium is not installed, or Playwright could not start it; the message says which."""
-
-
-class LiveServer:
-    """The WSGI ``app`` served by waitress on a free 127.0.0.1 port, in a background thread.
-
-    Use as a context manager; leaving it stops the loop, the worker threads and every socket.
-    """
-
-    def __init__(self, app, threads: int = 4):
-        self._map: dict = {}  # our own socket map, so that stopping closes exactly this server's sockets
-        self._server = create_server(app, map=self._map, host="127.0.0.1", port=0, threads=threads, ident="MPV",
-                                     clear_untrusted_proxy_headers=True)
-        self.url = f"http://127.0.0.1:{self._server.effective_port}"
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"waitress-{self._server.effective_port}",
-                                        daemon=True)
-
-    def _run(self):
-        # Short polls instead of server.run(): the loop notices the stop request, and every socket is
-        # closed in this thread, the one that polls them.
-        try:
-            while not self._stop.is_set() and self._map:
-                wasyncore.loop(timeout=0.05, map=self._map, count=1)
-        finally:
-            self._server.task_dispatcher.shutdown(timeout=5)
-            wasyncore.close_all(self._map)
-
-    def start(self) -> "LiveServer":
-        self._thread.start()
-        return self
-
-    def stop(self):
-        self._stop.set()
-        self._thread.join(timeout=10)
-        if self._thread.is_alive():
-            raise RuntimeError(f"El servidor de {self.url} no se detuvo en 10 s.")
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
 
 
 def launch_chromium(playwright):

@@ -3,7 +3,6 @@ seguimiento, catalogue, every refusal with its status and field, nothing written
 OpenAPI document valid and true to the app."""
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import http.client
 import io
@@ -12,9 +11,8 @@ import threading
 
 import falcon.inspect
 import pytest
-import waitress
 from falcon import testing
-from helpers import FILING, SmtpServer, build_services, derivar, free_port, make_user, recibir, step
+from helpers import FILING, SmtpServer, build_services, derivar, free_port, make_user, recibir, served, step
 from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate as validate_spec
 from pypdf import PdfWriter
@@ -30,7 +28,6 @@ from mpv.models import Adjunto, Correo, Evento, Expediente, Remitente, TipoDocum
 from mpv.web.api_form import REQUIRED
 from mpv.web.app import create_app
 from mpv.web.openapi import document
-from mpv.web.server import max_body_bytes
 
 TRAMITES = "/api/v1/tramites"
 RUC = "20131312955"
@@ -407,21 +404,6 @@ def test_openapi_document_is_valid_and_describes_every_api_route(services, clien
 
 
 # -- a real server: waitress's own limits and 50 concurrent filings -----------------------------------------------
-@contextlib.contextmanager
-def served(services, threads=8):
-    """The app under waitress on 127.0.0.1 (a free port) with the request limit ``mpv serve`` uses."""
-    server = waitress.create_server(create_app(services), host="127.0.0.1", port=0, threads=threads,
-                                    max_request_body_size=max_body_bytes(services.limits))
-    runner = threading.Thread(target=server.run, daemon=True)
-    runner.start()
-    try:
-        yield server.effective_port
-    finally:
-        server.close()
-        server.task_dispatcher.shutdown()
-        runner.join(10)
-
-
 def http_post(port, fields, files):
     body, content_type = multipart([(k, str(v)) for k, v in fields.items()], files)
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)

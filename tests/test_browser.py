@@ -11,7 +11,7 @@ from urllib.parse import quote_plus
 
 import pytest
 from helpers import build_services, derivar, file_tramite, make_user, step
-from screenshots import PDF_PAINTED_JS, STEP_MS, BrowserUnavailable, LiveServer, launch_chromium, row_of
+from screenshots import PDF_PAINTED_JS, STEP_MS, BrowserUnavailable, LiveServer, launch_chromium, row_of  # noqa: F401
 
 from mpv.config import Settings
 from mpv.demo import sample_pdf

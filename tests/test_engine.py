@@ -233,7 +233,7 @@ def test_twenty_threads_complete_the_same_task(services, staff):
     assert len(conflicts) == 19, results
     assert all("ya fue realizada" in message for _, message in conflicts)
     new = list(Evento.select().where(Evento.seq > before))
-    assert [(e.tipo, e.tarea) for e in new] == [("tarea", "derivacion"), ("script", "preparar_destinos")]
+    assert [(e.tipo, e.tarea) for e in new] == [("tarea", "derivacion")]
     assert refresh(exp).oficina_actual.codigo == "GDUR"
 
 
@@ -334,7 +334,7 @@ def test_wrong_role_and_wrong_office_are_refused(services, staff):
         services.engine.complete(exp.id, recibir_task, staff["rentas"], {})
     new = Evento.select().where(Evento.seq > before).order_by(Evento.seq)
     assert [(e.tipo, e.actor_nombre) for e in new] == [
-        ("tarea", "mesa"), ("decision", "mesa"), ("tarea", "mesa"), ("script", "mesa")]
+        ("tarea", "mesa"), ("decision", "mesa"), ("tarea", "mesa")]
 
 
 def test_citizen_of_another_expediente_cannot_subsanar(services, staff):

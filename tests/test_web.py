@@ -153,14 +153,13 @@ def test_ver_datos_del_expediente_sections_and_files(services, app, users):
         assert f">{section}</h2>" in page.text
     assert "45871236" in page.text and "ana@example.com" in page.text and "Jr. Loreto 215" in page.text
     principal = Adjunto.get((Adjunto.expediente == exp.id) & (Adjunto.tipo == "principal"))
-    assert f'data-pdf="/adjuntos/{principal.id}/ver"' in page.text
+    assert f'data-pdf="/adjuntos/{principal.id}"' in page.text
     download = b.get(f"/adjuntos/{principal.id}")
     assert download.status_code == 200 and download.content.startswith(b"%PDF-")
     assert download.headers["content-disposition"] == (
         "attachment; filename=\"solicitud firmada _.pdf\"; filename*=UTF-8''solicitud%20firmada%20%C3%B1.pdf")
     assert download.headers["content-security-policy"].startswith("sandbox")
-    inline = b.get(f"/adjuntos/{principal.id}/ver")
-    assert inline.headers["content-disposition"].startswith("inline;")
+    assert b.get(f"/adjuntos/{principal.id}/ver").status_code == 404  # every file goes out as an attachment
 
 
 def test_unknown_expediente_and_file_are_spanish_404s(app, users):

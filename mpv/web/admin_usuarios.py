@@ -16,7 +16,7 @@ from ..forms import Field
 from ..models import ROLES, Oficina, Usuario
 from ..passwords import MIN_LENGTH, generate_password, hash_password, password_problem
 from .admin_base import AdminResource, get_or_404, texto, unique_write
-from .middleware import set_cookie
+from .middleware import clear_cookie, set_cookie
 from .requests import read_form
 
 USERNAME = re.compile(r"[A-Za-z0-9._-]{3,60}")
@@ -77,7 +77,7 @@ def _new_user_problems(username: str, password: str) -> dict:
     campos = {}
     if not USERNAME.fullmatch(username):
         campos["username"] = "Use de 3 a 60 caracteres: letras sin tilde, números, punto, guion o guion bajo."
-    problem = password_problem(password) if password else None
+    problem = password_problem(password, username) if password else None
     if problem:
         campos["password"] = problem
     return campos
@@ -224,5 +224,5 @@ class UsuarioDetalle(AdminResource):
         if owner != str(usuario.id):
             password = ""
         elif password:
-            resp.unset_cookie(PASSWORD_COOKIE, path="/")
+            clear_cookie(req, resp, PASSWORD_COOKIE)
         self._pages.render(req, resp, "admin/contrasena.html", u=usuario, password=password)

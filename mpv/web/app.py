@@ -17,6 +17,7 @@ from .inicio import Inicio
 from .middleware import CsrfMiddleware, SecurityHeaders, SessionMiddleware
 from .pages import Pages
 from .public import add_public_routes
+from .ratelimit import public_limits
 from .render import Renderer
 from .tasks import Bandeja, Derivado, Derivar, EventoAccion, TaskPage
 
@@ -32,9 +33,10 @@ def create_app(services) -> falcon.App:
     renderer.env.globals.update(entidad=lambda: services.parametros.get("entidad_nombre"), roles=ROLES)
     pages = Pages(renderer)
     sessions = Sessions(services.db, services.clock)
-    app = falcon.App(middleware=[SessionMiddleware(sessions), CsrfMiddleware(), SecurityHeaders()])
+    app = falcon.App(middleware=[SessionMiddleware(sessions), public_limits(services.settings), CsrfMiddleware(),
+                                 SecurityHeaders()])
     app.req_options.strip_url_path_trailing_slash = True
-    ErrorPages(pages).install(app)
+    ErrorPages(pages, sessions).install(app)
     app.add_static_route("/static", str(STATIC))
     for name, folder in VENDOR.items():  # added after /static: Falcon tries static routes newest first
         if folder.is_dir():
@@ -51,9 +53,7 @@ def create_app(services) -> falcon.App:
     app.add_route("/expedientes/{numero}/derivado", Derivado(pages))
     app.add_route("/expedientes/{numero}/tareas/{task_id}", TaskPage(pages, services))
     app.add_route("/expedientes/{numero}/eventos/{nombre}", EventoAccion(pages, services))
-    adjuntos = AdjuntoArchivo(services)
-    app.add_route("/adjuntos/{adjunto_id:int}", adjuntos)
-    app.add_route("/adjuntos/{adjunto_id:int}/ver", adjuntos, suffix="ver")
+    app.add_route("/adjuntos/{adjunto_id:int}", AdjuntoArchivo(services))
     add_admin_routes(app, pages, services, sessions)
     add_api_routes(app, services)  # JSON API v1 under /api/v1 (mpv/web/api.py)
     add_public_routes(app, pages, services)

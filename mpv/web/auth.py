@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import falcon
 
-from ..errors import NotAllowed
-from .middleware import SESSION_COOKIE, set_cookie
+from ..errors import NotAllowed, Throttled
+from .middleware import SESSION_COOKIE, clear_cookie, set_cookie
 from .requests import read_form
 
 
@@ -31,6 +31,11 @@ class Login:
         username, siguiente = form.get("username").strip(), _safe_next(form.get("siguiente") or "/inicio")
         try:
             token, _ = self._sessions.login(username, form.get("password"), ip=req.remote_addr or "")
+        except Throttled as exc:
+            resp.set_header("Retry-After", str(exc.retry_after))
+            self._pages.render(req, resp, "login.html", status=falcon.HTTP_429, username=username,
+                               error=exc.message, siguiente=siguiente)
+            return
         except NotAllowed as exc:
             self._pages.render(req, resp, "login.html", status=falcon.HTTP_401, username=username,
                                error=exc.message, siguiente=siguiente)
@@ -45,6 +50,6 @@ class Logout:
 
     def on_post(self, req, resp):
         read_form(req)
-        self._sessions.logout(req.cookies.get(SESSION_COOKIE))
-        resp.unset_cookie(SESSION_COOKIE, path="/")
+        self._sessions.logout(req.cookies.get(SESSION_COOKIE), ip=req.remote_addr or "")
+        clear_cookie(req, resp, SESSION_COOKIE)
         raise falcon.HTTPSeeOther("/login")

@@ -8,7 +8,7 @@ import secrets
 
 import falcon
 
-from ..errors import Conflict, InvalidInput, MPVError, NotAllowed, NotFound, TooLarge
+from ..errors import Conflict, InvalidInput, MPVError, NotAllowed, NotFound, Throttled, TooLarge
 from ..models import Expediente
 from ..storage import StorageError
 from .middleware import is_api
@@ -21,6 +21,7 @@ STATUS = [
     (NotFound, falcon.HTTP_404, "No encontrado"),
     (Conflict, falcon.HTTP_409, "Esta acción ya no está disponible"),
     (NotAllowed, falcon.HTTP_403, "Acceso no permitido"),
+    (Throttled, falcon.HTTP_429, "Demasiadas solicitudes"),
     (StorageError, falcon.HTTP_503, "No se pudo guardar"),
 ]
 
@@ -51,8 +52,9 @@ def _expediente_of(path: str):
 
 
 class ErrorPages:
-    def __init__(self, pages):
+    def __init__(self, pages, sessions):
         self._pages = pages
+        self._sessions = sessions
 
     def install(self, app: falcon.App):
         app.add_error_handler(Exception, self.unexpected)
@@ -78,6 +80,9 @@ class ErrorPages:
                     usuario = getattr(req.context, "usuario", None)
                     log.warning("Denied %s %s for %s: %s", req.method, req.path,
                                 usuario.username if usuario else "anónimo", exc.message)
+                    self._sessions.denied(usuario, req.remote_addr or "", req.method, req.path, exc.message)
+                if isinstance(exc, Throttled):
+                    resp.set_header("Retry-After", str(exc.retry_after))
                 extra = {"campos": exc.campos} if isinstance(exc, InvalidInput) and exc.campos else {}
                 if isinstance(exc, Conflict) and not is_api(req):
                     extra["expediente"] = _expediente_of(req.path)  # the fresh state, next to the message

@@ -111,7 +111,7 @@ def content_disposition(kind: str, nombre: str) -> str:
 
 
 class AdjuntoArchivo:
-    """A stored file: downloaded under its original name, or fetched inline by the pdf.js preview."""
+    """A stored file, always as an attachment under its original name (the pdf.js preview fetches it too)."""
 
     def __init__(self, services):
         self._services = services
@@ -126,11 +126,6 @@ class AdjuntoArchivo:
     def on_get(self, req, resp, adjunto_id):
         adjunto = self._find(req, adjunto_id)
         self._send(resp, adjunto, "attachment")
-        resp.set_header("Content-Security-Policy", "sandbox; default-src 'none'")
-
-    def on_get_ver(self, req, resp, adjunto_id):
-        adjunto = self._find(req, adjunto_id)
-        self._send(resp, adjunto, "inline")
         resp.set_header("Content-Security-Policy", "sandbox; default-src 'none'")
 
     def _send(self, resp, adjunto: Adjunto, kind: str):

@@ -26,6 +26,11 @@ def set_cookie(req, resp, name: str, value: str, max_age: int | None = None):
                     same_site="Lax")
 
 
+def clear_cookie(req, resp, name: str):
+    """Expire a cookie, with the same flags it was set with."""
+    set_cookie(req, resp, name, "", max_age=0)
+
+
 class SessionMiddleware:
     """Loads the session behind the cookie into ``req.context`` (``usuario``, ``sesion``)."""
 
@@ -42,7 +47,7 @@ class SessionMiddleware:
             req.context.usuario = current.usuario
             req.context.sesion = current.sesion
         elif req.cookies.get(SESSION_COOKIE):
-            resp.unset_cookie(SESSION_COOKIE, path="/")
+            clear_cookie(req, resp, SESSION_COOKIE)
         token = req.cookies.get(CSRF_COOKIE)
         if not token:
             token = secrets.token_urlsafe(32)

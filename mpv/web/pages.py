@@ -5,7 +5,7 @@ from urllib.parse import quote, unquote
 
 import falcon
 
-from .middleware import expected_csrf, set_cookie
+from .middleware import clear_cookie, expected_csrf, set_cookie
 
 NOTICE_COOKIE = "mpv_aviso"
 
@@ -33,7 +33,7 @@ class Pages:
         usuario = getattr(req.context, "usuario", None)
         notice = req.cookies.get(NOTICE_COOKIE)
         if notice:
-            resp.unset_cookie(NOTICE_COOKIE, path="/")
+            clear_cookie(req, resp, NOTICE_COOKIE)
         resp.status = status
         resp.content_type = falcon.MEDIA_HTML
         resp.text = self.renderer.render(
