@@ -485,6 +485,11 @@ class _Step:
         schema = info.schema or {}
         props = forms.properties(schema)
         task_data, notes = forms.split(schema, values)
+        # A list left empty arrives as no value at all (a browser sends nothing for unchecked boxes) and
+        # clean() drops it; it must still replace the list an earlier step chose (the extra offices of a
+        # withdrawn or returned derivation), where a scalar left empty keeps its value (the plazo).
+        task_data.update({name: [] for name in forms.task_data_fields(schema)
+                          if props[name].get("type") == "array" and name not in task_data})
         accion = values.get("accion")
         descripcion = info.label
         if accion is not None and "accion" in props:

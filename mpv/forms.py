@@ -109,6 +109,9 @@ def validate(schema: dict, data: dict) -> dict[str, str]:
     """Check ``data`` against ``schema``; return {field: Spanish message} (empty when valid)."""
     validator = validator_for(schema)(schema, format_checker=FormatChecker())
     errors: dict[str, str] = {}
+    for name, value in data.items():  # PostgreSQL's text cannot hold NUL: refuse it on every backend alike
+        if any(isinstance(v, str) and "\x00" in v for v in (value if isinstance(value, list) else [value])):
+            errors[name] = "El texto contiene caracteres no válidos."
     for error in sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), e.validator)):
         if error.validator == "required":
             for name in error.validator_value:

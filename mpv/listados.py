@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 
 import orjson
 import peewee as pw
@@ -58,12 +58,19 @@ def _encode(values) -> str:
 
 
 def _decode(cursor: str):
+    """The (moment, id) a cursor of :func:`_encode` carries; None for anything else: a cursor comes
+    from the address bar, so it may be tampered with (a naive or out-of-range moment, a huge id)."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         key, ident = raw.rsplit("|", 1)
-        return (datetime.fromisoformat(key) if key else None), int(ident)
-    except (ValueError, UnicodeDecodeError):
+        moment, number = (datetime.fromisoformat(key) if key else None), int(ident)
+        if moment is not None:
+            moment = moment.astimezone(timezone.utc) if moment.tzinfo else None
+    except (ValueError, UnicodeDecodeError, OverflowError):
         return None
+    if (key and moment is None) or not 0 <= number < 2**63:
+        return None
+    return moment, number
 
 
 def tramites(filtro: Filtro, tz, search=None) -> Pagina:
@@ -79,9 +86,10 @@ def tramites(filtro: Filtro, tz, search=None) -> Pagina:
         query = query.where(Expediente.estado == filtro.estado)
     if filtro.oficina_id:
         query = query.where(Expediente.oficina_actual == filtro.oficina_id)
-    if filtro.desde:
+    # The first and last days of the calendar bound nothing (and past them the arithmetic overflows).
+    if filtro.desde and filtro.desde > date.min:
         query = query.where(Expediente.presentado_en >= datetime.combine(filtro.desde, time(0), tz))
-    if filtro.hasta:
+    if filtro.hasta and filtro.hasta < date.max:
         query = query.where(Expediente.presentado_en < datetime.combine(filtro.hasta + timedelta(days=1), time(0), tz))
     if filtro.orden == "vence":
         query = query.where(Expediente.vence.is_null(False))

@@ -36,7 +36,8 @@ class UTCDateTimeField(pw.Field):
             return None
         if value.tzinfo is None:
             raise ValueError(f"{self.name}: se esperaba una fecha con zona horaria")
-        return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+        # isoformat, not strftime("%Y…"): strftime writes the year 99 as "99", which sorts and parses wrong.
+        return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
     def python_value(self, value):
         if value is None:

@@ -7,13 +7,13 @@ refused request stops early. Whatever was received before an error is removed ag
 from __future__ import annotations
 
 import dataclasses
-import re
 
 import falcon
 
 from ..errors import InvalidInput, TooLarge
 from ..storage import Received
 from .errors import HTTPMessage
+from .requests import file_name
 
 # The text fields of POST /api/v1/tramites (mpv.web.openapi describes each one).
 TEXT_FIELDS = ("tipo_persona", "tipo_documento_identidad", "numero_documento_identidad", "nombres", "apellidos",
@@ -101,22 +101,13 @@ def _read_part(part, filing: Filing, storage, limits):
 def _receive(part, storage, field: str, limit: int, default_name: str) -> Received | None:
     """The file of ``part``, or None for the empty part a browser sends when no file was chosen."""
     try:
-        received = storage.receive(part.stream, _file_name(part.filename, default_name), limit)
+        received = storage.receive(part.stream, file_name(part.filename, default_name), limit)
     except TooLarge as exc:
         raise TooLarge(exc.message, {field: exc.message}) from None
     if received.size == 0 and not part.filename:
         storage.discard([received])
         return None
     return received
-
-
-def _file_name(filename: str | None, default: str) -> str:
-    """The name shown for a file: without the client's folders or control characters, at most 200 characters."""
-    name = "".join(c for c in re.split(r"[\\/]", filename or "")[-1] if c.isprintable()).strip()
-    if len(name) > 200:
-        stem, dot, ext = name.rpartition(".")
-        name = f"{stem[:190]}.{ext[:8]}" if dot and len(ext) <= 8 else name[:200]
-    return name or default
 
 
 def _text(part, name: str) -> str:

@@ -14,7 +14,7 @@ from .auth import Login, Logout
 from .errors import ErrorPages
 from .expedientes import AdjuntoArchivo, ExpedienteDetalle, Seguimiento, TramitesRecibidos
 from .inicio import Inicio
-from .middleware import CsrfMiddleware, SecurityHeaders, SessionMiddleware
+from .middleware import CsrfMiddleware, NulGuard, SecurityHeaders, SessionMiddleware
 from .pages import Pages
 from .public import add_public_routes
 from .ratelimit import public_limits
@@ -33,8 +33,8 @@ def create_app(services) -> falcon.App:
     renderer.env.globals.update(entidad=lambda: services.parametros.get("entidad_nombre"), roles=ROLES)
     pages = Pages(renderer)
     sessions = Sessions(services.db, services.clock)
-    app = falcon.App(middleware=[SessionMiddleware(sessions), public_limits(services.settings), CsrfMiddleware(),
-                                 SecurityHeaders()])
+    app = falcon.App(middleware=[SessionMiddleware(sessions), NulGuard(), public_limits(services.settings),
+                                 CsrfMiddleware(), SecurityHeaders()])
     app.req_options.strip_url_path_trailing_slash = True
     ErrorPages(pages, sessions).install(app)
     app.add_static_route("/static", str(STATIC))

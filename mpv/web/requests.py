@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import falcon
 
@@ -44,6 +45,7 @@ def read_form(req, storage=None, max_file_bytes: int = 0, file_limits: dict[str,
         raise falcon.HTTPBadRequest(description="El formulario no se pudo leer.")
     if not req.context.csrf_checked:
         check_csrf(req, media.get("csrf"))
+    _check_text(media)
     return Form(dict(media), {})
 
 
@@ -70,7 +72,8 @@ def _multipart(req, storage, max_file_bytes, file_limits, max_files, file_counts
                     raise InvalidInput(f"Se enviaron demasiados archivos (máximo {max_files}).")
                 limit = file_limits.get(part.name, max_file_bytes)
                 try:
-                    item = storage.receive(part.stream, part.filename, limit, read=_read)
+                    item = storage.receive(part.stream, file_name(part.filename, "documento.pdf"), limit,
+                                           read=_read)
                 except TooLarge as exc:
                     raise TooLarge(exc.message, {part.name: exc.message}) from None
                 received.append(item)
@@ -86,6 +89,7 @@ def _multipart(req, storage, max_file_bytes, file_limits, max_files, file_counts
                     fields[part.name] = value
         if first:
             check_csrf(req, None)
+        _check_text(fields)
     except falcon.MediaMalformedError:
         storage and storage.discard(received)
         raise falcon.HTTPBadRequest(description="El formulario llegó incompleto; vuelva a enviarlo.") from None
@@ -98,5 +102,24 @@ def _multipart(req, storage, max_file_bytes, file_limits, max_files, file_counts
     return Form(fields, files)
 
 
+def _check_text(fields: dict):
+    """:raise InvalidInput: naming each field whose text carries a NUL character, which no database column
+    (PostgreSQL's text) can hold and no person types; the JSON API refuses it the same way."""
+    bad = [name for name, value in fields.items()
+           if any(isinstance(v, str) and "\x00" in v for v in (value if isinstance(value, list) else [value]))]
+    if bad:
+        raise InvalidInput("El formulario contiene caracteres no válidos: revise los campos marcados.",
+                           {name: "El texto contiene caracteres no válidos." for name in bad})
+
+
 def _read(stream, size: int) -> bytes:
     return stream.read(size)
+
+
+def file_name(filename: str | None, default: str) -> str:
+    """The name shown for a file: without the client's folders or control characters, at most 200 characters."""
+    name = "".join(c for c in re.split(r"[\\/]", filename or "")[-1] if c.isprintable()).strip()
+    if len(name) > 200:
+        stem, dot, ext = name.rpartition(".")
+        name = f"{stem[:190]}.{ext[:8]}" if dot and len(ext) <= 8 else name[:200]
+    return name or default
