@@ -1,4 +1,5 @@
-"""The ``mpv`` command: set-up, demo data, users, trámites from the shell, workflows, timers, mail, audit.
+"""The ``mpv`` command: set-up, demo data, users, trámites from the shell, workflows, timers, mail, audit,
+and the sweep of unreferenced files.
 
 Every subcommand returns an exit code; domain errors are printed as their Spanish message.
 """
@@ -124,6 +125,14 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--loop", action="store_true", help="repite cada MPV_TIMER_INTERVAL segundos")
     s.set_defaults(func=cmd_correos)
 
+    f = sub.add_parser("archivos", help="archivos adjuntos").add_subparsers()
+    s = f.add_parser("limpiar", help="elimina los archivos que ningún expediente referencia (subidas "
+                                     "interrumpidas, restos de un proceso que se detuvo)")
+    s.add_argument("--gracia", type=float, default=1.0, metavar="HORAS",
+                   help="solo los archivos más antiguos que esto (1 hora por defecto; el servidor lo hace cada "
+                        "hora). Use 0 solo con el servidor detenido: una subida en curso también es reciente.")
+    s.set_defaults(func=cmd_archivos_limpiar)
+
     s = sub.add_parser("serve", help="sirve la aplicación web en MPV_HOST:MPV_PORT")
     s.add_argument("--threads", type=int, default=8)
     s.add_argument("--sin-temporizadores", action="store_true", help="no disparar temporizadores en este proceso")
@@ -170,7 +179,7 @@ def cmd_demo(args, services) -> int:
 def cmd_create_user(args, services) -> int:
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
-        problem = password_problem(password)
+        problem = password_problem(password, args.username, args.nombre)
         if problem:
             raise InvalidInput(problem)
     else:
@@ -346,6 +355,18 @@ def cmd_correos(args, services) -> int:
         if not args.loop:
             return 0
         time.sleep(services.settings.timer_interval)
+
+
+def cmd_archivos_limpiar(args, services) -> int:
+    from .filing import referenced_among
+
+    if not args.gracia >= 0:
+        raise InvalidInput("--gracia: indique las horas de gracia, 0 o más.")
+    removed = services.storage.sweep(referenced_among, args.gracia * 3600)
+    for name in removed:
+        print(f"Eliminado {name} ({'subida interrumpida' if name.startswith('up-') else 'ningún adjunto lo referencia'})")
+    print(f"Archivos eliminados: {len(removed)} (sin referencia y con más de {args.gracia:g} h).")
+    return 0
 
 
 def cmd_serve(args, services) -> int:

@@ -270,10 +270,10 @@ class SenderThread(threading.Thread):
         self._mailer = Mailer(services)
         self._db = services.db
         self._interval = interval
-        self._stop = threading.Event()
+        self._stopping = threading.Event()
 
     def run(self):
-        while not self._stop.wait(self._interval):
+        while not self._stopping.wait(self._interval):
             try:
                 sent = self._mailer.send_due()
                 if sent:
@@ -284,4 +284,4 @@ class SenderThread(threading.Thread):
                 self._db.peewee.close()
 
     def stop(self):
-        self._stop.set()
+        self._stopping.set()

@@ -69,6 +69,22 @@ class Database:
         """``query`` with ``FOR UPDATE`` where the backend has it (SQLite's write lock is already held)."""
         return query if self.is_sqlite else query.for_update()
 
+    def can_create_tables(self) -> bool:
+        """Whether this connection's role may create tables: always on SQLite; on PostgreSQL, when it may
+        create in its schema (the owner may; the application's role of docs/postgresql-permisos.sql may not)."""
+        if self.is_sqlite:
+            return True
+        row = self.peewee.execute_sql("SELECT has_schema_privilege(current_schema(), 'CREATE')").fetchone()
+        return bool(row and row[0])
+
+    def tables(self) -> set[str]:
+        """The tables of the schema this connection works in (the first of its search_path on PostgreSQL)."""
+        if self.is_sqlite:
+            return set(self.peewee.get_tables())
+        cursor = self.peewee.execute_sql(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")
+        return {name for (name,) in cursor.fetchall()}
+
     def close(self):
         if not self.peewee.is_closed():
             self.peewee.close()

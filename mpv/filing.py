@@ -141,6 +141,14 @@ def referenced(sha256: str) -> bool:
     return Adjunto.select().where(Adjunto.sha256 == sha256).exists()
 
 
+def referenced_among(hashes: list[str]) -> set[str]:
+    """Which of the files ``hashes`` some Adjunto row points at, in one query (for ``Storage.sweep``)."""
+    if not hashes:
+        return set()
+    query = Adjunto.select(Adjunto.sha256).where(Adjunto.sha256.in_(list(hashes))).distinct()
+    return {sha for (sha,) in query.tuples()}
+
+
 def _registrar(services, d: dict, stored: list[Stored], ip: str, proceso: str) -> Expediente:
     now: datetime = services.clock()
     calendario = services.calendario

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 
 import orjson
 
-from .models import Cadena, Evento, Oficina
+from .models import Cadena, Evento, Oficina, UTCDateTimeField
 from .plazos import Calendario
 
 GENESIS = "0" * 64
@@ -31,6 +31,12 @@ def _value(row: Evento, name: str):
         return getattr(row, f"{name}_id")
     value = getattr(row, name)
     return value.isoformat() if isinstance(value, datetime) else value
+
+
+# The columns :func:`verify` reads, in HASHED order (foreign keys come as their ids), and which are datetimes.
+_HASHED_COLUMNS = [getattr(Evento, name) for name in HASHED]
+_DATETIMES = [i for i, name in enumerate(HASHED) if isinstance(getattr(Evento, name), UTCDateTimeField)]
+_SEQ, _PREV_HASH = HASHED.index("seq"), HASHED.index("prev_hash")
 
 
 def row_hash(row: Evento) -> str:
@@ -96,21 +102,32 @@ class Verification:
 
 def verify(batch: int = 5000) -> Verification:
     """Walk the chain in ``seq`` order and name the first row that breaks it."""
-    expected_seq, prev, checked = 1, GENESIS, 0
-    last_id = 0
+    expected_seq, prev, before, checked = 1, GENESIS, None, 0  # before: the hash of the row two back
     while True:
-        rows = list(Evento.select().where(Evento.seq >= expected_seq).order_by(Evento.seq).limit(batch))
+        # Plain tuples in HASHED order: building a model per row cost more than hashing it (2.3× slower).
+        rows = (Evento.select(*_HASHED_COLUMNS, Evento.hash).where(Evento.seq >= expected_seq)
+                .order_by(Evento.seq).limit(batch).tuples())
+        count = 0
         for row in rows:
-            if row.seq != expected_seq:
+            count += 1
+            values, stored = list(row[:-1]), row[-1]
+            for i in _DATETIMES:
+                if values[i] is not None:
+                    values[i] = values[i].isoformat()
+            seq, prev_hash = values[_SEQ], values[_PREV_HASH]
+            if seq != expected_seq:
                 return Verification(False, checked, expected_seq,
-                                    f"falta el evento {expected_seq} (eliminado) antes del evento {row.seq}")
-            if row.prev_hash != prev:
-                return Verification(False, checked, row.seq,
+                                    f"falta el evento {expected_seq} (eliminado) antes del evento {seq}")
+            if prev_hash != prev:
+                if prev_hash == before:  # it continues the row two back: the row between them was slipped in
+                    return Verification(False, checked - 1, seq - 1, "fue insertado: el evento siguiente continúa "
+                                        + (f"al evento {seq - 2}" if seq > 2 else "desde el inicio de la cadena"))
+                return Verification(False, checked, seq,
                                     "no continúa al evento anterior (insertado, reordenado o el anterior fue modificado)")
-            if row_hash(row) != row.hash:
-                return Verification(False, checked, row.seq, "su contenido fue modificado")
-            prev, expected_seq, checked, last_id = row.hash, expected_seq + 1, checked + 1, row.id
-        if len(rows) < batch:
+            if hash_values(values) != stored:
+                return Verification(False, checked, seq, "su contenido fue modificado")
+            before, prev, expected_seq, checked = prev, stored, expected_seq + 1, checked + 1
+        if count < batch:
             break
     head = Cadena.get_or_none(Cadena.id == 1)
     head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)

@@ -12,8 +12,9 @@ from .config import Settings
 from .db import Database
 from .definitions import DefinitionStore
 from .engine import Engine
+from .errors import MPVError
 from .filing import Limits
-from .models import Feriado, create_tables
+from .models import MODELS, Feriado, create_tables
 from .parametros import Parametros
 from .plazos import Calendario
 from .storage import Storage
@@ -53,9 +54,20 @@ class Services:
                    busqueda=Busqueda(db), parametros=parametros)
 
     def init_db(self):
-        """Create what is missing: tables, the audit chain's head, the workflows folder's versions."""
-        create_tables()
-        self.busqueda.install()
+        """Create what is missing: tables, the audit chain's head, the workflows folder's versions.
+
+        A role that may not create tables (the application's role on PostgreSQL, see
+        docs/postgresql-permisos.sql) runs no DDL: it checks that the owner's ``mpv init-db`` made them.
+        :raise MPVError: naming the tables that are missing then.
+        """
+        if self.db.can_create_tables():
+            create_tables()
+            self.busqueda.install()
+        else:
+            missing = sorted({model._meta.table_name for model in MODELS} - self.db.tables())
+            if missing:
+                raise MPVError(f"Faltan las tablas {', '.join(missing)} y este rol de la base de datos no puede "
+                               "crearlas: ejecute «mpv init-db» con el rol dueño (docs/postgresql-permisos.sql).")
         history.ensure_chain()
         return self.definitions.sync(self.db)
 

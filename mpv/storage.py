@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import errno
 import hashlib
+import itertools
 import logging
 import os
 import tempfile
@@ -103,19 +104,26 @@ class Storage:
     def keep(self, received: Received) -> Stored:
         """Move a received file to its SHA-256 name (durably); the caller then references it."""
         final = self.path(received.sha256)
+        moved = False
         with self._lock:
             self._in_flight[received.sha256] += 1
             try:
                 if final.exists():
+                    # Fresh again: a sweep in another process gives the file its whole grace period
+                    # before it may see the row this request is about to write.
+                    os.utime(final)
                     received.path.unlink(missing_ok=True)
                     return Stored(received.sha256, received.size, received.nombre, created=False)
                 final.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(received.path, final)
+                moved = True
                 if self.fsync:
                     _fsync_dir(final.parent)
             except OSError as exc:
                 self._in_flight[received.sha256] -= 1
                 received.path.unlink(missing_ok=True)
+                if moved:  # created by this request a moment ago: nothing references it
+                    final.unlink(missing_ok=True)
                 raise _storage_error(exc, received.nombre) from exc
         return Stored(received.sha256, received.size, received.nombre, created=True)
 
@@ -139,7 +147,8 @@ class Storage:
         stored: list[Stored] = []
         failed = True
         try:
-            stored = [self.keep(r) for r in received]
+            for item in received:  # one by one: when the second fails, the first is released too
+                stored.append(self.keep(item))
             yield stored
             failed = False
         finally:
@@ -154,24 +163,42 @@ class Storage:
     def open(self, sha256: str) -> BinaryIO:
         return self.path(sha256).open("rb")
 
-    def sweep(self, referenced: Callable[[str], bool], grace_seconds: float = 3600.0) -> list[str]:
-        """Remove stored and temporary files older than the grace period that no row references."""
+    def sweep(self, referenced: Callable[[list[str]], set[str]], grace_seconds: float = 3600.0,
+              batch: int = 500) -> list[str]:
+        """Remove the files older than ``grace_seconds`` that no row references: uploads a request
+        never finished (``tmp/up-*``) and stored files that no Adjunto names (a process died between
+        keeping them and committing). ``referenced(names)`` returns which of ``names`` some row
+        references; it is asked once per ``batch`` files, and again for each file before it goes.
+
+        A file a request of this process holds is never removed; one kept or reused by another
+        process is fresh (see :meth:`keep`), so the grace period covers it until its row commits.
+        Returns the names removed (``up-…`` for uploads, the SHA-256 for stored files).
+        """
         cutoff = time.time() - grace_seconds
         removed = []
         for path in self.tmp.glob("up-*"):
-            if path.stat().st_mtime < cutoff:
+            if _older(path, cutoff):
                 path.unlink(missing_ok=True)
                 removed.append(path.name)
-        for path in self.root.glob("??/??/*"):
-            name = path.name
-            if len(name) != 64 or path.stat().st_mtime >= cutoff:
-                continue
-            with self._lock:
-                if self._in_flight.get(name) or referenced(name):
+        old = (p.name for p in self.root.glob("??/??/*") if len(p.name) == 64 and _older(p, cutoff))
+        while names := list(itertools.islice(old, batch)):
+            known = referenced(names)
+            for name in names:
+                if name in known:
                     continue
-                path.unlink(missing_ok=True)
+                with self._lock:  # asked again: a request may have committed a row for it meanwhile
+                    if self._in_flight.get(name) or referenced([name]):
+                        continue
+                    self.path(name).unlink(missing_ok=True)
                 removed.append(name)
         return removed
+
+
+def _older(path: Path, cutoff: float) -> bool:
+    try:
+        return path.stat().st_mtime < cutoff
+    except FileNotFoundError:  # removed meanwhile (a request that failed cleans up after itself)
+        return False
 
 
 def _fsync_dir(path: Path):
