@@ -12,6 +12,12 @@ _hasher = PasswordHasher()  # argon2id with the library's current recommended pa
 MIN_LENGTH = 12
 MAX_LENGTH = 128
 MIN_SCORE = 3  # zxcvbn's 0–4 estimate: 3 and up resists an offline guessing attack
+
+# Words of this system and its users' context that make a password guessable (ASVS 6.1.2), besides
+# the user's own data; zxcvbn matches them and their variations (l33t, reversed, with digits…).
+CONTEXT_WORDS = ["municipalidad", "municipal", "mesa de partes", "mesadepartes", "mesa", "partes", "mpv",
+                 "tramite", "tramites", "expediente", "alcaldia", "gerencia", "oficina", "peru", "lima",
+                 "contraseña", "clave", "password", "admin", "usuario"]
 _ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
@@ -43,7 +49,7 @@ def password_problem(password: str, *user_inputs: str) -> str | None:
         return f"La contraseña debe tener al menos {MIN_LENGTH} caracteres."
     if len(password) > MAX_LENGTH:
         return f"La contraseña puede tener como máximo {MAX_LENGTH} caracteres."
-    result = zxcvbn(password[:100], user_inputs=[u for u in user_inputs if u])
+    result = zxcvbn(password[:100], user_inputs=[u for u in user_inputs if u] + CONTEXT_WORDS)
     if result["score"] < MIN_SCORE:
         return ("La contraseña es demasiado común o fácil de adivinar (por ejemplo, palabras, fechas, "
                 "secuencias o su propio nombre). Use una frase de varias palabras o una combinación más larga.")
