@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test test-sqlite test-postgresql bench screenshots chromium clean
+.PHONY: run test test-sqlite test-postgresql soak bench screenshots chromium clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,14 @@ test-sqlite: $(STAMP) $(NODE_STAMP)
 
 test-postgresql: $(STAMP) $(NODE_STAMP)
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --db=postgresql -m "not browser"
+
+## soak: the long versions of the figures of SECURITY.md (F1, F2, F4, F5, F9) on SQLite and PostgreSQL
+F1 := tests/test_security.py::test_f1_twenty_concurrent_derivations_fifty_rounds
+soak: $(STAMP) $(NODE_STAMP)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --soak -m slow
+	$(BIN)/pytest --soak $(F1)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --soak -m slow --db=postgresql
+	$(BIN)/pytest --soak --db=postgresql $(F1)
 
 ## bench: every benchmark of tests/bench, printed as tables
 bench: $(STAMP) $(NODE_STAMP)
