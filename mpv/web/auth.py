@@ -29,6 +29,11 @@ class Login:
     def on_post(self, req, resp):
         form = read_form(req)
         username, siguiente = form.get("username").strip(), _safe_next(form.get("siguiente") or "/inicio")
+        # Signing in again ends the session this browser already had, whatever the outcome: a token that
+        # was ever in this browser must not outlive the re-authentication (ASVS V7.2.4).
+        if req.cookies.get(SESSION_COOKIE):
+            self._sessions.logout(req.cookies.get(SESSION_COOKIE), ip=req.remote_addr or "")
+            clear_cookie(req, resp, SESSION_COOKIE)
         try:
             token, _ = self._sessions.login(username, form.get("password"), ip=req.remote_addr or "")
         except Throttled as exc:
