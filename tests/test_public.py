@@ -238,7 +238,13 @@ def test_lookup_by_number_and_identity_document(services, app):
     exp = file_tramite(services)
     b = Browser(app)
     found = b.get("/seguimiento", numero=exp.numero.replace("00000", ""), documento="45871236")
-    assert found.status_code == 303 and found.headers["location"].endswith(f"/seguimiento/{exp.codigo}")
+    # Número + documento (neither is a secret) shows only the state: never the tracking code, nor what it opens.
+    assert found.status_code == 200 and f"Estado del expediente {exp.numero}" in found.text
+    assert exp.estado in found.text and "02/03/2026" in found.text and "Mesa de Partes" in found.text
+    assert exp.codigo not in found.text and exp.codigo.lower() not in found.text
+    for hidden in ("/archivos/", "/constancia/", "/subsanar", "solicitud.pdf", exp.asunto):
+        assert hidden not in found.text, hidden
+    assert "location" not in found.headers and exp.codigo not in str(found.headers)
     wrong = b.get("/seguimiento", numero=exp.numero, documento="11111111")
     assert wrong.status_code == 404 and "No encontramos un trámite con ese número" in wrong.text
     assert b.get("/seguimiento/codigo-que-no-existe-123").status_code == 404

@@ -144,7 +144,11 @@ class Consulta:
             expediente = Expediente.get_or_none(
                 (Expediente.numero == numero) & (Expediente.remitente_documento == documento))
             if expediente is not None:
-                raise falcon.HTTPSeeOther(f"/seguimiento/{expediente.codigo}")
+                # Números are sequential and a DNI is no secret: this pathway shows only the state, never
+                # the tracking code, which alone opens the files, the constancia and subsanación (V6.3.4).
+                pendientes = list(Tarea.select().where(Tarea.expediente == expediente.id).order_by(Tarea.desde))
+                self._pages.render(req, resp, "publico/resumen.html", e=expediente, pendientes=pendientes)
+                return
             error = ("No encontramos un trámite con ese número de expediente y ese documento de identidad. "
                      "Revise ambos datos (el número tiene la forma 2026-000123).")
         self._pages.render(req, resp, "publico/consulta.html", status=falcon.HTTP_404 if error else falcon.HTTP_200,
