@@ -70,7 +70,7 @@ class Mailer:
                 try:
                     sent += self._attempt(correo_id, intentos + 1, transport)
                 except ServidorNoDisponible as exc:
-                    log.warning("Correo %s: %s; the other due messages wait for the next round", correo_id, exc)
+                    log.warning("Correo %s: %r; the other due messages wait for the next round", correo_id, str(exc))
                     break
         finally:
             transport.close()
@@ -82,7 +82,7 @@ class Mailer:
         try:
             msg = self._mensajes.build(correo, self._clock())
         except NoEnviable as exc:
-            log.error("Correo %s cannot be sent: %s", correo_id, exc)
+            log.error("Correo %s cannot be sent: %r", correo_id, str(exc))
             self._failed(correo_id, intento, str(exc), permanente=True)
             return False
         except Exception as exc:  # noqa: BLE001 - a bug or a missing file in one message must not stop the queue
@@ -95,7 +95,7 @@ class Mailer:
             self._failed(correo_id, intento, str(exc))
             raise
         except (smtplib.SMTPException, OSError) as exc:
-            log.warning("Correo %s not sent (attempt %d): %s", correo_id, intento, _describe(exc))
+            log.warning("Correo %s not sent (attempt %d): %r", correo_id, intento, _describe(exc))
             self._failed(correo_id, intento, _describe(exc), permanente=_rechazo_definitivo(exc))
             return False
         except Exception as exc:  # noqa: BLE001 - as above: record it on the row, go on with the others

@@ -210,7 +210,7 @@ def compile_bundle(files: dict[str, str], validate_xsd: bool = True) -> Definiti
         raise DefinitionError(f"{bpmn_name}: el diagrama no es válido",
                               [Problem(exc.id or bpmn_name, _exception_text(exc))]) from None
     except Exception as exc:  # the parser crashes on some inputs; tell the analyst, never a traceback
-        log.info("BPMN parse failure in %s", bpmn_name, exc_info=True)
+        log.info("BPMN parse failure in %r", bpmn_name, exc_info=True)
         raise DefinitionError(f"{bpmn_name}: el diagrama no se pudo leer",
                               [Problem(bpmn_name, f"{type(exc).__name__}: {exc}")]) from None
 

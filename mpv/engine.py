@@ -298,15 +298,27 @@ class Engine:
         return list(found.items())
 
     def fire_due_timers(self, limit: int = 200) -> int:
-        """Fire every timer that is due by the engine's clock; return how many Eventos that wrote."""
+        """Fire every timer that is due by the engine's clock; return how many Eventos that wrote.
+
+        Several processes may poll at once: each expediente is claimed with ``FOR UPDATE SKIP LOCKED`` on
+        PostgreSQL (SQLite has one writer at a time) and its timers are read again under that lock, so a
+        timer another process fired meanwhile is not fired twice, and nobody waits for anybody."""
         now = self.clock()
         due = (Temporizador.select(Temporizador.expediente).distinct()
                .where(Temporizador.vence <= now).limit(limit))
-        return sum(self.fire_timers(expediente_id) for (expediente_id,) in due.tuples())
+        return sum(self.fire_timers(expediente_id, claim=True) for (expediente_id,) in due.tuples())
 
-    def fire_timers(self, expediente_id: int) -> int:
-        """Fire the due timers of one expediente, in one transaction; return how many Eventos that wrote."""
+    def fire_timers(self, expediente_id: int, claim: bool = False) -> int:
+        """Fire the due timers of one expediente, in one transaction; return how many Eventos that wrote.
+        With ``claim``, an expediente another process holds is skipped, and so is one with no timer due."""
         with self.db.write():
+            if claim:
+                query = Expediente.select(Expediente.id).where(Expediente.id == expediente_id)
+                if self.db.claimed(query).get_or_none() is None:
+                    return 0  # another process is working on it; it fires the timer if still due
+                if not (Temporizador.select().where(Temporizador.expediente == expediente_id,
+                                                    Temporizador.vence <= self.clock()).exists()):
+                    return 0
             expediente, definition, workflow = self._locked(expediente_id)
             step = _Step(self, expediente, definition, workflow, SISTEMA)
             workflow.refresh_timers()
@@ -411,7 +423,7 @@ class Engine:
                            "Actualice la página para ver el estado actual del expediente.") from None
 
     def _engine_error(self, expediente, exc) -> MPVError:
-        log.error("Process error in %s: %s", expediente.numero, exc, exc_info=True)
+        log.error("Process error in %s: %r", expediente.numero, str(exc), exc_info=True)
         return MPVError(f"El proceso del expediente {expediente.numero} no pudo continuar ({exc}). "
                         "Nada se guardó; avise al analista responsable del diagrama.")
 

@@ -48,7 +48,7 @@ def check_pdf(path: Path, nombre: str) -> int:
     except InvalidInput:
         raise
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError, OSError) as exc:
-        log.info("Unreadable PDF %s: %s", nombre, exc)
+        log.info("Unreadable PDF %r: %r", nombre, str(exc))
         raise InvalidInput(f"«{nombre}» está dañado o no se puede leer como PDF. Vuelva a generarlo y adjúntelo otra vez.") from None
     if pages < 1:
         raise InvalidInput(f"«{nombre}» no tiene páginas.")

@@ -214,7 +214,7 @@ def _mb(n: int) -> str:
 
 
 def _storage_error(exc: OSError, nombre: str) -> StorageError:
-    log.error("Storage failure for %s: %s", nombre, exc)
+    log.error("Storage failure for %r: %r", nombre, str(exc))
     if exc.errno == errno.ENOSPC:
         return StorageError("El servidor no tiene espacio para guardar el archivo. No se registró nada; "
                             "inténtelo más tarde o comuníquese con la municipalidad.")

@@ -11,7 +11,7 @@ import falcon
 from ..errors import Conflict, InvalidInput, MPVError, NotAllowed, NotFound, Throttled, TooLarge
 from ..models import Expediente
 from ..storage import StorageError
-from .middleware import is_api
+from .middleware import CsrfRefused, is_api
 
 log = logging.getLogger("mpv.web")
 
@@ -78,9 +78,10 @@ class ErrorPages:
             if isinstance(exc, cls):
                 if isinstance(exc, NotAllowed):
                     usuario = getattr(req.context, "usuario", None)
-                    log.warning("Denied %s %s for %s: %s", req.method, req.path,
+                    log.warning("Denied %s %r for %r: %r", req.method, req.path,
                                 usuario.username if usuario else "anónimo", exc.message)
-                    self._sessions.denied(usuario, req.remote_addr or "", req.method, req.path, exc.message)
+                    self._sessions.denied(usuario, req.remote_addr or "", req.method, req.path, exc.message,
+                                          "csrf" if isinstance(exc, CsrfRefused) else "denegado")
                 if isinstance(exc, Throttled):
                     resp.set_header("Retry-After", str(exc.retry_after))
                 extra = {"campos": exc.campos} if isinstance(exc, InvalidInput) and exc.campos else {}
@@ -89,7 +90,7 @@ class ErrorPages:
                 self._respond(req, resp, status, title, exc.message, extra)
                 return
         incident = secrets.token_hex(4).upper()
-        log.error("Incident %s on %s %s: %s", incident, req.method, req.path, exc.message, exc_info=exc)
+        log.error("Incident %s on %s %r: %r", incident, req.method, req.path, exc.message, exc_info=exc)
         self._respond(req, resp, falcon.HTTP_500, "No se pudo completar la acción", exc.message, incident=incident)
 
     def http_error(self, req, resp, exc, params):
@@ -104,7 +105,7 @@ class ErrorPages:
 
     def unexpected(self, req, resp, exc, params):
         incident = secrets.token_hex(4).upper()
-        log.error("Incident %s on %s %s", incident, req.method, req.path, exc_info=exc)
+        log.error("Incident %s on %s %r", incident, req.method, req.path, exc_info=exc)
         self._respond(req, resp, falcon.HTTP_500, "Error interno",
                       "Ocurrió un error inesperado; nada se guardó a medias. Si vuelve a ocurrir, comuníquese "
                       "con soporte e indique el código de incidente.", incident=incident)

@@ -47,7 +47,7 @@ class Renderer:
         try:
             return Markup(self._sandbox.from_string(text).render(**data))
         except TemplateError as exc:
-            log.warning("BPMN text failed to render: %s", exc)
+            log.warning("BPMN text failed to render: %r", str(exc))
             return Markup.escape(text)
 
     # -- filters -----------------------------------------------------------------------------
