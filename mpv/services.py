@@ -17,6 +17,7 @@ from .filing import Limits
 from .models import MODELS, Feriado, create_tables
 from .parametros import Parametros
 from .plazos import Calendario
+from .registro import Refusals
 from .storage import Storage
 
 
@@ -39,6 +40,7 @@ class Services:
     limits: Limits
     busqueda: Busqueda
     parametros: Parametros
+    refusals: Refusals  # one per process: the per-minute folding of refused requests is shared
 
     @classmethod
     def build(cls, settings: Settings, clock: Callable[[], datetime] = system_clock,
@@ -51,7 +53,7 @@ class Services:
         return cls(settings=settings, db=db, clock=clock, calendario=calendario,
                    storage=Storage(settings.attachments_dir), definitions=definitions, engine=engine,
                    limits=Limits(settings.max_principal_mb * MB, settings.max_anexo_mb * MB, settings.max_anexos),
-                   busqueda=Busqueda(db), parametros=parametros)
+                   busqueda=Busqueda(db), parametros=parametros, refusals=Refusals(db, clock))
 
     def init_db(self):
         """Create what is missing: tables, the audit chain's head, the workflows folder's versions.

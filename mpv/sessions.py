@@ -13,7 +13,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Callable
 
-from . import history
+from . import history, registro
 from .errors import NotAllowed, Throttled
 from .models import IntentoAcceso, Sesion, Usuario
 from .passwords import hash_password, verify_password
@@ -50,9 +50,10 @@ class Current:
 
 
 class Sessions:
-    def __init__(self, database, clock: Callable[[], datetime]):
+    def __init__(self, database, clock: Callable[[], datetime], refusals: registro.Refusals | None = None):
         self.db = database
         self.clock = clock
+        self.refusals = refusals or registro.Refusals(database, clock)
 
     def login(self, username: str, password: str, ip: str = "") -> tuple[str, Usuario]:
         """Check the password and open a session; return (cookie token, user).
@@ -100,11 +101,7 @@ class Sessions:
             self._append(now, accion, "Intento de ingreso durante la espera", None, ip, username, detalle)
 
     def _append(self, now, accion, descripcion, usuario, ip, nombre="", detalle=""):
-        history.append(self.db, [{
-            "expediente": None, "momento": now, "tipo": "acceso", "accion": accion, "descripcion": descripcion,
-            "actor": usuario.id if usuario else None, "actor_nombre": usuario.username if usuario else nombre,
-            "rol": usuario.rol if usuario else "", "actor_oficina": usuario.oficina.codigo if usuario and usuario.oficina_id else "",
-            "ip": ip, "detalle": detalle, "payload": {}}])
+        history.append(self.db, [registro.evento(now, "acceso", accion, descripcion, usuario, ip, nombre, detalle)])
 
     def current(self, token: str | None) -> Current | None:
         """The live session behind ``token`` (None when missing, expired or its user disabled)."""
@@ -133,11 +130,11 @@ class Sessions:
             if current is not None:
                 self._append(self.clock(), "salida", "Salida del sistema", current.usuario, ip)
 
-    def denied(self, usuario, ip: str, method: str, path: str, message: str):
-        """Record a refused request in the audit history (who, from where, what)."""
-        with self.db.write():
-            self._append(self.clock(), "denegado", f"Acceso denegado: {method} {path}"[:200], usuario, ip,
-                         "" if usuario else "anónimo", message)
+    def denied(self, usuario, ip: str, method: str, path: str, message: str, accion: str = "denegado"):
+        """Record a refused request in the audit history (who, from where, what), folded per address and
+        minute (:class:`mpv.registro.Refusals`)."""
+        self.refusals.record(accion, f"Acceso denegado: {method} {path}", ip, usuario,
+                             "" if usuario else "anónimo", message)
 
     def end_all(self, usuario_id: int):
         """End every session of a user (when disabled or their password is reset)."""

@@ -6,6 +6,7 @@ import logging
 from helpers import file_tramite, make_user
 from webclient import Browser
 
+from mpv import history
 from mpv.models import Evento, Sesion
 from mpv.web.app import create_app
 
@@ -24,3 +25,50 @@ def test_login_while_signed_in_ends_the_older_session(services):
     thief.cookies["mpv_sesion"] = first
     assert thief.get("/inicio").status_code == 303
     assert b.get("/inicio").status_code == 200
+
+
+# -- V16.4.1 log injection -------------------------------------------------------------------------------
+def test_client_text_in_log_lines_is_escaped(services, caplog):
+    app = create_app(services)
+    b = Browser(app)
+    b.get("/login")
+    forged = "/expedientes/2026-000001/tareas/x%0D%0A2026-03-02 INFO mpv.web: Admin ingresó%1B[31m"
+    with caplog.at_level(logging.INFO, logger="mpv"):
+        assert b.post(forged, {}, csrf=False).status_code == 403
+        assert b.post("/login", {"username": "ana\r\nINFO falso", "password": "x"}, csrf=False).status_code == 403
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("mpv")]
+    assert len(lines) == 2, lines
+    for line in lines:
+        assert "\n" not in line and "\r" not in line and "\x1b" not in line, line
+    assert "x\\r\\n2026-03-02 INFO" in lines[0] and "\\x1b[31m" in lines[0]
+
+
+# -- V2.4.1 refused requests fold into one audit row per address and minute -----------------------------
+def _refusals(accion):
+    return list(Evento.select().where((Evento.tipo == "acceso") & (Evento.accion == accion)).order_by(Evento.seq))
+
+
+def test_refused_requests_fold_to_one_row_per_address_and_minute(services, clock, caplog):
+    make_user("mesa", "mesa", "MP")
+    app = create_app(services)
+    flood, other = Browser(app, remote_addr="203.0.113.7"), Browser(app, remote_addr="203.0.113.8")
+    flood.get("/login")
+    other.get("/login")
+    with caplog.at_level(logging.WARNING, logger="mpv.web"):
+        for _ in range(50):
+            assert flood.post("/logout", {}, csrf=False).status_code == 403  # CSRF failures
+        assert other.post("/logout", {}, csrf=False).status_code == 403
+    assert sum("Denied" in r.getMessage() for r in caplog.records) == 51  # the log keeps every refusal
+    assert [(e.ip, e.actor_nombre) for e in _refusals("csrf")] == [("203.0.113.7", "anónimo"),
+                                                                    ("203.0.113.8", "anónimo")]
+    clock.advance(seconds=61)
+    flood.post("/logout", {}, csrf=False)
+    rows = _refusals("csrf")
+    assert len(rows) == 3 and rows[-1].detalle.endswith("(y 49 más de esta dirección omitidas desde la fila anterior)")
+    # A signed-in user's denial is still audited, apart from the anonymous flood from the same address.
+    auditor = Browser(app, remote_addr="203.0.113.7")
+    make_user("auditor", "auditor")
+    auditor.login("auditor")
+    assert auditor.get("/admin").status_code == 403
+    assert [e.actor_nombre for e in _refusals("denegado")] == ["auditor"]
+    assert history.verify().ok

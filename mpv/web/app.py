@@ -32,7 +32,7 @@ def create_app(services) -> falcon.App:
     renderer = Renderer(services.calendario, services.clock)
     renderer.env.globals.update(entidad=lambda: services.parametros.get("entidad_nombre"), roles=ROLES)
     pages = Pages(renderer)
-    sessions = Sessions(services.db, services.clock)
+    sessions = Sessions(services.db, services.clock, services.refusals)
     app = falcon.App(middleware=[SessionMiddleware(sessions), NulGuard(), public_limits(services.settings),
                                  CsrfMiddleware(), SecurityHeaders()])
     app.req_options.strip_url_path_trailing_slash = True

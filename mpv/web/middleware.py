@@ -68,6 +68,10 @@ class NulGuard:
             raise falcon.HTTPBadRequest()
 
 
+class CsrfRefused(NotAllowed):
+    """A form without this browser's CSRF token (audited as its own kind of refusal)."""
+
+
 def expected_csrf(req) -> str:
     """The token a form must carry: the session's when signed in, else the anonymous cookie's."""
     if req.context.sesion is not None:
@@ -80,7 +84,7 @@ def check_csrf(req, token: str | None):
     expected = expected_csrf(req)
     # As bytes: compare_digest refuses str with non-ASCII characters, and both sides come from the client.
     if not token or not expected or not hmac.compare_digest(str(token).encode(), expected.encode()):
-        raise NotAllowed("El formulario caducó o no proviene de esta página. Vuelva a cargar la página "
+        raise CsrfRefused("El formulario caducó o no proviene de esta página. Vuelva a cargar la página "
                          "e inténtelo de nuevo.")
 
 
