@@ -136,6 +136,10 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="sirve la aplicación web en MPV_HOST:MPV_PORT")
     s.add_argument("--threads", type=int, default=8)
     s.add_argument("--sin-temporizadores", action="store_true", help="no disparar temporizadores en este proceso")
+    s.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="N procesos que comparten el puerto (SO_REUSEPORT); con PostgreSQL, uno por núcleo")
+    s.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)  # a worker of --workers
+    s.add_argument("--worker", type=int, default=0, help=argparse.SUPPRESS)
     s.set_defaults(func=cmd_serve)
 
     a = sub.add_parser("audit", help="auditoría").add_subparsers()
@@ -371,13 +375,21 @@ def cmd_archivos_limpiar(args, services) -> int:
 
 def cmd_serve(args, services) -> int:
     from .demo import credentials_path
-    from .web.server import serve
+    from .web.server import serve, serve_workers
 
-    path = credentials_path(services.settings)
-    if path.exists():
-        print(path.read_text(encoding="utf-8"))
-    print(f"MPV atiende en http://{services.settings.host}:{services.settings.port}  (Ctrl+C para detener)")
-    serve(services, threads=args.threads, timers=not args.sin_temporizadores)
+    if args.workers < 1:
+        print("Error: --workers debe ser 1 o más.", file=sys.stderr)
+        return 2
+    if not args.reuse_port:
+        path = credentials_path(services.settings)
+        if path.exists():
+            print(path.read_text(encoding="utf-8"))
+        print(f"MPV atiende en http://{services.settings.host}:{services.settings.port}  (Ctrl+C para detener)")
+    if args.workers > 1:
+        services.close()  # the supervisor serves nothing: each worker opens its own connections
+        return serve_workers(args.workers, args.threads, timers=not args.sin_temporizadores)
+    serve(services, threads=args.threads, timers=not args.sin_temporizadores, reuse_port=args.reuse_port,
+          sweep_interval=3600.0 if args.worker == 0 else 0)
     return 0
 
 

@@ -69,6 +69,11 @@ class Database:
         """``query`` with ``FOR UPDATE`` where the backend has it (SQLite's write lock is already held)."""
         return query if self.is_sqlite else query.for_update()
 
+    def claimed(self, query):
+        """``query`` with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL: rows another transaction holds are
+        left out instead of waited for (SQLite's write lock is already held: nobody else holds a row)."""
+        return query if self.is_sqlite else query.for_update(skip_locked=True)
+
     def can_create_tables(self) -> bool:
         """Whether this connection's role may create tables: always on SQLite; on PostgreSQL, when it may
         create in its schema (the owner may; the application's role of docs/postgresql-permisos.sql may not)."""

@@ -3,10 +3,17 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import http.client
 import io
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
+import time
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from email import message_from_bytes, policy
@@ -202,3 +209,56 @@ def served(services, threads=8):
     with LiveServer(create_app(services), threads=threads,
                     max_request_body_size=max_body_bytes(services.limits)) as server:
         yield server.port
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Server:
+    """A real ``mpv serve`` in its own process on a fixed port and data folder; stopped by its PID only."""
+
+    def __init__(self, env: dict, log: Path, port: int, args: tuple[str, ...] = ()):
+        self._env, self._log, self.port, self._args = env, log, port, args
+        self.proc: subprocess.Popen | None = None
+        self.starts: list[float] = []  # seconds from spawn to the first answer
+
+    def start(self, timeout: float = 60.0):
+        t0 = time.monotonic()
+        with self._log.open("ab") as log:
+            self.proc = subprocess.Popen([sys.executable, "-m", "mpv", "serve", *self._args], cwd=ROOT, env=self._env,
+                                         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        while True:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"mpv serve exited with {self.proc.returncode}:\n{self.log_tail()}")
+            if time.monotonic() - t0 > timeout:
+                self.kill()
+                raise AssertionError(f"mpv serve did not answer within {timeout:.0f} s:\n{self.log_tail()}")
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+            try:
+                conn.request("GET", "/api/v1/tipos-documento")
+                if conn.getresponse().status == 200:
+                    break
+            except (OSError, http.client.HTTPException):
+                pass
+            finally:
+                conn.close()
+            time.sleep(0.05)
+        self.starts.append(time.monotonic() - t0)
+
+    def kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+        if self.proc is not None:
+            self.proc.wait(30)
+
+    def stop(self, timeout: float = 20.0):
+        """SIGTERM (what Ctrl+C or systemd sends), then SIGKILL if it has not exited within ``timeout``."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self._log.read_text(errors="replace").splitlines()[-lines:])

@@ -17,16 +17,13 @@ import itertools
 import json
 import os
 import random
-import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 from fpdf import FPDF
-from helpers import FILING, build_services, file_tramite, free_port
+from helpers import FILING, Server, build_services, file_tramite, free_port
 from PIL import Image
 from webclient import multipart
 
@@ -39,7 +36,6 @@ from mpv.models import Adjunto, Evento, Expediente, Numeracion, Oficina, Remiten
 from mpv.services import Services, system_clock
 from mpv.web.server import SweeperThread
 
-ROOT = Path(__file__).resolve().parent.parent
 HOUR = 3600
 
 
@@ -194,47 +190,6 @@ def scanned_pdf(megabytes: float, seed: int) -> bytes:
     pdf.add_page()
     pdf.image(image, x=10, y=10, w=180)
     return bytes(pdf.output())
-
-
-class Server:
-    """A real ``mpv serve`` in its own process on a fixed port and data folder; stopped by its PID only."""
-
-    def __init__(self, env: dict, log: Path, port: int):
-        self._env, self._log, self.port = env, log, port
-        self.proc: subprocess.Popen | None = None
-        self.starts: list[float] = []  # seconds from spawn to the first answer
-
-    def start(self, timeout: float = 60.0):
-        t0 = time.monotonic()
-        with self._log.open("ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "mpv", "serve"], cwd=ROOT, env=self._env,
-                                         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        while True:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"mpv serve exited with {self.proc.returncode}:\n{self.log_tail()}")
-            if time.monotonic() - t0 > timeout:
-                self.kill()
-                raise AssertionError(f"mpv serve did not answer within {timeout:.0f} s:\n{self.log_tail()}")
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-            try:
-                conn.request("GET", "/api/v1/tipos-documento")
-                if conn.getresponse().status == 200:
-                    break
-            except (OSError, http.client.HTTPException):
-                pass
-            finally:
-                conn.close()
-            time.sleep(0.05)
-        self.starts.append(time.monotonic() - t0)
-
-    def kill(self):
-        if self.proc is not None and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGKILL)
-        if self.proc is not None:
-            self.proc.wait(30)
-
-    def log_tail(self, lines: int = 40) -> str:
-        return "\n".join(self._log.read_text(errors="replace").splitlines()[-lines:])
 
 
 @dataclasses.dataclass
