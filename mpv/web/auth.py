@@ -29,11 +29,6 @@ class Login:
     def on_post(self, req, resp):
         form = read_form(req)
         username, siguiente = form.get("username").strip(), _safe_next(form.get("siguiente") or "/inicio")
-        # Signing in again ends the session this browser already had, whatever the outcome: a token that
-        # was ever in this browser must not outlive the re-authentication (ASVS V7.2.4).
-        if req.cookies.get(SESSION_COOKIE):
-            self._sessions.logout(req.cookies.get(SESSION_COOKIE), ip=req.remote_addr or "")
-            clear_cookie(req, resp, SESSION_COOKIE)
         try:
             token, _ = self._sessions.login(username, form.get("password"), ip=req.remote_addr or "")
         except Throttled as exc:
@@ -45,6 +40,10 @@ class Login:
             self._pages.render(req, resp, "login.html", status=falcon.HTTP_401, username=username,
                                error=exc.message, siguiente=siguiente)
             return
+        # Signing in again ends the session this browser already had: the older token must not outlive
+        # the re-authentication (ASVS V7.2.4). A failed attempt leaves it as it was.
+        if req.cookies.get(SESSION_COOKIE):
+            self._sessions.logout(req.cookies.get(SESSION_COOKIE), ip=req.remote_addr or "")
         set_cookie(req, resp, SESSION_COOKIE, token)
         raise falcon.HTTPSeeOther(siguiente)
 
