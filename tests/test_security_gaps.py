@@ -72,3 +72,34 @@ def test_refused_requests_fold_to_one_row_per_address_and_minute(services, clock
     assert auditor.get("/admin").status_code == 403
     assert [e.actor_nombre for e in _refusals("denegado")] == ["auditor"]
     assert history.verify().ok
+
+
+# -- V3.4.1 HSTS over HTTPS; V4.1.1 a charset on every text response -------------------------------------
+def test_hsts_on_https_responses_and_a_charset_on_every_text_response(services):
+    from falcon import testing
+
+    make_user("admin", "admin")
+    exp = file_tramite(services)
+    app = create_app(services)
+    b = Browser(app)
+    b.login("admin")
+    client = testing.TestClient(app)
+    paths = ["/", "/login", "/presentar", "/seguimiento", f"/seguimiento/{exp.codigo}", f"/constancia/{exp.codigo}",
+             "/no-existe", "/static/mpv.css", "/static/mpv.js", "/static/visor.js", "/api/v1/no-existe",
+             "/static/vendor/pdfjs/pdf.min.mjs"]
+    for path in paths:
+        for protocol in ("http", "https"):
+            result = client.simulate_get(path, protocol=protocol, cookies=b.cookies)
+            if result.status_code == 404 and path.startswith("/static/vendor"):
+                continue  # pdf.js not installed on this machine
+            hsts = result.headers.get("strict-transport-security")
+            assert hsts == ("max-age=31536000; includeSubDomains" if protocol == "https" else None), (path, hsts)
+            content_type = result.headers.get("content-type", "")
+            if content_type.startswith("text/"):
+                assert content_type.endswith("; charset=utf-8"), (path, content_type)
+    for path in ("/inicio", "/tramites", "/admin", "/admin/usuarios"):
+        result = b.get(path)
+        assert result.status_code == 200 and result.headers["content-type"] == "text/html; charset=utf-8", path
+    assert client.simulate_get("/static/mpv.css").headers["content-type"] == "text/css; charset=utf-8"
+    assert client.simulate_post("/login", protocol="https").headers["strict-transport-security"].startswith(
+        "max-age=31536000")

@@ -11,6 +11,7 @@ from ..errors import NotAllowed
 SESSION_COOKIE = "mpv_sesion"
 CSRF_COOKIE = "mpv_csrf"
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+HSTS = "max-age=31536000; includeSubDomains"
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
        "font-src 'self'; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; "
@@ -111,6 +112,12 @@ class SecurityHeaders:
     """Security headers on every response, error pages included."""
 
     def process_response(self, req, resp, resource, req_succeeded):
+        if req.scheme == "https":  # behind the proxy only with MPV_TRUSTED_PROXY (X-Forwarded-Proto)
+            resp.set_header("Strict-Transport-Security", HSTS)
+        content_type = resp.content_type or ""
+        # Falcon's static route names the type only (text/css, text/javascript); every text MPV serves is UTF-8.
+        if content_type.startswith("text/") and "charset" not in content_type:
+            resp.content_type = f"{content_type}; charset=utf-8"
         resp.set_header("X-Content-Type-Options", "nosniff")
         resp.set_header("Referrer-Policy", "same-origin")
         if not resp.get_header("X-Frame-Options"):
