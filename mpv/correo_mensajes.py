@@ -21,6 +21,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from . import constancia, history
 from .config import PACKAGE_ROOT
 from .models import Correo, Evento, Expediente, Oficina
+from .pdf import pdf_name
 
 TEMPLATES = PACKAGE_ROOT / "templates" / "correo"
 
@@ -137,7 +138,7 @@ class Mensajes:
             respuestas.append({"oficina": oficinas.get(row.oficina_origen, row.oficina_origen),
                                "momento": row.momento, "texto": self._nota(expediente, row),
                                "archivos": [a["nombre"] for a in adjuntos]})
-            archivos.extend((a["nombre"], a["sha256"]) for a in adjuntos)
+            archivos.extend((pdf_name(a["nombre"]), a["sha256"]) for a in adjuntos)
         total = sum(self._storage.path(sha).stat().st_size for _, sha in archivos)
         adjuntar = total <= MAX_ADJUNTOS_BYTES
         context.update(respuestas=respuestas, adjuntos_omitidos=total if archivos and not adjuntar else 0)

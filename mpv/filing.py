@@ -17,7 +17,7 @@ from .engine import STATE_FORMAT, Actor, NuevoAdjunto
 from .text import fold
 from .errors import InvalidInput
 from .models import Adjunto, Expediente, Numeracion, Remitente, TipoDocumento
-from .pdf import check_pdf
+from .pdf import check_pdf, pdf_name
 from .storage import Received, Stored
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
@@ -167,14 +167,13 @@ def _registrar(services, d: dict, stored: list[Stored], ip: str, proceso: str) -
             presentado_en=now, fecha_presentacion=calendario.fecha_presentacion(now),
             definicion=definition.row_id, estado="Presentado", estado_motor="{}",
             formato_estado=STATE_FORMAT, version=0, actualizado_en=now)
-        adjuntos = [NuevoAdjunto(s.sha256, s.nombre, s.size, "principal" if i == 0 else "anexo")
+        adjuntos = [NuevoAdjunto(s.sha256, pdf_name(s.nombre), s.size, "principal" if i == 0 else "anexo")
                     for i, s in enumerate(stored)]
         payload = {**d, "adjuntos": [{"sha256": a.sha256, "nombre": a.nombre, "tamano": a.tamano, "tipo": a.tipo}
                                      for a in adjuntos],
                    "fecha_presentacion": expediente.fecha_presentacion.isoformat()}
         actor = Actor.ciudadano(expediente, ip)
-        services.engine.start(expediente, actor, payload, adjuntos)
-    return Expediente.get_by_id(expediente.id)
+        return services.engine.start(expediente, actor, payload, adjuntos).expediente
 
 
 def _remitente(d: dict) -> Remitente:

@@ -5,7 +5,7 @@ import logging
 from pathlib import Path
 
 from pypdf import PdfReader
-from pypdf.errors import PyPdfError
+from pypdf.errors import LimitReachedError, PyPdfError
 from pypdf.generic import DictionaryObject, IndirectObject
 
 from .errors import InvalidInput
@@ -20,6 +20,17 @@ _ACTIVE = {"/JavaScript": "JavaScript", "/JS": "JavaScript", "/Launch": "una acc
 # Keys whose values are page content, fonts, images or thumbnails: data a viewer draws, never actions it runs.
 # Not walking them keeps a scanned document's image streams out of memory.
 _DATA = ("/Parent", "/Contents", "/Resources", "/Thumb")
+
+
+# The active-content walk visits at most this many objects; a file with more is refused, not accepted
+# unchecked (a real document of a mesa de partes has a few thousand at most).
+WALK_LIMIT = 20000
+
+
+def pdf_name(nombre: str) -> str:
+    """``nombre`` with a ``.pdf`` extension (added when missing): every file MPV keeps is a PDF, and the
+    name it is stored, served and mailed under must not make a browser or a desktop treat it as anything else."""
+    return nombre if nombre.lower().endswith(".pdf") else f"{nombre}.pdf"
 
 
 def check_pdf(path: Path, nombre: str) -> int:
@@ -49,19 +60,43 @@ def check_pdf(path: Path, nombre: str) -> int:
         raise
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError, OSError) as exc:
         log.info("Unreadable PDF %r: %r", nombre, str(exc))
+        if _limit_reached(exc):
+            raise InvalidInput(f"«{nombre}» contiene datos comprimidos que se expanden a un tamaño excesivo, "
+                               "y no se admite por seguridad. Vuelva a generar el PDF y adjúntelo otra vez.") from None
         raise InvalidInput(f"«{nombre}» está dañado o no se puede leer como PDF. Vuelva a generarlo y adjúntelo otra vez.") from None
     if pages < 1:
         raise InvalidInput(f"«{nombre}» no tiene páginas.")
+    if found is _TOO_MANY:
+        raise InvalidInput(f"«{nombre}» tiene una estructura demasiado compleja para revisarla por seguridad. "
+                           "Imprímalo o guárdelo de nuevo como PDF simple y adjúntelo otra vez.")
     if found:
         raise InvalidInput(f"«{nombre}» contiene {found}, que no se admite por seguridad. "
                            "Imprímalo o guárdelo de nuevo como PDF simple y adjúntelo otra vez.")
     return pages
 
 
-def _active_content(reader: PdfReader, limit: int = 20000) -> str | None:
-    """Walk the document's objects from its trailer looking for scripts, launch actions or embedded files."""
+def _limit_reached(exc: BaseException | None) -> bool:
+    """Whether pypdf stopped at one of its decompression limits (a "zip bomb"), possibly wrapped."""
+    for _ in range(10):
+        if exc is None:
+            return False
+        if isinstance(exc, LimitReachedError):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+_TOO_MANY = "demasiados objetos"
+
+
+def _active_content(reader: PdfReader, limit: int | None = None) -> str | None:
+    """Walk the document's objects from its trailer looking for scripts, launch actions or embedded files;
+    :data:`_TOO_MANY` when the walk reaches ``limit`` objects before it ends."""
+    limit = WALK_LIMIT if limit is None else limit
     seen, stack, visited = set(), [reader.trailer], 0
-    while stack and visited < limit:
+    while stack:
+        if visited >= limit:
+            return _TOO_MANY
         obj = stack.pop()
         if isinstance(obj, IndirectObject):
             key = (obj.idnum, obj.generation)

@@ -1,8 +1,11 @@
 """The citizen's side: the filing form, the constancia, public tracking and subsanación; the legal rules."""
 from __future__ import annotations
 
+import functools
 import io
 import re
+import struct
+import zlib
 from datetime import date, timedelta
 
 import pytest
@@ -154,12 +157,37 @@ def encrypted_pdf() -> bytes:
     return out.getvalue()
 
 
+@functools.lru_cache(maxsize=1)
+def flate_bomb_pdf(expanded_mb: int = 80) -> bytes:
+    """A ~90 KB PDF whose cross-reference stream (FlateDecode) expands to ``expanded_mb`` MB of zeros,
+    past pypdf's 75 MB cap on one decoded stream (pypdf >= 6, required by setup.cfg)."""
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>"]
+    out, offsets = bytearray(b"%PDF-1.7\n"), []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref_at = len(out)
+    rows = b"".join(struct.pack(">BIH", kind, offset, gen)
+                    for kind, offset, gen in [(0, 0, 65535)] + [(1, o, 0) for o in offsets] + [(1, xref_at, 0)])
+    deflate = zlib.compressobj(9)
+    data = deflate.compress(rows) + b"".join(deflate.compress(bytes(1 << 20)) for _ in range(expanded_mb))
+    data += deflate.flush()
+    out += (b"4 0 obj\n<< /Type /XRef /Size 5 /W [1 4 2] /Root 1 0 R /Filter /FlateDecode /Length %d >>\nstream\n"
+            % len(data)) + data + b"\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n" % xref_at
+    return bytes(out)
+
+
 @pytest.mark.parametrize("name, content, message", [
     ("html", b"<html><body>no soy un pdf</body></html>", "no es un PDF"),
     ("encrypted", None, "protegido con contraseña"),
     ("truncated", None, "está incompleto o dañado"),
+    ("flate-bomb", None, "contiene datos comprimidos que se expanden a un tamaño excesivo"),
 ])
 def test_bad_files_are_refused_with_a_clear_message(services, app, name, content, message):
+    if name == "flate-bomb":
+        content = flate_bomb_pdf()
+        assert len(content) < 200_000
     if name == "encrypted":
         content = encrypted_pdf()
     if name == "truncated":

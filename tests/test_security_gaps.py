@@ -103,3 +103,41 @@ def test_hsts_on_https_responses_and_a_charset_on_every_text_response(services):
     assert client.simulate_get("/static/mpv.css").headers["content-type"] == "text/css; charset=utf-8"
     assert client.simulate_post("/login", protocol="https").headers["strict-transport-security"].startswith(
         "max-age=31536000")
+
+
+# -- V5.2.2 file names end in .pdf; the active-content walk refuses past its limit -------------------------
+def _presentar(b, files):
+    from test_public import FORM
+
+    b.get("/presentar")
+    return b.post("/presentar", FORM, files=files)
+
+
+def test_an_uploaded_pdf_is_kept_and_served_under_a_pdf_name(services):
+    from mpv.demo import sample_pdf
+    from mpv.models import Adjunto
+
+    app = create_app(services)
+    b = Browser(app)
+    result = _presentar(b, [("archivo", "programa.exe", sample_pdf("S")), ("anexos", "Anexo.PDF", sample_pdf("A"))])
+    assert result.status_code == 303
+    assert sorted(a.nombre for a in Adjunto.select()) == ["Anexo.PDF", "programa.exe.pdf"]
+    codigo = result.headers["location"].rsplit("/", 1)[1]
+    principal = Adjunto.get(Adjunto.tipo == "principal")
+    served = b.get(f"/seguimiento/{codigo}/archivos/{principal.id}")
+    assert served.status_code == 200 and 'filename="programa.exe.pdf"' in served.headers["content-disposition"]
+    # A row kept before the rule is served under a .pdf name too.
+    Adjunto.update(nombre="viejo.exe").where(Adjunto.id == principal.id).execute()
+    assert 'filename="viejo.exe.pdf"' in b.get(f"/seguimiento/{codigo}/archivos/{principal.id}").headers[
+        "content-disposition"]
+
+
+def test_a_pdf_the_active_content_walk_cannot_finish_is_refused(services, monkeypatch):
+    from mpv import pdf
+    from mpv.demo import sample_pdf
+    from mpv.models import Expediente
+
+    monkeypatch.setattr(pdf, "WALK_LIMIT", 3)  # sample_pdf has a handful of objects; the real limit is 20,000
+    result = _presentar(Browser(create_app(services)), [("archivo", "s.pdf", sample_pdf("S"))])
+    assert result.status_code == 422 and "tiene una estructura demasiado compleja" in result.text
+    assert Expediente.select().count() == 0

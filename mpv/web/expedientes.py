@@ -10,6 +10,8 @@ from .. import history, listados
 from ..engine import Actor
 from ..errors import NotAllowed, NotFound
 from ..models import Adjunto, Copia, Expediente, Oficina, Tarea
+from ..recorrido import recorrido
+from ..pdf import pdf_name
 from .middleware import require
 
 STAFF = ("mesa", "oficina", "auditor", "analista", "admin")
@@ -99,9 +101,11 @@ class Seguimiento:
         expediente = expediente_visible(req, numero)
         pendientes = list(Tarea.select(Tarea, Oficina).join(Oficina, JOIN.LEFT_OUTER)
                           .where(Tarea.expediente == expediente.id).order_by(Tarea.desde))
+        definition = self._services.definitions.get(expediente.definicion_id)
         self._pages.render(req, resp, "seguimiento.html", e=expediente,
                            movimientos=history.seguimiento(expediente.id, self._services.calendario),
-                           pendientes=pendientes)
+                           pendientes=pendientes, bpmn=definition.bpmn_text(),
+                           recorrido=recorrido(expediente.id, definition))
 
 
 def content_disposition(kind: str, nombre: str) -> str:
@@ -133,5 +137,5 @@ class AdjuntoArchivo:
         if not path.exists():
             raise NotFound("El archivo no está disponible en el servidor; avise al administrador.")
         resp.content_type = "application/pdf"
-        resp.set_header("Content-Disposition", content_disposition(kind, adjunto.nombre))
+        resp.set_header("Content-Disposition", content_disposition(kind, pdf_name(adjunto.nombre)))
         resp.set_stream(path.open("rb"), path.stat().st_size)

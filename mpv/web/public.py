@@ -15,6 +15,7 @@ from ..errors import Conflict, InvalidInput, NotFound, TooLarge
 from ..filing import presentar
 from ..identidad import TIPOS
 from ..models import Adjunto, Expediente, Tarea, TipoDocumento
+from ..pdf import pdf_name
 from .requests import read_form
 from .tasks import complete_with_files, form_view, submitted
 
@@ -238,7 +239,7 @@ class ArchivoPublico:
         if adjunto is None or not path.exists():
             raise NotFound("Ese archivo no existe en este expediente.")
         resp.content_type = "application/pdf"
-        resp.set_header("Content-Disposition", content_disposition("attachment", adjunto.nombre))
+        resp.set_header("Content-Disposition", content_disposition("attachment", pdf_name(adjunto.nombre)))
         resp.set_header("Content-Security-Policy", "sandbox; default-src 'none'")
         resp.set_stream(path.open("rb"), path.stat().st_size)
 

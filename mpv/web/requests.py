@@ -7,6 +7,7 @@ import re
 import falcon
 
 from ..errors import InvalidInput, MPVError, TooLarge
+from ..pdf import pdf_name
 from ..storage import Received
 from .middleware import check_csrf
 
@@ -117,9 +118,10 @@ def _read(stream, size: int) -> bytes:
 
 
 def file_name(filename: str | None, default: str) -> str:
-    """The name shown for a file: without the client's folders or control characters, at most 200 characters."""
+    """The name shown for a file: without the client's folders or control characters, at most 200 characters,
+    ending in ``.pdf`` (every upload must be a PDF)."""
     name = "".join(c for c in re.split(r"[\\/]", filename or "")[-1] if c.isprintable()).strip()
-    if len(name) > 200:
+    if len(name) > 196:
         stem, dot, ext = name.rpartition(".")
-        name = f"{stem[:190]}.{ext[:8]}" if dot and len(ext) <= 8 else name[:200]
-    return name or default
+        name = f"{stem[:186]}.{ext[:8]}" if dot and len(ext) <= 8 else name[:196]
+    return pdf_name(name) if name else default

@@ -9,7 +9,7 @@ from ..engine import NuevoAdjunto
 from ..errors import Conflict, InvalidInput
 from ..filing import referenced
 from ..models import Copia, Evento, Expediente, Oficina, Tarea
-from ..pdf import check_pdf
+from ..pdf import check_pdf, pdf_name
 from .expedientes import actor_of, expediente_visible
 from .middleware import require
 from .requests import read_form
@@ -88,7 +88,7 @@ def complete_with_files(services, expediente, task_id, actor, schema, form, valu
             props = forms.properties(schema)
             tipos = [tipo or props.get(name, {}).get("x-mpv-tipo-adjunto", name)
                      for name, items in form.files.items() for _ in items]
-            adjuntos = [NuevoAdjunto(s.sha256, s.nombre, s.size, t) for s, t in zip(stored, tipos)]
+            adjuntos = [NuevoAdjunto(s.sha256, pdf_name(s.nombre), s.size, t) for s, t in zip(stored, tipos)]
             return services.engine.complete(expediente.id, task_id, actor, values, adjuntos)
     except BaseException:
         services.storage.discard(form.all_files())
