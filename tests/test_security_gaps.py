@@ -141,3 +141,18 @@ def test_a_pdf_the_active_content_walk_cannot_finish_is_refused(services, monkey
     result = _presentar(Browser(create_app(services)), [("archivo", "s.pdf", sample_pdf("S"))])
     assert result.status_code == 422 and "tiene una estructura demasiado compleja" in result.text
     assert Expediente.select().count() == 0
+
+
+# -- V11.5.1 generated passwords carry at least 128 bits ----------------------------------------------------
+def test_generated_and_demo_passwords_carry_128_bits(services):
+    import math
+
+    from mpv import passwords
+    from mpv.demo import seed
+
+    alphabet = set(passwords._ALPHABET)
+    bits_per_symbol = math.log2(len(alphabet))
+    generated = [passwords.generate_password() for _ in range(50)] + [p for _, _, p in seed(services, tramites=0)]
+    for password in generated:
+        assert set(password) <= alphabet and len(password) * bits_per_symbol >= 128, password
+    assert len(set(generated)) == len(generated)
