@@ -201,6 +201,7 @@ class Engine:
         workflow = self.new_instance(definition, {
             "numero": expediente.numero, "tipo_documento": expediente.tipo_documento.codigo})
         step = _Step(self, expediente, definition, workflow, actor)
+        step.nuevo = True
         row = step.record(tipo="inicio", accion="presentar", descripcion="Trámite presentado",
                           payload=payload, oficina_origen=CIUDADANO)
         step.notify("constancia", row)
@@ -358,10 +359,11 @@ class Engine:
                         oficina=self.office_of(task, info), info=info, data=dict(task.data))
 
     # -- rules -------------------------------------------------------------------------------
-    def office_of(self, task, info: UserTaskInfo) -> str:
-        """The office whose tray holds this task: mesa de partes, the bound office, or the citizen."""
+    def office_of(self, task, info: UserTaskInfo, mesa: str | None = None) -> str:
+        """The office whose tray holds this task: mesa de partes (``mesa``, when the caller already
+        looked it up), the bound office, or the citizen."""
         if info.rol == "mesa":
-            return self.mesa_codigo()
+            return self.mesa_codigo() if mesa is None else mesa
         if info.rol == CIUDADANO:
             return CIUDADANO
         return str(task.data.get(info.oficina_variable) or "")
@@ -463,6 +465,14 @@ class _Step:
         self.copias: list[tuple[str, str]] = []
         self.avisos: list[tuple[str, dict]] = []  # (notice type, the history row it is about)
         self.end_estado: str | None = None
+        self.nuevo = False  # a just-created expediente: it has no Tarea or Temporizador rows yet
+        self._mesa: str | None = None
+
+    def office_of(self, task, info: UserTaskInfo) -> str:
+        """As :meth:`Engine.office_of`, looking the mesa de partes up once per step."""
+        if info.rol == "mesa" and self._mesa is None:
+            self._mesa = self.engine.mesa_codigo()
+        return self.engine.office_of(task, info, self._mesa)
 
     def record(self, **fields) -> dict:
         row = {
@@ -485,7 +495,7 @@ class _Step:
         for task in self.workflow.get_tasks(state=TaskState.READY, manual=True):
             info = self.definition.user_tasks.get(task.task_spec.name)
             if info is not None and task.id not in before:
-                offices.append(self.engine.office_of(task, info))
+                offices.append(self.office_of(task, info))
         row["oficina_destino"] = ",".join(dict.fromkeys(o for o in offices if o))
 
     def complete_task(self, task, data: dict, adjuntos):
@@ -518,7 +528,7 @@ class _Step:
             payload["adjuntos"] = [{"sha256": a.sha256, "nombre": a.nombre, "tipo": a.tipo} for a in adjuntos]
         row = self.record(tipo="tarea", accion=str(accion or info.name), descripcion=descripcion[:200],
                           tarea=info.name, tarea_id=str(task.id), tarea_desde=desde, detalle=detalle,
-                          oficina_origen=engine.office_of(task, info), payload=payload)
+                          oficina_origen=self.office_of(task, info), payload=payload)
         before = self.ready_ids()
         task.set_data(**task_data)
         try:
@@ -587,7 +597,7 @@ class _Step:
         workflow, engine, expediente = self.workflow, self.engine, self.expediente
         ready = [t for t in workflow.get_tasks(state=TaskState.READY, manual=True)
                  if t.task_spec.name in self.definition.user_tasks]
-        offices = {t.id: engine.office_of(t, self.definition.user_tasks[t.task_spec.name]) for t in ready}
+        offices = {t.id: self.office_of(t, self.definition.user_tasks[t.task_spec.name]) for t in ready}
         vencido = any(self._overdue(t) for t in ready)
         if engine.prune:
             prune_finished(workflow)
@@ -643,7 +653,8 @@ class _Step:
         return False
 
     def _sync_tareas(self, ready, offices) -> list[Tarea]:
-        existing = {t.task_id: t for t in Tarea.select().where(Tarea.expediente == self.expediente.id)}
+        existing = {} if self.nuevo else {
+            t.task_id: t for t in Tarea.select().where(Tarea.expediente == self.expediente.id)}
         keep = {str(t.id) for t in ready}
         gone = [row.id for key, row in existing.items() if key not in keep]
         if gone:
@@ -662,7 +673,8 @@ class _Step:
         return result
 
     def _sync_timers(self):
-        Temporizador.delete().where(Temporizador.expediente == self.expediente.id).execute()
+        if not self.nuevo:
+            Temporizador.delete().where(Temporizador.expediente == self.expediente.id).execute()
         rows = []
         for task in self.workflow.get_tasks(state=TaskState.WAITING):
             event = getattr(task.task_spec, "event_definition", None)
