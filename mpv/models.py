@@ -207,6 +207,9 @@ class Expediente(BaseModel):
             (("oficina_actual", "presentado_en", "id"), False),
             (("remitente_documento",), False),
             (("vence", "id"), False),
+            # Analytics (mpv.analitica): filings of a date range, and open expedientes past their deadline.
+            (("presentado_en", "fecha_presentacion", "tipo_documento", "estado"), False),
+            (("vencido", "oficina_actual"), False),
         )
 
 
@@ -309,6 +312,14 @@ class Evento(BaseModel):
 
     class Meta:
         indexes = ((("expediente", "seq"), False),)
+
+
+# Analytics (mpv.analitica): completed tasks and expired timers of a date range, read from these
+# partial indexes alone (they hold every column the queries read, ``tipo`` too: SQLite wants it for that).
+Evento.add_index(Evento.index(Evento.tipo, Evento.momento, Evento.tarea, Evento.oficina_origen, Evento.tarea_desde,
+                              Evento.expediente, where=pw.SQL("tipo = 'tarea'"), name="evento_analitica_tareas"))
+Evento.add_index(Evento.index(Evento.tipo, Evento.momento, Evento.oficina_origen, Evento.descripcion, Evento.expediente,
+                              where=pw.SQL("tipo = 'temporizador'"), name="evento_analitica_temporizadores"))
 
 
 class Cadena(BaseModel):

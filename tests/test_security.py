@@ -259,6 +259,8 @@ POLICY = {
     "/expedientes/{numero}/tareas/{task_id}": {"GET": ("gdur",), "POST": ("gdur",)},
     "/expedientes/{numero}/eventos/{nombre}": {"GET": ("mesa",), "POST": ("mesa",)},
     "/adjuntos/{adjunto_id:int}": {"GET": SEES_EXPEDIENTE},
+    "/analitica": {"GET": ("auditor", "analista", "admin")},
+    "/analitica/{tabla}.csv": {"GET": ("auditor", "analista", "admin")},
     "/presentar": {"GET": EVERYONE, "POST": EVERYONE},
     "/constancia/{codigo}": {"GET": EVERYONE},
     "/constancia/{codigo}/pdf": {"GET": EVERYONE},

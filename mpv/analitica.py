@@ -1,0 +1,208 @@
+"""Process analytics: time in each task and office (median, p90), timers that ran out, filings per day,
+per document type and per estado, over a date range.
+
+Times come from Evento rows: a ``tarea`` row holds when its task became ready (``tarea_desde``) and
+when it was completed (``momento``), in whole seconds. The time an expediente spent in an office is
+the sum of the tasks that office completed on it in the range. Percentiles are continuous (linear
+interpolation between the two nearest values, PostgreSQL's ``percentile_cont``): PostgreSQL computes
+them itself; SQLite numbers each group's values with a window function and returns only the (at most
+four) rows each percentile needs. Every query reads one index range, bounded by the dates.
+"""
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime, time, timedelta, timezone
+
+import peewee as pw
+
+from .models import Evento, Expediente, Oficina, TipoDocumento
+
+DIAS_POR_DEFECTO = 90
+MAX_DIAS = 731  # a range longer than two years is refused: every figure reads the whole range
+PERCENTILES = (("mediana", 5), ("p90", 9))  # tenths: integer arithmetic in SQLite's query
+
+
+@dataclasses.dataclass(frozen=True)
+class Filtro:
+    """Local dates ``desde``–``hasta`` (both included), and optionally one office code and one document type."""
+
+    desde: date
+    hasta: date
+    oficina: str = ""
+    tipo_documento: int | None = None
+
+    @classmethod
+    def ultimos(cls, hoy: date, dias: int = DIAS_POR_DEFECTO, **kwargs) -> "Filtro":
+        return cls(desde=hoy - timedelta(days=dias - 1), hasta=hoy, **kwargs)
+
+    def limites(self, tz) -> tuple[datetime, datetime]:
+        """The range as UTC instants [start, end)."""
+        start = datetime.combine(self.desde, time(0), tz).astimezone(timezone.utc)
+        end = datetime.combine(self.hasta + timedelta(days=1), time(0), tz).astimezone(timezone.utc)
+        return start, end
+
+
+@dataclasses.dataclass
+class Tiempo:
+    """Durations of one task or office, in seconds."""
+
+    clave: str
+    nombre: str
+    cantidad: int
+    mediana: float
+    p90: float
+
+
+@dataclasses.dataclass
+class Conteo:
+    clave: str
+    nombre: str
+    cantidad: int
+
+
+def _duration(db) -> pw.Node:
+    """Whole seconds from the task's start to its completion."""
+    if isinstance(db, pw.PostgresqlDatabase):
+        return pw.SQL("CAST(EXTRACT(EPOCH FROM date_trunc('second', t1.momento) - "
+                      "date_trunc('second', t1.tarea_desde)) AS BIGINT)")
+    return pw.SQL("(CAST(strftime('%s', t1.momento) AS INTEGER) - CAST(strftime('%s', t1.tarea_desde) AS INTEGER))")
+
+
+def _tasks(filtro: Filtro, tz, *columns):
+    """The completed tasks of the range as a query of ``columns``, filtered by office and document type.
+
+    ``tipo = 'tarea'`` is written as a literal so that SQLite may use the partial index on those rows.
+    """
+    start, end = filtro.limites(tz)
+    query = (Evento.select(*columns)
+             .where(pw.SQL("t1.tipo = 'tarea'"), Evento.momento >= start, Evento.momento < end,
+                    Evento.tarea_desde.is_null(False)))
+    if filtro.oficina:
+        query = query.where(Evento.oficina_origen == filtro.oficina)
+    if filtro.tipo_documento is not None:
+        query = query.join(Expediente, on=Evento.expediente == Expediente.id).where(
+            Expediente.tipo_documento == filtro.tipo_documento)
+    return query
+
+
+def _percentiles(db, base) -> dict[str, tuple[int, float, float]]:
+    """key → (count, median, p90) of ``base``, a query of (clave, dur) rows."""
+    sql, params = base.sql()
+    if isinstance(db, pw.PostgresqlDatabase):
+        cursor = db.execute_sql(
+            f"SELECT clave, COUNT(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY dur), "
+            f"percentile_cont(0.9) WITHIN GROUP (ORDER BY dur) FROM ({sql}) AS d GROUP BY clave", params)
+        return {clave: (n, float(med), float(p90)) for clave, n, med, p90 in cursor.fetchall()}
+    # Each percentile p = k/10 lies between positions floor(p·(n−1)) and ceil(p·(n−1)) of the sorted group.
+    wanted = " OR ".join(f"i = (n - 1) * {k} / 10 OR i = ((n - 1) * {k} + 9) / 10" for _, k in PERCENTILES)
+    cursor = db.execute_sql(
+        f"SELECT clave, n, i, dur FROM (SELECT clave, dur, "
+        f"ROW_NUMBER() OVER (PARTITION BY clave ORDER BY dur) - 1 AS i, COUNT(*) OVER (PARTITION BY clave) AS n "
+        f"FROM ({sql}) AS d) AS r WHERE {wanted}", params)
+    groups: dict[str, tuple[int, dict[int, int]]] = {}
+    for clave, n, i, dur in cursor.fetchall():
+        groups.setdefault(clave, (n, {}))[1][i] = dur
+    result = {}
+    for clave, (n, values) in groups.items():
+        figures = []
+        for _, k in PERCENTILES:
+            low, rest = divmod((n - 1) * k, 10)
+            high = low + (rest > 0)
+            figures.append(values[low] + rest / 10 * (values[high] - values[low]))
+        result[clave] = (n, *figures)
+    return result
+
+
+def _tiempos(figures: dict, nombres: dict) -> list[Tiempo]:
+    rows = [Tiempo(clave, nombres.get(clave, clave), n, round(med, 1), round(p90, 1))
+            for clave, (n, med, p90) in figures.items()]
+    return sorted(rows, key=lambda t: (-t.mediana, t.nombre))
+
+
+def tiempos_por_tarea(db, filtro: Filtro, tz, etiquetas: dict[str, str]) -> list[Tiempo]:
+    """Median and p90 of how long each task waited until it was completed (``etiquetas``: task → label)."""
+    base = _tasks(filtro, tz, Evento.tarea.alias("clave"), _duration(db).alias("dur"))
+    return _tiempos(_percentiles(db, base), etiquetas)
+
+
+def tiempos_por_oficina(db, filtro: Filtro, tz) -> list[Tiempo]:
+    """Median and p90 of the time each expediente spent in each office: the sum of that office's
+    tasks on it completed in the range (the citizen's subsanación counts as «Ciudadano»)."""
+    base = (_tasks(filtro, tz, Evento.oficina_origen.alias("clave"), pw.fn.SUM(_duration(db)).alias("dur"))
+            .group_by(Evento.expediente, Evento.oficina_origen))
+    return _tiempos(_percentiles(db, base), oficinas())
+
+
+def oficinas() -> dict[str, str]:
+    return {**Oficina.nombres(), "ciudadano": "Ciudadano (subsanación)", "": "Sin oficina"}
+
+
+def plazos_vencidos(filtro: Filtro, tz) -> list[Conteo]:
+    """How many deadlines ran out in the range (timer rows), by office and timer."""
+    start, end = filtro.limites(tz)
+    query = (Evento.select(Evento.oficina_origen, Evento.descripcion, pw.fn.COUNT(pw.SQL("*")))
+             .where(pw.SQL("t1.tipo = 'temporizador'"), Evento.momento >= start, Evento.momento < end))
+    if filtro.oficina:
+        query = query.where(Evento.oficina_origen == filtro.oficina)
+    if filtro.tipo_documento is not None:
+        query = query.join(Expediente, on=Evento.expediente == Expediente.id).where(
+            Expediente.tipo_documento == filtro.tipo_documento)
+    nombres = oficinas()
+    rows = [Conteo(f"{oficina}|{descripcion}", f"{nombres.get(oficina, oficina)} · {descripcion}", n)
+            for oficina, descripcion, n in query.group_by(Evento.oficina_origen, Evento.descripcion).tuples()]
+    return sorted(rows, key=lambda c: (-c.cantidad, c.nombre))
+
+
+def vencidos_ahora(filtro: Filtro) -> list[Conteo]:
+    """Open expedientes whose deadline has passed, by the office they are in now (no date range: it is today's)."""
+    query = (Expediente.select(Expediente.oficina_actual, pw.fn.COUNT(pw.SQL("*")))
+             .where(Expediente.vencido == True))  # noqa: E712
+    if filtro.oficina:
+        query = query.join(Oficina, on=Expediente.oficina_actual == Oficina.id).where(Oficina.codigo == filtro.oficina)
+    if filtro.tipo_documento is not None:
+        query = query.where(Expediente.tipo_documento == filtro.tipo_documento)
+    nombres = dict(Oficina.select(Oficina.id, Oficina.nombre).tuples())
+    rows = [Conteo(str(oficina or ""), nombres.get(oficina, "Sin oficina"), n)
+            for oficina, n in query.group_by(Expediente.oficina_actual).tuples()]
+    return sorted(rows, key=lambda c: (-c.cantidad, c.nombre))
+
+
+@dataclasses.dataclass
+class Presentaciones:
+    por_dia: list[Conteo]
+    por_tipo: list[Conteo]
+    por_estado: list[Conteo]
+    total: int
+
+
+def presentaciones(filtro: Filtro, tz) -> Presentaciones:
+    """Filings of the range by legal filing date, by document type and by their estado now (one index scan)."""
+    start, end = filtro.limites(tz)
+    query = (Expediente.select(Expediente.fecha_presentacion, Expediente.tipo_documento, Expediente.estado,
+                               pw.fn.COUNT(pw.SQL("*")))
+             .where(Expediente.presentado_en >= start, Expediente.presentado_en < end))
+    if filtro.tipo_documento is not None:
+        query = query.where(Expediente.tipo_documento == filtro.tipo_documento)
+    dias: dict[date, int] = {}
+    tipos: dict[int, int] = {}
+    estados: dict[str, int] = {}
+    for fecha, tipo, estado, n in query.group_by(Expediente.fecha_presentacion, Expediente.tipo_documento,
+                                                 Expediente.estado).tuples():
+        fecha = fecha if isinstance(fecha, date) else date.fromisoformat(str(fecha))
+        dias[fecha] = dias.get(fecha, 0) + n
+        tipos[tipo] = tipos.get(tipo, 0) + n
+        estados[estado] = estados.get(estado, 0) + n
+    nombres = dict(TipoDocumento.select(TipoDocumento.id, TipoDocumento.nombre).tuples())
+    por_dia = []
+    day = filtro.desde
+    while day <= filtro.hasta:  # every day of the range, those without filings too
+        por_dia.append(Conteo(day.isoformat(), day.strftime("%d/%m/%Y"), dias.pop(day, 0)))
+        day += timedelta(days=1)
+    # A filing made after the cutoff on the last day has the next business day as its legal date.
+    por_dia += [Conteo(d.isoformat(), d.strftime("%d/%m/%Y"), n) for d, n in sorted(dias.items())]
+    return Presentaciones(
+        por_dia=por_dia,
+        por_tipo=sorted((Conteo(str(t), nombres.get(t, str(t)), n) for t, n in tipos.items()),
+                        key=lambda c: (-c.cantidad, c.nombre)),
+        por_estado=sorted((Conteo(e, e, n) for e, n in estados.items()), key=lambda c: (-c.cantidad, c.nombre)),
+        total=sum(tipos.values()))

@@ -1,0 +1,159 @@
+"""Process analytics: the page of charts and tables (/analitica) and each table as CSV.
+
+Readers: auditors, analysts and administrators. Mesa de partes and the offices run the process and
+see their own trays; the comparison of every office's times is for those who audit or redesign it.
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+from datetime import date, timedelta
+
+from .. import analitica
+from ..errors import NotFound
+from ..models import TipoDocumento
+from .middleware import require
+
+LECTORES = ("auditor", "analista", "admin")
+HORA = 3600
+
+
+@dataclasses.dataclass(frozen=True)
+class Tabla:
+    titulo: str
+    columna: str  # what the rows are
+    tiempos: bool  # rows of analitica.Tiempo (else analitica.Conteo)
+
+
+TABLAS = {
+    "tareas": Tabla("Tiempo en cada tarea", "Tarea", True),
+    "oficinas": Tabla("Tiempo de cada expediente en cada oficina", "Oficina", True),
+    "plazos-vencidos": Tabla("Plazos vencidos en el periodo", "Oficina y plazo", False),
+    "vencidos-ahora": Tabla("Expedientes vencidos hoy", "Oficina", False),
+    "por-dia": Tabla("Presentaciones por día", "Fecha de presentación", False),
+    "por-tipo": Tabla("Presentaciones por tipo de documento", "Tipo de documento", False),
+    "por-estado": Tabla("Expedientes presentados en el periodo, por estado actual", "Estado", False),
+}
+
+
+def _filtro(req, services) -> tuple[analitica.Filtro, dict[str, str]]:
+    """The filter of the query string; a bad value is named in ``errores`` and its default used."""
+    errores: dict[str, str] = {}
+    hoy = services.calendario.fecha_local(services.clock())
+    defecto = analitica.Filtro.ultimos(hoy)
+
+    def fecha(name, default):
+        value = req.get_param(name) or ""
+        try:
+            return date.fromisoformat(value) if value else default
+        except ValueError:
+            errores[name] = "Use una fecha válida (día/mes/año)."
+            return default
+
+    desde, hasta = fecha("desde", defecto.desde), fecha("hasta", defecto.hasta)
+    if hasta < desde:
+        errores["hasta"] = "La fecha «hasta» es anterior a «desde»: se muestran los últimos 90 días."
+        desde, hasta = defecto.desde, defecto.hasta
+    elif (hasta - desde).days + 1 > analitica.MAX_DIAS:
+        errores["desde"] = f"Elija un periodo de hasta {analitica.MAX_DIAS} días: se muestran los últimos {analitica.MAX_DIAS}."
+        desde = hasta - timedelta(days=analitica.MAX_DIAS - 1)
+    oficina = req.get_param("oficina") or ""
+    if oficina and oficina not in analitica.oficinas():
+        errores["oficina"] = "Esa oficina no existe: se muestran todas."
+        oficina = ""
+    tipo = None
+    if req.get_param("tipo"):
+        tipo = req.get_param_as_int("tipo", default=None) if (req.get_param("tipo") or "").isdigit() else None
+        if tipo is None or TipoDocumento.get_or_none(TipoDocumento.id == tipo) is None:
+            errores["tipo"] = "Ese tipo de documento no existe: se muestran todos."
+            tipo = None
+    return analitica.Filtro(desde, hasta, oficina, tipo), errores
+
+
+def _tablas(services, filtro, nombres) -> dict[str, list]:
+    """The rows of the tables ``nombres`` (the filings' three come from one query)."""
+    db, tz = services.db.peewee, services.calendario.tz
+    result, presentaciones = {}, None
+    for nombre in nombres:
+        if nombre == "tareas":
+            etiquetas = {name: info.label for name, info in services.definitions.active().user_tasks.items()}
+            result[nombre] = analitica.tiempos_por_tarea(db, filtro, tz, etiquetas)
+        elif nombre == "oficinas":
+            result[nombre] = analitica.tiempos_por_oficina(db, filtro, tz)
+        elif nombre == "plazos-vencidos":
+            result[nombre] = analitica.plazos_vencidos(filtro, tz)
+        elif nombre == "vencidos-ahora":
+            result[nombre] = analitica.vencidos_ahora(filtro)
+        else:
+            presentaciones = presentaciones or analitica.presentaciones(filtro, tz)
+            result[nombre] = {"por-dia": presentaciones.por_dia, "por-tipo": presentaciones.por_tipo,
+                              "por-estado": presentaciones.por_estado}[nombre]
+    return result
+
+
+def _grafico(nombre: str, filas: list) -> dict:
+    """What static/analitica.js draws for one table: labels and series (times in hours)."""
+    labels = [f.nombre for f in filas]
+    if TABLAS[nombre].tiempos:
+        series = [{"label": "Mediana (horas)", "data": [round(f.mediana / HORA, 2) for f in filas]},
+                  {"label": "Percentil 90 (horas)", "data": [round(f.p90 / HORA, 2) for f in filas]}]
+    else:
+        series = [{"label": "Cantidad", "data": [f.cantidad for f in filas]}]
+    return {"id": nombre, "tipo": "line" if nombre == "por-dia" else "bar", "labels": labels, "series": series}
+
+
+class Analitica:
+    """Every table of the process analytics for the filter, each with its chart."""
+
+    def __init__(self, pages, services):
+        self._pages = pages
+        self._services = services
+
+    def on_get(self, req, resp):
+        require(req, *LECTORES)
+        filtro, errores = _filtro(req, self._services)
+        tablas = _tablas(self._services, filtro, TABLAS)
+        self._pages.render(
+            req, resp, "analitica/analitica.html", filtro=filtro, errores=errores, tablas=tablas, TABLAS=TABLAS,
+            total=sum(f.cantidad for f in tablas["por-tipo"]), graficos=[_grafico(n, filas) for n, filas in tablas.items()],
+            oficinas=sorted(analitica.oficinas().items(), key=lambda kv: kv[1]),
+            tipos=list(TipoDocumento.select().order_by(TipoDocumento.nombre)), query=req.query_string or "")
+
+
+def _celda(value):
+    """A text cell a spreadsheet must not run as a formula (office names are typed by people)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+class AnaliticaCsv:
+    """One table of /analitica as CSV, for the same filter. :raise NotFound: for an unknown table."""
+
+    def __init__(self, services):
+        self._services = services
+
+    def on_get(self, req, resp, tabla):
+        require(req, *LECTORES)
+        if tabla not in TABLAS:
+            raise NotFound("No existe esa tabla de analítica.")
+        filtro, _ = _filtro(req, self._services)
+        filas = _tablas(self._services, filtro, [tabla])[tabla]
+        out = io.StringIO()
+        writer = csv.writer(out)
+        if TABLAS[tabla].tiempos:
+            writer.writerow(["clave", TABLAS[tabla].columna.lower(), "cantidad", "mediana_segundos", "p90_segundos"])
+            writer.writerows([_celda(f.clave), _celda(f.nombre), f.cantidad, f.mediana, f.p90] for f in filas)
+        else:
+            writer.writerow(["clave", TABLAS[tabla].columna.lower(), "cantidad"])
+            writer.writerows([_celda(f.clave), _celda(f.nombre), f.cantidad] for f in filas)
+        resp.content_type = "text/csv; charset=utf-8"
+        resp.set_header("Content-Disposition", f'attachment; filename="analitica-{tabla}-{filtro.desde}-{filtro.hasta}.csv"')
+        resp.text = "\ufeff" + out.getvalue()  # the BOM makes spreadsheets read UTF-8 (tildes, ñ)
+
+
+def add_analitica_routes(app, pages, services):
+    app.add_route("/analitica", Analitica(pages, services))
+    app.add_route("/analitica/{tabla}.csv", AnaliticaCsv(services))
+
