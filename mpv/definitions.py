@@ -25,7 +25,7 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import ManualTask, ScriptTask, UserTask
 
-from . import forms
+from . import forms, history
 from .errors import DefinitionError
 from .models import ProcessDefinition, utcnow
 from .scripting import check_code, names_used, use_engine_clock
@@ -126,6 +126,10 @@ class Definition:
         extensions = getattr(task_spec, "extensions", None) or {}
         return extensions.get("properties", {})
 
+    def bpmn_text(self) -> str:
+        """The version's BPMN XML, as stored."""
+        return next(text for name, text in self.files.items() if name.endswith(".bpmn"))
+
     def estados(self) -> list[str]:
         """Every estado the process's elements declare (``estado`` property), in diagram order."""
         found = ["Presentado"]
@@ -178,6 +182,23 @@ def read_bundles(directory: Path) -> dict[str, dict[str, str]]:
                 files[name] = form_path.read_text(encoding="utf-8")
         bundles[path.name] = files
     return bundles
+
+
+def complete_bundle(bpmn_name: str, bpmn_text: str, uploaded: dict[str, str], base: dict[str, str]) -> dict[str, str]:
+    """A bundle of ``bpmn_text`` with the form files it names: the uploaded ones first, then those of
+    ``base`` (the version it was edited from). A file named by neither stays missing, and
+    :func:`compile_bundle` names the task that asks for it."""
+    files = {bpmn_name: bpmn_text}
+    try:
+        names = _referenced_files(safe_xml(bpmn_text, bpmn_name))
+    except DefinitionError:
+        return {**files, **uploaded}
+    for name in sorted(names):
+        if name in uploaded:
+            files[name] = uploaded[name]
+        elif name in base:
+            files[name] = base[name]
+    return files
 
 
 def _referenced_files(root) -> set[str]:
@@ -402,14 +423,26 @@ class DefinitionStore:
                 results.append((name, sha, row is None))
         return results
 
-    def add_version(self, database, files: dict[str, str], autor: str) -> ProcessDefinition:
-        """Validate a new version and make it the active one; raise DefinitionError, storing nothing."""
+    def add_version(self, database, files: dict[str, str], autor: str, actor=None) -> ProcessDefinition:
+        """Validate a new version and make it the active one; raise DefinitionError, storing nothing.
+
+        The same files again are the version already stored (nothing changes). ``actor``
+        (an ``mpv.engine.Actor``) is who appears in the audit Evento (tipo ``definicion``).
+        """
         definition = compile_bundle(files)
         with database.write():
             existing = ProcessDefinition.get_or_none(ProcessDefinition.sha256 == definition.sha256)
             if existing is not None:
                 return existing
-            return self._store(files, autor, definition)
+            row = self._store(files, autor, definition)
+            history.append(database, [{
+                "expediente": None, "momento": utcnow(), "tipo": "definicion", "accion": "nueva_version",
+                "descripcion": f"Nueva versión de «{row.nombre}» ({row.sha256[:12]})"[:200],
+                "actor": getattr(actor, "usuario_id", None), "actor_nombre": getattr(actor, "nombre", autor),
+                "rol": getattr(actor, "rol", ""), "actor_oficina": getattr(actor, "oficina", ""),
+                "ip": getattr(actor, "ip", ""), "tarea": "", "detalle": ", ".join(sorted(files)),
+                "payload": {"definicion": row.id, "sha256": row.sha256, "process_id": row.process_id}}])
+            return row
 
     def _store(self, files, autor, definition: Definition | None = None) -> ProcessDefinition:
         definition = definition or compile_bundle(files, validate_xsd=False)
@@ -418,6 +451,28 @@ class DefinitionStore:
         return ProcessDefinition.create(
             sha256=definition.sha256, process_id=definition.process_id, nombre=definition.nombre,
             archivos=orjson.dumps(definition.files).decode(), autor=autor, creado_en=utcnow(), activa=True)
+
+    def bundle_for(self, bpmn_name: str, bpmn_text: str, uploaded: dict[str, str] | None = None,
+                   base_id: int | None = None) -> dict[str, str]:
+        """The bundle of an edited or uploaded BPMN: the form files it names come from ``uploaded``, else
+        from version ``base_id`` (by default the active version of the same process)."""
+        base = {}
+        if base_id is None:
+            try:
+                root = safe_xml(bpmn_text, bpmn_name)
+            except DefinitionError:
+                root = None
+            process = next((p for p in root.iter(f"{{{BPMN_NS}}}process")
+                            if p.get("isExecutable", "true") != "false"), None) if root is not None else None
+            if process is not None:
+                base_id = (ProcessDefinition.select(ProcessDefinition.id)
+                           .where((ProcessDefinition.process_id == process.get("id"))
+                                  & (ProcessDefinition.activa == True))  # noqa: E712
+                           .order_by(ProcessDefinition.id.desc()).scalar())
+        if base_id is not None:
+            row = ProcessDefinition.get_or_none(ProcessDefinition.id == base_id)
+            base = orjson.loads(row.archivos) if row else {}
+        return complete_bundle(bpmn_name, bpmn_text, uploaded or {}, base)
 
     def active(self, process_id: str = "tramite") -> Definition:
         # Only the id: the row's files are read once, when the version is first parsed (every page asks this).
