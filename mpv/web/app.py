@@ -12,6 +12,7 @@ from .admin import add_admin_routes
 from .analitica import add_analitica_routes
 from .api import add_api_routes
 from .auth import Login, Logout
+from .definiciones import add_definiciones_routes
 from .errors import ErrorPages
 from .expedientes import AdjuntoArchivo, ExpedienteDetalle, Seguimiento, TramitesRecibidos
 from .inicio import Inicio
@@ -25,7 +26,8 @@ from .tasks import Bandeja, Derivado, Derivar, EventoAccion, TaskPage
 STATIC = Path(__file__).resolve().parent / "static"
 NODE_MODULES = PACKAGE_ROOT / "node_modules"
 # Browser libraries installed from npm by the Makefile and served by MPV itself (the machine is offline).
-VENDOR = {"pdfjs": NODE_MODULES / "pdfjs-dist" / "build", "chartjs": NODE_MODULES / "chart.js" / "dist"}
+VENDOR = {"pdfjs": NODE_MODULES / "pdfjs-dist" / "build", "bpmn-js": NODE_MODULES / "bpmn-js" / "dist",
+          "chartjs": NODE_MODULES / "chart.js" / "dist"}
 
 
 def create_app(services) -> falcon.App:
@@ -58,5 +60,6 @@ def create_app(services) -> falcon.App:
     add_admin_routes(app, pages, services, sessions)
     add_api_routes(app, services)  # JSON API v1 under /api/v1 (mpv/web/api.py)
     add_public_routes(app, pages, services)
+    add_definiciones_routes(app, pages, services)
     add_analitica_routes(app, pages, services)
     return app

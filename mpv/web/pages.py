@@ -13,7 +13,7 @@ NAV = {
     "mesa": [("/inicio", "Inicio"), ("/tramites", "Trámites recibidos")],
     "oficina": [("/inicio", "Inicio"), ("/bandeja", "Bandeja de la oficina")],
     "auditor": [("/inicio", "Inicio"), ("/tramites", "Trámites recibidos"), ("/analitica", "Analítica")],
-    "analista": [("/inicio", "Inicio"), ("/tramites", "Trámites recibidos"), ("/analitica", "Analítica")],
+    "analista": [("/inicio", "Inicio"), ("/tramites", "Trámites recibidos"), ("/definiciones", "Procesos"), ("/analitica", "Analítica")],
     "admin": [("/inicio", "Inicio"), ("/tramites", "Trámites recibidos"), ("/analitica", "Analítica"), ("/admin", "Administración")],
 }
 
