@@ -117,6 +117,12 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("directorio", nargs="?", type=Path)
     s.set_defaults(func=cmd_workflows_check)
 
+    d = sub.add_parser("definiciones", help="versiones guardadas de los procesos").add_subparsers()
+    s = d.add_parser("migrar", help="migra los expedientes en curso a una versión más nueva, cuando es seguro")
+    s.add_argument("--version", type=int, help="id de la versión de destino (por omisión, la activa)")
+    s.add_argument("--proceso", default="tramite", help="proceso cuya versión activa es el destino")
+    s.set_defaults(func=cmd_definiciones_migrar)
+
     s = sub.add_parser("timers", help="dispara los temporizadores vencidos")
     s.add_argument("--loop", action="store_true", help="repite cada MPV_TIMER_INTERVAL segundos")
     s.set_defaults(func=cmd_timers)
@@ -337,6 +343,18 @@ def cmd_workflows_check(args, settings) -> int:
         print(f"{name}: correcto (proceso {definition.process_id}, {len(definition.user_tasks)} tareas de usuario, "
               f"versión {definition.sha256[:12]})")
     return 1 if failed else 0
+
+
+def cmd_definiciones_migrar(args, services) -> int:
+    from . import migracion
+
+    destino = args.version or services.definitions.active(args.proceso).row_id
+    resultados = migracion.migrar_todos(services.engine, destino)
+    for r in resultados:
+        print(f"{r.numero}: {'migrado' if r.migrado else 'sin migrar: ' + r.motivo}")
+    migrados = sum(r.migrado for r in resultados)
+    print(f"{migrados} migrado(s), {len(resultados) - migrados} sin migrar, a la versión {destino}.")
+    return 0
 
 
 def cmd_timers(args, services) -> int:

@@ -212,3 +212,16 @@ def test_readers_see_versions_only_the_analyst_changes_them(services, analista):
     assert auditor.get(f"/definiciones/{first}/editar").status_code == 403
     assert auditor.post(f"/definiciones/{first}/migrar", {}).status_code == 403
     assert "Subir una nueva versión" in analista.get("/definiciones").text
+
+
+def test_cli_migrates_to_the_active_version(services, settings, clock, mesa, capsys):
+    from mpv.cli import main
+
+    waiting = file_tramite(services)
+    files = _bundle()
+    files["tramite.bpmn"] = files["tramite.bpmn"].replace('name="Derivación"', 'name="Derivación a oficinas"')
+    new = services.definitions.add_version(services.db, files, "analista").id
+    assert main(["definiciones", "migrar"], settings=settings, clock=clock) == 0
+    out = capsys.readouterr().out
+    assert f"{waiting.numero}: migrado" in out and f"1 migrado(s), 0 sin migrar, a la versión {new}." in out
+    assert Expediente.get_by_id(waiting.id).definicion_id == new
