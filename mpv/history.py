@@ -11,6 +11,7 @@ import hashlib
 from datetime import datetime, timezone
 
 import orjson
+import peewee as pw
 
 from .models import Cadena, Evento, Oficina, UTCDateTimeField
 from .plazos import Calendario
@@ -93,6 +94,9 @@ class Verification:
     checked: int
     seq: int | None = None  # the first bad row's position in the chain
     problem: str = ""
+    # Where an intact chain ended (the last row's hash, and the one before it), to resume from there.
+    last_hash: str = GENESIS
+    before: str | None = None
 
     def __str__(self):
         if self.ok:
@@ -100,12 +104,22 @@ class Verification:
         return f"Cadena de auditoría ALTERADA en el evento {self.seq}: {self.problem}"
 
 
-def verify(batch: int = 5000) -> Verification:
-    """Walk the chain in ``seq`` order and name the first row that breaks it."""
+def verify(batch: int = 5000, desde: Verification | None = None) -> Verification:
+    """Walk the chain in ``seq`` order and name the first row that breaks it.
+
+    The head is read first and only rows up to it are walked, so rows appended meanwhile (each append
+    commits its rows and the head together) are no false alarm. ``desde``: an earlier intact result
+    to continue from, checking only the rows appended since (it trusts the rows it covered).
+    """
+    row = Cadena.get_or_none(Cadena.id == 1)
+    head_seq, head_hash = (row.seq, row.hash) if row else (0, GENESIS)
     expected_seq, prev, before, checked = 1, GENESIS, None, 0  # before: the hash of the row two back
-    while True:
+    if desde is not None and desde.ok and desde.checked <= head_seq:
+        expected_seq, prev, before, checked = desde.checked + 1, desde.last_hash, desde.before, desde.checked
+    while expected_seq <= head_seq:
         # Plain tuples in HASHED order: building a model per row cost more than hashing it (2.3× slower).
-        rows = (Evento.select(*_HASHED_COLUMNS, Evento.hash).where(Evento.seq >= expected_seq)
+        rows = (Evento.select(*_HASHED_COLUMNS, Evento.hash)
+                .where((Evento.seq >= expected_seq) & (Evento.seq <= head_seq))
                 .order_by(Evento.seq).limit(batch).tuples())
         count = 0
         for row in rows:
@@ -129,14 +143,17 @@ def verify(batch: int = 5000) -> Verification:
             before, prev, expected_seq, checked = prev, stored, expected_seq + 1, checked + 1
         if count < batch:
             break
-    head = Cadena.get_or_none(Cadena.id == 1)
-    head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
-    if head_seq != checked or head_hash != prev:
-        if head_seq > checked:
-            return Verification(False, checked, checked + 1, f"faltan los eventos {checked + 1}–{head_seq} (eliminados)")
-        return Verification(False, checked, head_seq + 1 if head_seq < checked else checked,
+    if checked < head_seq:
+        return Verification(False, checked, checked + 1, f"faltan los eventos {checked + 1}–{head_seq} (eliminados)")
+    if head_hash != prev:
+        return Verification(False, checked, checked,
                             "la cabeza de la cadena no coincide con el último evento (fila añadida o cabeza alterada)")
-    return Verification(True, checked)
+    # A row past the head is legitimate only if an append committed it (and moved the head) meanwhile.
+    last = Evento.select(pw.fn.MAX(Evento.seq)).scalar() or 0
+    if last > head_seq and last > Cadena.get_by_id(1).seq:
+        return Verification(False, checked, head_seq + 1,
+                            "la cabeza de la cadena no coincide con el último evento (fila añadida o cabeza alterada)")
+    return Verification(True, checked, last_hash=prev, before=before)
 
 
 @dataclasses.dataclass
