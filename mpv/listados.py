@@ -32,6 +32,8 @@ class Filtro:
     hasta: date | None = None
     orden: str = "recientes"
     oficina_id: int | None = None  # only expedientes now in this office
+    tipo_documento_id: int | None = None
+    remitente: str = ""  # words of the sender's name, or their document number
     cursor: str = ""
     atras: bool = False
 
@@ -73,8 +75,9 @@ def _decode(cursor: str):
     return moment, number
 
 
-def tramites(filtro: Filtro, tz, search=None) -> Pagina:
-    """A page of the register, newest first by default; ``cursor`` continues after (or before) a row."""
+def tramites(filtro: Filtro, tz, search=None, limite: int = PAGE) -> Pagina:
+    """A page of ``limite`` rows of the register, newest first by default; ``cursor`` continues after
+    (or before) a row."""
     column = Expediente.vence if filtro.orden == "vence" else Expediente.presentado_en
     ascending = filtro.orden in ("antiguos", "vence")
     if filtro.atras:
@@ -86,6 +89,10 @@ def tramites(filtro: Filtro, tz, search=None) -> Pagina:
         query = query.where(Expediente.estado == filtro.estado)
     if filtro.oficina_id:
         query = query.where(Expediente.oficina_actual == filtro.oficina_id)
+    if filtro.tipo_documento_id:
+        query = query.where(Expediente.tipo_documento == filtro.tipo_documento_id)
+    if filtro.remitente.strip():
+        query = _remitente(query, filtro.remitente.strip())
     # The first and last days of the calendar bound nothing (and past them the arithmetic overflows).
     if filtro.desde and filtro.desde > date.min:
         query = query.where(Expediente.presentado_en >= datetime.combine(filtro.desde, time(0), tz))
@@ -103,10 +110,10 @@ def tramites(filtro: Filtro, tz, search=None) -> Pagina:
         query = query.where(pair > bound if ascending else pair < bound)
     order = (column.asc(), Expediente.id.asc()) if ascending else (column.desc(), Expediente.id.desc())
     keyname = "vence" if filtro.orden == "vence" else "presentado_en"
-    rows = _filas(query.order_by(*order).limit(PAGE + 1))
+    rows = _filas(query.order_by(*order).limit(limite + 1))
     rows.sort(key=lambda r: (r[keyname], r["id"]), reverse=not ascending)
-    more = len(rows) > PAGE
-    rows = rows[:PAGE]
+    more = len(rows) > limite
+    rows = rows[:limite]
     if filtro.atras:
         rows.reverse()
     pagina = Pagina(rows)
@@ -139,6 +146,15 @@ def _filas(query) -> list[dict]:
     converters = [node.python_value for _, node in _FILA]
     return [{name: convert(value) for name, convert, value in zip(names, converters, values)}
             for values in orjson.loads(text)]
+
+
+def _remitente(query, texto: str):
+    """Expedientes whose sender has this document number, or every word of ``texto`` in their name."""
+    if re.fullmatch(r"[0-9A-Za-z]{8,12}", texto) and any(c.isdigit() for c in texto):
+        return query.where(Expediente.remitente_documento == texto.upper())
+    for word in texto.split()[:8]:
+        query = query.where(Expediente.remitente_nombre.contains(word))
+    return query
 
 
 def _search(query, q: str, search):

@@ -207,6 +207,7 @@ class Expediente(BaseModel):
             (("oficina_actual", "presentado_en", "id"), False),
             (("remitente_documento",), False),
             (("vence", "id"), False),
+            (("tipo_documento", "presentado_en", "id"), False),  # the auditor's filter by document type
             # Analytics (mpv.analitica): filings of a date range, and open expedientes past their deadline.
             (("presentado_en", "fecha_presentacion", "tipo_documento", "estado"), False),
             (("vencido", "oficina_actual"), False),
@@ -311,7 +312,9 @@ class Evento(BaseModel):
     hash = pw.CharField(max_length=64)
 
     class Meta:
-        indexes = ((("expediente", "seq"), False),)
+        # The auditor's log, newest first by (momento, seq), whole or by kind of row or by user.
+        indexes = ((("expediente", "seq"), False), (("momento", "seq"), False), (("tipo", "momento", "seq"), False),
+                   (("actor_nombre", "momento", "seq"), False))
 
 
 # Analytics (mpv.analitica): completed tasks and expired timers of a date range, read from these

@@ -276,6 +276,13 @@ POLICY = {
     "/api/v1/tipos-documento": {"GET": EVERYONE},
     "/api/v1/tramites": {"POST": EVERYONE},
     "/api/v1/tramites/{codigo}/seguimiento": {"GET": EVERYONE},
+    "/auditoria": {"GET": ("auditor", "admin")},
+    "/auditoria/expedientes": {"GET": ("auditor", "admin")},
+    "/auditoria/expedientes/csv": {"GET": ("auditor", "admin")},
+    "/auditoria/expedientes/{numero}": {"GET": ("auditor", "admin")},
+    "/auditoria/expedientes/{numero}/csv": {"GET": ("auditor", "admin")},
+    "/auditoria/eventos": {"GET": ("auditor", "admin")},
+    "/auditoria/eventos/csv": {"GET": ("auditor", "admin")},
 }
 ADMIN_ONLY_PREFIX = "/admin"
 

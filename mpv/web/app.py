@@ -11,6 +11,7 @@ from ..sessions import Sessions
 from .admin import add_admin_routes
 from .analitica import add_analitica_routes
 from .api import add_api_routes
+from .auditoria import add_auditoria_routes
 from .auth import Login, Logout
 from .definiciones import add_definiciones_routes
 from .errors import ErrorPages
@@ -60,6 +61,7 @@ def create_app(services) -> falcon.App:
     add_admin_routes(app, pages, services, sessions)
     add_api_routes(app, services)  # JSON API v1 under /api/v1 (mpv/web/api.py)
     add_public_routes(app, pages, services)
+    add_auditoria_routes(app, pages, services)
     add_definiciones_routes(app, pages, services)
     add_analitica_routes(app, pages, services)
     return app
