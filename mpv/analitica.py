@@ -5,12 +5,13 @@ Times come from Evento rows: a ``tarea`` row holds when its task became ready (`
 when it was completed (``momento``), in whole seconds. The time an expediente spent in an office is
 the sum of the tasks that office completed on it in the range. Percentiles are continuous (linear
 interpolation between the two nearest values, PostgreSQL's ``percentile_cont``): PostgreSQL computes
-them itself; SQLite numbers each group's values with a window function and returns only the (at most
-four) rows each percentile needs. Every query reads one index range, bounded by the dates.
+them itself; on SQLite the durations of the range are sorted here. Every query reads one range of an
+index that holds all the columns it needs, bounded by the dates.
 """
 from __future__ import annotations
 
 import dataclasses
+from array import array
 from datetime import date, datetime, time, timedelta, timezone
 
 import peewee as pw
@@ -19,7 +20,6 @@ from .models import Evento, Expediente, Oficina, TipoDocumento
 
 DIAS_POR_DEFECTO = 90
 MAX_DIAS = 731  # a range longer than two years is refused: every figure reads the whole range
-PERCENTILES = (("mediana", 5), ("p90", 9))  # tenths: integer arithmetic in SQLite's query
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,11 +61,11 @@ class Conteo:
 
 
 def _duration(db) -> pw.Node:
-    """Whole seconds from the task's start to its completion."""
+    """Seconds from the task's start to its completion, rounded to the second."""
     if isinstance(db, pw.PostgresqlDatabase):
-        return pw.SQL("CAST(EXTRACT(EPOCH FROM date_trunc('second', t1.momento) - "
-                      "date_trunc('second', t1.tarea_desde)) AS BIGINT)")
-    return pw.SQL("(CAST(strftime('%s', t1.momento) AS INTEGER) - CAST(strftime('%s', t1.tarea_desde) AS INTEGER))")
+        return pw.SQL("CAST(ROUND(EXTRACT(EPOCH FROM t1.momento - t1.tarea_desde)) AS BIGINT)")
+    # julianday() parses the stored text about twice as fast as strftime('%s').
+    return pw.SQL("CAST(ROUND((julianday(t1.momento) - julianday(t1.tarea_desde)) * 86400) AS INTEGER)")
 
 
 def _tasks(filtro: Filtro, tz, *columns):
@@ -93,23 +93,26 @@ def _percentiles(db, base) -> dict[str, tuple[int, float, float]]:
             f"SELECT clave, COUNT(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY dur), "
             f"percentile_cont(0.9) WITHIN GROUP (ORDER BY dur) FROM ({sql}) AS d GROUP BY clave", params)
         return {clave: (n, float(med), float(p90)) for clave, n, med, p90 in cursor.fetchall()}
-    # Each percentile p = k/10 lies between positions floor(p·(n−1)) and ceil(p·(n−1)) of the sorted group.
-    wanted = " OR ".join(f"i = (n - 1) * {k} / 10 OR i = ((n - 1) * {k} + 9) / 10" for _, k in PERCENTILES)
-    cursor = db.execute_sql(
-        f"SELECT clave, n, i, dur FROM (SELECT clave, dur, "
-        f"ROW_NUMBER() OVER (PARTITION BY clave ORDER BY dur) - 1 AS i, COUNT(*) OVER (PARTITION BY clave) AS n "
-        f"FROM ({sql}) AS d) AS r WHERE {wanted}", params)
-    groups: dict[str, tuple[int, dict[int, int]]] = {}
-    for clave, n, i, dur in cursor.fetchall():
-        groups.setdefault(clave, (n, {}))[1][i] = dur
-    result = {}
-    for clave, (n, values) in groups.items():
-        figures = []
-        for _, k in PERCENTILES:
-            low, rest = divmod((n - 1) * k, 10)
-            high = low + (rest > 0)
-            figures.append(values[low] + rest / 10 * (values[high] - values[low]))
-        result[clave] = (n, *figures)
+    # SQLite has no percentile function. Its window functions (ROW_NUMBER over each group) took twice as
+    # long as reading the values into 8-byte arrays and sorting those here (measured at 100k expedientes);
+    # memory is bounded by the range (MAX_DIAS).
+    groups: dict[str, array] = {}
+    for clave, dur in db.execute_sql(sql, params):
+        values = groups.get(clave)
+        if values is None:
+            values = groups[clave] = array("q")
+        values.append(dur)
+    return {clave: (len(values), *_continuous(sorted(values), (0.5, 0.9))) for clave, values in groups.items()}
+
+
+def _continuous(ordered: list, ps) -> list[float]:
+    """percentile_cont: position p·(n−1) of the sorted values, interpolated between its neighbours."""
+    result = []
+    for p in ps:
+        position = p * (len(ordered) - 1)
+        low = int(position)
+        high = min(low + 1, len(ordered) - 1)
+        result.append(ordered[low] + (position - low) * (ordered[high] - ordered[low]))
     return result
 
 

@@ -17,6 +17,7 @@ from webclient import Browser
 
 from mpv import analitica
 from mpv.models import TipoDocumento
+from mpv.web.analitica import Memoria
 from mpv.web.app import create_app
 
 MARZO = {"desde": "2026-03-01", "hasta": "2026-03-31"}
@@ -171,3 +172,18 @@ def test_who_may_read_and_bad_filters(history):
     assert "anterior a «desde»" in page.text and "Esa oficina no existe" in page.text
     assert "Ese tipo de documento no existe" in page.text
     assert "Elija un periodo de hasta" in browser.get("/analitica", desde="2020-01-01", hasta="2026-03-31").text
+
+
+def test_figures_are_kept_a_few_minutes():
+    now = [0.0]
+    memoria = Memoria(ttl=300, size=2, reloj=lambda: now[0])
+    calls = []
+    compute = lambda: calls.append(1) or len(calls)  # noqa: E731
+    assert memoria.get("a", compute) == 1
+    now[0] = 299
+    assert memoria.get("a", compute) == 1  # still fresh
+    now[0] = 300
+    assert memoria.get("a", compute) == 2  # recomputed after 5 minutes
+    memoria.get("b", compute)
+    memoria.get("c", compute)  # full: the oldest entry goes
+    assert memoria.get("a", compute) == 5

@@ -8,6 +8,8 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import threading
+import time
 from datetime import date, timedelta
 
 from .. import analitica
@@ -17,6 +19,7 @@ from .middleware import require
 
 LECTORES = ("auditor", "analista", "admin")
 HORA = 3600
+MINUTOS_EN_MEMORIA = 5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,25 +74,52 @@ def _filtro(req, services) -> tuple[analitica.Filtro, dict[str, str]]:
     return analitica.Filtro(desde, hasta, oficina, tipo), errores
 
 
-def _tablas(services, filtro, nombres) -> dict[str, list]:
+class Memoria:
+    """The tables of recent filters, kept ``ttl`` seconds: at a million expedientes a cold page costs about
+    a second (tests/bench/bench_analitica.py), and figures over weeks barely move in minutes."""
+
+    def __init__(self, ttl: float = MINUTOS_EN_MEMORIA * 60, size: int = 64, reloj=time.monotonic):
+        self.ttl, self._size, self._reloj = ttl, size, reloj
+        self._items: dict = {}
+        self._lock = threading.Lock()
+
+    def get(self, key, compute):
+        now = self._reloj()
+        with self._lock:
+            hit = self._items.get(key)
+        if hit is not None and now - hit[0] < self.ttl:
+            return hit[1]
+        value = compute()  # outside the lock: two requests may compute the same figures, never wait on each other
+        with self._lock:
+            if len(self._items) >= self._size:
+                self._items = {k: v for k, v in self._items.items() if now - v[0] < self.ttl}
+                if len(self._items) >= self._size:
+                    self._items.pop(min(self._items, key=lambda k: self._items[k][0]))
+            self._items[key] = (now, value)
+        return value
+
+
+def _tablas(services, memoria: Memoria, filtro, nombres) -> dict[str, list]:
     """The rows of the tables ``nombres`` (the filings' three come from one query)."""
     db, tz = services.db.peewee, services.calendario.tz
-    result, presentaciones = {}, None
-    for nombre in nombres:
+    presentaciones = []  # computed once for its three tables
+
+    def uno(nombre):
         if nombre == "tareas":
             etiquetas = {name: info.label for name, info in services.definitions.active().user_tasks.items()}
-            result[nombre] = analitica.tiempos_por_tarea(db, filtro, tz, etiquetas)
-        elif nombre == "oficinas":
-            result[nombre] = analitica.tiempos_por_oficina(db, filtro, tz)
-        elif nombre == "plazos-vencidos":
-            result[nombre] = analitica.plazos_vencidos(filtro, tz)
-        elif nombre == "vencidos-ahora":
-            result[nombre] = analitica.vencidos_ahora(filtro)
-        else:
-            presentaciones = presentaciones or analitica.presentaciones(filtro, tz)
-            result[nombre] = {"por-dia": presentaciones.por_dia, "por-tipo": presentaciones.por_tipo,
-                              "por-estado": presentaciones.por_estado}[nombre]
-    return result
+            return analitica.tiempos_por_tarea(db, filtro, tz, etiquetas)
+        if nombre == "oficinas":
+            return analitica.tiempos_por_oficina(db, filtro, tz)
+        if nombre == "plazos-vencidos":
+            return analitica.plazos_vencidos(filtro, tz)
+        if nombre == "vencidos-ahora":
+            return analitica.vencidos_ahora(filtro)
+        if not presentaciones:
+            presentaciones.append(analitica.presentaciones(filtro, tz))
+        p = presentaciones[0]
+        return {"por-dia": p.por_dia, "por-tipo": p.por_tipo, "por-estado": p.por_estado}[nombre]
+
+    return {nombre: memoria.get((filtro, nombre), lambda: uno(nombre)) for nombre in nombres}
 
 
 def _grafico(nombre: str, filas: list) -> dict:
@@ -106,16 +136,18 @@ def _grafico(nombre: str, filas: list) -> dict:
 class Analitica:
     """Every table of the process analytics for the filter, each with its chart."""
 
-    def __init__(self, pages, services):
+    def __init__(self, pages, services, memoria: Memoria):
         self._pages = pages
         self._services = services
+        self._memoria = memoria
 
     def on_get(self, req, resp):
         require(req, *LECTORES)
         filtro, errores = _filtro(req, self._services)
-        tablas = _tablas(self._services, filtro, TABLAS)
+        tablas = _tablas(self._services, self._memoria, filtro, TABLAS)
         self._pages.render(
             req, resp, "analitica/analitica.html", filtro=filtro, errores=errores, tablas=tablas, TABLAS=TABLAS,
+            minutos=MINUTOS_EN_MEMORIA,
             total=sum(f.cantidad for f in tablas["por-tipo"]), graficos=[_grafico(n, filas) for n, filas in tablas.items()],
             oficinas=sorted(analitica.oficinas().items(), key=lambda kv: kv[1]),
             tipos=list(TipoDocumento.select().order_by(TipoDocumento.nombre)), query=req.query_string or "")
@@ -131,15 +163,16 @@ def _celda(value):
 class AnaliticaCsv:
     """One table of /analitica as CSV, for the same filter. :raise NotFound: for an unknown table."""
 
-    def __init__(self, services):
+    def __init__(self, services, memoria: Memoria):
         self._services = services
+        self._memoria = memoria
 
     def on_get(self, req, resp, tabla):
         require(req, *LECTORES)
         if tabla not in TABLAS:
             raise NotFound("No existe esa tabla de analítica.")
         filtro, _ = _filtro(req, self._services)
-        filas = _tablas(self._services, filtro, [tabla])[tabla]
+        filas = _tablas(self._services, self._memoria, filtro, [tabla])[tabla]
         out = io.StringIO()
         writer = csv.writer(out)
         if TABLAS[tabla].tiempos:
@@ -154,6 +187,7 @@ class AnaliticaCsv:
 
 
 def add_analitica_routes(app, pages, services):
-    app.add_route("/analitica", Analitica(pages, services))
-    app.add_route("/analitica/{tabla}.csv", AnaliticaCsv(services))
+    memoria = Memoria()
+    app.add_route("/analitica", Analitica(pages, services, memoria))
+    app.add_route("/analitica/{tabla}.csv", AnaliticaCsv(services, memoria))
 
