@@ -14,6 +14,7 @@
       if (!lienzo) {
         return;
       }
+      var horizontal = g.tipo === "bar" && g.labels.length > 8;
       new window.Chart(lienzo, {
         type: g.tipo,
         data: {
@@ -25,7 +26,9 @@
         },
         options: {
           animation: false,
-          indexAxis: g.tipo === "bar" && g.labels.length > 8 ? "y" : "x",
+          // Long lists go horizontal, one bar per line of text; the rest stay low and wide.
+          indexAxis: horizontal ? "y" : "x",
+          aspectRatio: horizontal ? Math.max(0.8, Math.min(3, 50 / (g.labels.length + 2))) : 3,
           scales: {x: {beginAtZero: true}, y: {beginAtZero: true}},
           plugins: {legend: {display: g.series.length > 1}}
         }
