@@ -172,6 +172,10 @@ def test_who_may_read_and_bad_filters(history):
     assert "anterior a «desde»" in page.text and "Esa oficina no existe" in page.text
     assert "Ese tipo de documento no existe" in page.text
     assert "Elija un periodo de hasta" in browser.get("/analitica", desde="2020-01-01", hasta="2026-03-31").text
+    for params in ({"hasta": "9999-12-31"}, {"desde": "0001-01-01"}, {"tipo": "9" * 30}, {"tipo": "٣"}):
+        result = browser.get("/analitica", **params)
+        assert result.status_code == 200 and 'role="alert"' in result.text, params
+        assert browser.get("/analitica/tareas.csv", **params).status_code == 200, params
 
 
 def test_figures_are_kept_a_few_minutes():

@@ -20,6 +20,7 @@ from .middleware import require
 LECTORES = ("auditor", "analista", "admin")
 HORA = 3600
 MINUTOS_EN_MEMORIA = 5
+PRIMERA, ULTIMA = date(1900, 1, 1), date(2999, 12, 31)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,14 +50,18 @@ def _filtro(req, services) -> tuple[analitica.Filtro, dict[str, str]]:
     def fecha(name, default):
         value = req.get_param(name) or ""
         try:
-            return date.fromisoformat(value) if value else default
+            result = date.fromisoformat(value) if value else default
         except ValueError:
+            result = None
+        if result is None or not PRIMERA <= result <= ULTIMA:  # the range's ends must stay datetimes
             errores[name] = "Use una fecha válida (día/mes/año)."
             return default
+        return result
 
     desde, hasta = fecha("desde", defecto.desde), fecha("hasta", defecto.hasta)
     if hasta < desde:
-        errores["hasta"] = "La fecha «hasta» es anterior a «desde»: se muestran los últimos 90 días."
+        errores["hasta"] = ("La fecha «hasta» es anterior a «desde»: se muestran los últimos "
+                            f"{analitica.DIAS_POR_DEFECTO} días.")
         desde, hasta = defecto.desde, defecto.hasta
     elif (hasta - desde).days + 1 > analitica.MAX_DIAS:
         errores["desde"] = f"Elija un periodo de hasta {analitica.MAX_DIAS} días: se muestran los últimos {analitica.MAX_DIAS}."
@@ -65,9 +70,9 @@ def _filtro(req, services) -> tuple[analitica.Filtro, dict[str, str]]:
     if oficina and oficina not in analitica.oficinas():
         errores["oficina"] = "Esa oficina no existe: se muestran todas."
         oficina = ""
-    tipo = None
-    if req.get_param("tipo"):
-        tipo = req.get_param_as_int("tipo", default=None) if (req.get_param("tipo") or "").isdigit() else None
+    tipo, raw = None, req.get_param("tipo") or ""
+    if raw:
+        tipo = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else None
         if tipo is None or TipoDocumento.get_or_none(TipoDocumento.id == tipo) is None:
             errores["tipo"] = "Ese tipo de documento no existe: se muestran todos."
             tipo = None
