@@ -38,6 +38,15 @@ class InvalidInput(MPVError):
         self.campos = dict(campos or {})
 
 
+class ArchivoRechazado(InvalidInput):
+    """A file refused by the PDF check (not a PDF, damaged, encrypted, active content…); ``nombre`` is its name.
+    Recorded in the audit chain as a refusal (folded per address and minute)."""
+
+    def __init__(self, message: str, campos: dict[str, str] | None = None, nombre: str = ""):
+        super().__init__(message, campos)
+        self.nombre = nombre
+
+
 class TooLarge(InvalidInput):
     """An upload over its configured limit."""
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from . import identidad
 from .engine import STATE_FORMAT, Actor, NuevoAdjunto
 from .text import fold
-from .errors import InvalidInput
+from .errors import ArchivoRechazado, InvalidInput
 from .models import Adjunto, Expediente, Numeracion, Remitente, TipoDocumento
 from .pdf import check_pdf, pdf_name
 from .storage import Received, Stored
@@ -102,8 +102,8 @@ def check_files(principal: Received | None, anexos: list[Received], limits: Limi
     for field, received in [("archivo", principal)] + [("anexos", a) for a in anexos]:
         try:
             check_pdf(received.path, received.nombre)
-        except InvalidInput as exc:
-            raise InvalidInput(exc.message, {field: exc.message}) from None
+        except ArchivoRechazado as exc:
+            raise ArchivoRechazado(exc.message, {field: exc.message}, exc.nombre) from None
 
 
 def codigo_seguimiento() -> str:
@@ -129,8 +129,11 @@ def presentar(services, datos: dict, principal: Received | None, anexos: list[Re
     try:
         limpio = validar(datos)
         check_files(principal, anexos, services.limits)
-    except BaseException:
+    except BaseException as exc:
         services.storage.discard(received)
+        if isinstance(exc, ArchivoRechazado):
+            services.refusals.record("archivo_rechazado", f"Archivo rechazado: {exc.nombre}", ip, nombre="ciudadano",
+                                     detalle=exc.message)
         raise
     with services.storage.kept(received, referenced) as stored:
         return _registrar(services, limpio, stored, ip, proceso)

@@ -8,7 +8,7 @@ from pypdf import PdfReader
 from pypdf.errors import LimitReachedError, PyPdfError
 from pypdf.generic import DictionaryObject, IndirectObject
 
-from .errors import InvalidInput
+from .errors import ArchivoRechazado
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +36,11 @@ def pdf_name(nombre: str) -> str:
 def check_pdf(path: Path, nombre: str) -> int:
     """Check that ``path`` is a readable, unencrypted PDF without active content; return its pages.
 
-    :raise InvalidInput: saying what is wrong with the file, in Spanish.
+    :raise ArchivoRechazado: saying what is wrong with the file, in Spanish.
     """
+    def refuse(problema: str) -> ArchivoRechazado:
+        return ArchivoRechazado(f"«{nombre}» {problema}", nombre=nombre)
+
     with open(path, "rb") as fh:
         head = fh.read(1024)
         fh.seek(0, 2)
@@ -45,33 +48,33 @@ def check_pdf(path: Path, nombre: str) -> int:
         fh.seek(max(0, size - 2048))
         tail = fh.read()
     if b"%PDF-" not in head:
-        raise InvalidInput(f"«{nombre}» no es un PDF. Adjunte el documento en formato PDF.")
+        raise refuse("no es un PDF. Adjunte el documento en formato PDF.")
     if b"%%EOF" not in tail:
-        raise InvalidInput(f"«{nombre}» está incompleto o dañado (el PDF está cortado). Vuelva a generarlo y adjúntelo otra vez.")
+        raise refuse("está incompleto o dañado (el PDF está cortado). Vuelva a generarlo y adjúntelo otra vez.")
     try:
         # An open file, not the path: given a path, pypdf copies the whole file into memory.
         with open(path, "rb") as fh:
             reader = PdfReader(fh, strict=False)
             if reader.is_encrypted:
-                raise InvalidInput(f"«{nombre}» está protegido con contraseña. Adjunte una copia sin contraseña.")
+                raise refuse("está protegido con contraseña. Adjunte una copia sin contraseña.")
             pages = len(reader.pages)
             found = _active_content(reader)
-    except InvalidInput:
+    except ArchivoRechazado:
         raise
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError, OSError) as exc:
         log.info("Unreadable PDF %r: %r", nombre, str(exc))
         if _limit_reached(exc):
-            raise InvalidInput(f"«{nombre}» contiene datos comprimidos que se expanden a un tamaño excesivo, "
-                               "y no se admite por seguridad. Vuelva a generar el PDF y adjúntelo otra vez.") from None
-        raise InvalidInput(f"«{nombre}» está dañado o no se puede leer como PDF. Vuelva a generarlo y adjúntelo otra vez.") from None
+            raise refuse("contiene datos comprimidos que se expanden a un tamaño excesivo, y no se admite por "
+                         "seguridad. Vuelva a generar el PDF y adjúntelo otra vez.") from None
+        raise refuse("está dañado o no se puede leer como PDF. Vuelva a generarlo y adjúntelo otra vez.") from None
     if pages < 1:
-        raise InvalidInput(f"«{nombre}» no tiene páginas.")
+        raise refuse("no tiene páginas.")
     if found is _TOO_MANY:
-        raise InvalidInput(f"«{nombre}» tiene una estructura demasiado compleja para revisarla por seguridad. "
-                           "Imprímalo o guárdelo de nuevo como PDF simple y adjúntelo otra vez.")
+        raise refuse("tiene una estructura demasiado compleja para revisarla por seguridad. "
+                     "Imprímalo o guárdelo de nuevo como PDF simple y adjúntelo otra vez.")
     if found:
-        raise InvalidInput(f"«{nombre}» contiene {found}, que no se admite por seguridad. "
-                           "Imprímalo o guárdelo de nuevo como PDF simple y adjúntelo otra vez.")
+        raise refuse(f"contiene {found}, que no se admite por seguridad. "
+                     "Imprímalo o guárdelo de nuevo como PDF simple y adjúntelo otra vez.")
     return pages
 
 

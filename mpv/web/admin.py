@@ -67,9 +67,13 @@ class Parametros(AdminResource):
         self._admin(req)
         form = read_form(req)
         valores = {key: texto(form, key) for key in DEFAULTS}
+        antes = self._services.parametros.all()
         try:
             self._services.parametros.update(valores)
         except InvalidInput as exc:
             self._show(req, resp, exc, valores, fields=self.fields)
             return
+        cambios = [f"{LABELS[k]}: «{antes.get(k, '')}» → «{valores[k]}»" for k in DEFAULTS if antes.get(k, "") != valores[k]]
+        self._audit(req, "parametros", "Se cambiaron el horario de atención y la hora de corte.",
+                    "; ".join(cambios) or "sin cambios")
         self._pages.redirect(req, resp, "/admin/parametros", "Se guardaron el horario de atención y la hora de corte.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import falcon
 import peewee
 
+from .. import registro
 from ..errors import InvalidInput, NotFound
 from .middleware import require
 
@@ -22,6 +23,13 @@ class AdminResource:
     def _admin(req):
         """The signed-in administrator. :raise NotAllowed: for any other role (login redirect when anonymous)."""
         return require(req, "admin")
+
+    def _audit(self, req, accion: str, descripcion: str, detalle: str = ""):
+        """One ``tipo=admin`` row in the audit chain for the change this request made (inside its write
+        transaction when called there). Never pass a password."""
+        with self._services.db.write():
+            registro.admin_change(self._services.db, self._services.clock(), req.context.usuario,
+                                  req.remote_addr or "", accion, descripcion, detalle)
 
     def _show(self, req, resp, error: InvalidInput | None = None, valores: dict | None = None,
               template: str = "", **context):

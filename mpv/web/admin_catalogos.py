@@ -26,6 +26,7 @@ class Catalogo:
     singular: str  # «oficina», «tipo de documento»
     genero: str  # "a" | "o": «la oficina creada», «el tipo de documento creado»
     nombre_max: int
+    clave: str  # in the audit rows' accion: «oficina_creado», «tipo_documento_desactivado»
 
     @property
     def articulo(self) -> str:
@@ -49,9 +50,9 @@ class Catalogo:
         return ([codigo] if nuevo else []) + [Field("nombre", "Nombre", "text", True, max_length=self.nombre_max)]
 
 
-OFICINAS = Catalogo(Oficina, "activa", "/admin/oficinas", "Oficinas", "oficina", "a", 200)
+OFICINAS = Catalogo(Oficina, "activa", "/admin/oficinas", "Oficinas", "oficina", "a", 200, "oficina")
 TIPOS_DOCUMENTO = Catalogo(TipoDocumento, "activo", "/admin/tipos-documento", "Tipos de documento",
-                           "tipo de documento", "o", 120)
+                           "tipo de documento", "o", 120, "tipo_documento")
 
 
 def add_catalogo_routes(app, pages, services):
@@ -102,7 +103,10 @@ class CatalogoLista(_CatalogoResource):
             taken = c.model.get_or_none(c.model.codigo == valores["codigo"])
             if taken is not None:
                 raise InvalidInput(f"Ya existe {c.que(taken)}: {taken.nombre}.", duplicate.campos)
-            return c.model.create(**valores)
+            row = c.model.create(**valores)
+            self._audit(req, f"{c.clave}_creado", f"{c.que(row, inicio=True)} fue cread{c.genero}.",
+                        f"nombre: {row.nombre}")
+            return row
 
         try:
             campos = _nombre(c, valores["nombre"])
@@ -143,6 +147,8 @@ class CatalogoItem(_CatalogoResource):
             return
         with self._services.db.write():
             self._c.model.update(nombre=nombre).where(self._c.model.id == row.id).execute()
+            self._audit(req, f"{self._c.clave}_renombrado", f"{self._c.que(row, inicio=True)} cambió de nombre.",
+                        f"antes: {row.nombre}; después: {nombre}")
         self._pages.redirect(req, resp, self._c.ruta, f"{self._c.que(row, inicio=True)} ahora se llama «{nombre}».")
 
     def on_post_activar(self, req, resp, item_id):
@@ -163,5 +169,6 @@ class CatalogoItem(_CatalogoResource):
             return
         with self._services.db.write():
             c.model.update({c.field(): active}).where(c.model.id == row.id).execute()
-        estado = "activ" if active else "desactiv"
+            estado = "activ" if active else "desactiv"
+            self._audit(req, f"{c.clave}_{estado}ado", f"{c.que(row, inicio=True)} quedó {estado}ad{c.genero}.")
         self._pages.redirect(req, resp, c.ruta, f"{c.que(row, inicio=True)} quedó {estado}ad{c.genero}.")

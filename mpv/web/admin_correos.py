@@ -73,6 +73,7 @@ class Correos(AdminResource):
         except Conflict as exc:
             self._pages.redirect(req, resp, volver, exc.message)
         numero = f" del expediente {correo.expediente.numero}" if correo.expediente_id else ""
+        self._audit(req, "correo_reintentado", f"Se programó el reintento del correo N° {correo.id}{numero}.")
         self._pages.redirect(req, resp, volver,
                              f"El correo N° {correo.id}{numero} a {correo.destinatario} se enviará en la próxima "
                              f"ronda de envío (cada {self._services.settings.timer_interval:g} segundos).")

@@ -69,7 +69,7 @@ class Feriados(AdminResource):
             valores["fecha"] = fecha.isoformat()  # what a date control shows again
         anio = fecha.year if fecha else self._services.calendario.fecha_local(self._services.clock()).year
         try:
-            fecha = self._add(fecha, valores)
+            fecha = self._add(req, fecha, valores)
         except InvalidInput as exc:
             self._year_page(req, resp, anio, exc, valores)
             return
@@ -77,7 +77,7 @@ class Feriados(AdminResource):
         self._pages.redirect(req, resp, f"/admin/feriados?anio={fecha.year}",
                              f"Se registró el {fecha:%d/%m/%Y} ({valores['nombre']}) como día no hábil.")
 
-    def _add(self, fecha: date | None, valores: dict) -> date:
+    def _add(self, req, fecha: date | None, valores: dict) -> date:
         """Save the holiday. :raise InvalidInput: naming each bad field, or the date already taken."""
         campos = {}
         if fecha is None:
@@ -101,6 +101,8 @@ class Feriados(AdminResource):
                 raise InvalidInput(f"El {fecha:%d/%m/%Y} ya es feriado nacional ({nacional}).",
                                    {"fecha": "Esa fecha ya es feriado nacional; no hace falta registrarla."})
             Feriado.create(fecha=fecha, nombre=valores["nombre"], tipo=valores["tipo"])
+            self._audit(req, "feriado_registrado", f"Se registró el {fecha:%d/%m/%Y} como día no hábil.",
+                        f"{TIPOS[valores['tipo']]}: {valores['nombre']}")
 
         unique_write(self._services.db, create, duplicate)
         return fecha
@@ -111,6 +113,8 @@ class Feriados(AdminResource):
         read_form(req)
         with self._services.db.write():
             Feriado.delete().where(Feriado.id == feriado.id).execute()
+            self._audit(req, "feriado_eliminado", f"Se eliminó el feriado del {feriado.fecha:%d/%m/%Y}.",
+                        f"{TIPOS.get(feriado.tipo, feriado.tipo)}: {feriado.nombre}")
         self._services.calendario.refresh()
         self._pages.redirect(req, resp, f"/admin/feriados?anio={feriado.fecha.year}",
                              f"Se eliminó el feriado del {feriado.fecha:%d/%m/%Y} ({feriado.nombre}); "

@@ -84,6 +84,10 @@ class ErrorPages:
                                           "csrf" if isinstance(exc, CsrfRefused) else "denegado")
                 if isinstance(exc, Throttled):
                     resp.set_header("Retry-After", str(exc.retry_after))
+                    log.warning("Rate limit: %s %r from %r", req.method, req.path, req.remote_addr)
+                    self._sessions.refusals.record("limite", f"Límite de solicitudes: {req.method} {req.path}",
+                                                   req.remote_addr or "", getattr(req.context, "usuario", None),
+                                                   nombre="anónimo", detalle=f"espere {exc.retry_after} s")
                 extra = {"campos": exc.campos} if isinstance(exc, InvalidInput) and exc.campos else {}
                 if isinstance(exc, Conflict) and not is_api(req):
                     extra["expediente"] = _expediente_of(req.path)  # the fresh state, next to the message

@@ -6,7 +6,7 @@ import falcon
 
 from .. import forms
 from ..engine import NuevoAdjunto
-from ..errors import Conflict, InvalidInput
+from ..errors import ArchivoRechazado, Conflict, InvalidInput
 from ..filing import referenced
 from ..models import Copia, Evento, Expediente, Oficina, Tarea
 from ..pdf import check_pdf, pdf_name
@@ -90,8 +90,11 @@ def complete_with_files(services, expediente, task_id, actor, schema, form, valu
                      for name, items in form.files.items() for _ in items]
             adjuntos = [NuevoAdjunto(s.sha256, pdf_name(s.nombre), s.size, t) for s, t in zip(stored, tipos)]
             return services.engine.complete(expediente.id, task_id, actor, values, adjuntos)
-    except BaseException:
+    except BaseException as exc:
         services.storage.discard(form.all_files())
+        if isinstance(exc, ArchivoRechazado):
+            services.refusals.record("archivo_rechazado", f"Archivo rechazado: {exc.nombre}", actor.ip,
+                                     nombre=actor.nombre, detalle=exc.message)
         raise
 
 
@@ -106,8 +109,8 @@ def check_files(schema, form) -> list:
         for item in items:
             try:
                 check_pdf(item.path, item.nombre)
-            except InvalidInput as exc:
-                raise InvalidInput(exc.message, {name: exc.message}) from None
+            except ArchivoRechazado as exc:
+                raise ArchivoRechazado(exc.message, {name: exc.message}, exc.nombre) from None
             received.append(item)
     required = set(schema.get("required") or [])
     for name in required:
