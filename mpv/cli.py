@@ -205,10 +205,11 @@ def cmd_create_user(args, services) -> int:
         if Usuario.get_or_none(Usuario.username == args.username):
             raise InvalidInput(f"Ya existe el usuario {args.username}.")
         Usuario.create(username=args.username, nombre=args.nombre or args.username, email=args.email,
-                       rol=args.role, oficina=oficina, password_hash=hash_password(password))
+                       rol=args.role, oficina=oficina, password_hash=hash_password(password),
+                       cambiar_clave=not args.password_stdin)  # a printed password is temporary (ASVS V6.4.1)
     print(f"Usuario {args.username} creado ({ROLES[args.role]}).")
     if not args.password_stdin:
-        print(f"Contraseña: {password}")
+        print(f"Contraseña: {password} (temporal: al ingresar, el sistema le pedirá cambiarla)")
     return 0
 
 

@@ -90,6 +90,32 @@ class Database:
             "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")
         return {name for (name,) in cursor.fetchall()}
 
+    def columns(self, table: str) -> set[str]:
+        """The columns of ``table`` in the schema this connection works in."""
+        if self.is_sqlite:
+            return {column.name for column in self.peewee.get_columns(table)}
+        cursor = self.peewee.execute_sql(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+            "AND table_name = %s", (table,))
+        return {name for (name,) in cursor.fetchall()}
+
+    def add_missing_columns(self, added: list) -> list[str]:
+        """Add to existing tables the ``(model, field name)`` columns they lack (a database created by an
+        older MPV); return them as «table.column». Needs the rights to alter the tables."""
+        from playhouse.migrate import SchemaMigrator, migrate
+
+        missing = self.missing_columns(added)
+        if missing:
+            migrator = SchemaMigrator.from_database(self.peewee)
+            with self.write():
+                migrate(*[migrator.add_column(model._meta.table_name, name, model._meta.fields[name])
+                          for model, name in missing])
+        return [f"{model._meta.table_name}.{name}" for model, name in missing]
+
+    def missing_columns(self, added: list) -> list:
+        return [(model, name) for model, name in added
+                if model._meta.fields[name].column_name not in self.columns(model._meta.table_name)]
+
     def close(self):
         if not self.peewee.is_closed():
             self.peewee.close()

@@ -82,6 +82,8 @@ class Usuario(BaseModel):
     password_hash = pw.CharField(max_length=300)
     activo = pw.BooleanField(default=True)
     creado_en = UTCDateTimeField(default=utcnow)
+    # Set when an administrator generated the password (new user, reset): the next login must replace it.
+    cambiar_clave = pw.BooleanField(default=False)
 
 
 class Sesion(BaseModel):
@@ -335,6 +337,10 @@ class Cadena(BaseModel):
 
 MODELS = [Oficina, Usuario, Sesion, IntentoAcceso, Parametro, TipoDocumento, Feriado, ProcessDefinition, Remitente, Numeracion,
           Expediente, Adjunto, Tarea, Copia, Temporizador, Correo, Evento, Cadena]
+
+
+# Columns added after their table was first released: ``Services.init_db`` adds them to an older database.
+ADDED_COLUMNS = [(Usuario, "cambiar_clave")]
 
 
 def create_tables():

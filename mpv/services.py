@@ -14,7 +14,7 @@ from .definitions import DefinitionStore
 from .engine import Engine
 from .errors import MPVError
 from .filing import Limits
-from .models import MODELS, Feriado, create_tables
+from .models import ADDED_COLUMNS, MODELS, Feriado, create_tables
 from .parametros import Parametros
 from .plazos import Calendario
 from .registro import Refusals
@@ -64,12 +64,18 @@ class Services:
         """
         if self.db.can_create_tables():
             create_tables()
+            self.db.add_missing_columns(ADDED_COLUMNS)
             self.busqueda.install()
         else:
             missing = sorted({model._meta.table_name for model in MODELS} - self.db.tables())
             if missing:
                 raise MPVError(f"Faltan las tablas {', '.join(missing)} y este rol de la base de datos no puede "
                                "crearlas: ejecute «mpv init-db» con el rol dueño (docs/postgresql-permisos.sql).")
+            columns = self.db.missing_columns(ADDED_COLUMNS)
+            if columns:
+                names = ", ".join(f"{model._meta.table_name}.{name}" for model, name in columns)
+                raise MPVError(f"Faltan las columnas {names} y este rol de la base de datos no puede agregarlas: "
+                               "ejecute «mpv init-db» con el rol dueño (docs/postgresql-permisos.sql).")
         history.ensure_chain()
         return self.definitions.sync(self.db)
 

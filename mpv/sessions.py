@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 from . import history, registro
-from .errors import NotAllowed, Throttled
+from .errors import InvalidInput, NotAllowed, NotFound, Throttled
 from .models import IntentoAcceso, Sesion, Usuario
-from .passwords import hash_password, verify_password
+from .passwords import hash_password, password_problem, verify_password
 
 IDLE = timedelta(minutes=30)
 ABSOLUTE = timedelta(hours=12)
@@ -136,9 +136,56 @@ class Sessions:
         self.refusals.record(accion, f"Acceso denegado: {method} {path}", ip, usuario,
                              "" if usuario else "anónimo", message)
 
-    def end_all(self, usuario_id: int):
-        """End every session of a user (when disabled or their password is reset)."""
-        Sesion.delete().where(Sesion.usuario == usuario_id).execute()
+    def end_all(self, usuario_id: int) -> int:
+        """End every session of a user (when disabled or their password is reset); return how many."""
+        return Sesion.delete().where(Sesion.usuario == usuario_id).execute()
+
+    def of(self, usuario_id: int) -> list[Sesion]:
+        """The live sessions of a user, the most recently used first."""
+        now = self.clock()
+        rows = Sesion.select().where(Sesion.usuario == usuario_id).order_by(Sesion.ultimo_uso.desc(), Sesion.id.desc())
+        return [s for s in rows if now - s.ultimo_uso <= IDLE and now - s.creada <= ABSOLUTE]
+
+    def end_one(self, current: Current, sesion_id: int, ip: str = ""):
+        """End one of the user's own other sessions.
+
+        :raise NotFound: it is not a live session of this user.
+        :raise InvalidInput: it is the session making the request (that one ends with «Salir»).
+        """
+        if sesion_id == current.sesion.id:
+            raise InvalidInput("Esta es la sesión que está usando ahora; para cerrarla use «Salir».")
+        with self.db.write():
+            if not Sesion.delete().where((Sesion.id == sesion_id) & (Sesion.usuario == current.usuario.id)).execute():
+                raise NotFound("Esa sesión ya no está abierta; vuelva a cargar la página.")
+            self._append(self.clock(), "sesion_cerrada", "Cerró otra de sus sesiones", current.usuario, ip,
+                         detalle=f"sesión N° {sesion_id}")
+
+    def change_password(self, current: Current, actual: str, nueva: str, confirmacion: str, ip: str = ""):
+        """The user's own password change: the current one must match, the new one meet the rules; every
+        other session of the user ends and the change is audited.
+
+        :raise InvalidInput: naming each bad field (``actual``, ``nueva``, ``confirmacion``).
+        """
+        usuario = Usuario.get_by_id(current.usuario.id)
+        ok, _ = verify_password(usuario.password_hash, actual or "")
+        if not ok:
+            raise InvalidInput("Revise los campos marcados.", {"actual": "La contraseña actual no es correcta."})
+        campos = {}
+        problem = password_problem(nueva or "", usuario.username, usuario.nombre, usuario.email)
+        if problem:
+            campos["nueva"] = problem
+        elif nueva == actual:
+            campos["nueva"] = "La nueva contraseña debe ser distinta de la actual."
+        if not campos and nueva != confirmacion:
+            campos["confirmacion"] = "La confirmación no coincide con la nueva contraseña."
+        if campos:
+            raise InvalidInput("Revise los campos marcados.", campos)
+        with self.db.write():
+            Usuario.update(password_hash=hash_password(nueva), cambiar_clave=False).where(
+                Usuario.id == usuario.id).execute()
+            otras = Sesion.delete().where((Sesion.usuario == usuario.id) & (Sesion.id != current.sesion.id)).execute()
+            self._append(self.clock(), "cambio_clave", "Cambió su contraseña", usuario, ip,
+                         detalle=f"otras sesiones cerradas: {otras}")
 
 
 def _duration(seconds: int) -> str:

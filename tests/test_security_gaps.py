@@ -156,3 +156,195 @@ def test_generated_and_demo_passwords_carry_128_bits(services):
     for password in generated:
         assert set(password) <= alphabet and len(password) * bits_per_symbol >= 128, password
     assert len(set(generated)) == len(generated)
+
+
+# -- V16.3.3 every administrative change, rate-limit refusal and refused file is in the audit chain ---------
+def _admin_rows():
+    return list(Evento.select().where(Evento.tipo == "admin").order_by(Evento.seq))
+
+
+def test_every_admin_post_writes_one_audit_row_naming_the_change(services):
+    from mpv.models import Feriado, Oficina, TipoDocumento, Usuario
+
+    make_user("admin", "admin")
+    gdur = make_user("gdur", "oficina", "GDUR")
+    app = create_app(services)
+    admin = Browser(app, remote_addr="198.51.100.4")
+    admin.login("admin")
+    typed = "una-clave-bien-larga-y-secreta"
+    steps = [
+        ("/admin/usuarios/nuevo", {"username": "jperez", "nombre": "Juan Pérez", "email": "", "rol": "oficina",
+                                   "oficina": "GDUR", "password": typed}, "usuario_creado", "jperez"),
+        ("/admin/usuarios/nuevo", {"username": "lrojas", "nombre": "Luz Rojas", "email": "", "rol": "auditor",
+                                   "oficina": "", "password": ""}, "usuario_creado", "lrojas"),
+        (f"/admin/usuarios/{gdur.id}", {"nombre": "Gerencia Urbana", "email": "g@muni.example.gob.pe",
+                                        "rol": "oficina", "oficina": "GDUR"}, "usuario_modificado", "Gerencia Urbana"),
+        (f"/admin/usuarios/{gdur.id}/contrasena", {}, "contrasena_restablecida", "gdur"),
+        (f"/admin/usuarios/{gdur.id}/sesiones", {}, "sesiones_cerradas", "gdur"),
+        (f"/admin/usuarios/{gdur.id}/desactivar", {}, "usuario_desactivado", "gdur"),
+        (f"/admin/usuarios/{gdur.id}/activar", {}, "usuario_activado", "gdur"),
+        ("/admin/oficinas", {"codigo": "GTR", "nombre": "Gerencia de Transportes"}, "oficina_creado", "GTR"),
+        ("/admin/oficinas/{GTR}", {"nombre": "Gerencia de Transporte Urbano"}, "oficina_renombrado",
+         "Gerencia de Transporte Urbano"),
+        ("/admin/oficinas/{GTR}/desactivar", {}, "oficina_desactivado", "GTR"),
+        ("/admin/oficinas/{GTR}/activar", {}, "oficina_activado", "GTR"),
+        ("/admin/tipos-documento", {"codigo": "ACTA", "nombre": "Acta"}, "tipo_documento_creado", "ACTA"),
+        ("/admin/tipos-documento/{ACTA}", {"nombre": "Acta de constatación"}, "tipo_documento_renombrado", "constatación"),
+        ("/admin/tipos-documento/{ACTA}/desactivar", {}, "tipo_documento_desactivado", "ACTA"),
+        ("/admin/feriados", {"fecha": "2026-03-03", "nombre": "Aniversario del distrito", "tipo": "local"},
+         "feriado_registrado", "Aniversario del distrito"),
+        ("/admin/feriados/{feriado}/eliminar", {}, "feriado_eliminado", "03/03/2026"),
+        ("/admin/parametros", {"entidad_nombre": "Municipalidad de Ejemplo", "horario_inicio": "07:30",
+                               "horario_fin": "15:30", "corte_presentacion": "17:00"}, "parametros", "«17:00»"),
+    ]
+    for url, data, accion, names in steps:
+        ids = {"{GTR}": Oficina.get_or_none(Oficina.codigo == "GTR"), "{ACTA}": TipoDocumento.get_or_none(
+            TipoDocumento.codigo == "ACTA"), "{feriado}": Feriado.select().first()}
+        for key, row in ids.items():
+            url = url.replace(key, str(row.id) if row else key)
+        before = _admin_rows()
+        assert admin.post(url, data).status_code == 303, url
+        new = _admin_rows()[len(before):]
+        assert [r.accion for r in new] == [accion], (url, [r.accion for r in new])
+        row = new[0]
+        assert names in f"{row.descripcion} {row.detalle}", (url, row.descripcion, row.detalle)
+        assert (row.actor_nombre, row.rol, row.ip) == ("admin", "admin", "198.51.100.4")
+    everything = " ".join(f"{r.descripcion} {r.detalle} {r.payload}" for r in Evento.select())
+    assert typed not in everything
+    shown = [c for c in Usuario.select() if c.username == "lrojas"]
+    assert shown and shown[0].cambiar_clave
+    assert history.verify().ok
+
+
+def test_rate_limit_refusals_and_refused_files_are_audited_and_folded(settings, clock):
+    import dataclasses
+
+    from helpers import build_services
+    from test_public import FORM
+
+    services = build_services(dataclasses.replace(settings, limite_consultas=2), clock)
+    try:
+        app = create_app(services)
+        b = Browser(app, remote_addr="203.0.113.9")
+        statuses = [b.get("/seguimiento", codigo="X" * 26).status_code for _ in range(6)]
+        assert statuses[:2] == [303, 303] and statuses[2:] == [429] * 4
+        rows = _refusals("limite")
+        assert [(r.ip, r.descripcion) for r in rows] == [("203.0.113.9", "Límite de solicitudes: GET /seguimiento")]
+        b.get("/presentar")
+        for content in (b"<html>no</html>", b"%PDF-1.4 /JavaScript (app.alert(1)) %%EOF"):
+            result = b.post("/presentar", FORM, files=[("archivo", "malo.pdf", content)])
+            assert result.status_code == 422
+        rows = _refusals("archivo_rechazado")
+        assert len(rows) == 1 and rows[0].descripcion == "Archivo rechazado: malo.pdf" and "no es un PDF" in rows[0].detalle
+        clock.advance(seconds=61)
+        b.post("/presentar", FORM, files=[("archivo", "otro.pdf", b"nada")])
+        assert len(_refusals("archivo_rechazado")) == 2
+    finally:
+        services.close()
+
+
+# -- V6.2.2/V6.2.3/V6.4.1/V7.5.2 Mi cuenta; V7.4.5 «Cerrar sesiones» -------------------------------------
+NEW = "tres gatos pardos cruzan el rio de noche"
+
+
+def test_change_own_password_needs_the_current_one_and_ends_the_other_sessions(services):
+    from mpv.models import Usuario
+
+    make_user("mesa", "mesa", "MP")
+    app = create_app(services)
+    laptop, phone = Browser(app, remote_addr="10.0.0.1"), Browser(app, remote_addr="10.0.0.2")
+    laptop.login("mesa")
+    phone.login("mesa")
+    page = laptop.get("/cuenta")
+    assert page.status_code == 200 and page.text.count('type="password"') == 3
+    assert 'autocomplete="current-password"' in page.text and page.text.count('autocomplete="new-password"') == 2
+    assert "Esta sesión" in page.text and "10.0.0.2" in page.text and 'href="/cuenta"' in laptop.get("/inicio").text
+    for data, field, message in [
+        ({"actual": "equivocada-123456", "nueva": NEW, "confirmacion": NEW}, "actual", "La contraseña actual no es correcta."),
+        ({"actual": "contraseña-de-prueba-1", "nueva": "mesa12345678", "confirmacion": "mesa12345678"}, "nueva",
+         "demasiado común"),
+        ({"actual": "contraseña-de-prueba-1", "nueva": NEW, "confirmacion": NEW + "x"}, "confirmacion", "no coincide"),
+    ]:
+        result = laptop.post("/cuenta/clave", data)
+        assert result.status_code == 422 and message in result.text, field
+        assert 'id="error-' + field + '"' in result.text
+    assert phone.get("/inicio").status_code == 200  # nothing changed yet
+    done = laptop.post("/cuenta/clave", {"actual": "contraseña-de-prueba-1", "nueva": NEW, "confirmacion": NEW})
+    assert done.status_code == 303 and "Se cambió su contraseña" in laptop.get("/cuenta").text
+    assert laptop.get("/inicio").status_code == 200 and phone.get("/inicio").status_code == 303
+    row = Evento.select().where(Evento.accion == "cambio_clave").get()
+    assert row.actor_nombre == "mesa" and NEW not in f"{row.descripcion} {row.detalle}"
+    assert Browser(app).login("mesa", NEW) and not Usuario.get(Usuario.username == "mesa").cambiar_clave
+
+
+def test_own_sessions_are_listed_and_another_one_can_be_ended(services):
+    make_user("mesa", "mesa", "MP")
+    make_user("gdur", "oficina", "GDUR")
+    app = create_app(services)
+    a, b, other = Browser(app), Browser(app), Browser(app)
+    a.login("mesa")
+    b.login("mesa")
+    other.login("gdur")
+    mine = Sesion.select().where(Sesion.token_hash != "").order_by(Sesion.id)
+    a_id, b_id, other_id = [s.id for s in mine]
+    page = a.get("/cuenta")
+    assert f"/cuenta/sesiones/{b_id}/cerrar" in page.text and f"/cuenta/sesiones/{a_id}/cerrar" not in page.text
+    assert f"/cuenta/sesiones/{other_id}/cerrar" not in page.text
+    assert a.post(f"/cuenta/sesiones/{other_id}/cerrar", {}).status_code == 404  # not mine
+    assert other.get("/inicio").status_code == 200
+    assert a.post(f"/cuenta/sesiones/{a_id}/cerrar", {}).status_code == 422  # this one ends with «Salir»
+    assert a.post(f"/cuenta/sesiones/{b_id}/cerrar", {}).status_code == 303
+    assert b.get("/inicio").status_code == 303 and a.get("/inicio").status_code == 200
+    assert Evento.select().where(Evento.accion == "sesion_cerrada").count() == 1
+
+
+def test_a_password_set_by_an_administrator_must_be_changed_at_the_next_login(services):
+    import re
+
+    make_user("admin", "admin")
+    app = create_app(services)
+    admin = Browser(app)
+    admin.login("admin")
+    created = admin.post("/admin/usuarios/nuevo", {"username": "jperez", "nombre": "Juan Pérez", "email": "",
+                                                   "rol": "mesa", "oficina": "", "password": ""})
+    password = re.search(r"<code[^>]*>([^<]+)</code>", admin.get(created.headers["location"]).text).group(1)
+    user = Browser(app)
+    user.get("/login")
+    result = user.post("/login", {"username": "jperez", "password": password, "siguiente": "/tramites"})
+    assert result.status_code == 303 and result.headers["location"] == "/cuenta"
+    for path in ("/inicio", "/tramites", "/admin"):
+        blocked = user.get(path)
+        assert blocked.status_code == 303 and blocked.headers["location"] == "/cuenta", path
+    page = user.get("/cuenta")
+    assert "Elija su propia contraseña." in page.text and "Sesiones abiertas" not in page.text
+    assert user.post("/cuenta/clave", {"actual": password, "nueva": NEW, "confirmacion": NEW}).status_code == 303
+    assert user.get("/tramites").status_code == 200
+    # A reset flags it again; «Cerrar sesiones» ends the user's sessions and leaves the account active.
+    from mpv.models import Usuario
+
+    jperez = Usuario.get(Usuario.username == "jperez")
+    assert "Cerrar sesiones" in admin.get(f"/admin/usuarios/{jperez.id}").text
+    assert admin.post(f"/admin/usuarios/{jperez.id}/sesiones", {}).status_code == 303
+    assert user.get("/tramites").status_code == 303 and Usuario.get_by_id(jperez.id).activo
+    admin.post(f"/admin/usuarios/{jperez.id}/contrasena", {})
+    assert Usuario.get_by_id(jperez.id).cambiar_clave
+
+
+def test_demo_users_are_not_asked_to_change_their_password(services):
+    from mpv.demo import seed
+    from mpv.models import Usuario
+
+    assert seed(services, tramites=0)
+    assert not Usuario.select().where(Usuario.cambiar_clave == True).exists()  # noqa: E712
+
+
+def test_init_db_adds_the_new_column_to_an_older_database(services):
+    from mpv.models import Usuario
+
+    antiguo = make_user("mesa", "mesa", "MP")
+    services.db.peewee.execute_sql("ALTER TABLE usuario DROP COLUMN cambiar_clave")  # as an older MPV made it
+    assert "cambiar_clave" not in services.db.columns("usuario")
+    services.init_db()
+    assert "cambiar_clave" in services.db.columns("usuario")
+    assert Usuario.get_by_id(antiguo.id).cambiar_clave is False
+    services.init_db()  # idempotent

@@ -30,7 +30,7 @@ def add_usuario_routes(app, pages, services, sessions):
     app.add_route("/admin/usuarios/nuevo", UsuarioNuevo(pages, services))
     detalle = UsuarioDetalle(pages, services, sessions)
     app.add_route("/admin/usuarios/{usuario_id:int}", detalle)
-    for suffix in ("desactivar", "activar", "contrasena"):
+    for suffix in ("desactivar", "activar", "contrasena", "sesiones"):
         app.add_route(f"/admin/usuarios/{{usuario_id:int}}/{suffix}", detalle, suffix=suffix)
 
 
@@ -83,6 +83,13 @@ def _new_user_problems(username: str, password: str) -> dict:
     return campos
 
 
+def _describe(datos: dict) -> str:
+    """A user's editable fields for an audit row: «nombre=…, email=…, rol=…, oficina=…» (never a password)."""
+    oficina = datos["oficina"]
+    return (f"nombre={datos['nombre']}, email={datos['email'] or '—'}, rol={datos['rol']}, "
+            f"oficina={oficina.codigo if oficina else '—'}")
+
+
 def _taken(username: str) -> InvalidInput:
     return InvalidInput(f"Ya existe el usuario {username}.",
                         {"username": f"Ya existe el usuario {username}; elija otro nombre de usuario."})
@@ -127,7 +134,13 @@ class UsuarioNuevo(AdminResource):
                 taken = Usuario.get_or_none(fn.LOWER(Usuario.username) == valores["username"].lower())
                 if taken is not None:
                     raise _taken(taken.username)
-                return Usuario.create(username=valores["username"], password_hash=hash_password(password), **clean)
+                # Whatever the administrator typed or MPV generated, the administrator knows it: the user
+                # replaces it at the first login (ASVS V6.4.1).
+                usuario = Usuario.create(username=valores["username"], password_hash=hash_password(password),
+                                         cambiar_clave=True, **clean)
+                self._audit(req, "usuario_creado", f"Se creó el usuario {usuario.username}.",
+                            f"{_describe(clean)}; contraseña {'generada' if generated else 'escrita por el administrador'}")
+                return usuario
 
             usuario = unique_write(self._services.db, create, _taken(valores["username"]))
         except InvalidInput as exc:
@@ -170,8 +183,12 @@ class UsuarioDetalle(AdminResource):
             if usuario.id == admin.id and clean["rol"] != "admin":
                 raise InvalidInput("No puede quitarse a sí mismo el rol de administrador.", {
                     "rol": "Pida a otro administrador que cambie su rol."})
+            antes = _describe({"nombre": usuario.nombre, "email": usuario.email, "rol": usuario.rol,
+                               "oficina": usuario.oficina})
             with self._services.db.write():
                 Usuario.update(**clean).where(Usuario.id == usuario.id).execute()
+                self._audit(req, "usuario_modificado", f"Se guardaron los datos del usuario {usuario.username}.",
+                            f"antes: {antes}; después: {_describe(clean)}")
         except InvalidInput as exc:
             self._form(req, resp, usuario, exc, valores)
             return
@@ -188,8 +205,26 @@ class UsuarioDetalle(AdminResource):
         with self._services.db.write():
             Usuario.update(activo=False).where(Usuario.id == usuario.id).execute()
             self._sessions.end_all(usuario.id)
+            self._audit(req, "usuario_desactivado", f"Se desactivó el usuario {usuario.username}.",
+                        "sus sesiones abiertas se cerraron")
         self._pages.redirect(req, resp, "/admin/usuarios",
                              f"Se desactivó el usuario {usuario.username}; sus sesiones abiertas se cerraron.")
+
+    def on_post_sesiones(self, req, resp, usuario_id):
+        """«Cerrar sesiones»: end every open session of the user, who stays active (ASVS V7.4.5)."""
+        admin = self._admin(req)
+        usuario = get_or_404(Usuario, usuario_id, "el usuario")
+        read_form(req)
+        if usuario.id == admin.id:
+            self._form(req, resp, usuario, InvalidInput(
+                "No puede cerrar desde aquí sus propias sesiones: use «Mi cuenta» para cerrar las demás."))
+            return
+        with self._services.db.write():
+            cerradas = self._sessions.end_all(usuario.id)
+            self._audit(req, "sesiones_cerradas", f"Se cerraron las sesiones de {usuario.username}.",
+                        f"sesiones cerradas: {cerradas}")
+        self._pages.redirect(req, resp, f"/admin/usuarios/{usuario.id}",
+                             f"Se cerraron las sesiones abiertas de {usuario.username} ({cerradas}).")
 
     def on_post_activar(self, req, resp, usuario_id):
         self._admin(req)
@@ -197,6 +232,7 @@ class UsuarioDetalle(AdminResource):
         read_form(req)
         with self._services.db.write():
             Usuario.update(activo=True).where(Usuario.id == usuario.id).execute()
+            self._audit(req, "usuario_activado", f"Se activó el usuario {usuario.username}.")
         self._pages.redirect(req, resp, "/admin/usuarios", f"Se activó el usuario {usuario.username}.")
 
     def on_post_contrasena(self, req, resp, usuario_id):
@@ -210,8 +246,11 @@ class UsuarioDetalle(AdminResource):
             return
         password = generate_password()
         with self._services.db.write():
-            Usuario.update(password_hash=hash_password(password)).where(Usuario.id == usuario.id).execute()
+            Usuario.update(password_hash=hash_password(password), cambiar_clave=True).where(
+                Usuario.id == usuario.id).execute()
             self._sessions.end_all(usuario.id)
+            self._audit(req, "contrasena_restablecida", f"Se restableció la contraseña de {usuario.username}.",
+                        "contraseña generada; sus sesiones abiertas se cerraron")
         _show_password_once(req, resp, usuario.id, password)
         self._pages.redirect(req, resp, f"/admin/usuarios/{usuario.id}/contrasena",
                              f"Se restableció la contraseña de {usuario.username}; sus sesiones abiertas se cerraron.")

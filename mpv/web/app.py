@@ -13,6 +13,7 @@ from .analitica import add_analitica_routes
 from .api import add_api_routes
 from .auditoria import add_auditoria_routes
 from .auth import Login, Logout
+from .cuenta import add_cuenta_routes
 from .definiciones import add_definiciones_routes
 from .errors import ErrorPages
 from .expedientes import AdjuntoArchivo, ExpedienteDetalle, Seguimiento, TramitesRecibidos
@@ -48,6 +49,7 @@ def create_app(services) -> falcon.App:
 
     app.add_route("/login", Login(pages, sessions))
     app.add_route("/logout", Logout(sessions))
+    add_cuenta_routes(app, pages, sessions)
     app.add_route("/inicio", Inicio(pages, services))
     app.add_route("/tramites", TramitesRecibidos(pages, services))
     app.add_route("/bandeja", Bandeja(pages, services))

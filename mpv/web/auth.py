@@ -30,7 +30,7 @@ class Login:
         form = read_form(req)
         username, siguiente = form.get("username").strip(), _safe_next(form.get("siguiente") or "/inicio")
         try:
-            token, _ = self._sessions.login(username, form.get("password"), ip=req.remote_addr or "")
+            token, usuario = self._sessions.login(username, form.get("password"), ip=req.remote_addr or "")
         except Throttled as exc:
             resp.set_header("Retry-After", str(exc.retry_after))
             self._pages.render(req, resp, "login.html", status=falcon.HTTP_429, username=username,
@@ -45,7 +45,7 @@ class Login:
         if req.cookies.get(SESSION_COOKIE):
             self._sessions.logout(req.cookies.get(SESSION_COOKIE), ip=req.remote_addr or "")
         set_cookie(req, resp, SESSION_COOKIE, token)
-        raise falcon.HTTPSeeOther(siguiente)
+        raise falcon.HTTPSeeOther("/cuenta" if usuario.cambiar_clave else siguiente)
 
 
 class Logout:

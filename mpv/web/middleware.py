@@ -12,6 +12,7 @@ SESSION_COOKIE = "mpv_sesion"
 CSRF_COOKIE = "mpv_csrf"
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 HSTS = "max-age=31536000; includeSubDomains"
+CAMBIO_DE_CLAVE = {"/cuenta", "/cuenta/clave", "/logout"}  # all a user with a temporary password may reach
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
        "font-src 'self'; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; "
@@ -47,6 +48,9 @@ class SessionMiddleware:
         if current is not None:
             req.context.usuario = current.usuario
             req.context.sesion = current.sesion
+            # A password an administrator set must be replaced before anything else (ASVS V6.4.1).
+            if current.usuario.cambiar_clave and req.path not in CAMBIO_DE_CLAVE:
+                raise falcon.HTTPSeeOther("/cuenta")
         elif req.cookies.get(SESSION_COOKIE):
             clear_cookie(req, resp, SESSION_COOKIE)
         token = req.cookies.get(CSRF_COOKIE)
