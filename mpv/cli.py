@@ -20,6 +20,22 @@ from .models import ROLES, Expediente, Oficina, Usuario
 from .passwords import generate_password, hash_password, password_problem
 
 
+class UTCFormatter(logging.Formatter):
+    """Process-log timestamps in UTC with an explicit offset (ASVS V16.2.2): 2026-03-02T14:30:00.123+00:00."""
+
+    converter = time.gmtime
+
+    def formatTime(self, record, datefmt=None):
+        return time.strftime("%Y-%m-%dT%H:%M:%S", self.converter(record.created)) + f".{int(record.msecs):03d}+00:00"
+
+
+def configure_logging(stream=None):
+    """The process log: INFO and up to standard error, each line stamped in UTC."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(UTCFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
+
+
 def main(argv=None, settings: Settings | None = None, clock=None) -> int:
     """Run one ``mpv`` subcommand; tests pass ``settings`` (and a ``clock``) instead of the environment."""
     parser = _parser()
@@ -27,7 +43,7 @@ def main(argv=None, settings: Settings | None = None, clock=None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     logging.getLogger("spiff").setLevel(logging.WARNING)
     try:
         settings = settings or Settings.from_env()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
@@ -76,6 +77,18 @@ class Settings:
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
+    def plaintext_connections(self) -> list[str]:
+        """The connections to another host that these settings leave unencrypted (ASVS V12.3.1), in Spanish."""
+        problems = []
+        url = urlparse(self.database_url)
+        sslmode = (parse_qs(url.query).get("sslmode") or [""])[-1]
+        if not self.is_sqlite and not _local(url.hostname) and sslmode not in ("require", "verify-ca", "verify-full"):
+            problems.append(f"la base de datos en {url.hostname} se usa sin TLS: agregue ?sslmode=verify-full a "
+                            "MPV_DATABASE_URL")
+        if self.smtp_host and not _local(self.smtp_host) and not self.smtp_starttls:
+            problems.append(f"el correo a {self.smtp_host} se envía sin cifrar: quite MPV_SMTP_STARTTLS=false")
+        return problems
+
     @classmethod
     def from_env(cls, environ=None) -> "Settings":
         """Build settings from ``MPV_*`` variables; raise :class:`SettingsError` naming a bad one."""
@@ -125,3 +138,8 @@ def _integer(env, name, low, high) -> int:
     if not low <= value <= high:
         raise SettingsError(f"{name} debe estar entre {low} y {high}")
     return value
+
+
+def _local(host: str | None) -> bool:
+    """A connection that never leaves this machine: loopback, or a Unix socket (no host, or a path)."""
+    return not host or host.startswith("/") or host in ("localhost", "127.0.0.1", "::1") or host.startswith("127.")

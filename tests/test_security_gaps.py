@@ -348,3 +348,36 @@ def test_init_db_adds_the_new_column_to_an_older_database(services):
     assert "cambiar_clave" in services.db.columns("usuario")
     assert Usuario.get_by_id(antiguo.id).cambiar_clave is False
     services.init_db()  # idempotent
+
+
+# -- V16.2.2 process-log timestamps in UTC with an offset --------------------------------------------------
+def test_process_log_lines_are_stamped_in_utc_with_an_offset():
+    from mpv.cli import UTCFormatter
+
+    record = logging.LogRecord("mpv.web", logging.WARNING, __file__, 1, "Denied %s", ("x",), None)
+    record.created, record.msecs = 1772461800.25, 250.0  # 2026-03-02 14:30:00.25 UTC = 09:30 in Lima
+    line = UTCFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s").format(record)
+    assert line == "2026-03-02T14:30:00.250+00:00 WARNING mpv.web: Denied x"
+
+
+# -- V12.3.1 a plaintext connection to another host is warned about at start --------------------------------
+def test_plaintext_database_or_mail_to_another_host_is_warned_about(tmp_path, caplog):
+    from mpv.config import Settings
+    from mpv.web.server import warn_plaintext
+
+    cases = [
+        ({"database_url": "postgresql://mpv@db.muni.internal/mpv", "smtp_host": "smtp.muni.internal",
+          "smtp_starttls": False}, ["db.muni.internal", "smtp.muni.internal"]),
+        ({"database_url": "postgresql://mpv@db.muni.internal/mpv?sslmode=verify-full", "smtp_host": "smtp.muni.internal"}, []),
+        ({"database_url": "postgresql://mpv@127.0.0.1/mpv", "smtp_host": "localhost", "smtp_starttls": False}, []),
+        ({"database_url": "postgresql:///mpv?host=/var/run/postgresql"}, []),
+        ({}, []),  # SQLite
+    ]
+    for options, hosts in cases:
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="mpv.web.server"):
+            warn_plaintext(Settings(data_dir=tmp_path, **options))
+        warned = [r.getMessage() for r in caplog.records]
+        assert len(warned) == len(hosts), (options, warned)
+        for host, line in zip(hosts, warned):
+            assert line.startswith("Conexión sin cifrar:") and host in line

@@ -77,12 +77,20 @@ def max_body_bytes(limits) -> int:
     return limits.principal_bytes + limits.anexos * limits.anexo_bytes + 1024 * 1024
 
 
+def warn_plaintext(settings):
+    """Log a warning for each connection to another host the settings leave unencrypted (MPV still starts:
+    a private network may be protected otherwise, but the operator must know)."""
+    for problem in settings.plaintext_connections():
+        log.warning("Conexión sin cifrar: %s", problem)
+
+
 def serve(services, threads: int = 8, timers: bool = True, correos: bool = True,
           sweep_interval: float = 3600.0, sweep_grace: float = 3600.0, reuse_port: bool = False):
     """Serve the app on MPV_HOST:MPV_PORT until interrupted; ``sweep_interval=0`` runs no sweeper.
     With ``reuse_port`` the listening socket is shared (SO_REUSEPORT) with the other workers of
     :func:`serve_workers`, and the kernel spreads the connections among them."""
     settings = services.settings
+    warn_plaintext(settings)
     app = create_app(services)
     sweeper = SweeperThread(services, sweep_interval, sweep_grace) if sweep_interval else None
     if sweeper:
