@@ -15,7 +15,6 @@ Skipped when no PostgreSQL answers at 127.0.0.1:5432 (database ``test``).
 from __future__ import annotations
 
 import argparse
-import io
 import multiprocessing as mp
 import os
 import platform
