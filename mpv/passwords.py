@@ -53,7 +53,8 @@ def password_problem(password: str, *user_inputs: str) -> str | None:
         return f"La contraseña debe tener al menos {MIN_LENGTH} caracteres."
     if len(password) > MAX_LENGTH:
         return f"La contraseña puede tener como máximo {MAX_LENGTH} caracteres."
-    result = zxcvbn(password[:100], user_inputs=[u for u in user_inputs if u] + CONTEXT_WORDS)
+    # zxcvbn refuses more than 72 characters (ValueError); the first 72 of a longer passphrase are enough to judge it.
+    result = zxcvbn(password[:72], user_inputs=[u for u in user_inputs if u] + CONTEXT_WORDS)
     if result["score"] < MIN_SCORE:
         return ("La contraseña es demasiado común o fácil de adivinar (por ejemplo, palabras, fechas, "
                 "secuencias o su propio nombre). Use una frase de varias palabras o una combinación más larga.")

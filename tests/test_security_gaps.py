@@ -381,3 +381,190 @@ def test_plaintext_database_or_mail_to_another_host_is_warned_about(tmp_path, ca
         assert len(warned) == len(hosts), (options, warned)
         for host, line in zip(hosts, warned):
             assert line.startswith("Conexión sin cifrar:") and host in line
+
+
+# -- cheap tests for the "Gap (test)" rows ----------------------------------------------------------------
+HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(2)>{{ 7 * 7 }}'
+
+
+def test_hostile_text_filed_by_a_citizen_comes_out_escaped_and_literal(services):
+    """V1.1.2, V1.2.1, V1.3.7: asunto, nombres and file name with markup and template syntax."""
+    exp = file_tramite(services, asunto=f"Licencia {HOSTILE}", nombres=f"Ana {HOSTILE}"[:120],
+                       nombre=f"plano{HOSTILE}.pdf")
+    make_user("mesa", "mesa", "MP")
+    app = create_app(services)
+    staff = Browser(app)
+    staff.login("mesa")
+    citizen = Browser(app)
+    pages = [staff.get("/tramites"), staff.get(f"/expedientes/{exp.numero}"),
+             staff.get(f"/expedientes/{exp.numero}/seguimiento"), citizen.get(f"/seguimiento/{exp.codigo}"),
+             citizen.get(f"/constancia/{exp.codigo}")]
+    for page in pages:
+        assert page.status_code == 200
+        assert "<script>alert(1)" not in page.text and "<img src=x" not in page.text, page.text[:200]
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+        assert "{{ 7 * 7 }}" in page.text
+
+
+def test_the_bpmn_sandbox_refuses_python_internals_and_shows_the_text_as_written(services, caplog):
+    """V1.3.7: an analyst's instruction cannot reach Python's internals; task data stays data."""
+    from mpv.web.render import Renderer
+
+    renderer = Renderer(services.calendario, services.clock)
+    with caplog.at_level(logging.WARNING, logger="mpv.web.render"):
+        shown = renderer.bpmn_text("{{ ''.__class__.__mro__[1].__subclasses__() }}", {})
+    assert str(shown) == "{{ &#39;&#39;.__class__.__mro__[1].__subclasses__() }}"
+    assert "unsafe" in caplog.records[0].getMessage()
+    assert str(renderer.bpmn_text("Revise: {{ asunto }}", {"asunto": "{{ 7 * 7 }}<b>"})) == "Revise: {{ 7 * 7 }}&lt;b&gt;"
+
+
+def test_a_name_with_cr_lf_injects_no_mail_header(services):
+    """V1.3.11: the sender's name goes into To: through headerregistry, which refuses CR/LF."""
+    from mpv.correo_mensajes import Mensajes, NoEnviable
+    from mpv.errors import InvalidInput
+    from mpv.models import Correo
+
+    try:
+        exp = file_tramite(services, nombres="Ana\r\nBcc: x@evil.example")
+    except InvalidInput:
+        return  # refused at filing: nothing will be mailed
+    correos = list(Correo.select().where(Correo.expediente == exp.id))
+    assert correos
+    for correo in correos:
+        try:
+            msg = Mensajes(services).build(correo, services.clock())
+        except NoEnviable:
+            continue
+        raw = msg.as_bytes()
+        assert b"\nBcc:" not in raw and msg["Bcc"] is None and "evil" not in str(msg["To"]).split("<")[-1]
+
+
+def test_static_scripts_use_no_html_sinks():
+    """V3.2.2: the scripts write text with textContent only."""
+    from pathlib import Path
+
+    import mpv.web
+
+    scripts = list((Path(mpv.web.__file__).parent / "static").glob("*.js"))
+    assert scripts
+    for script in scripts:
+        code = script.read_text(encoding="utf-8")
+        for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
+            assert sink not in code, (script.name, sink)
+        assert "paste" not in code  # V6.2.7: nothing interferes with pasting a password
+
+
+def test_password_fields_are_type_password_with_autocomplete(services):
+    """V6.2.6, V6.2.7."""
+    import re
+
+    make_user("admin", "admin")
+    app = create_app(services)
+    b = Browser(app)
+    login = b.get("/login").text
+    assert re.search(r'<input type="password" id="password" name="password" autocomplete="current-password"', login)
+    assert 'autocomplete="username"' in login
+    b.login("admin")
+    form = b.get("/admin/usuarios/nuevo").text
+    assert re.search(r'<input type="password" id="f-password" name="password" autocomplete="new-password"', form)
+    assert not re.search(r'<input type="(text|hidden)"[^>]*name="(password|actual|nueva|confirmacion)"',
+                         form + b.get("/cuenta").text)
+
+
+def test_passphrases_of_64_and_more_characters_are_accepted_up_to_128():
+    """V6.2.9."""
+    from mpv.passwords import MAX_LENGTH, password_problem
+
+    long = "el cóndor pasa sobre los andes nevados mientras la llama duerme tranquila"
+    assert len(long) >= 64 and password_problem(long) is None
+    # Past zxcvbn's 72-character limit too (it raises there; the check looks at the first 72).
+    assert password_problem(long + " y el río suena") is None
+    assert password_problem((long * 2)[:128]) is None
+    assert "como máximo 128" in password_problem((long * 2)[:129]) and MAX_LENGTH == 128
+
+
+def test_a_fresh_database_has_no_user(settings, clock, capsys):
+    """V6.3.2: `mpv init-db` creates no account."""
+    from mpv.cli import main
+    from mpv.models import Usuario
+
+    assert main(["init-db"], settings=settings, clock=clock) == 0
+    from mpv.services import Services
+
+    services = Services.build(settings, clock=clock)
+    try:
+        assert Usuario.select().count() == 0
+    finally:
+        services.close()
+
+
+def test_trace_is_405_and_static_folders_are_not_listed(services):
+    """V13.4.3, V13.4.4."""
+    from falcon import testing
+
+    client = testing.TestClient(create_app(services))
+    for path in ("/", "/login", "/seguimiento"):
+        assert client.simulate_request("TRACE", path).status_code == 405, path
+    for path in ("/static/", "/static", "/static/vendor/pdfjs/", "/static/vendor/"):
+        result = client.simulate_get(path)
+        assert result.status_code == 404 and "visor.js" not in result.text and "pdf.min.mjs" not in result.text, path
+
+
+def test_every_staff_page_shows_the_logout_form(services):
+    """V7.4.4."""
+    make_user("admin", "admin")
+    make_user("mesa", "mesa", "MP")
+    make_user("gdur", "oficina", "GDUR")
+    exp = file_tramite(services)
+    app = create_app(services)
+    for role, paths in {"admin": ["/inicio", "/tramites", "/admin", "/admin/usuarios", "/admin/oficinas",
+                                  "/admin/feriados", "/admin/parametros", "/admin/correos", "/cuenta",
+                                  f"/expedientes/{exp.numero}"],
+                        "mesa": ["/inicio", "/tramites", f"/expedientes/{exp.numero}/derivar", "/cuenta"],
+                        "gdur": ["/inicio", "/bandeja", "/cuenta"]}.items():
+        b = Browser(app)
+        b.login(role)
+        for path in paths:
+            page = b.get(path)
+            assert page.status_code == 200, (role, path)
+            assert '<form method="post" action="/logout">' in page.text and ">Salir</button>" in page.text, (role, path)
+
+
+def test_an_unexpected_error_logs_its_incident_code_with_the_traceback(services, monkeypatch, caplog):
+    """V16.3.4."""
+    import re
+
+    make_user("mesa", "mesa", "MP")
+    b = Browser(create_app(services))
+    b.login("mesa")
+    monkeypatch.setattr("mpv.listados.tramites", lambda *a, **k: 1 / 0)
+    with caplog.at_level(logging.ERROR, logger="mpv.web"):
+        crashed = b.get("/tramites")
+    assert crashed.status_code == 500 and "Traceback" not in crashed.text
+    code = re.search(r"\b([0-9A-F]{8})\b", crashed.text.split("incidente", 1)[1]).group(1)
+    [record] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert code in record.getMessage() and record.exc_info and record.exc_info[0] is ZeroDivisionError
+
+
+def test_allowed_gets_change_nothing(services):
+    """V3.5.3: reading pages leaves the expediente, its tasks and its history as they were."""
+    from mpv.models import Expediente, Tarea
+
+    make_user("mesa", "mesa", "MP")
+    exp = file_tramite(services)
+    app = create_app(services)
+    b = Browser(app)
+    b.login("mesa")
+
+    def state():
+        e = Expediente.get_by_id(exp.id)
+        tareas = sorted((t.task_id, t.rol) for t in Tarea.select().where(Tarea.expediente == exp.id))
+        return e.version, e.estado, tareas, Evento.select().where(Evento.tipo != "acceso").count()
+
+    before = state()
+    task_id = Tarea.get(Tarea.expediente == exp.id).task_id
+    for path in ("/inicio", "/tramites", f"/expedientes/{exp.numero}", f"/expedientes/{exp.numero}/seguimiento",
+                 f"/expedientes/{exp.numero}/derivar", f"/expedientes/{exp.numero}/tareas/{task_id}",
+                 f"/seguimiento/{exp.codigo}", f"/constancia/{exp.codigo}", f"/constancia/{exp.codigo}/pdf"):
+        assert b.get(path).status_code in (200, 303, 403), path
+    assert state() == before
