@@ -307,7 +307,8 @@ def test_csv_export_streams_in_batches_not_all_rows(services, staff, clock):
 
 
 # -- read-only -----------------------------------------------------------------------------------------
-PUBLIC = ("/login", "/logout", "/presentar", "/seguimiento", "/api/")
+# Not refused to an auditor: the citizen's public routes, and their own session and password (/cuenta).
+PUBLIC = ("/login", "/logout", "/cuenta", "/presentar", "/seguimiento", "/api/")
 
 
 def test_auditor_reads_everything_and_changes_nothing(site, services, clock):
@@ -343,3 +344,12 @@ def test_analista_and_office_may_not_read_the_audit(site):
         b.login(username)
         for path in ("/auditoria/expedientes", "/auditoria/eventos/csv", f"/auditoria/expedientes/{e['a'].numero}"):
             assert b.get(path).status_code == 403, (username, path)
+
+
+def test_a_walk_in_progress_does_not_block_the_other_pages(services, staff, clock):
+    file_tramite(services)
+    cache = auditoria.VerificacionCadena(clock)
+    first = cache.resultado()
+    with cache._lock:  # another request is walking the chain
+        assert cache.resultado(completa=True) is first
+    assert cache.resultado(completa=True) is not first
