@@ -46,9 +46,10 @@ soak: $(STAMP) $(NODE_STAMP)
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --soak -m slow --db=postgresql
 	$(BIN)/pytest --soak --db=postgresql $(F1)
 
-## bench: every benchmark of tests/bench, printed as tables
+## bench: every benchmark of tests/bench, printed as tables; last, the one table of docs/bench.md (bench_tabla.py)
 bench: $(STAMP) $(NODE_STAMP)
-	@for b in tests/bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in tests/bench/bench_*.py; do [ $$b = tests/bench/bench_tabla.py ] || { echo "== $$b"; $(BIN)/python $$b || exit 1; }; done
+	@echo "== tests/bench/bench_tabla.py"; $(BIN)/python tests/bench/bench_tabla.py
 
 ## screenshots: a PNG of each main screen in docs/screenshots/ (headless Chromium)
 screenshots: $(STAMP) $(NODE_STAMP) chromium

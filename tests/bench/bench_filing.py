@@ -1,15 +1,16 @@
-"""Benchmark: filings per second through the JSON API with a 1 MB PDF, next to a bare POST of the same body;
-and the server's peak memory while 4 clients upload 20 MB PDFs at once.
+"""Benchmark: the server's peak memory while 4 clients upload 20 MB PDFs at once through the JSON API, next to
+a bare POST of the same body. (Filings per second with a 1 MB PDF are a row of bench_tabla.py's table.)
 
-The bare POST is a route added only by this script's server, in the same process, behind the same
-middleware: it streams the request body to a temporary file in 64 KiB chunks and fsyncs it, as MPV's
-storage does, with no multipart parsing, validation, PDF check or database. Goal: the peak resident memory
-(VmHWM / sampled VmRSS from /proc) grows by less than 64 MB over idle while the four 20 MB filings run.
+The bare POST (:class:`BarePost`, also the filing's baseline in bench_tabla.py) is a route added only by the
+benchmark's server, in the same process, behind the same middleware: it streams the request body to a
+temporary file in 64 KiB chunks and fsyncs it, as MPV's storage does, with no multipart parsing, validation,
+PDF check or database. Goal: the peak resident memory (VmHWM / sampled VmRSS from /proc) grows by less than
+64 MB over idle while the four 20 MB filings run.
 
-Run: ``make bench`` or ``python tests/bench/bench_filing.py [--segundos N] [--clientes N]``. The app is served
-by waitress (as ``mpv serve`` does, same request-size limit) in a separate process started and stopped by
-PID, on 127.0.0.1 only, on a SQLite database in a temporary folder; the load comes from bounded Python
-client threads. Each upload carries a different PDF (a serial number written into it), as real ones do.
+Run: ``make bench`` or ``python tests/bench/bench_filing.py [--rondas N]``. The app is served by waitress (as
+``mpv serve`` does, same request-size limit) in a separate process started and stopped by PID, on 127.0.0.1
+only, on a SQLite database in a temporary folder. Each upload carries a different PDF (a serial number
+written into it), as real ones do.
 """
 from __future__ import annotations
 
@@ -17,23 +18,17 @@ import argparse
 import http.client
 import json
 import os
-import platform
 import random
-import sqlite3
-import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from mpv.config import Settings  # noqa: E402
+from comun import MB, Servidor, machine, settings_for, vigilar  # noqa: E402
 
-MB = 1024 * 1024
 GOAL_MB = 64
 SERIAL = b"%MPV-BENCH-" + b"0" * 16  # rewritten in place (same length) to make every upload unique
 FILING = {
@@ -42,10 +37,6 @@ FILING = {
     "direccion": "Jr. Loreto 215", "tipo_documento": "SOL", "asunto": "Licencia de funcionamiento",
     "folios": "1", "acepta_notificacion": "true",
 }
-
-
-def settings_for(carpeta: Path) -> Settings:
-    return Settings(data_dir=carpeta / "data", database_url=f"sqlite:///{carpeta / 'mpv.sqlite3'}", port=0)
 
 
 def scanned_pdf(pages: int, image_bytes: int, seed: int = 0) -> bytes:
@@ -123,6 +114,7 @@ def servir(carpeta: Path, padre: int, hilos: int):
     from mpv.web.app import create_app
     from mpv.web.server import max_body_bytes
 
+    vigilar(padre)
     logging.getLogger("waitress").setLevel(logging.ERROR)  # "Task queue depth" is what a load test does
     services = Services.build(settings_for(carpeta))
     app = create_app(services)
@@ -131,52 +123,18 @@ def servir(carpeta: Path, padre: int, hilos: int):
     server = waitress.create_server(app, host="127.0.0.1", port=0, threads=hilos, ident="MPV",
                                     max_request_body_size=max_body_bytes(services.limits))
     print(f"PUERTO {server.effective_port}", flush=True)
-
-    def watchdog():  # never outlive the benchmark that started us
-        while os.getppid() == padre:
-            time.sleep(1)
-        os._exit(1)
-
-    threading.Thread(target=watchdog, daemon=True).start()
     server.run()
 
 
 # -- the benchmark process -------------------------------------------------------------------------------
-class Servidor:
-    """The app in a separate process, started and stopped by PID."""
-
-    def __init__(self, carpeta: Path, hilos: int):
-        self.proc = subprocess.Popen([sys.executable, __file__, "--servir", str(carpeta), "--padre", str(os.getpid()),
-                                      "--hilos", str(hilos)], stdout=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
-        if not line.startswith("PUERTO "):
-            self.stop()
-            raise RuntimeError(f"el servidor no arrancó: {line!r}")
-        self.port = int(line.split()[1])
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    def memory(self) -> dict[str, int]:
-        """VmRSS and VmHWM of the server, in bytes."""
-        values = {}
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            name, _, rest = line.partition(":")
-            if name in ("VmRSS", "VmHWM"):
-                values[name] = int(rest.split()[0]) * 1024
-        return values
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+def memory(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM of process ``pid``, in bytes."""
+    values = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, rest = line.partition(":")
+        if name in ("VmRSS", "VmHWM"):
+            values[name] = int(rest.split()[0]) * 1024
+    return values
 
 
 def upload(conn: http.client.HTTPConnection, path: str, body: bytes, content_type: str) -> dict:
@@ -188,50 +146,17 @@ def upload(conn: http.client.HTTPConnection, path: str, body: bytes, content_typ
     return json.loads(data)
 
 
-def rate(port: int, path: str, body: Body, seconds: float, clients: int) -> tuple[float, float]:
-    """(requests/s, p99 ms) of ``clients`` keep-alive connections posting ``body`` for ``seconds``."""
-    latencies, errors, lock = [], [], threading.Lock()
-    deadline = time.monotonic() + seconds
-
-    def worker():
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-        mine = []
-        try:
-            while time.monotonic() < deadline:
-                data = body.next()
-                t0 = time.perf_counter()
-                upload(conn, path, data, body.content_type)
-                mine.append(time.perf_counter() - t0)
-        except Exception as exc:  # noqa: BLE001 - reported after the run
-            errors.append(repr(exc))
-        finally:
-            conn.close()
-            with lock:
-                latencies.extend(mine)
-
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
-    started = time.monotonic()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise RuntimeError(f"errores durante la carga: {errors[:3]}")
-    latencies.sort()
-    return len(latencies) / (time.monotonic() - started), latencies[int(len(latencies) * 0.99)] * 1000
-
-
 def peak_memory(servidor: Servidor, path: str, body: Body, clients: int, rounds: int) -> dict:
     """Idle RSS, then the peak while ``clients`` upload ``body`` at once (``rounds`` times), sampled every 5 ms
     and read from the kernel's high-water mark when it rose during the run."""
     time.sleep(1.0)
-    idle = servidor.memory()["VmRSS"]
-    hwm_before = servidor.memory()["VmHWM"]
+    idle = memory(servidor.proc.pid)["VmRSS"]
+    hwm_before = memory(servidor.proc.pid)["VmHWM"]
     samples, done = [], threading.Event()
 
     def sampler():
         while not done.is_set():
-            samples.append(servidor.memory()["VmRSS"])
+            samples.append(memory(servidor.proc.pid)["VmRSS"])
             time.sleep(0.005)
 
     def client():
@@ -255,9 +180,9 @@ def peak_memory(servidor: Servidor, path: str, body: Body, clients: int, rounds:
         done.set()
         watcher.join()
     elapsed = time.monotonic() - started
-    hwm_after = servidor.memory()["VmHWM"]
+    hwm_after = memory(servidor.proc.pid)["VmHWM"]
     peak = max(samples + ([hwm_after] if hwm_after > hwm_before else []))
-    return {"idle": idle, "peak": peak, "growth": peak - idle, "after": servidor.memory()["VmRSS"],
+    return {"idle": idle, "peak": peak, "growth": peak - idle, "after": memory(servidor.proc.pid)["VmRSS"],
             "seconds": elapsed / rounds}
 
 
@@ -278,21 +203,8 @@ def prepare(carpeta: Path):
         services.close()
 
 
-def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor() or "?")
-    memory_kb = next((int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-                      if line.startswith("MemTotal")), 0)
-    return (f"CPU: {cpu}; {os.cpu_count()} núcleos; memoria {memory_kb / MB:.1f} GiB; "
-            f"Python {platform.python_version()}; "
-            f"SQLite {sqlite3.sqlite_version}; carga media al empezar: {os.getloadavg()[0]:.2f}")
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--segundos", type=float, default=8, help="duración de cada medición de ritmo")
-    parser.add_argument("--repeticiones", type=int, default=2)
-    parser.add_argument("--clientes", type=int, default=4, help="conexiones que presentan a la vez")
     parser.add_argument("--rondas", type=int, default=2, help="rondas de 4 subidas de 20 MB")
     parser.add_argument("--hilos", type=int, default=8, help="hilos de waitress (los de «mpv serve»)")
     parser.add_argument("--servir", type=Path, help=argparse.SUPPRESS)
@@ -303,44 +215,30 @@ def main(argv=None) -> int:
         return 0
 
     print(machine())
-    small_pdf = scanned_pdf(1, 1024 * 1024, seed=1)
+    small = Body(scanned_pdf(1, 1024 * 1024, seed=1))
     large_pdf = scanned_pdf(20, 1020 * 1020, seed=2)  # just under the default 20 MB limit of the main PDF
-    small, large = Body(small_pdf), Body(large_pdf)
-    print(f"PDF de {len(small_pdf) / MB:.2f} MB (1 página) y de {len(large_pdf) / MB:.2f} MB (20 páginas "
-          f"escaneadas; MB = 2^20 bytes, como MPV_MAX_*_MB); waitress con {args.hilos} hilos; SQLite; "
-          "cliente Python en el mismo equipo")
+    large = Body(large_pdf)
+    print(f"PDF de {len(large_pdf) / MB:.2f} MB (20 páginas escaneadas; MB = 2^20 bytes, como MPV_MAX_*_MB); "
+          f"waitress con {args.hilos} hilos; SQLite; cliente Python en el mismo equipo")
     routes = {"api": "/api/v1/tramites", "bare": "/api/bench/bare"}
     with tempfile.TemporaryDirectory(prefix="mpv-bench-filing-") as tmp:
         carpeta = Path(tmp)
         prepare(carpeta)
         memoria = {}
         for name, path in routes.items():  # each in a fresh process: freed memory would hide the next peak
-            with Servidor(carpeta, args.hilos) as servidor:
+            with Servidor(__file__, str(carpeta), "--hilos", str(args.hilos)) as servidor:
                 for warm in routes.values():  # imports, caches, first rows
-                    rate(servidor.port, warm, small, 1.0, 2)
+                    conn = http.client.HTTPConnection("127.0.0.1", servidor.port, timeout=60)
+                    for _ in range(3):
+                        upload(conn, warm, small.next(), small.content_type)
+                    conn.close()
                 memoria[name] = peak_memory(servidor, path, large, 4, args.rondas)
-        runs = {name: [] for name in routes}
-        with Servidor(carpeta, args.hilos) as servidor:
-            for path in routes.values():
-                rate(servidor.port, path, small, 1.0, 2)
-            for _ in range(args.repeticiones):  # interleaved: both see the same machine
-                for name, path in routes.items():
-                    runs[name].append(rate(servidor.port, path, small, args.segundos, args.clientes))
-    return report(runs, memoria, args)
+    return report(memoria, args)
 
 
-def report(runs: dict, memoria: dict, args) -> int:
-    api, bare = (statistics.median(r for r, _ in runs[k]) for k in ("api", "bare"))
-    api_p99, bare_p99 = (statistics.median(p for _, p in runs[k]) for k in ("api", "bare"))
-    print(f"\nRitmo con un PDF de 1 MB, {args.clientes} clientes, {args.repeticiones}×{args.segundos:g} s "
-          f"(medianas); carga media al terminar: {os.getloadavg()[0]:.2f}")
-    print("| ruta | solicitudes/s | p99 ms |")
-    print("|---|---:|---:|")
-    print(f"| POST /api/v1/tramites (presentación completa) | {api:,.1f} | {api_p99:,.0f} |")
-    print(f"| POST simple del mismo cuerpo a disco (base) | {bare:,.1f} | {bare_p99:,.0f} |")
-    print(f"| presentación / base | {api / bare:.0%} | |")
+def report(memoria: dict, args) -> int:
     print("\nMemoria residente del servidor, 4 clientes suben a la vez un PDF de 20 MB "
-          f"({args.rondas} rondas)")
+          f"({args.rondas} rondas); carga media al terminar: {os.getloadavg()[0]:.2f}")
     print("| ruta | en reposo MB | pico MB | crecimiento MB | después MB | s por ronda |")
     print("|---|---:|---:|---:|---:|---:|")
     for key, name in (("api", "POST /api/v1/tramites"), ("bare", "POST simple (base)")):

@@ -1,0 +1,31 @@
+"""``make bench`` still works: the machinery of tests/bench/bench_tabla.py on tiny databases, about a second per
+figure, computes every figure, its baseline and their ratio (the goals are for the real run, not this one)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "bench"))
+
+import bench_tabla  # noqa: E402
+
+
+def test_the_table_has_every_figure_with_its_baseline_and_ratio(backend, tmp_path):
+    if backend != "sqlite":
+        pytest.skip("la tabla de rendimiento se mide sobre SQLite")
+    filas, doc = bench_tabla.run(["--rapido", "--min", "60", "--max", "120", "--escenarios", "atendido",
+                                  "--segundos", "0.4", "--calentar", "0.1", "--derivaciones", "100", "--python",
+                                  "--carpeta", str(tmp_path / "bench")])
+    cifras = [f["cifra"] for f in filas]
+    assert len(cifras) == 8, cifras
+    for marca in ("Trámites recibidos, 60 ", "Trámites recibidos, 120 ", "tiempo con 120 ÷ con 60", "Derivación",
+                  "Presentación", "Seguimiento del personal", "Seguimiento público", "2 procesos"):
+        assert any(marca in c for c in cifras), (marca, cifras)
+    for f in filas:
+        assert f["rps"] > 0 and f["base_rps"] > 0 and f["p99"] > 0 and f["base_p99"] > 0, f
+        assert f["ratio"] > 0 and f["ratio_txt"] in doc, f
+    assert doc.count("CUMPLE") >= len(filas) - 2  # each checked row says CUMPLE or NO CUMPLE
+    assert not (tmp_path / "bench" / "trabajo").exists()  # the work database goes with the run
+    assert sorted(p.name for p in (tmp_path / "bench").iterdir()) == ["120", "60"]  # kept for the next run
