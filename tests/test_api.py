@@ -73,9 +73,13 @@ def written_files(services) -> list:
     return [p for p in services.settings.attachments_dir.rglob("*") if p.is_file()]
 
 
-def assert_nothing_written(services):
+def assert_nothing_written(services, refused_files: int = 0):
+    """No filing, file or message; the only history a refused filing leaves is the audit row of a refused
+    file (ASVS V16.3.3), and only when ``refused_files``."""
     counts = {m.__name__: m.select().count() for m in (Expediente, Adjunto, Remitente, Correo, Evento)}
-    assert counts == dict.fromkeys(counts, 0)
+    assert counts == {**dict.fromkeys(counts, 0), "Evento": refused_files}
+    refusals = Evento.select().where((Evento.tipo == "acceso") & (Evento.accion == "archivo_rechazado"))
+    assert refusals.count() == refused_files
     assert written_files(services) == []  # tmp/ included
 
 
@@ -232,7 +236,11 @@ def test_bad_input_is_422_naming_the_field_and_writes_nothing(services, client, 
     assert result.status_code == 422, result.text
     conforms(spec, result, TRAMITES, "post")
     assert words in result.json["campos"][field]
-    assert_nothing_written(services)
+    refused_file = field in ("archivo", "anexos") and case not in ("seis anexos", "dos documentos principales")
+    assert_nothing_written(services, refused_files=1 if refused_file else 0)
+    if refused_file:
+        row = Evento.get(Evento.accion == "archivo_rechazado")
+        assert row.descripcion.startswith("Archivo rechazado: ") and words in row.detalle
 
 
 def missing_cases():
