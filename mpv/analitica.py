@@ -85,24 +85,43 @@ def _tasks(filtro: Filtro, tz, *columns):
     return query
 
 
-def _percentiles(db, base) -> dict[str, tuple[int, float, float]]:
+def _pg_percentiles(db, base) -> dict[str, tuple[int, float, float]]:
     """key → (count, median, p90) of ``base``, a query of (clave, dur) rows."""
     sql, params = base.sql()
-    if isinstance(db, pw.PostgresqlDatabase):
-        cursor = db.execute_sql(
-            f"SELECT clave, COUNT(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY dur), "
-            f"percentile_cont(0.9) WITHIN GROUP (ORDER BY dur) FROM ({sql}) AS d GROUP BY clave", params)
-        return {clave: (n, float(med), float(p90)) for clave, n, med, p90 in cursor.fetchall()}
-    # SQLite has no percentile function. Its window functions (ROW_NUMBER over each group) took twice as
-    # long as reading the values into 8-byte arrays and sorting those here (measured at 100k expedientes);
-    # memory is bounded by the range (MAX_DIAS).
-    groups: dict[str, array] = {}
-    for clave, dur in db.execute_sql(sql, params):
-        values = groups.get(clave)
-        if values is None:
-            values = groups[clave] = array("q")
-        values.append(dur)
-    return {clave: (len(values), *_continuous(sorted(values), (0.5, 0.9))) for clave, values in groups.items()}
+    cursor = db.execute_sql(
+        f"SELECT clave, COUNT(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY dur), "
+        f"percentile_cont(0.9) WITHIN GROUP (ORDER BY dur) FROM ({sql}) AS d GROUP BY clave", params)
+    return {clave: (n, float(med), float(p90)) for clave, n, med, p90 in cursor.fetchall()}
+
+
+def _sqlite_percentiles(db, filtro: Filtro, tz) -> tuple[dict, dict]:
+    """What :func:`_pg_percentiles` gives for tasks and for offices, from one pass over the range's tasks.
+
+    SQLite has no percentile function. Its window functions (ROW_NUMBER over each group) took twice as long
+    as sorting 8-byte arrays here, and grouping by expediente and office in SQL cost a second sort of every
+    row. At 1M expedientes (90 days, 670k tasks) both tables took 1.5 s that way and 1.2–1.4 s in this pass,
+    of which SQLite reads the index range in 0.15 s: the rest is moving the rows into Python.
+    Memory: 8 bytes a task, and a dict entry per expediente and office, for at most MAX_DIAS days.
+    """
+    sql, params = _tasks(filtro, tz, Evento.expediente, Evento.tarea, Evento.oficina_origen, _duration(db)).sql()
+    por_tarea: dict[str, array] = {}
+    visitas: dict[tuple, int] = {}
+    for expediente, tarea, oficina, dur in db.execute_sql(sql, params):
+        _values(por_tarea, tarea).append(dur)
+        key = (expediente, oficina)
+        visitas[key] = visitas.get(key, 0) + dur
+    por_oficina: dict[str, array] = {}
+    for (_, oficina), total in visitas.items():
+        _values(por_oficina, oficina).append(total)
+    return ({clave: (len(v), *_continuous(sorted(v), (0.5, 0.9))) for clave, v in groups.items()}
+            for groups in (por_tarea, por_oficina))
+
+
+def _values(groups: dict, clave: str) -> array:
+    values = groups.get(clave)
+    if values is None:
+        values = groups[clave] = array("q")
+    return values
 
 
 def _continuous(ordered: list, ps) -> list[float]:
@@ -122,18 +141,24 @@ def _tiempos(figures: dict, nombres: dict) -> list[Tiempo]:
     return sorted(rows, key=lambda t: (-t.mediana, t.nombre))
 
 
-def tiempos_por_tarea(db, filtro: Filtro, tz, etiquetas: dict[str, str]) -> list[Tiempo]:
-    """Median and p90 of how long each task waited until it was completed (``etiquetas``: task → label)."""
-    base = _tasks(filtro, tz, Evento.tarea.alias("clave"), _duration(db).alias("dur"))
-    return _tiempos(_percentiles(db, base), etiquetas)
+@dataclasses.dataclass
+class Tiempos:
+    por_tarea: list[Tiempo]
+    por_oficina: list[Tiempo]
 
 
-def tiempos_por_oficina(db, filtro: Filtro, tz) -> list[Tiempo]:
-    """Median and p90 of the time each expediente spent in each office: the sum of that office's
-    tasks on it completed in the range (the citizen's subsanación counts as «Ciudadano»)."""
-    base = (_tasks(filtro, tz, Evento.oficina_origen.alias("clave"), pw.fn.SUM(_duration(db)).alias("dur"))
-            .group_by(Evento.expediente, Evento.oficina_origen))
-    return _tiempos(_percentiles(db, base), oficinas())
+def tiempos(db, filtro: Filtro, tz, etiquetas: dict[str, str]) -> Tiempos:
+    """Median and p90 of how long each task waited until it was completed (``etiquetas``: task → label),
+    and of the time each expediente spent in each office: the sum of that office's tasks on it completed
+    in the range (the citizen's subsanación counts as «Ciudadano»)."""
+    if isinstance(db, pw.PostgresqlDatabase):
+        tareas = _pg_percentiles(db, _tasks(filtro, tz, Evento.tarea.alias("clave"), _duration(db).alias("dur")))
+        visitas = (_tasks(filtro, tz, Evento.oficina_origen.alias("clave"), pw.fn.SUM(_duration(db)).alias("dur"))
+                   .group_by(Evento.expediente, Evento.oficina_origen))
+        por_oficina = _pg_percentiles(db, visitas)
+    else:
+        tareas, por_oficina = _sqlite_percentiles(db, filtro, tz)
+    return Tiempos(_tiempos(tareas, etiquetas), _tiempos(por_oficina, oficinas()))
 
 
 def oficinas() -> dict[str, str]:

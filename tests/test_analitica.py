@@ -94,19 +94,24 @@ OFICINAS = {"MP": (4, 3600, 4860), "GDUR": (2, 55800, 86040), "SGAT": (1, 183600
 
 def test_times_by_task_and_office(history):
     db, tz = history.db.peewee, history.calendario.tz
-    assert figures(analitica.tiempos_por_tarea(db, marzo(), tz, {})) == TAREAS
-    assert figures(analitica.tiempos_por_oficina(db, marzo(), tz)) == OFICINAS
+    tiempos = analitica.tiempos(db, marzo(), tz, {})
+    assert figures(tiempos.por_tarea) == TAREAS
+    assert figures(tiempos.por_oficina) == OFICINAS
     # By office: only the tasks GDUR did (A and C).
-    assert figures(analitica.tiempos_por_tarea(db, marzo(oficina="GDUR"), tz, {})) == {
+    gdur = analitica.tiempos(db, marzo(oficina="GDUR"), tz, {})
+    assert figures(gdur.por_tarea) == {
         "recibir": (2, 5400, 6840), "atencion": (2, 50400, 79200)}  # [3600, 7200]; [14400, 86400]
+    assert figures(gdur.por_oficina) == {"GDUR": OFICINAS["GDUR"]}
     # By document type: only B is a Carta.
     carta = TipoDocumento.get(TipoDocumento.codigo == "CAR").id
-    assert figures(analitica.tiempos_por_tarea(db, marzo(tipo_documento=carta), tz, {})) == {
-        "recepcion": (1, 1800, 1800), "derivacion": (1, 3600, 3600), "recibir": (1, 10800, 10800),
-        "atencion": (1, 172800, 172800)}
+    b = analitica.tiempos(db, marzo(tipo_documento=carta), tz, {})
+    assert figures(b.por_tarea) == {"recepcion": (1, 1800, 1800), "derivacion": (1, 3600, 3600),
+                                    "recibir": (1, 10800, 10800), "atencion": (1, 172800, 172800)}
+    assert figures(b.por_oficina) == {"MP": (1, 5400, 5400), "SGAT": (1, 183600, 183600)}
     # A range that ends on 9 March holds A's and B's tasks and C's (done that day), not D's.
-    assert analitica.tiempos_por_tarea(db, analitica.Filtro(date(2026, 3, 1), date(2026, 3, 9)), tz,
-                                       {})[0].cantidad == 3
+    hasta_9 = analitica.tiempos(db, analitica.Filtro(date(2026, 3, 1), date(2026, 3, 9)), tz, {})
+    assert counts(hasta_9.por_tarea) == {"recepcion": 3, "derivacion": 3, "recibir": 3, "atencion": 3}
+    assert counts(hasta_9.por_oficina) == {"MP": 3, "GDUR": 2, "SGAT": 1}
 
 
 def test_overdue_and_filings(history):
