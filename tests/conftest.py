@@ -97,3 +97,19 @@ def staff(services):
     return {name: Actor.de_usuario(user, ip="127.0.0.1") for name, user in users.items()}
 
 
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless Chromium per pytest worker, shared by every browser test module (Playwright's sync API
+    allows one instance per thread); each test opens its own contexts (fresh profiles)."""
+    playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright para Python no está instalado")
+    from screenshots import BrowserUnavailable, launch_chromium
+
+    playwright = playwright_api.sync_playwright().start()
+    try:
+        browser = launch_chromium(playwright)
+    except BrowserUnavailable as exc:
+        playwright.stop()
+        pytest.skip(str(exc))
+    yield browser
+    browser.close()
+    playwright.stop()

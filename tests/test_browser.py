@@ -11,7 +11,7 @@ from urllib.parse import quote_plus
 
 import pytest
 from helpers import build_services, derivar, file_tramite, make_user, step
-from screenshots import PDF_PAINTED_JS, STEP_MS, BrowserUnavailable, LiveServer, launch_chromium, row_of  # noqa: F401
+from screenshots import PDF_PAINTED_JS, STEP_MS, LiveServer, row_of  # noqa: F401
 
 from mpv.config import Settings
 from mpv.demo import sample_pdf
@@ -26,20 +26,6 @@ expect = playwright_api.expect
 expect.set_options(timeout=STEP_MS)
 
 GDUR = "Gerencia de Desarrollo Urbano y Rural"
-
-
-@pytest.fixture(scope="session")
-def chromium():
-    """One headless Chromium per pytest worker; each test opens its own contexts (fresh profiles)."""
-    playwright = playwright_api.sync_playwright().start()
-    try:
-        browser = launch_chromium(playwright)
-    except BrowserUnavailable as exc:
-        playwright.stop()
-        pytest.skip(str(exc))
-    yield browser
-    browser.close()
-    playwright.stop()
 
 
 class Site:

@@ -6,7 +6,7 @@ import re
 
 import pytest
 from helpers import file_tramite, make_user, step
-from test_browser import actor, chromium, expect, site  # noqa: F401 - the browser fixtures of the staff tests
+from test_browser import actor, expect, site  # noqa: F401 - the browser fixtures of the staff tests
 
 from mpv.models import Evento, ProcessDefinition
 
