@@ -8,6 +8,7 @@ PostgreSQL: a pool that keeps one connection per thread; rows are locked with ``
 from __future__ import annotations
 
 import contextlib
+import copy
 import threading
 from pathlib import Path
 from urllib.parse import urlparse
@@ -107,9 +108,21 @@ class Database:
         missing = self.missing_columns(added)
         if missing:
             migrator = SchemaMigrator.from_database(self.peewee)
+            operations = []
+            for model, name in missing:
+                field = model._meta.fields[name]
+                # Added as NULL-able and filled with the default; then NOT NULL where the database can say so
+                # in place. SQLite cannot: peewee would rebuild the table, and dropping the old one fails on
+                # the rows that point at it (sessions, history). There the model still never writes NULL.
+                nullable = copy.copy(field)
+                nullable.null = True
+                operations.append(migrator.add_column(model._meta.table_name, name, nullable))
+                if field.default is not None:
+                    operations.append(migrator.apply_default(model._meta.table_name, name, field))
+                if not field.null and not self.is_sqlite:
+                    operations.append(migrator.add_not_null(model._meta.table_name, field.column_name))
             with self.write():
-                migrate(*[migrator.add_column(model._meta.table_name, name, model._meta.fields[name])
-                          for model, name in missing])
+                migrate(*operations)
         return [f"{model._meta.table_name}.{name}" for model, name in missing]
 
     def missing_columns(self, added: list) -> list:

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import logging
 
-from helpers import file_tramite, make_user
+from helpers import file_tramite, make_user, step
 from webclient import Browser
 
 from mpv import history
+from mpv.engine import Actor
 from mpv.models import Evento, Sesion
 from mpv.web.app import create_app
 
@@ -342,12 +343,17 @@ def test_init_db_adds_the_new_column_to_an_older_database(services):
     from mpv.models import Usuario
 
     antiguo = make_user("mesa", "mesa", "MP")
+    exp = file_tramite(services)  # rows that point at the user: its session and the history it wrote
+    step(services, exp, Actor.de_usuario(antiguo), accion="conforme")
+    suyos = Evento.select().where(Evento.actor == antiguo.id).count()
+    assert suyos >= 1
     services.db.peewee.execute_sql("ALTER TABLE usuario DROP COLUMN cambiar_clave")  # as an older MPV made it
     assert "cambiar_clave" not in services.db.columns("usuario")
     services.init_db()
     assert "cambiar_clave" in services.db.columns("usuario")
     assert Usuario.get_by_id(antiguo.id).cambiar_clave is False
     services.init_db()  # idempotent
+    assert Evento.select().where(Evento.actor == antiguo.id).count() == suyos
 
 
 # -- V16.2.2 process-log timestamps in UTC with an offset --------------------------------------------------
