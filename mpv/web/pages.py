@@ -12,9 +12,12 @@ NOTICE_COOKIE = "mpv_aviso"
 NAV = {
     "mesa": [("/inicio", "Inicio"), ("/tramites", "Trámites recibidos")],
     "oficina": [("/inicio", "Inicio"), ("/bandeja", "Bandeja de la oficina")],
-    "auditor": [("/inicio", "Inicio"), ("/tramites", "Trámites recibidos"), ("/auditoria", "Auditoría"), ("/analitica", "Analítica")],
-    "analista": [("/inicio", "Inicio"), ("/tramites", "Trámites recibidos"), ("/definiciones", "Procesos"), ("/analitica", "Analítica")],
-    "admin": [("/inicio", "Inicio"), ("/tramites", "Trámites recibidos"), ("/auditoria", "Auditoría"), ("/analitica", "Analítica"), ("/admin", "Administración")],
+    "auditor": [("/inicio", "Inicio"), ("/tramites", "Trámites recibidos"), ("/auditoria", "Auditoría"),
+                ("/analitica", "Analítica")],
+    "analista": [("/inicio", "Inicio"), ("/tramites", "Trámites recibidos"), ("/definiciones", "Procesos"),
+                 ("/analitica", "Analítica")],
+    "admin": [("/inicio", "Inicio"), ("/tramites", "Trámites recibidos"), ("/auditoria", "Auditoría"),
+              ("/definiciones", "Procesos"), ("/analitica", "Analítica"), ("/admin", "Administración")],
 }
 
 
