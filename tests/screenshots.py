@@ -11,7 +11,9 @@ import argparse
 import re
 import sys
 import tempfile
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 
 from helpers import LiveServer  # noqa: E402 - tests/ is on sys.path when run as a script
@@ -19,6 +21,7 @@ from helpers import LiveServer  # noqa: E402 - tests/ is on sys.path when run as
 from mpv.config import Settings
 from mpv.demo import seed
 from mpv.models import Expediente, Oficina
+from mpv.seed import sembrar
 from mpv.services import Services
 from mpv.web.app import create_app
 
@@ -37,6 +40,27 @@ PDF_PAINTED_JS = """() => {
         return false;
     };
     return canvases.length > 0 && !document.querySelector(".visor .cargando") && canvases.every(painted);
+}"""
+# bpmn-js sets data-listo on its box once the diagram is imported, fitted and its path marked.
+DIAGRAM_DRAWN = ".diagrama[data-listo='true'] .djs-container > svg"
+# True once Chart.js has drawn every chart of /analitica (it sizes each canvas when it draws).
+CHARTS_DRAWN_JS = """() => {
+    const canvases = [...document.querySelectorAll("canvas[data-grafico]")];
+    return canvases.length > 0 && canvases.every((c) => window.Chart && window.Chart.getChart(c) && c.width > 0);
+}"""
+# In the modeler: a user task after «Oficinas destino», without its form, for the validation to point at.
+ADD_TASK_JS = """(name) => {
+    const modeler = window.mpvDiagrama;
+    const registry = modeler.get("elementRegistry");
+    const modeling = modeler.get("modeling");
+    const before = registry.filter((e) => e.businessObject.name === "Oficinas destino")[0];
+    const pool = registry.filter((e) => e.type === "bpmn:Participant")[0];
+    const shape = modeler.get("elementFactory").createShape({type: "bpmn:UserTask"});
+    const task = modeling.createShape(
+        shape, {x: before.x + before.width + 110, y: before.y + before.height / 2}, pool);
+    modeling.updateLabel(task, name);
+    modeling.connect(before, task);
+    return task.id;
 }"""
 
 
@@ -64,6 +88,8 @@ def launch_chromium(playwright):
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 GDUR = "Gerencia de Desarrollo Urbano y Rural"
+LIMA = ZoneInfo("America/Lima")
+VOLUME = 1500  # expedientes seeded (mpv.seed) before the auditors' and analysts' screens
 
 
 def demo_services(folder: Path):
@@ -100,10 +126,14 @@ class Shooter:
             page.wait_for_url("**/inicio")
         return page
 
-    def shot(self, page, name: str, full_page: bool = False):
-        """The viewport (or the whole page) as ``name``."""
+    def shot(self, page, name: str, full_page: bool = False, max_height: int | None = None):
+        """The viewport (or the whole page, at most ``max_height`` pixels of it) as ``name``."""
         path = self._out / name
-        page.screenshot(path=path, full_page=full_page, animations="disabled")
+        clip = None
+        if full_page and max_height:
+            size = page.evaluate("[document.documentElement.clientWidth, document.documentElement.scrollHeight]")
+            clip = {"x": 0, "y": 0, "width": size[0], "height": min(size[1], max_height)}
+        page.screenshot(path=path, full_page=full_page, clip=clip, animations="disabled")
         self._written(path)
 
     def section(self, page, locator, name: str, max_height: int | None = None, margin: int = 12):
@@ -165,6 +195,7 @@ def take_all(shooter: Shooter, numeros: dict):
                     max_height=DESKTOP["height"])
 
     mesa.goto(f"/expedientes/{numeros['atendido']}/seguimiento")
+    mesa.locator(DIAGRAM_DRAWN).wait_for()
     shooter.shot(mesa, "fig7-seguimiento.png", full_page=True)
 
     mesa.goto(f"/expedientes/{numeros['por_derivar']}/derivar")
@@ -204,6 +235,44 @@ def take_all(shooter: Shooter, numeros: dict):
     shooter.shot(citizen, "ciudadano-seguimiento.png", full_page=True)
 
 
+def take_oversight(shooter: Shooter, numeros: dict):
+    """The screens of those who audit, analyse and redesign the process, and every user's «Mi cuenta»."""
+    auditor = shooter.page("auditor")
+    # Filtered to the seeded expedientes still in an office: the demo's eight, filed last, carry the first numbers.
+    ayer = (datetime.now(LIMA) - timedelta(days=1)).date().isoformat()
+    auditor.goto(f"/auditoria/expedientes?hasta={ayer}&estado=En+atenci%C3%B3n")
+    shooter.shot(auditor, "auditoria-expedientes.png", full_page=True, max_height=1400)
+    auditor.goto(f"/auditoria/expedientes/{numeros['atendido']}")
+    shooter.shot(auditor, "auditoria-historial.png", full_page=True, max_height=1600)
+    auditor.goto("/auditoria/eventos")
+    shooter.shot(auditor, "auditoria-eventos.png", full_page=True, max_height=1400)
+
+    analista = shooter.page("analista")
+    analista.goto("/definiciones")
+    shooter.shot(analista, "procesos-versiones.png", full_page=True)
+    analista.get_by_role("row").filter(has_text="Activa").get_by_role("link").first.click()
+    analista.locator(DIAGRAM_DRAWN).wait_for()
+    shooter.shot(analista, "procesos-diagrama.png", full_page=True)
+    analista.get_by_role("link", name="Editar el diagrama").click()
+    analista.locator(DIAGRAM_DRAWN).wait_for()
+    analista.evaluate(ADD_TASK_JS, "Revisión legal")
+    analista.get_by_role("button", name="Guardar como nueva versión").click()
+    analista.locator("#resultado-guardar .problemas").wait_for()
+    shooter.shot(analista, "procesos-modelador.png", full_page=True)
+
+    mesa = shooter.page("mesa")  # her third session (desktop, phone, this one): «Mi cuenta» lists them
+    mesa.goto(f"/expedientes/{numeros['en_atencion']}/seguimiento")
+    mesa.locator(DIAGRAM_DRAWN).wait_for()
+    shooter.section(mesa, mesa.locator(".diagrama"), "seguimiento-diagrama.png")
+
+    analista.goto("/analitica")
+    analista.wait_for_function(CHARTS_DRAWN_JS, timeout=STEP_MS)
+    shooter.shot(analista, "analitica.png", full_page=True, max_height=2400)
+
+    mesa.goto("/cuenta")
+    shooter.shot(mesa, "cuenta.png", full_page=True)
+
+
 def pick_expedientes() -> dict:
     """The demo expedientes the figures use: two already derived to GDUR, and one waiting in mesa de partes."""
     gdur = Oficina.get(Oficina.codigo == "GDUR")
@@ -236,7 +305,11 @@ def main(argv=None) -> int:
                 print(f"Capturas de {server.url} en {out}/")
                 shooter = Shooter(browser, server.url, passwords, out)
                 try:
-                    take_all(shooter, pick_expedientes())
+                    numeros = pick_expedientes()
+                    take_all(shooter, numeros)
+                    # Two years of filings behind the eight of the demo, for the auditors' and analysts' pages.
+                    sembrar(services, VOLUME, semilla=2026)
+                    take_oversight(shooter, numeros)
                 finally:
                     shooter.close()
         finally:
