@@ -243,6 +243,7 @@ def compile_bundle(files: dict[str, str], validate_xsd: bool = True) -> Definiti
             if hasattr(task_spec, "event_definition"):
                 task_spec.event_definition = use_engine_clock(task_spec.event_definition)
     user_tasks = _user_tasks(all_specs, files, problems)
+    _check_reachable(root, all_specs, problems)
     _check_lanes(root, problems)
     _check_code(all_specs, user_tasks, problems)
     if problems:
@@ -268,8 +269,36 @@ def _connect_spec_events(spec):
                 task_spec.completed_event.connect(spec.path_complete)
 
 
+# The parser's messages an analyst meets most, in Spanish (the rest are shown as the parser wrote them).
+_PARSER_MESSAGES = {
+    "Multiple outgoing flows are not supported for tasks of type":
+        "una tarea no puede tener varios flujos de salida: use una compuerta (gateway) para bifurcar",
+}
+
+
 def _exception_text(exc: ValidationException) -> str:
-    return str(exc.args[0]) if exc.args else type(exc).__name__
+    text = str(exc.args[0]) if exc.args else type(exc).__name__
+    return _PARSER_MESSAGES.get(text.strip(), text)
+
+
+# The elements of a process the engine runs; one the parser did not reach is connected to nothing.
+FLOW_NODES = ("task", "userTask", "manualTask", "scriptTask", "serviceTask", "sendTask", "receiveTask",
+              "businessRuleTask", "callActivity", "subProcess", "exclusiveGateway", "parallelGateway",
+              "inclusiveGateway", "eventBasedGateway", "intermediateCatchEvent", "intermediateThrowEvent",
+              "endEvent", "boundaryEvent")
+
+
+def _check_reachable(root, specs, problems):
+    """Name every flow node no path from the start reaches: the parser leaves it out, so its checks
+    (a user task's form, its lane) would never run, and the step would silently never happen."""
+    parsed = {name for s in specs for name in s.task_specs}
+    processes = [p for p in root.iter(f"{{{BPMN_NS}}}process") if p.get("isExecutable", "true") != "false"]
+    for container in [c for p in processes for c in (p, *p.iter(f"{{{BPMN_NS}}}subProcess"))]:
+        for element in container:
+            local = etree.QName(element).localname
+            if local in FLOW_NODES and element.get("id") not in parsed:
+                problems.append(Problem(element.get("id"), "el elemento no está conectado: ningún flujo llega a "
+                                        "él desde el inicio del proceso"))
 
 
 def _user_tasks(specs, files, problems) -> dict[str, UserTaskInfo]:

@@ -68,6 +68,25 @@ def test_unmapped_lane():
     assert any(p.startswith("lane_oficina: el carril «Gerencia» no corresponde a ningún rol") for p in problems_of(files))
 
 
+def test_a_task_no_flow_reaches_is_named():
+    """A user task dropped on the canvas but never connected (no form either): the parser never reaches it,
+    so without this check the version would be accepted and the step would silently never happen."""
+    files = bundle()
+    files["tramite.bpmn"] = files["tramite.bpmn"].replace(
+        '</bpmn:process>', '<bpmn:userTask id="revision_suelta" name="Revisión" /></bpmn:process>', 1)
+    assert problems_of(files) == [
+        "revision_suelta: el elemento no está conectado: ningún flujo llega a él desde el inicio del proceso"]
+
+
+def test_a_task_with_two_outgoing_flows_is_explained_in_spanish():
+    files = bundle()
+    text = files["tramite.bpmn"]
+    flow = '<bpmn:sequenceFlow id="flujo_extra" sourceRef="derivacion" targetRef="fin_archivado" />'
+    files["tramite.bpmn"] = text.replace('</bpmn:process>', flow + '</bpmn:process>', 1)
+    problems = problems_of(files)
+    assert any("varios flujos de salida" in p for p in problems), problems
+
+
 def test_malformed_xml():
     files = bundle()
     files["tramite.bpmn"] = files["tramite.bpmn"][:-40]
