@@ -166,6 +166,8 @@ def _parser() -> argparse.ArgumentParser:
 
     a = sub.add_parser("audit", help="auditoría").add_subparsers()
     s = a.add_parser("verify", help="verifica la cadena de hashes del historial")
+    s.add_argument("--archivos", action="store_true",
+                   help="además, vuelve a calcular el SHA-256 de cada archivo adjunto y lo compara con su nombre")
     s.set_defaults(func=cmd_audit_verify)
     return p
 
@@ -431,7 +433,23 @@ def cmd_serve(args, services) -> int:
 def cmd_audit_verify(args, services) -> int:
     result = history.verify()
     print(result)
-    return 0 if result.ok else 1
+    ok = result.ok
+    if args.archivos:
+        from .filing import files_in_use
+        from .models import Adjunto
+
+        checked, bad = 0, []
+        for sha in files_in_use():
+            checked += 1
+            problem = services.storage.check(sha)
+            if problem:
+                bad.append(sha)
+                names = ", ".join(f"{a.expediente.numero} «{a.nombre}»" for a in
+                                  Adjunto.select().where(Adjunto.sha256 == sha).limit(5))
+                print(f"Archivo {sha}: {problem} (adjunto de {names})")
+        print(f"Archivos adjuntos: {checked} verificados, {len(bad)} con problemas.")
+        ok = ok and not bad
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

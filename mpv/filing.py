@@ -144,6 +144,18 @@ def referenced(sha256: str) -> bool:
     return Adjunto.select().where(Adjunto.sha256 == sha256).exists()
 
 
+def files_in_use(batch: int = 1000):
+    """Every file some Adjunto row names, once each, in batches (by SHA-256) for :meth:`Storage.check`."""
+    last = ""
+    while True:
+        rows = [sha for (sha,) in Adjunto.select(Adjunto.sha256).where(Adjunto.sha256 > last).distinct()
+                .order_by(Adjunto.sha256).limit(batch).tuples()]
+        yield from rows
+        if len(rows) < batch:
+            return
+        last = rows[-1]
+
+
 def referenced_among(hashes: list[str]) -> set[str]:
     """Which of the files ``hashes`` some Adjunto row points at, in one query (for ``Storage.sweep``)."""
     if not hashes:

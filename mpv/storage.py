@@ -163,6 +163,17 @@ class Storage:
     def open(self, sha256: str) -> BinaryIO:
         return self.path(sha256).open("rb")
 
+    def check(self, sha256: str) -> str | None:
+        """None when the stored file still hashes to its name; else what is wrong with it, in Spanish."""
+        try:
+            with self.open(sha256) as f:
+                digest = hashlib.file_digest(f, "sha256").hexdigest()
+        except FileNotFoundError:
+            return "falta el archivo"
+        except OSError as exc:
+            return f"no se pudo leer ({exc.strerror or exc})"
+        return None if digest == sha256 else f"el contenido cambió (su SHA-256 es {digest})"
+
     def sweep(self, referenced: Callable[[list[str]], set[str]], grace_seconds: float = 3600.0,
               batch: int = 500) -> list[str]:
         """Remove the files older than ``grace_seconds`` that no row references: uploads a request

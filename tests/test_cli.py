@@ -104,3 +104,30 @@ def test_workflows_check(capsys, settings, clock, tmp_path):
     (broken / "atencion.schema.json").unlink()
     code, out, _ = run(capsys, settings, clock, "workflows", "check", str(broken))
     assert code == 1 and "atencion: falta el archivo de formulario atencion.schema.json" in out
+
+
+def test_audit_verify_archivos_rehashes_every_stored_file(capsys, settings, clock, tmp_path):
+    """``mpv audit verify --archivos``: each file an Adjunto names still hashes to its name (T3 of SECURITY.md)."""
+    from helpers import build_services, file_tramite
+
+    from mpv.models import Adjunto
+
+    services = build_services(settings, clock)
+    try:
+        intacto = file_tramite(services, pdf=sample_pdf("Intacto"))
+        alterado = file_tramite(services, pdf=sample_pdf("Alterado"), anexos=[sample_pdf("Anexo perdido")])
+        files = {a.tipo: a.sha256 for a in Adjunto.select().where(Adjunto.expediente == alterado.id)}
+        storage = services.storage
+    finally:
+        services.close()
+    code, out, _ = run(capsys, settings, clock, "audit", "verify", "--archivos")
+    assert code == 0 and "Archivos adjuntos: 3 verificados, 0 con problemas." in out, out
+
+    path = storage.path(files["principal"])
+    os.chmod(path, 0o600)
+    path.write_bytes(path.read_bytes() + b"% una linea agregada despues\n")
+    storage.path(files["anexo"]).unlink()
+    code, out, _ = run(capsys, settings, clock, "audit", "verify", "--archivos")
+    assert code == 1 and "Archivos adjuntos: 3 verificados, 2 con problemas." in out, out
+    assert f"Archivo {files['anexo']}: falta el archivo (adjunto de {alterado.numero} «anexo1.pdf»)" in out
+    assert f"Archivo {files['principal']}: el contenido cambió" in out and intacto.numero not in out
