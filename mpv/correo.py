@@ -20,7 +20,6 @@ import logging
 import os
 import smtplib
 import ssl
-import threading
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
@@ -29,6 +28,7 @@ import peewee
 from .correo_mensajes import Mensajes, NoEnviable
 from .errors import Conflict, NotFound
 from .models import Correo
+from .periodic import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -262,26 +262,14 @@ def contar() -> dict[str, int]:
     return {estado: counts.get(estado, 0) for estado in ESTADOS}
 
 
-class SenderThread(threading.Thread):
+class SenderThread(Periodic):
     """Sends due e-mails every ``interval`` seconds until stopped (what ``mpv correos --loop`` does)."""
 
     def __init__(self, services, interval: float):
-        super().__init__(name="mpv-correos", daemon=True)
+        super().__init__("mpv-correos", services.db, interval)
         self._mailer = Mailer(services)
-        self._db = services.db
-        self._interval = interval
-        self._stopping = threading.Event()
 
-    def run(self):
-        while not self._stopping.wait(self._interval):
-            try:
-                sent = self._mailer.send_due()
-                if sent:
-                    log.info("Correos: %d sent", sent)
-            except Exception:  # noqa: BLE001 - keep the thread alive; the next round retries
-                log.exception("Mail round failed; it will be retried")
-            finally:
-                self._db.peewee.close()
-
-    def stop(self):
-        self._stopping.set()
+    def round(self):
+        sent = self._mailer.send_due()
+        if sent:
+            log.info("Correos: %d sent", sent)

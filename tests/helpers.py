@@ -5,6 +5,7 @@ import contextlib
 import functools
 import http.client
 import io
+import re
 import os
 import signal
 import socket
@@ -14,6 +15,7 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from email import message_from_bytes, policy
@@ -262,3 +264,31 @@ class Server:
 
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self._log.read_text(errors="replace").splitlines()[-lines:])
+
+
+def cookie_header(cookies: dict) -> str:
+    return "; ".join(f"{k}={v}" for k, v in cookies.items())
+
+
+def http_login(port: int, username: str) -> tuple[dict, str]:
+    """Sign in through the login form of the server at ``port`` (password of :func:`make_user`): the
+    session's cookies and the CSRF token of its pages."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", "/login")
+    page = conn.getresponse()
+    html = page.read().decode()
+    cookies = {c.split("=", 1)[0]: c.split("=", 1)[1].split(";")[0] for c in page.headers.get_all("Set-Cookie")}
+    csrf = re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+    conn.request("POST", "/login", body=urlencode({"csrf": csrf, "username": username,
+                                                   "password": "contraseña-de-prueba-1"}),
+                 headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie_header(cookies)})
+    result = conn.getresponse()
+    result.read()
+    assert result.status == 303, (username, result.status)
+    for c in result.headers.get_all("Set-Cookie"):
+        name, value = c.split("=", 1)
+        cookies[name] = value.split(";")[0]
+    conn.request("GET", "/inicio", headers={"Cookie": cookie_header(cookies)})
+    html = conn.getresponse().read().decode()
+    conn.close()
+    return cookies, re.search(r'name="csrf" value="([^"]+)"', html).group(1)

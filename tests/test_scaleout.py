@@ -14,7 +14,8 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import urlencode
 
 import pytest
-from helpers import FILING, FakeClock, Server, build_services, derivar, file_tramite, free_port, make_user, step
+from helpers import (FILING, FakeClock, Server, build_services, cookie_header, derivar, file_tramite, free_port,
+                     http_login, make_user, step)
 from webclient import multipart
 
 from mpv import history
@@ -31,33 +32,6 @@ def _env(tmp_path, database_url, port: int) -> dict:
                MPV_PORT=str(port), MPV_TIMER_INTERVAL="1", MPV_LIMITE_PRESENTACIONES="100000",
                MPV_LIMITE_INGRESOS="100000", PYTHONUNBUFFERED="1")
     return env
-
-
-def _cookie_header(cookies: dict) -> str:
-    return "; ".join(f"{k}={v}" for k, v in cookies.items())
-
-
-def _login(port: int, username: str) -> tuple[dict, str]:
-    """A staff session on the server at ``port``: its cookies and the CSRF token of its pages."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    conn.request("GET", "/login")
-    page = conn.getresponse()
-    html = page.read().decode()
-    cookies = {c.split("=", 1)[0]: c.split("=", 1)[1].split(";")[0] for c in page.headers.get_all("Set-Cookie")}
-    csrf = re.search(r'name="csrf" value="([^"]+)"', html).group(1)
-    conn.request("POST", "/login", body=urlencode({"csrf": csrf, "username": username,
-                                                   "password": "contraseña-de-prueba-1"}),
-                 headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": _cookie_header(cookies)})
-    result = conn.getresponse()
-    result.read()
-    assert result.status == 303, (username, result.status)
-    for c in result.headers.get_all("Set-Cookie"):
-        name, value = c.split("=", 1)
-        cookies[name] = value.split(";")[0]
-    conn.request("GET", "/inicio", headers={"Cookie": _cookie_header(cookies)})
-    html = conn.getresponse().read().decode()
-    conn.close()
-    return cookies, re.search(r'name="csrf" value="([^"]+)"', html).group(1)
 
 
 def _post(port: int, path: str, body: bytes, headers: dict) -> tuple[int, str]:
@@ -125,7 +99,7 @@ def test_three_processes_on_one_postgresql_fire_each_timer_once_and_number_witho
                 with lock:
                     filed.append((status, json.loads(text)))
 
-        sessions = [_login(ports[i % 3], u.username) for i, u in enumerate(mesas)]
+        sessions = [http_login(ports[i % 3], u.username) for i, u in enumerate(mesas)]
         race_results: list[list[int]] = []
 
         def race(exp):
@@ -137,7 +111,7 @@ def test_three_processes_on_one_postgresql_fire_each_timer_once_and_number_witho
                                   "prioridad": "normal", "plazo_dias": "5"}).encode()
                 barrier.wait()
                 status, _ = _post(ports[i % 3], f"/expedientes/{exp.numero}/derivar", body, {
-                    "Content-Type": "application/x-www-form-urlencoded", "Cookie": _cookie_header(cookies)})
+                    "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie_header(cookies)})
                 with lock:
                     statuses.append(status)
 

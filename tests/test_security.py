@@ -6,17 +6,15 @@ import dataclasses
 import http.client
 import re
 import threading
-from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
 from falcon import inspect as falcon_inspect
-from helpers import build_services, derivar, file_tramite, make_user, recibir, served, step
+from helpers import build_services, derivar, file_tramite, http_login, make_user, served, step
 from webclient import Browser
 
-from mpv.demo import sample_pdf
 from mpv.engine import Actor
-from mpv.models import Adjunto, Correo, Evento, Expediente, Oficina, Tarea, TipoDocumento, Usuario
+from mpv.models import Adjunto, Evento, Tarea
 from mpv.passwords import password_problem
 from mpv.web.app import create_app
 
@@ -174,34 +172,12 @@ def test_denials_are_in_the_audit_history(services):
 
 
 # -- F1 concurrency over HTTP ----------------------------------------------------------------------------
-def _login(port, username):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    conn.request("GET", "/login")
-    page = conn.getresponse()
-    html = page.read().decode()
-    cookies = {c.split("=", 1)[0]: c.split("=", 1)[1].split(";")[0] for c in page.headers.get_all("Set-Cookie")}
-    csrf = re.search(r'name="csrf" value="([^"]+)"', html).group(1)
-    body = urlencode({"csrf": csrf, "username": username, "password": "contraseña-de-prueba-1"})
-    conn.request("POST", "/login", body=body, headers={
-        "Content-Type": "application/x-www-form-urlencoded", "Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())})
-    result = conn.getresponse()
-    result.read()
-    for c in result.headers.get_all("Set-Cookie"):
-        name, value = c.split("=", 1)
-        cookies[name] = value.split(";")[0]
-    conn.request("GET", "/inicio", headers={"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())})
-    home = conn.getresponse()
-    html = home.read().decode()
-    conn.close()
-    return cookies, re.search(r'name="csrf" value="([^"]+)"', html).group(1)
-
-
 def test_f1_twenty_concurrent_derivations_fifty_rounds(services, soak):
     """Each round: exactly 1 success, 19 clear conflicts, 0 5xx, exactly one new Evento."""
     rounds = 200 if soak else 50
     users = [make_user(f"mesa{i}", "mesa", "MP") for i in range(20)]
     with served(services, threads=20) as port:
-        sessions = [_login(port, u.username) for u in users]
+        sessions = [http_login(port, u.username) for u in users]
         for number in range(rounds):
             exp = file_tramite(services)
             step(services, exp, Actor.de_usuario(users[0]), accion="conforme")

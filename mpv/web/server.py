@@ -15,61 +15,39 @@ import waitress
 
 from ..correo import SenderThread
 from ..filing import referenced_among
+from ..periodic import Periodic
 from .app import create_app
 
 log = logging.getLogger(__name__)
 
 
-class TimerThread(threading.Thread):
+class TimerThread(Periodic):
     """Fires due timers every ``interval`` seconds until stopped (what ``mpv timers --loop`` does)."""
 
     def __init__(self, engine, interval: float):
-        super().__init__(name="mpv-timers", daemon=True)
+        super().__init__("mpv-timers", engine.db, interval)
         self._engine = engine
-        self._interval = interval
-        self._stopping = threading.Event()
 
-    def run(self):
-        while not self._stopping.wait(self._interval):
-            try:
-                fired = self._engine.fire_due_timers()
-                if fired:
-                    log.info("Timers: %d event(s) recorded", fired)
-            except Exception:  # noqa: BLE001 - keep the thread alive; the next round retries
-                log.exception("Timer round failed; it will be retried")
-            finally:
-                self._engine.db.peewee.close()
-
-    def stop(self):
-        self._stopping.set()
+    def round(self):
+        fired = self._engine.fire_due_timers()
+        if fired:
+            log.info("Timers: %d event(s) recorded", fired)
 
 
-class SweeperThread(threading.Thread):
-    """Removes the files no row references once they are older than ``grace`` seconds — at start, then
-    every ``interval`` seconds (what ``mpv archivos limpiar`` does once)."""
+class SweeperThread(Periodic):
+    """Removes the files no row references once they are older than ``grace`` seconds — at start (the files
+    a crashed process left are the reason for the sweep), then every ``interval`` seconds (what
+    ``mpv archivos limpiar`` does once)."""
 
     def __init__(self, services, interval: float = 3600.0, grace: float = 3600.0):
-        super().__init__(name="mpv-sweeper", daemon=True)
-        self._services = services
-        self._interval = interval
+        super().__init__("mpv-sweeper", services.db, interval, first=0.0)
+        self._storage = services.storage
         self._grace = grace
-        self._stopping = threading.Event()
 
-    def run(self):
-        wait = 0.0  # at start too: the files a crashed process left are the reason for the sweep
-        while not self._stopping.wait(wait):
-            wait = self._interval
-            try:
-                removed = self._services.storage.sweep(referenced_among, self._grace)
-                if removed:
-                    log.info("Sweeper: %d unreferenced file(s) removed: %s", len(removed), ", ".join(removed))
-            except Exception:  # noqa: BLE001 - keep the thread alive; the next round retries
-                log.exception("Sweeper round failed; it will be retried")
-            finally:
-                self._services.db.peewee.close()
-
-    def stop(self):
-        self._stopping.set()
+    def round(self):
+        removed = self._storage.sweep(referenced_among, self._grace)
+        if removed:
+            log.info("Sweeper: %d unreferenced file(s) removed: %s", len(removed), ", ".join(removed))
 
 
 def max_body_bytes(limits) -> int:
