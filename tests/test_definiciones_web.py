@@ -194,10 +194,15 @@ def test_seguimiento_passes_the_path_taken_to_the_diagram(services, analista, me
     step(services, exp, mesa, accion="conforme")
     path = recorrido(exp.id, services.definitions.get(exp.definicion_id))
     assert path == {"completadas": ["inicio", "recepcion", "gw_recepcion"], "actuales": ["derivacion"],
-                    "temporizadores": []}
+                    "temporizadores": [], "esperando": []}
     page = analista.get(f"/expedientes/{exp.numero}/seguimiento")
     assert '<script type="application/json" id="bpmn-recorrido">' in page.text
     assert '"actuales": ["derivacion"]' in page.text and 'data-bpmn="visor"' in page.text
+    # Derived to an office: the plazo of atención runs — a waiting timer — until it is attended.
+    derivar(services, exp, mesa, "GDUR", plazo_dias=3)
+    path = recorrido(exp.id, services.definitions.get(exp.definicion_id))
+    assert path["esperando"] == ["timer_plazo"] and path["temporizadores"] == []
+    assert "Plazo en curso" in analista.get(f"/expedientes/{exp.numero}/seguimiento").text
 
 
 def test_readers_see_versions_only_the_analyst_changes_them(services, analista):

@@ -39,6 +39,7 @@ async function visor(box) {
   if (recorrido) {
     mark(viewer, recorrido.completadas, "mpv-completada");
     mark(viewer, recorrido.temporizadores, "mpv-temporizador");
+    mark(viewer, recorrido.esperando, "mpv-esperando");
     mark(viewer, recorrido.actuales, "mpv-actual");
   }
   box.dataset.listo = "true";
