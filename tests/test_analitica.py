@@ -17,7 +17,7 @@ from webclient import Browser
 
 from mpv import analitica
 from mpv.models import TipoDocumento
-from mpv.web.analitica import Memoria
+from mpv.web.analitica import CalentadorAnalitica, Memoria
 from mpv.web.app import create_app
 
 MARZO = {"desde": "2026-03-01", "hasta": "2026-03-31"}
@@ -196,3 +196,26 @@ def test_figures_are_kept_a_few_minutes():
     memoria.get("b", compute)
     memoria.get("c", compute)  # full: the oldest entry goes
     assert memoria.get("a", compute) == 5
+
+
+def test_the_server_keeps_the_page_everyone_opens_first_computed(history, monkeypatch):
+    """``mpv serve`` runs CalentadorAnalitica: the default page (last 90 days, no filter) is computed before
+    anyone asks and again before it leaves the memory, so opening /analitica computes nothing."""
+    background = []
+    app = create_app(history, background)
+    [calentador] = [t for t in background if isinstance(t, CalentadorAnalitica)]
+    assert not calentador.is_alive()  # the server starts it, not create_app
+    calls = []
+    original = analitica.tiempos
+    monkeypatch.setattr(analitica, "tiempos", lambda *a, **k: calls.append(a[1]) or original(*a, **k))
+    calentador.round()
+    assert len(calls) == 1
+    make_user("analista", "analista")
+    browser = Browser(app)
+    browser.login("analista")
+    assert browser.get("/analitica").status_code == 200
+    assert len(calls) == 1  # served from what the warmer computed
+    calentador.round()  # a minute before the memory forgets: computed anew even though still kept
+    assert len(calls) == 2
+    assert browser.get("/analitica", **MARZO).status_code == 200  # another filter: computed when asked
+    assert len(calls) == 3 and calls[2] != calls[0]

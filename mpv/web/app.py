@@ -9,7 +9,7 @@ from ..config import PACKAGE_ROOT
 from ..models import ROLES
 from ..sessions import Sessions
 from .admin import add_admin_routes
-from .analitica import add_analitica_routes
+from .analitica import CalentadorAnalitica, add_analitica_routes
 from .api import add_api_routes
 from .auditoria import add_auditoria_routes
 from .auth import Login, Logout
@@ -32,8 +32,9 @@ VENDOR = {"pdfjs": NODE_MODULES / "pdfjs-dist" / "build", "bpmn-js": NODE_MODULE
           "chartjs": NODE_MODULES / "chart.js" / "dist"}
 
 
-def create_app(services) -> falcon.App:
-    """The WSGI app for ``services`` (see ``mpv.services.Services``)."""
+def create_app(services, background: list | None = None) -> falcon.App:
+    """The WSGI app for ``services`` (see ``mpv.services.Services``). A server passes ``background``: the
+    app adds to it the threads it wants running beside it (``mpv.periodic.Periodic``), not started."""
     renderer = Renderer(services.calendario, services.clock)
     renderer.env.globals.update(entidad=lambda: services.parametros.get("entidad_nombre"), roles=ROLES)
     pages = Pages(renderer)
@@ -65,5 +66,7 @@ def create_app(services) -> falcon.App:
     add_public_routes(app, pages, services)
     add_auditoria_routes(app, pages, services)
     add_definiciones_routes(app, pages, services)
-    add_analitica_routes(app, pages, services)
+    memoria = add_analitica_routes(app, pages, services)
+    if background is not None:
+        background.append(CalentadorAnalitica(services, memoria))
     return app

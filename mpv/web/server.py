@@ -69,7 +69,10 @@ def serve(services, threads: int = 8, timers: bool = True, correos: bool = True,
     :func:`serve_workers`, and the kernel spreads the connections among them."""
     settings = services.settings
     warn_plaintext(settings)
-    app = create_app(services)
+    background = []
+    app = create_app(services, background)
+    for thread in background:
+        thread.start()
     sweeper = SweeperThread(services, sweep_interval, sweep_grace) if sweep_interval else None
     if sweeper:
         sweeper.start()
@@ -96,6 +99,8 @@ def serve(services, threads: int = 8, timers: bool = True, correos: bool = True,
             sender.stop()
         if sweeper:
             sweeper.stop()
+        for thread in background:
+            thread.stop()
 
 
 def shared_socket(host: str, port: int) -> socket.socket:
