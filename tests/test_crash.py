@@ -206,8 +206,10 @@ class Attempt:
 class Run:
     """Client threads that file until ``target`` filings were acknowledged, and a killer thread."""
 
-    def __init__(self, server: Server, target: int, deadline: float, rng: random.Random, clients: int = 4):
+    def __init__(self, server: Server, target: int, deadline: float, rng: random.Random, clients: int = 4,
+                 min_kills: int = 5):
         self.server, self.target, self.deadline, self.rng = server, target, deadline, rng
+        self.min_kills = min_kills  # on a fast machine the target may be reached before enough crashes
         self.clients = clients
         self.attempts: list[Attempt] = []
         self.kills = 0
@@ -232,7 +234,8 @@ class Run:
 
     def _finished(self) -> bool:
         with self._lock:
-            enough = sum(a.status == 201 for a in self.attempts) >= self.target
+            enough = (sum(a.status == 201 for a in self.attempts) >= self.target
+                      and self.kills >= self.min_kills)
         if enough or time.monotonic() > self.deadline or self.errors:
             self._done.set()
         return self._done.is_set()
