@@ -670,3 +670,52 @@ def test_seguimiento_fuzz(services, app, scale, capsys, record_property):
     get()
     tally.report(capsys, record_property)
     assert tally.statuses[303] >= 20 * scale and tally.statuses[200] >= 10 * scale, tally.statuses
+
+
+def test_auditor_and_analyst_reads_fuzz(services, app, clock, scale, capsys, record_property):
+    """The auditor's lists, histories and CSVs, the analytics and the definition pages with random filters,
+    cursors and ids: a page or a CSV (or a Spanish 4xx), never a 5xx; a NUL in the query is a 400."""
+    tally = Tally("web GET auditoría/analítica/definiciones")
+    make_user("auditor", "auditor")
+    make_user("analista", "analista")
+    pool = Pool(services)
+    for i in range(12):
+        clock.advance(hours=5)
+        file_tramite(services, asunto=f"Consulta {i}")
+    pool.pending("atencion", "GDUR")
+    numeros = [n for (n,) in Expediente.select(Expediente.numero).tuples()]
+    webs = {"auditor": Web(app, tally, "auditor"), "analista": Web(app, tally, "analista")}
+    cursors: list[str] = []
+    dates = st.one_of(st.dates().map(str), st.sampled_from(["2026-03-02", "2026-02-30", "9999-12-31", "0001-01-01"]),
+                      texts)
+    ids = st.one_of(st.integers(-5, 10**12).map(str), st.sampled_from(["1", "x", "١", "1e9", ""]), texts)
+    values = {"desde": dates, "hasta": dates, "estado": st.one_of(texts, st.sampled_from(["Atendido", "En atención"])),
+              "oficina": st.one_of(ids, st.sampled_from(["GDUR", "MP", "ciudadano"])), "tipo_documento": ids,
+              "tipo": st.one_of(ids, st.sampled_from(["tarea", "acceso", "definicion", "migracion"])),
+              "remitente": texts, "usuario": texts, "ip": texts,
+              "expediente": st.one_of(texts, st.sampled_from(numeros)), "orden": texts,
+              "verificar": st.sampled_from(["1", "si", ""]),
+              "despues": st.deferred(lambda: cursor_texts(cursors)), "antes": st.deferred(lambda: cursor_texts(cursors))}
+    params = st.lists(st.sampled_from(sorted(values)), max_size=5).flatmap(
+        lambda names: st.tuples(*[st.tuples(st.just(n), values[n]) for n in names]))
+    paths = st.one_of(
+        st.sampled_from(["/auditoria", "/auditoria/expedientes", "/auditoria/expedientes/csv", "/auditoria/eventos",
+                         "/auditoria/eventos/csv", "/analitica", "/analitica/tareas.csv", "/analitica/por-dia.csv",
+                         "/definiciones", "/definiciones/1"]),
+        st.one_of(st.sampled_from(numeros), st.text("0123456789-", max_size=14))
+        .flatmap(lambda n: st.sampled_from([f"/auditoria/expedientes/{n}", f"/auditoria/expedientes/{n}/csv"])),
+        st.integers(-3, 10**10).map(lambda i: f"/definiciones/{i}"))
+
+    @fuzz_settings(300 * scale)
+    @given(path=paths, query=params, who=st.sampled_from(["auditor", "analista"]))
+    def get(path, query, who):
+        result = webs[who].get(f"GET {path.split('/')[1]}", quote(path), urlencode(list(query)))
+        if any("\x00" in v for _, v in query):
+            assert result.status_code == 400, result.request_shown
+        else:
+            assert result.status_code in (200, 303, 403, 404), result.request_shown
+        cursors.extend(re.findall(r"(?:despues|antes)=([A-Za-z0-9_-]+)", result.text))
+
+    get()
+    tally.report(capsys, record_property)
+    assert tally.statuses[200] >= 50 * scale, tally.statuses  # real pages and CSVs, not only refusals
