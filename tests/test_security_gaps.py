@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import logging
 
-from helpers import file_tramite, make_user, step
+import pytest
+from helpers import build_services, file_tramite, make_user, step
 from webclient import Browser
 
 from mpv import history
 from mpv.engine import Actor
 from mpv.models import Evento, Sesion
+from mpv.services import system_clock
 from mpv.web.app import create_app
 
 
@@ -220,7 +222,6 @@ def test_every_admin_post_writes_one_audit_row_naming_the_change(services):
 def test_rate_limit_refusals_and_refused_files_are_audited_and_folded(settings, clock):
     import dataclasses
 
-    from helpers import build_services
     from test_public import FORM
 
     services = build_services(dataclasses.replace(settings, limite_consultas=2), clock)
@@ -574,3 +575,51 @@ def test_allowed_gets_change_nothing(services):
                  f"/seguimiento/{exp.codigo}", f"/constancia/{exp.codigo}", f"/constancia/{exp.codigo}/pdf"):
         assert b.get(path).status_code in (200, 303, 403), path
     assert state() == before
+
+
+# -- V4.1.3, V15.3.4 proxy headers believed only from MPV_TRUSTED_PROXY, against a real `mpv serve` -----------
+@pytest.mark.parametrize("trusted", [False, True], ids=["sin-proxy-de-confianza", "proxy-de-confianza"])
+def test_forged_forwarded_headers_change_nothing_unless_from_the_trusted_proxy(trusted, database_url, tmp_path):
+    """A client sends X-Forwarded-For/-Proto itself. Without MPV_TRUSTED_PROXY waitress drops them: the audit
+    row keeps the peer's address and the cookies are not marked Secure. From the trusted proxy (here the
+    test itself, on 127.0.0.1) they are believed: the client's address is audited and cookies are Secure."""
+    import http.client
+    import os
+    import re
+    from urllib.parse import urlencode
+
+    from helpers import Server, free_port
+
+    from mpv.config import Settings
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MPV_")}
+    env.update(MPV_DATA_DIR=str(tmp_path / "datos"), MPV_DATABASE_URL=database_url, MPV_HOST="127.0.0.1",
+               MPV_PORT=str(port), PYTHONUNBUFFERED="1", **({"MPV_TRUSTED_PROXY": "127.0.0.1"} if trusted else {}))
+    server = Server(env, tmp_path / "servidor.log", port)
+    forged = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.example"}
+    server.start()
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("GET", "/login", headers=forged)
+        page = conn.getresponse()
+        html = page.read().decode()
+        set_cookies = page.headers.get_all("Set-Cookie")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+        cookie = "; ".join(c.split(";")[0] for c in set_cookies)
+        conn.request("POST", "/login", body=urlencode({"csrf": csrf, "username": "nadie", "password": "x" * 12}),
+                     headers={**forged, "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})
+        answer = conn.getresponse()
+        answer.read()
+        conn.close()
+    finally:
+        server.stop()
+    assert answer.status in (401, 422), server.log_tail()
+    assert all(("Secure" in c) == trusted for c in set_cookies), set_cookies
+    assert ("strict-transport-security" in {k.lower() for k, _ in page.getheaders()}) == trusted
+    services = build_services(Settings(data_dir=tmp_path / "datos", database_url=database_url), system_clock)
+    try:
+        row = Evento.get(Evento.accion == "ingreso_fallido")
+        assert row.ip == ("203.0.113.7" if trusted else "127.0.0.1")
+    finally:
+        services.close()
