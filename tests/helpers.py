@@ -131,11 +131,12 @@ def free_port() -> int:
 class SmtpServer:
     """An aiosmtpd server on a fixed loopback port that keeps every message; it can be started late."""
 
-    def __init__(self, port: int):
+    def __init__(self, port: int, **smtp_options):
         self.port = port
         self.messages = []
         self._lock = threading.Lock()
         self._controller = None
+        self._options = smtp_options  # aiosmtpd's SMTP parameters, e.g. tls_context and require_starttls
 
     async def handle_DATA(self, server, session, envelope):
         message = message_from_bytes(envelope.content, policy=policy.default)
@@ -144,7 +145,7 @@ class SmtpServer:
         return "250 Message accepted for delivery"
 
     def start(self):
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port, **self._options)
         self._controller.start()
 
     def stop(self):

@@ -362,3 +362,34 @@ def test_cli_sends_the_pending_mail(capsys, settings, clock, smtp, tmp_path):
     assert code == 0
     assert run("correos") == (0, "Correos: 1 enviado(s); 0 pendiente(s), 0 fallido(s).\n")
     assert len(smtp.messages) == 1
+
+
+def test_a_relay_whose_certificate_does_not_verify_gets_nothing(tmp_path, clock, database_url):
+    """STARTTLS checks the relay's certificate (ASVS V12.3.2): a self-signed one fails the handshake, the
+    message stays pending with that reason for the administrator, and the relay receives nothing."""
+    import ssl
+    import subprocess
+
+    cert, key = tmp_path / "relay.pem", tmp_path / "relay.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    relay = SmtpServer(free_port(), tls_context=context, require_starttls=True)
+    relay.start()
+    try:
+        tls = build_services(Settings(data_dir=tmp_path / "tls", database_url=database_url, smtp_host="127.0.0.1",
+                                      smtp_port=relay.port, smtp_starttls=True, base_url=BASE), clock)
+        try:
+            file_tramite(tls)
+            assert Mailer(tls, timeout=5).send_due() == 0
+            row = correo()
+            assert (row.estado, row.intentos) == ("pendiente", 1)
+            assert "falló la conexión cifrada (STARTTLS)" in row.ultimo_error
+            assert "CERTIFICATE_VERIFY_FAILED" in row.ultimo_error
+        finally:
+            tls.close()
+    finally:
+        relay.stop()
+    assert relay.messages == []
