@@ -134,7 +134,7 @@ def _filas(query) -> list[dict]:
     On SQLite they come back packed in one JSON array. Python's sqlite3 lets go of the GIL and takes it
     back at every row; under the server's threads each of those hand-offs costs more than the row itself
     (Trámites recibidos, 1M expedientes, 8 waitress threads: 125 req/s with a row per step, 226 with one;
-    see tests/bench/bench_list.py).
+    see tests/bench/bench_tabla.py --consultas).
     """
     if not isinstance(Expediente._meta.database.obj, pw.SqliteDatabase):
         return list(query.dicts())
