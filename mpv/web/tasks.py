@@ -164,10 +164,10 @@ class Derivar:
             self._form(req, resp, expediente, pending, info, values, {})
             return
         try:
-            checked = self._services.engine.validate(info, values)
-            if paso == "confirmar":
-                self._confirm(req, expediente, pending, checked)
+            if paso == "confirmar":  # the engine validates the form, as for every step
+                self._confirm(req, expediente, pending, values)
                 self._pages.redirect(req, resp, f"/expedientes/{expediente.numero}/derivado")
+            checked = self._services.engine.validate(info, values)
         except InvalidInput as exc:
             self._form(req, resp, expediente, pending, info, values, exc.campos, falcon.HTTP_422, exc.message)
             return
