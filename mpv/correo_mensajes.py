@@ -22,6 +22,7 @@ from . import constancia, history
 from .config import PACKAGE_ROOT
 from .models import Correo, Evento, Expediente, Oficina
 from .pdf import pdf_name
+from .text import tamano
 
 TEMPLATES = PACKAGE_ROOT / "templates" / "correo"
 
@@ -194,10 +195,3 @@ def _address(nombre: str, email: str) -> Address:
     except (ValueError, IndexError, HeaderParseError):  # the parser signals some bad input as IndexError
         raise NoEnviable(f"La dirección del remitente no es válida: «{email}».") from None
 
-
-def tamano(n: int) -> str:
-    if n >= 1024 * 1024:
-        return f"{n / (1024 * 1024):.1f} MB"
-    if n >= 1024:
-        return f"{n / 1024:.0f} KB"
-    return f"{n} bytes"

@@ -194,13 +194,21 @@ class UsuarioDetalle(AdminResource):
             return
         self._pages.redirect(req, resp, "/admin/usuarios", f"Se guardaron los datos del usuario {usuario.username}.")
 
-    def on_post_desactivar(self, req, resp, usuario_id):
+    def _another_user(self, req, resp, usuario_id, refusal: str) -> Usuario | None:
+        """The user an administrator acts on from the user's page; None (with ``refusal`` shown on that
+        page) when it is the administrator themself."""
         admin = self._admin(req)
         usuario = get_or_404(Usuario, usuario_id, "el usuario")
         read_form(req)
         if usuario.id == admin.id:
-            self._form(req, resp, usuario, InvalidInput(
-                "No puede desactivar su propia cuenta; pida a otro administrador que lo haga."))
+            self._form(req, resp, usuario, InvalidInput(refusal))
+            return None
+        return usuario
+
+    def on_post_desactivar(self, req, resp, usuario_id):
+        usuario = self._another_user(req, resp, usuario_id,
+                                     "No puede desactivar su propia cuenta; pida a otro administrador que lo haga.")
+        if usuario is None:
             return
         with self._services.db.write():
             Usuario.update(activo=False).where(Usuario.id == usuario.id).execute()
@@ -212,12 +220,9 @@ class UsuarioDetalle(AdminResource):
 
     def on_post_sesiones(self, req, resp, usuario_id):
         """«Cerrar sesiones»: end every open session of the user, who stays active (ASVS V7.4.5)."""
-        admin = self._admin(req)
-        usuario = get_or_404(Usuario, usuario_id, "el usuario")
-        read_form(req)
-        if usuario.id == admin.id:
-            self._form(req, resp, usuario, InvalidInput(
-                "No puede cerrar desde aquí sus propias sesiones: use «Mi cuenta» para cerrar las demás."))
+        usuario = self._another_user(
+            req, resp, usuario_id, "No puede cerrar desde aquí sus propias sesiones: use «Mi cuenta» para cerrar las demás.")
+        if usuario is None:
             return
         with self._services.db.write():
             cerradas = self._sessions.end_all(usuario.id)
@@ -236,13 +241,10 @@ class UsuarioDetalle(AdminResource):
         self._pages.redirect(req, resp, "/admin/usuarios", f"Se activó el usuario {usuario.username}.")
 
     def on_post_contrasena(self, req, resp, usuario_id):
-        admin = self._admin(req)
-        usuario = get_or_404(Usuario, usuario_id, "el usuario")
-        read_form(req)
-        if usuario.id == admin.id:
-            # Resetting it would end this very session before the new password is shown.
-            self._form(req, resp, usuario, InvalidInput(
-                "No puede restablecer su propia contraseña; pida a otro administrador que lo haga."))
+        # Resetting one's own would end this very session before the new password is shown.
+        usuario = self._another_user(req, resp, usuario_id,
+                                     "No puede restablecer su propia contraseña; pida a otro administrador que lo haga.")
+        if usuario is None:
             return
         password = generate_password()
         with self._services.db.write():

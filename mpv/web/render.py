@@ -12,6 +12,7 @@ from markupsafe import Markup
 
 from ..config import PACKAGE_ROOT
 from ..plazos import Calendario
+from ..text import tamano
 
 log = logging.getLogger(__name__)
 
@@ -96,10 +97,3 @@ class Renderer:
     def hoy(self) -> date:
         return self._local(self.clock()).date()
 
-
-def tamano(n: int) -> str:
-    if n >= 1024 * 1024:
-        return f"{n / (1024 * 1024):.1f} MB"
-    if n >= 1024:
-        return f"{n / 1024:.0f} KB"
-    return f"{n} bytes"

@@ -187,20 +187,12 @@ def peak_memory(servidor: Servidor, path: str, body: Body, clients: int, rounds:
 
 
 def prepare(carpeta: Path):
-    from mpv.demo import OFICINAS, TIPOS_DOCUMENTO
-    from mpv.models import Oficina, TipoDocumento
-    from mpv.services import Services
+    """The database with the demo offices and document types, as the tests prepare theirs."""
+    from helpers import build_services
 
-    services = Services.build(settings_for(carpeta))
-    try:
-        services.init_db()
-        with services.db.write():
-            for codigo, nombre, es_mesa in OFICINAS:
-                Oficina.insert(codigo=codigo, nombre=nombre, es_mesa_partes=es_mesa).on_conflict_ignore().execute()
-            for codigo, nombre in TIPOS_DOCUMENTO:
-                TipoDocumento.insert(codigo=codigo, nombre=nombre).on_conflict_ignore().execute()
-    finally:
-        services.close()
+    from mpv.services import system_clock
+
+    build_services(settings_for(carpeta), system_clock).close()
 
 
 def main(argv=None) -> int:
