@@ -131,3 +131,8 @@ def test_audit_verify_archivos_rehashes_every_stored_file(capsys, settings, cloc
     assert code == 1 and "Archivos adjuntos: 3 verificados, 2 con problemas." in out, out
     assert f"Archivo {files['anexo']}: falta el archivo (adjunto de {alterado.numero} «anexo1.pdf»)" in out
     assert f"Archivo {files['principal']}: el contenido cambió" in out and intacto.numero not in out
+
+
+def test_serve_refuses_zero_workers_with_a_clear_message(capsys, settings, clock):
+    code, out, err = run(capsys, settings, clock, "serve", "--workers", "0")
+    assert code == 2 and "--workers debe ser 1 o más" in err
