@@ -2,15 +2,12 @@
 an injected clock, and the real services MPV runs with."""
 from __future__ import annotations
 
-import uuid
-
 import pytest
-from helpers import FakeClock, build_services, lima, make_user
+from helpers import PG_URL, FakeClock, build_services, fresh_database, lima, make_user
 
 from mpv.config import Settings
 from mpv.engine import Actor
 
-PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 def pytest_addoption(parser):
@@ -52,20 +49,8 @@ def soak(request) -> bool:
 
 @pytest.fixture
 def database_url(backend, tmp_path):
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'mpv.sqlite3'}"
-        return
-    import psycopg2
-
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    with psycopg2.connect(PG_URL) as conn, conn.cursor() as cur:
-        cur.execute(f"CREATE SCHEMA {schema}")
-    yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    conn = psycopg2.connect(PG_URL)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f"DROP SCHEMA {schema} CASCADE")
-    conn.close()
+    with fresh_database(backend, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlencode
@@ -55,6 +56,31 @@ class FakeClock:
 
 def lima(*args) -> datetime:
     return datetime(*args, tzinfo=LIMA)
+
+
+PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@contextlib.contextmanager
+def fresh_database(backend: str, folder: Path):
+    """The URL of a database no other test uses: a SQLite file in ``folder``, or a new PostgreSQL schema of
+    the ``test`` database, dropped on exit."""
+    if backend == "sqlite":
+        yield f"sqlite:///{folder / 'mpv.sqlite3'}"
+        return
+    import psycopg2
+
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    with psycopg2.connect(PG_URL) as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        conn = psycopg2.connect(PG_URL)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(f"DROP SCHEMA {schema} CASCADE")
+        conn.close()
 
 
 def build_services(settings, clock, **kwargs) -> Services:

@@ -18,19 +18,17 @@ The bounded run is part of `make test`; the variant marked slow runs longer unde
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import tempfile
 import time
-import uuid
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
-import psycopg2
 import pytest
-from conftest import PG_URL
 from falcon import testing
-from helpers import FILING, FakeClock, build_services, file_tramite, lima, make_user
+from helpers import FILING, FakeClock, build_services, file_tramite, fresh_database, lima, make_user
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
@@ -246,13 +244,8 @@ class World:
 
     def __init__(self, backend: str):
         self.tmp = Path(tempfile.mkdtemp(prefix="mpv-model-"))
-        self.schema = None
-        url = f"sqlite:///{self.tmp / 'mpv.sqlite3'}"
-        if backend == "postgresql":
-            self.schema = f"m_{uuid.uuid4().hex[:16]}"
-            with psycopg2.connect(PG_URL) as conn, conn.cursor() as cur:
-                cur.execute(f"CREATE SCHEMA {self.schema}")
-            url = f"{PG_URL}?options=-csearch_path%3D{self.schema}"
+        self._database = contextlib.ExitStack()
+        url = self._database.enter_context(fresh_database(backend, self.tmp))
         self.clock = FakeClock(lima(2026, 3, 2, 9, 30))
         settings = Settings(data_dir=self.tmp / "data", database_url=url, limite_ingresos=10**6,
                             limite_consultas=10**6, limite_presentaciones=10**6)
@@ -282,12 +275,7 @@ class World:
 
     def close(self):
         self.services.close()
-        if self.schema:
-            conn = psycopg2.connect(PG_URL)
-            conn.autocommit = True
-            with conn.cursor() as cur:
-                cur.execute(f"DROP SCHEMA {self.schema} CASCADE")
-            conn.close()
+        self._database.close()
 
 
 def snapshot(expediente_id: int):

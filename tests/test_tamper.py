@@ -14,12 +14,11 @@ import random
 import subprocess
 import sys
 import time
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from helpers import FakeClock, build_services, lima
+from helpers import FakeClock, build_services, fresh_database, lima
 
 from mpv import db as mpv_db
 from mpv import history
@@ -28,7 +27,6 @@ from mpv.models import Cadena, Evento, Expediente, Oficina, Usuario
 from mpv.seed import sembrar
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 # Scenarios with long, varied histories: derivations, parallel offices, annulments, timers, observations.
 ESCENARIOS = ("atendido", "atendido_rederivado", "atendido_paralelo", "atendido_anulado", "atendido_obs",
               "archivado_obs", "no_presentado", "en_atencion", "vencido", "devuelto")
@@ -41,26 +39,6 @@ def long_run(request, soak) -> bool:
     if request.param == "soak" and not soak:
         pytest.skip("long variant: run with --soak (pytest -m slow --soak)")
     return request.param == "soak"
-
-
-@contextlib.contextmanager
-def module_database(backend, tmp_path_factory):
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('cadena') / 'mpv.sqlite3'}"
-        return
-    import psycopg2
-
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    conn = psycopg2.connect(PG_URL)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(f"CREATE SCHEMA {schema}")
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with conn.cursor() as cur:
-            cur.execute(f"DROP SCHEMA {schema} CASCADE")
-        conn.close()
 
 
 class Chain:
@@ -82,7 +60,7 @@ class Chain:
 
 @pytest.fixture(scope="module")
 def chain(backend, tmp_path_factory):
-    with module_database(backend, tmp_path_factory) as url:
+    with fresh_database(backend, tmp_path_factory.mktemp("cadena")) as url:
         settings = Settings(data_dir=tmp_path_factory.mktemp("datos"), database_url=url)
         services = build_services(settings, FakeClock(lima(2026, 3, 2, 9, 30)))
         try:

@@ -11,12 +11,11 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from helpers import FakeClock, build_services, file_tramite, lima, make_user  # noqa: E402
+from helpers import PG_URL, FakeClock, build_services, file_tramite, fresh_database, lima, make_user  # noqa: E402
 
 from mpv.config import Settings  # noqa: E402
 from mpv.demo import sample_pdf  # noqa: E402
@@ -24,24 +23,19 @@ from mpv.engine import Actor  # noqa: E402
 from mpv.filing import presentar  # noqa: E402
 from mpv.models import Tarea  # noqa: E402
 
-PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 SIZES = (0, 5, 20, 50)
 SAMPLES = 25
 
 
-def pg_schema():
+def pg_available() -> bool:
     import psycopg2
 
     try:
-        conn = psycopg2.connect(PG_URL, connect_timeout=3)
+        psycopg2.connect(PG_URL, connect_timeout=3).close()
+        return True
     except Exception as exc:  # noqa: BLE001
         print(f"PostgreSQL no disponible ({exc}); se omite.")
-        return None, None
-    conn.autocommit = True
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    with conn.cursor() as cur:
-        cur.execute(f"CREATE SCHEMA {schema}")
-    return conn, schema
+        return False
 
 
 def task_id(exp, actor):
@@ -109,18 +103,10 @@ def main():
     print(f"Máquina: {platform.machine()}, {platform.processor() or 'cpu'}, Python {platform.python_version()}, "
           f"{__import__('os').cpu_count()} núcleos")
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        rows.append(("SQLite",) + run_backend("sqlite", f"sqlite:///{tmp}/bench.sqlite3", Path(tmp) / "data"))
-    conn, schema = pg_schema()
-    if conn:
-        try:
-            with tempfile.TemporaryDirectory() as tmp:
-                url = f"{PG_URL}?options=-csearch_path%3D{schema}"
-                rows.append(("PostgreSQL",) + run_backend("pg", url, Path(tmp) / "data"))
-        finally:
-            with conn.cursor() as cur:
-                cur.execute(f"DROP SCHEMA {schema} CASCADE")
-            conn.close()
+    backends = [("SQLite", "sqlite")] + ([("PostgreSQL", "postgresql")] if pg_available() else [])
+    for name, backend in backends:
+        with tempfile.TemporaryDirectory() as tmp, fresh_database(backend, Path(tmp)) as url:
+            rows.append((name,) + run_backend(backend, url, Path(tmp) / "data"))
     print()
     print("Costo por paso del motor (mediana de %d pasos, ms) según derivaciones previas" % SAMPLES)
     header = "| base | " + " | ".join(f"{s} deriv." for s in SIZES) + " | 20 vs 0 | 50 vs 0 | trámites/s |"
