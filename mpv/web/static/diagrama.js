@@ -25,16 +25,24 @@ function mark(viewer, ids, marker) {
   }
 }
 
-async function visor(box) {
-  const viewer = new window.BpmnJS({ container: box });
+// The page's diagram drawn in ``box`` by the bpmn-js build the page loaded (viewer or modeler), fitted;
+// null, with ``fallo`` and the reason shown in the box, when the XML cannot be drawn.
+async function abrir(box, fallo) {
+  const bpmn = new window.BpmnJS({ container: box });
   box.querySelector(".cargando")?.remove();
   try {
-    await viewer.importXML(jsonOf("bpmn-xml"));
+    await bpmn.importXML(jsonOf("bpmn-xml"));
   } catch (err) {
-    say(box, "No se pudo mostrar el diagrama: " + err.message);
-    return;
+    say(box, fallo + err.message);
+    return null;
   }
-  viewer.get("canvas").zoom("fit-viewport");
+  bpmn.get("canvas").zoom("fit-viewport");
+  return bpmn;
+}
+
+async function visor(box) {
+  const viewer = await abrir(box, "No se pudo mostrar el diagrama: ");
+  if (!viewer) return;
   const recorrido = jsonOf("bpmn-recorrido");
   if (recorrido) {
     mark(viewer, recorrido.completadas, "mpv-completada");
@@ -47,15 +55,8 @@ async function visor(box) {
 }
 
 async function editor(box) {
-  const modeler = new window.BpmnJS({ container: box });
-  box.querySelector(".cargando")?.remove();
-  try {
-    await modeler.importXML(jsonOf("bpmn-xml"));
-  } catch (err) {
-    say(box, "No se pudo abrir el diagrama: " + err.message);
-    return;
-  }
-  modeler.get("canvas").zoom("fit-viewport");
+  const modeler = await abrir(box, "No se pudo abrir el diagrama: ");
+  if (!modeler) return;
   box.dataset.listo = "true";
   window.mpvDiagrama = modeler;
   const boton = document.getElementById("guardar-version");
