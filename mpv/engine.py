@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import uuid
-from datetime import datetime
+from datetime import datetime, timezone
 from importlib.metadata import version as package_version
 from typing import Callable
 
@@ -38,6 +38,7 @@ from .definitions import Definition, DefinitionStore, UserTaskInfo
 from .errors import Conflict, InvalidInput, MPVError, NotAllowed, NotFound
 from .models import ROLES, Adjunto, Copia, Correo, Expediente, Oficina, Tarea, Temporizador
 from .plazos import Calendario
+from .sentencia import Sentencia
 from .text import fold
 from .scripting import ScriptEngine
 
@@ -45,6 +46,35 @@ log = logging.getLogger(__name__)
 
 STATE_FORMAT = f"mpv1/spiff-{package_version('SpiffWorkflow')}"
 CIUDADANO = "ciudadano"  # the pseudo-office of tasks in the Ciudadano lane
+
+# The queries of every step, with their SQL written once (mpv.sentencia).
+_BLOQUEADO = Sentencia(lambda eid: Expediente.select().where(Expediente.id == eid), bloquear=True)
+_DESDE = Sentencia(lambda eid, task_id: Tarea.select(Tarea.desde).where(
+    (Tarea.expediente == eid) & (Tarea.task_id == task_id)).limit(1))
+_OPCIONES = Sentencia(lambda: Oficina.select(Oficina.codigo, Oficina.nombre).where(
+    (Oficina.activa == True) & (Oficina.es_mesa_partes == False)).tuples())  # noqa: E712
+_TAREAS = Sentencia(lambda eid: Tarea.select().where(Tarea.expediente == eid))
+_QUITAR_TAREA = Sentencia(lambda tarea_id: Tarea.delete().where(Tarea.id == tarea_id))
+_NUEVA_TAREA = Sentencia.insercion(Tarea, "expediente", "task_id", "spec", "nombre", "rol", "oficina", "desde")
+_NUEVO_ADJUNTO = Sentencia.insercion(Adjunto, "expediente", "sha256", "nombre", "tamano", "tipo", "creado_en")
+_NUEVO_CORREO = Sentencia.insercion(Correo, "expediente", "tipo", "destinatario", "evento_seq", "proximo_intento",
+                                    "creado_en")
+_QUITAR_TEMPORIZADORES = Sentencia(lambda eid: Temporizador.delete().where(Temporizador.expediente == eid))
+_NUEVO_TEMPORIZADOR = Sentencia.insercion(Temporizador, "expediente", "task_id", "nombre", "vence")
+# What a step saves of its expediente: these columns, then version + 1 where the version is still the one read.
+_GUARDADOS = ("estado_motor", "formato_estado", "estado", "tarea_actual", "oficina_actual", "vence", "vencido",
+              "terminado", "actualizado_en")
+
+
+def _guardar(*huecos):
+    *valores, eid, version = huecos
+    fields = [Expediente._meta.fields[name] for name in _GUARDADOS]
+    return (Expediente.update({**{f: v.de(f) for f, v in zip(fields, valores)},
+                               Expediente.version: Expediente.version + 1})
+            .where((Expediente.id == eid) & (Expediente.version == version)))
+
+
+_GUARDAR = Sentencia(_guardar, aridad=len(_GUARDADOS) + 2)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -232,8 +262,9 @@ class Engine:
             expediente, definition, workflow = self._locked(expediente_id)
             task = self._task(workflow, steps[0][0])
             step = _Step(self, expediente, definition, workflow, actor)
-            if task.state == TaskState.READY:
-                # A timer that is due fires first: a late answer must not beat its own deadline.
+            if task.state == TaskState.READY and expediente.vence is not None and expediente.vence <= step.now:
+                # A timer that is due fires first: a late answer must not beat its own deadline. (``vence`` is
+                # the earliest timer, so with none due the engine has nothing to run.)
                 workflow.refresh_timers()
                 step.run_engine()
             if task.state != TaskState.READY:
@@ -388,8 +419,7 @@ class Engine:
 
     def catalogs(self) -> dict[str, list[tuple[str, str]]]:
         """The choices ``x-options`` fields offer (active offices other than mesa de partes)."""
-        offices = sorted(((o.codigo, o.nombre) for o in Oficina.activas() if not o.es_mesa_partes),
-                         key=lambda pair: fold(pair[1]))
+        offices = sorted(_OPCIONES.filas(), key=lambda pair: fold(pair[1]))
         return {"oficinas": offices}
 
     def validate(self, info: UserTaskInfo, data: dict) -> dict:
@@ -405,7 +435,7 @@ class Engine:
 
     # -- helpers -----------------------------------------------------------------------------
     def _locked(self, expediente_id: int):
-        expediente = self.db.locked(Expediente.select().where(Expediente.id == expediente_id)).get_or_none()
+        expediente = _BLOQUEADO.primera(expediente_id)
         if expediente is None:
             raise NotFound("No existe ese expediente.")
         definition = self.definitions.get(expediente.definicion_id)
@@ -447,7 +477,11 @@ def _already_done(task, definition: Definition) -> str:
 class StepResult:
     expediente: Expediente
     eventos: list
-    tareas: list[Tarea]
+
+
+def _as_read(value):
+    """A value as reading it back from the database gives it (datetimes are stored in UTC)."""
+    return value.astimezone(timezone.utc) if isinstance(value, datetime) else value
 
 
 class _Step:
@@ -467,6 +501,7 @@ class _Step:
         self.end_estado: str | None = None
         self.nuevo = False  # a just-created expediente: it has no Tarea or Temporizador rows yet
         self._mesa: str | None = None
+        self._oficinas: dict[str, Oficina | None] = {}
 
     def office_of(self, task, info: UserTaskInfo) -> str:
         """As :meth:`Engine.office_of`, looking the mesa de partes up once per step."""
@@ -521,13 +556,12 @@ class _Step:
             if forms.is_copy_list(props.get(name, {})) and value:
                 self.copias.extend((code, info.name) for code in value)
                 detalle = "\n".join(x for x in (detalle, "Con copia a: " + ", ".join(_office_names(value))) if x)
-        desde = (Tarea.select(Tarea.desde)
-                 .where((Tarea.expediente == self.expediente.id) & (Tarea.task_id == str(task.id))).scalar())
+        tarea = _DESDE.primera(self.expediente.id, str(task.id))
         payload = dict(values)
         if adjuntos:
             payload["adjuntos"] = [{"sha256": a.sha256, "nombre": a.nombre, "tipo": a.tipo} for a in adjuntos]
         row = self.record(tipo="tarea", accion=str(accion or info.name), descripcion=descripcion[:200],
-                          tarea=info.name, tarea_id=str(task.id), tarea_desde=desde, detalle=detalle,
+                          tarea=info.name, tarea_id=str(task.id), tarea_desde=tarea.desde if tarea else None, detalle=detalle,
                           oficina_origen=self.office_of(task, info), payload=payload)
         before = self.ready_ids()
         task.set_data(**task_data)
@@ -601,7 +635,7 @@ class _Step:
         vencido = any(self._overdue(t) for t in ready)
         if engine.prune:
             prune_finished(workflow)
-        tareas = self._sync_tareas(ready, offices)
+        self._sync_tareas(ready, offices)
         vence = self._sync_timers()
         completed = workflow.is_completed()
         if completed:
@@ -612,19 +646,20 @@ class _Step:
         else:
             estado = expediente.estado
         oficina_codigo = next((o for o in offices.values() if o and o != CIUDADANO), None)
-        oficina = Oficina.get_or_none(Oficina.codigo == oficina_codigo) if oficina_codigo else None
-        changed = (Expediente.update(
-            estado_motor=engine.dump(workflow), formato_estado=STATE_FORMAT, version=Expediente.version + 1,
-            estado=estado[:40], tarea_actual=", ".join(dict.fromkeys(
-                self.definition.user_tasks[t.task_spec.name].label for t in ready))[:200],
-            oficina_actual=oficina, vence=None if completed else vence, vencido=vencido and not completed,
-            terminado=completed, actualizado_en=self.now)
-            .where((Expediente.id == expediente.id) & (Expediente.version == expediente.version)).execute())
-        if changed != 1:
+        oficina = self.oficina(oficina_codigo) if oficina_codigo else None
+        saved = {"estado_motor": engine.dump(workflow), "formato_estado": STATE_FORMAT, "estado": estado[:40],
+                 "tarea_actual": ", ".join(dict.fromkeys(
+                     self.definition.user_tasks[t.task_spec.name].label for t in ready))[:200],
+                 "oficina_actual": oficina, "vence": None if completed else vence,
+                 "vencido": vencido and not completed, "terminado": completed, "actualizado_en": self.now}
+        if _GUARDAR.ejecutar(*(saved[name] for name in _GUARDADOS), expediente.id, expediente.version) != 1:
             raise Conflict(f"El expediente {expediente.numero} cambió mientras se guardaba; inténtelo de nuevo.")
+        for name, value in saved.items():  # the saved row, without reading it back
+            setattr(expediente, name, _as_read(value))
+        expediente.version += 1
         for adjunto in adjuntos or []:
-            Adjunto.create(expediente=expediente.id, sha256=adjunto.sha256, nombre=adjunto.nombre,
-                           tamano=adjunto.tamano, tipo=adjunto.tipo, creado_en=self.now)
+            _NUEVO_ADJUNTO.insertar(expediente.id, adjunto.sha256, adjunto.nombre, adjunto.tamano, adjunto.tipo,
+                                    self.now)
         if self.copias:
             ids = dict(Oficina.select(Oficina.codigo, Oficina.id).where(
                 Oficina.codigo.in_([c for c, _ in self.copias])).tuples())
@@ -634,10 +669,10 @@ class _Step:
         if self.avisos:
             email = expediente.remitente.email
             position = {id(row): i for i, row in enumerate(self.rows)}
-            Correo.insert_many([{"expediente": expediente.id, "tipo": tipo, "destinatario": email,
-                                 "evento_seq": eventos[position[id(row)]].seq, "proximo_intento": self.now,
-                                 "creado_en": self.now} for tipo, row in self.avisos]).execute()
-        return StepResult(Expediente.get_by_id(expediente.id), eventos, tareas)
+            for tipo, row in self.avisos:
+                _NUEVO_CORREO.insertar(expediente.id, tipo, email, eventos[position[id(row)]].seq, self.now,
+                                       self.now)
+        return StepResult(expediente, eventos)
 
     def _overdue(self, task) -> bool:
         """Whether a «vencido» timer fired on this task or on a subprocess that encloses it."""
@@ -652,29 +687,28 @@ class _Step:
             task = self.workflow.get_task_from_id(owner) if owner is not None else None
         return False
 
-    def _sync_tareas(self, ready, offices) -> list[Tarea]:
-        existing = {} if self.nuevo else {
-            t.task_id: t for t in Tarea.select().where(Tarea.expediente == self.expediente.id)}
+    def oficina(self, codigo: str) -> Oficina | None:
+        """The office ``codigo`` (None for the citizen or an unknown code), read once per step."""
+        if codigo not in self._oficinas:
+            self._oficinas[codigo] = Oficina.por_codigo(codigo) if codigo != CIUDADANO else None
+        return self._oficinas[codigo]
+
+    def _sync_tareas(self, ready, offices):
+        existing = {} if self.nuevo else {t.task_id: t for t in _TAREAS.filas(self.expediente.id)}
         keep = {str(t.id) for t in ready}
-        gone = [row.id for key, row in existing.items() if key not in keep]
-        if gone:
-            Tarea.delete().where(Tarea.id.in_(gone)).execute()
-        codes = {o for o in offices.values() if o and o != CIUDADANO}
-        office_ids = dict(Oficina.select(Oficina.codigo, Oficina.id).where(Oficina.codigo.in_(codes)).tuples()) if codes else {}
-        result = []
+        for key, row in existing.items():
+            if key not in keep:
+                _QUITAR_TAREA.ejecutar(row.id)
         for task in ready:
-            row = existing.get(str(task.id))
-            if row is None:
+            if str(task.id) not in existing:
                 info = self.definition.user_tasks[task.task_spec.name]
-                row = Tarea.create(expediente=self.expediente.id, task_id=str(task.id), spec=info.name,
-                                   nombre=info.label, rol=info.rol or "", oficina=office_ids.get(offices[task.id]),
-                                   desde=self.now)
-            result.append(row)
-        return result
+                oficina = self.oficina(offices[task.id]) if offices[task.id] else None
+                _NUEVA_TAREA.insertar(self.expediente.id, str(task.id), info.name, info.label, info.rol or "",
+                                      oficina.id if oficina else None, self.now)
 
     def _sync_timers(self):
         if not self.nuevo:
-            Temporizador.delete().where(Temporizador.expediente == self.expediente.id).execute()
+            _QUITAR_TEMPORIZADORES.ejecutar(self.expediente.id)
         rows = []
         for task in self.workflow.get_tasks(state=TaskState.WAITING):
             event = getattr(task.task_spec, "event_definition", None)
@@ -683,6 +717,6 @@ class _Step:
                 rows.append({"expediente": self.expediente.id, "task_id": str(task.id),
                              "nombre": task.task_spec.bpmn_name or task.task_spec.name,
                              "vence": TimerEventDefinition.get_datetime(value)})
-        if rows:
-            Temporizador.insert_many(rows).execute()
+        for row in rows:
+            _NUEVO_TEMPORIZADOR.insertar(row["expediente"], row["task_id"], row["nombre"], row["vence"])
         return min((r["vence"] for r in rows), default=None)

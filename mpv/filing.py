@@ -10,9 +10,10 @@ import base64
 import dataclasses
 import re
 import secrets
-from datetime import datetime
+from datetime import datetime, timezone
 
 from . import identidad
+from .sentencia import Sentencia
 from .engine import STATE_FORMAT, Actor, NuevoAdjunto
 from .text import fold
 from .errors import ArchivoRechazado, InvalidInput
@@ -68,8 +69,9 @@ def validar(datos: dict) -> dict:
     if not d.get("asunto"):
         campos["asunto"] = "Escriba el asunto: qué solicita."
     codigo_tipo = d.get("tipo_documento") or ""
-    if not TipoDocumento.get_or_none((TipoDocumento.codigo == codigo_tipo) & (TipoDocumento.activo == True)):  # noqa: E712
-        campos["tipo_documento"] = "Elija un tipo de documento de la lista."
+    tipo = _TIPO.primera(codigo_tipo)
+    if tipo is None or not tipo.activo:
+        campos["tipo_documento"] = ELIJA_TIPO
     try:
         folios = int(d.get("folios") or 0)
     except (TypeError, ValueError):
@@ -111,11 +113,29 @@ def codigo_seguimiento() -> str:
     return base64.b32encode(secrets.token_bytes(16)).decode().rstrip("=")
 
 
+ELIJA_TIPO = "Elija un tipo de documento de la lista."
+
+# A filing's statements, with their SQL written once (mpv.sentencia).
+_ABRIR_ANIO = Sentencia(lambda anio: Numeracion.insert({Numeracion.anio: anio.de(Numeracion.anio), Numeracion.ultimo: 0})
+                        .on_conflict_ignore())
+_AVANZAR = Sentencia(lambda anio: Numeracion.update(ultimo=Numeracion.ultimo + 1).where(Numeracion.anio == anio))
+_ULTIMO = Sentencia(lambda anio: Numeracion.select(Numeracion.ultimo).where(Numeracion.anio == anio).tuples())
+_TIPO = Sentencia(lambda codigo: TipoDocumento.select().where(TipoDocumento.codigo == codigo).limit(1))
+_REMITENTE_CAMPOS = ("tipo_persona", "tipo_documento_identidad", "numero_documento_identidad", "nombres", "apellidos",
+                     "razon_social", "email", "telefono", "direccion")
+_NUEVO_REMITENTE = Sentencia.insercion(Remitente, *_REMITENTE_CAMPOS)
+_EXPEDIENTE_CAMPOS = ("numero", "anio", "correlativo", "codigo", "remitente", "remitente_nombre", "remitente_documento",
+                      "tipo_documento", "numero_documento", "asunto", "folios", "busqueda", "presentado_en",
+                      "fecha_presentacion", "definicion", "estado", "estado_motor", "formato_estado", "version",
+                      "actualizado_en")
+_NUEVO_EXPEDIENTE = Sentencia.insercion(Expediente, *_EXPEDIENTE_CAMPOS)
+
+
 def siguiente_numero(anio: int) -> int:
     """The next number of the year's register. Call inside the filing's write transaction."""
-    Numeracion.insert(anio=anio, ultimo=0).on_conflict_ignore().execute()
-    Numeracion.update(ultimo=Numeracion.ultimo + 1).where(Numeracion.anio == anio).execute()
-    return Numeracion.get_by_id(anio).ultimo
+    _ABRIR_ANIO.ejecutar(anio)
+    _AVANZAR.ejecutar(anio)
+    return _ULTIMO.primera(anio)[0]
 
 
 def presentar(services, datos: dict, principal: Received | None, anexos: list[Received],
@@ -165,15 +185,19 @@ def referenced_among(hashes: list[str]) -> set[str]:
 
 
 def _registrar(services, d: dict, stored: list[Stored], ip: str, proceso: str) -> Expediente:
-    now: datetime = services.clock()
+    now: datetime = services.clock().astimezone(timezone.utc)  # as the row reads back: it is not read again
     calendario = services.calendario
     definition = services.definitions.active(proceso)
     with services.db.write():
         anio = calendario.fecha_local(now).year
         correlativo = siguiente_numero(anio)
-        remitente = _remitente(d)
-        tipo = TipoDocumento.get(TipoDocumento.codigo == d["tipo_documento"])
-        expediente = Expediente.create(
+        remitente = Remitente(**{k: d[k] for k in _REMITENTE_CAMPOS})
+        remitente.id = _NUEVO_REMITENTE.insertar(*(d[k] for k in _REMITENTE_CAMPOS))
+        tipo = _TIPO.primera(d["tipo_documento"])
+        if tipo is None:
+            raise InvalidInput("Revise los datos marcados: la solicitud no se presentó.",  # removed meanwhile
+                               {"tipo_documento": ELIJA_TIPO})
+        expediente = Expediente(
             numero=f"{anio}-{correlativo:06d}", anio=anio, correlativo=correlativo,
             codigo=codigo_seguimiento(), remitente=remitente, remitente_nombre=remitente.nombre_completo,
             remitente_documento=remitente.numero_documento_identidad, tipo_documento=tipo,
@@ -182,6 +206,9 @@ def _registrar(services, d: dict, stored: list[Stored], ip: str, proceso: str) -
             presentado_en=now, fecha_presentacion=calendario.fecha_presentacion(now),
             definicion=definition.row_id, estado="Presentado", estado_motor="{}",
             formato_estado=STATE_FORMAT, version=0, actualizado_en=now)
+        expediente.id = _NUEVO_EXPEDIENTE.insertar(*(
+            getattr(expediente, f"{k}_id" if k in ("remitente", "tipo_documento", "definicion") else k)
+            for k in _EXPEDIENTE_CAMPOS))
         adjuntos = [NuevoAdjunto(s.sha256, pdf_name(s.nombre), s.size, "principal" if i == 0 else "anexo")
                     for i, s in enumerate(stored)]
         payload = {**d, "adjuntos": [{"sha256": a.sha256, "nombre": a.nombre, "tamano": a.tamano, "tipo": a.tipo}
@@ -190,8 +217,3 @@ def _registrar(services, d: dict, stored: list[Stored], ip: str, proceso: str) -
         actor = Actor.ciudadano(expediente, ip)
         return services.engine.start(expediente, actor, payload, adjuntos).expediente
 
-
-def _remitente(d: dict) -> Remitente:
-    fields = {k: d[k] for k in ("tipo_persona", "tipo_documento_identidad", "numero_documento_identidad",
-                                "nombres", "apellidos", "razon_social", "email", "telefono", "direccion")}
-    return Remitente.create(**fields)

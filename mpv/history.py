@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 import orjson
 import peewee as pw
 
+from .sentencia import Sentencia
 from .models import Cadena, Evento, Oficina, UTCDateTimeField
 from .plazos import Calendario
 
@@ -38,6 +39,13 @@ def _value(row: Evento, name: str):
 _HASHED_COLUMNS = [getattr(Evento, name) for name in HASHED]
 _DATETIMES = [i for i, name in enumerate(HASHED) if isinstance(getattr(Evento, name), UTCDateTimeField)]
 _SEQ, _PREV_HASH = HASHED.index("seq"), HASHED.index("prev_hash")
+
+
+# Every step appends: the head and the insert keep their SQL (mpv.sentencia).
+_HEAD = Sentencia(lambda: Cadena.select().where(Cadena.id == 1), bloquear=True)
+_MOVE_HEAD = Sentencia(lambda seq, hash_: Cadena.update({Cadena.seq: seq.de(Cadena.seq), Cadena.hash: hash_.de(Cadena.hash)})
+                       .where(Cadena.id == 1))
+_INSERT = Sentencia.insercion(Evento, *HASHED, "hash")
 
 
 def row_hash(row: Evento) -> str:
@@ -71,21 +79,24 @@ def append(database, rows: list[dict]) -> list[Evento]:
         row = Evento(**{**fields, "payload": orjson.dumps(payload, option=orjson.OPT_SORT_KEYS).decode()},
                      seq=seq, prev_hash=prev)
         row.hash = prev = row_hash(row)
+        row.id = _INSERT.insertar(*(getattr(row, f"{name}_id" if name in ("expediente", "actor") else name)
+                                    for name in HASHED), row.hash)
         saved.append(row)
-    Evento.bulk_create(saved)
     move_head(seq, prev)
     return saved
 
 
 def head(database) -> tuple[int, str]:
     """The chain's last (seq, hash), locked until the write transaction ends. Call inside ``database.write()``."""
-    row = database.locked(Cadena.select().where(Cadena.id == 1)).get()
+    row = _HEAD.primera()
+    if row is None:
+        raise Cadena.DoesNotExist("La cadena de auditoría no tiene cabeza: ejecute «mpv init-db».")
     return row.seq, row.hash
 
 
 def move_head(seq: int, hash_: str):
     """Record (seq, hash) as the chain's last row, after appending rows up to it."""
-    Cadena.update(seq=seq, hash=hash_).where(Cadena.id == 1).execute()
+    _MOVE_HEAD.ejecutar(seq, hash_)
 
 
 @dataclasses.dataclass

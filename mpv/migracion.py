@@ -112,6 +112,7 @@ def migrar(engine: Engine, expediente_id: int, destino_id: int, actor: Actor = S
                              "hacia_sha256": new.sha256})
         step.run_engine()
         Expediente.update(definicion=destino_id).where(Expediente.id == expediente.id).execute()
+        expediente.definicion = destino_id  # finish() returns the row as saved, without reading it again
         step.finish()
         return Resultado(expediente.numero, True)
 

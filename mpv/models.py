@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 import peewee as pw
 
 from .db import proxy
+from .sentencia import Sentencia
 
 ROLES = {
     "mesa": "Mesa de partes",
@@ -59,18 +60,29 @@ class Oficina(BaseModel):
     es_mesa_partes = pw.BooleanField(default=False)
     activa = pw.BooleanField(default=True)
 
+    # Read on every engine step and form: kept as Sentencias (SQL written once).
     @classmethod
     def mesa_de_partes(cls) -> "Oficina | None":
-        return cls.get_or_none(cls.es_mesa_partes == True)  # noqa: E712
+        return _MESA_DE_PARTES.primera()
 
     @classmethod
-    def activas(cls):
-        return cls.select().where(cls.activa == True).order_by(cls.nombre)  # noqa: E712
+    def activas(cls) -> list["Oficina"]:
+        return _ACTIVAS.filas()
+
+    @classmethod
+    def por_codigo(cls, codigo: str) -> "Oficina | None":
+        return _POR_CODIGO.primera(codigo)
 
     @classmethod
     def nombres(cls) -> dict[str, str]:
         """Every office's code → name, for history rows (which store codes)."""
-        return dict(cls.select(cls.codigo, cls.nombre).tuples())
+        return dict(_NOMBRES.filas())
+
+
+_MESA_DE_PARTES = Sentencia(lambda: Oficina.select().where(Oficina.es_mesa_partes == True).limit(1))  # noqa: E712
+_ACTIVAS = Sentencia(lambda: Oficina.select().where(Oficina.activa == True).order_by(Oficina.nombre))  # noqa: E712
+_POR_CODIGO = Sentencia(lambda codigo: Oficina.select().where(Oficina.codigo == codigo).limit(1))
+_NOMBRES = Sentencia(lambda: Oficina.select(Oficina.codigo, Oficina.nombre).tuples())
 
 
 class Usuario(BaseModel):

@@ -13,9 +13,12 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Callable
 
+from peewee import JOIN
+
 from . import history, registro
+from .sentencia import Sentencia
 from .errors import InvalidInput, NotAllowed, NotFound, Throttled
-from .models import IntentoAcceso, Sesion, Usuario
+from .models import IntentoAcceso, Oficina, Sesion, Usuario
 from .passwords import hash_password, password_problem, verify_password
 
 IDLE = timedelta(minutes=30)
@@ -30,6 +33,10 @@ FORGET_AFTER = timedelta(hours=24)
 
 # A hash to verify against when the user does not exist, so both cases take the same time.
 _DUMMY_HASH = hash_password("usuario-inexistente-para-igualar-tiempos")
+
+# Every staff request reads its session: with its user and the user's office, SQL written once.
+_SESION = Sentencia(lambda token_hash: Sesion.select(Sesion, Usuario, Oficina).join(Usuario)
+                    .join(Oficina, JOIN.LEFT_OUTER).where(Sesion.token_hash == token_hash).limit(1))
 
 
 def _digest(token: str) -> str:
@@ -107,8 +114,7 @@ class Sessions:
         """The live session behind ``token`` (None when missing, expired or its user disabled)."""
         if not token:
             return None
-        row = (Sesion.select(Sesion, Usuario).join(Usuario)
-               .where(Sesion.token_hash == _digest(token)).first())
+        row = _SESION.primera(_digest(token))
         if row is None:
             return None
         now = self.clock()

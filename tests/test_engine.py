@@ -379,3 +379,21 @@ def test_pruned_and_unpruned_instances_behave_the_same(clock, staff, services):
     assert ("temporizador", "timer_plazo", "GDUR", "") in ev_a
     assert (ev_a, estado_a, fin_a) == (ev_b, estado_b, fin_b)
     assert size_a < size_b / 3  # the pruned state stays small
+
+
+def test_a_step_returns_the_expediente_as_it_was_saved(services, staff):
+    """An engine step does not read the row back: what it returns must equal what a new read gives."""
+    def campos(expediente):
+        return {f.name: getattr(expediente, f.column_name) for f in Expediente._meta.sorted_fields}
+
+    presentado = file_tramite(services)
+    assert campos(presentado) == campos(refresh(presentado))
+    pasos = (lambda: step(services, presentado, staff["mesa"], accion="conforme"),
+             lambda: derivar(services, presentado, staff["mesa"], "GDUR", "SGAT", plazo_dias=3),
+             lambda: recibir(services, presentado, staff["gdur"]))
+    vences = []
+    for paso in pasos:
+        resultado = paso()
+        assert campos(resultado.expediente) == campos(refresh(presentado))
+        vences.append(resultado.expediente.vence)
+    assert any(vences)  # a plazo (a datetime) was compared too
