@@ -5,11 +5,11 @@ import shutil
 import threading
 
 import pytest
-from helpers import build_services, derivar, file_tramite, lima, recibir, step, task_of
+from helpers import FILING, build_services, derivar, file_tramite, lima, recibir, step, task_of
 
-from mpv import history
+from mpv import filing, history
 from mpv.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from mpv.models import Evento, Expediente, Feriado, Tarea, Temporizador
+from mpv.models import Evento, Expediente, Feriado, Numeracion, Remitente, Tarea, Temporizador
 
 
 def eventos(expediente, tipo=None):
@@ -397,3 +397,15 @@ def test_a_step_returns_the_expediente_as_it_was_saved(services, staff):
         assert campos(resultado.expediente) == campos(refresh(presentado))
         vences.append(resultado.expediente.vence)
     assert any(vences)  # a plazo (a datetime) was compared too
+
+
+def test_a_document_type_gone_between_validation_and_filing_is_a_clear_error_and_nothing_stays(services, staff):
+    """validar() checks the type before the transaction; if it is removed meanwhile, the filing's transaction
+    refuses it by field and rolls back the sender and the number it had written."""
+    file_tramite(services)  # the register of the year exists
+    antes = (Remitente.select().count(), list(Numeracion.select().tuples()), Expediente.select().count())
+    limpio = filing.validar(FILING)
+    with pytest.raises(InvalidInput) as exc:
+        filing._registrar(services, {**limpio, "tipo_documento": "YA-NO-EXISTE"}, [], "127.0.0.1", "tramite")
+    assert exc.value.campos == {"tipo_documento": "Elija un tipo de documento de la lista."}
+    assert (Remitente.select().count(), list(Numeracion.select().tuples()), Expediente.select().count()) == antes
