@@ -29,3 +29,24 @@ def test_the_table_has_every_figure_with_its_baseline_and_ratio(backend, tmp_pat
     assert doc.count("CUMPLE") >= len(filas) - 2  # each checked row says CUMPLE or NO CUMPLE
     assert not (tmp_path / "bench" / "trabajo").exists()  # the work database goes with the run
     assert sorted(p.name for p in (tmp_path / "bench").iterdir()) == ["120", "60"]  # kept for the next run
+
+
+def test_the_cpu_per_request_of_both_posts_and_their_baselines(backend):
+    if backend != "sqlite":
+        pytest.skip("se mide sobre SQLite")
+    import bench_peticion
+
+    ms = bench_peticion.medir(por_ronda=5, rondas=1)
+    assert set(ms) == {"derivación", "derivación simple", "presentación 1 MB", "POST simple 1 MB", "restaurar",
+                       "completar y correr el motor", "podar", "serializar"}
+    assert all(v > 0 for v in ms.values()), ms
+
+
+def test_each_statement_timed_three_ways(backend, tmp_path, monkeypatch):
+    if backend != "sqlite":
+        pytest.skip("la misma medida corre sobre cada base en make bench")
+    import bench_sentencias
+
+    monkeypatch.setattr(bench_sentencias, "REPEATS", 20)
+    filas = bench_sentencias.run_backend(f"sqlite:///{tmp_path / 'mpv.sqlite3'}", tmp_path / "data")
+    assert len(filas) == 5 and all(peewee > 0 and sentencia > 0 and driver > 0 for _, peewee, sentencia, driver in filas)
