@@ -29,6 +29,7 @@ from . import forms, history
 from .errors import DefinitionError
 from .models import ProcessDefinition, utcnow
 from .scripting import check_code, names_used, use_engine_clock
+from .sentencia import Sentencia
 
 log = logging.getLogger(__name__)
 
@@ -269,6 +270,11 @@ def _connect_spec_events(spec):
                 task_spec.completed_event.connect(spec.path_complete)
 
 
+# The active version's id, asked by every filing and form page (mpv.sentencia: SQL written once).
+_ACTIVA = Sentencia(lambda process_id: ProcessDefinition.select(ProcessDefinition.id).where(
+    (ProcessDefinition.process_id == process_id) & (ProcessDefinition.activa == True))  # noqa: E712
+    .order_by(ProcessDefinition.id.desc()).limit(1).tuples())
+
 # The parser's messages an analyst meets most, in Spanish (the rest are shown as the parser wrote them).
 _PARSER_MESSAGES = {
     "Multiple outgoing flows are not supported for tasks of type":
@@ -505,9 +511,8 @@ class DefinitionStore:
 
     def active(self, process_id: str = "tramite") -> Definition:
         # Only the id: the row's files are read once, when the version is first parsed (every page asks this).
-        row_id = (ProcessDefinition.select(ProcessDefinition.id)
-                  .where((ProcessDefinition.process_id == process_id) & (ProcessDefinition.activa == True))  # noqa: E712
-                  .order_by(ProcessDefinition.id.desc()).scalar())
+        row = _ACTIVA.primera(process_id)
+        row_id = row[0] if row else None
         if row_id is None:
             raise DefinitionError(f"No hay una versión activa del proceso «{process_id}»; ejecute «mpv init-db».")
         return self.get(row_id)

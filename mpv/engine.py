@@ -506,7 +506,10 @@ class _Step:
     def office_of(self, task, info: UserTaskInfo) -> str:
         """As :meth:`Engine.office_of`, looking the mesa de partes up once per step."""
         if info.rol == "mesa" and self._mesa is None:
-            self._mesa = self.engine.mesa_codigo()
+            mesa = Oficina.mesa_de_partes()
+            self._mesa = mesa.codigo if mesa else ""
+            if mesa:
+                self._oficinas[mesa.codigo] = mesa
         return self.engine.office_of(task, info, self._mesa)
 
     def record(self, **fields) -> dict:
