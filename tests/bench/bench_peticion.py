@@ -4,7 +4,9 @@ The table of bench_tabla.py measures throughput over HTTP, which moves with the 
 a request (``time.process_time``, one thread, the app called through Falcon's test client, no server) moves far
 less, and says where a ratio comes from: a derivation (POST /expedientes/{n}/derivar) next to the bare POST
 that loads, saves and appends rows like it, and a filing with a 1 MB PDF next to the bare POST that writes the
-body to disk; then SpiffWorkflow's share of a derivation, part by part. Run: ``make bench`` (or ``python tests/bench/bench_peticion.py``).
+body to disk; then SpiffWorkflow's share of a derivation, part by part, and what every filing must do
+besides writing its file and its rows.
+Run: ``make bench`` (or ``python tests/bench/bench_peticion.py``).
 """
 from __future__ import annotations
 
@@ -91,6 +93,56 @@ def spiff(services, numeros: list[str]) -> dict[str, float]:
     return {parte: total / len(numeros) * 1000 for parte, total in partes.items()}
 
 
+def presentacion(services, veces: int) -> dict[str, float]:
+    """CPU ms of what every filing must do besides writing its 1 MB PDF and its rows, each alone: read the
+    multipart body (Falcon), hash the PDF (its SHA-256 is its name), check it (mpv.pdf.check_pdf, pypdf), and
+    start the instance in memory (SpiffWorkflow: create, run to the first task, prune, serialize)."""
+    import hashlib
+    import io
+
+    import falcon
+    import falcon.testing
+
+    from bench_filing import scanned_pdf
+
+    from mpv.pdf import check_pdf
+
+    pdf = scanned_pdf(1, 1024 * 1024, seed=1)
+    body = bench_tabla._filing_body()
+    cuerpo = body.next()
+
+    class Partes:
+        def on_post(self, req, resp):
+            for part in req.get_media():
+                while part.stream.read(64 * 1024):
+                    pass
+
+    app = falcon.App()
+    app.add_route("/partes", Partes())
+    environ = falcon.testing.create_environ(method="POST", path="/partes", headers={"Content-Type": body.content_type})
+
+    def leer_multipart():
+        app({**environ, "wsgi.input": io.BytesIO(cuerpo), "CONTENT_LENGTH": str(len(cuerpo))}, lambda *a: None)
+
+    engine, definition = services.engine, services.definitions.active("tramite")
+
+    def iniciar():
+        from mpv.engine import prune_finished
+
+        workflow = engine.new_instance(definition, {"numero": "2026-000001", "tipo_documento": "SOL"})
+        workflow.do_engine_steps()
+        prune_finished(workflow)
+        engine.dump(workflow)
+
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as f:
+        f.write(pdf)
+        f.flush()
+        return {"leer el multipart": cpu_ms(leer_multipart, veces),
+                "SHA-256 del PDF": cpu_ms(lambda: hashlib.sha256(pdf).hexdigest(), veces),
+                "revisión del PDF": cpu_ms(lambda: check_pdf(Path(f.name), "escaneo.pdf"), veces),
+                "iniciar la instancia": cpu_ms(iniciar, veces)}
+
+
 def medir(por_ronda: int = POR_RONDA, rondas: int = RONDAS) -> dict[str, float]:
     """CPU ms per request of each case (median of the rounds), and of SpiffWorkflow's parts of a derivation."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -126,9 +178,10 @@ def medir(por_ronda: int = POR_RONDA, rondas: int = RONDAS) -> dict[str, float]:
             for _ in range(rondas):  # interleaved
                 for nombre, hacer in casos.items():
                     medidas[nombre].append(cpu_ms(hacer, por_ronda))
+            archivo = presentacion(services, por_ronda)
         finally:
             services.close()
-    return {nombre: statistics.median(v) for nombre, v in medidas.items()} | motor
+    return {nombre: statistics.median(v) for nombre, v in medidas.items()} | motor | archivo
 
 
 def main():
@@ -140,6 +193,9 @@ def main():
         print(f"| {cifra} | {ms[cifra]:.2f} | {base} | {ms[base]:.2f} | {ms[base] / ms[cifra]:.0%} |")
     print("\nDe una derivación, lo que hace SpiffWorkflow (CPU ms, en memoria):")
     for parte in ("restaurar", "completar y correr el motor", "podar", "serializar"):
+        print(f"- {parte}: {ms[parte]:.2f}")
+    print("\nDe una presentación, lo que toda presentación hace además de escribir su PDF de 1 MB y sus filas (CPU ms):")
+    for parte in ("leer el multipart", "SHA-256 del PDF", "revisión del PDF", "iniciar la instancia"):
         print(f"- {parte}: {ms[parte]:.2f}")
 
 
