@@ -1,9 +1,12 @@
 """The Evento hash chain: verification names the first bad row."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
+import pytest
 from helpers import derivar, file_tramite, step
 
-from mpv import history
+from mpv import history, registro
 from mpv.models import Cadena, Evento
 
 
@@ -60,3 +63,13 @@ def test_appended_forged_row_is_detected(services, staff):
     result = history.verify()
     assert (result.ok, result.seq) == (False, last.seq + 1)
     assert Cadena.get_by_id(1).seq == last.seq
+
+
+def test_appending_without_the_chain_head_says_what_to_run_and_writes_nothing(services):
+    with services.db.write():
+        Cadena.delete().execute()
+    fila = registro.evento(datetime(2026, 3, 2, tzinfo=timezone.utc), "admin", "prueba", "Una fila", None, "")
+    with pytest.raises(Cadena.DoesNotExist, match="mpv init-db"):
+        with services.db.write():
+            history.append(services.db, [fila])
+    assert Evento.select().count() == 0

@@ -81,3 +81,5 @@ def test_the_wrong_number_of_values_is_refused(services):
     por_codigo = Sentencia(lambda codigo: Oficina.select().where(Oficina.codigo == codigo))
     with pytest.raises(TypeError, match="1 valores"):
         por_codigo.filas()
+    with pytest.raises(TypeError, match="insercion"):  # only an insertion has a new id to give
+        por_codigo.insertar("MP")
