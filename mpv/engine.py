@@ -49,8 +49,6 @@ CIUDADANO = "ciudadano"  # the pseudo-office of tasks in the Ciudadano lane
 
 # The queries of every step, with their SQL written once (mpv.sentencia).
 _BLOQUEADO = Sentencia(lambda eid: Expediente.select().where(Expediente.id == eid), bloquear=True)
-_DESDE = Sentencia(lambda eid, task_id: Tarea.select(Tarea.desde).where(
-    (Tarea.expediente == eid) & (Tarea.task_id == task_id)).limit(1))
 _OPCIONES = Sentencia(lambda: Oficina.select(Oficina.codigo, Oficina.nombre).where(
     (Oficina.activa == True) & (Oficina.es_mesa_partes == False)).tuples())  # noqa: E712
 _TAREAS = Sentencia(lambda eid: Tarea.select().where(Tarea.expediente == eid))
@@ -502,6 +500,7 @@ class _Step:
         self.nuevo = False  # a just-created expediente: it has no Tarea or Temporizador rows yet
         self._mesa: str | None = None
         self._oficinas: dict[str, Oficina | None] = {}
+        self._tareas: dict[str, Tarea] | None = None
 
     def office_of(self, task, info: UserTaskInfo) -> str:
         """As :meth:`Engine.office_of`, looking the mesa de partes up once per step."""
@@ -559,7 +558,7 @@ class _Step:
             if forms.is_copy_list(props.get(name, {})) and value:
                 self.copias.extend((code, info.name) for code in value)
                 detalle = "\n".join(x for x in (detalle, "Con copia a: " + ", ".join(_office_names(value))) if x)
-        tarea = _DESDE.primera(self.expediente.id, str(task.id))
+        tarea = self.tareas().get(str(task.id))
         payload = dict(values)
         if adjuntos:
             payload["adjuntos"] = [{"sha256": a.sha256, "nombre": a.nombre, "tipo": a.tipo} for a in adjuntos]
@@ -690,6 +689,12 @@ class _Step:
             task = self.workflow.get_task_from_id(owner) if owner is not None else None
         return False
 
+    def tareas(self) -> dict[str, Tarea]:
+        """The expediente's Tarea rows as the step found them, by task id (read once per step)."""
+        if self._tareas is None:
+            self._tareas = {} if self.nuevo else {t.task_id: t for t in _TAREAS.filas(self.expediente.id)}
+        return self._tareas
+
     def oficina(self, codigo: str) -> Oficina | None:
         """The office ``codigo`` (None for the citizen or an unknown code), read once per step."""
         if codigo not in self._oficinas:
@@ -697,7 +702,7 @@ class _Step:
         return self._oficinas[codigo]
 
     def _sync_tareas(self, ready, offices):
-        existing = {} if self.nuevo else {t.task_id: t for t in _TAREAS.filas(self.expediente.id)}
+        existing = self.tareas()
         keep = {str(t.id) for t in ready}
         for key, row in existing.items():
             if key not in keep:

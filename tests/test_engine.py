@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+from datetime import timedelta
 
 import pytest
 from helpers import FILING, build_services, derivar, file_tramite, lima, recibir, step, task_of
@@ -409,3 +410,21 @@ def test_a_document_type_gone_between_validation_and_filing_is_a_clear_error_and
         filing._registrar(services, {**limpio, "tipo_documento": "YA-NO-EXISTE"}, [], "127.0.0.1", "tramite")
     assert exc.value.campos == {"tipo_documento": "Elija un tipo de documento de la lista."}
     assert (Remitente.select().count(), list(Numeracion.select().tuples()), Expediente.select().count()) == antes
+
+
+def test_each_task_row_records_since_when_its_task_waited(services, staff, clock):
+    """tarea_desde (what the analytics' durations are computed from) is when the task became ready: the moment
+    of the step that made it ready, for a task completed alone and for each of two completed in one step."""
+    def fila(expediente, tarea):
+        return Evento.select().where((Evento.expediente == expediente.id) & (Evento.tarea == tarea)).get()
+
+    solo = file_tramite(services)
+    clock.advance(hours=2)
+    step(services, solo, staff["mesa"], accion="conforme")
+    clock.advance(hours=3)
+    derivar(services, solo, staff["mesa"], "GDUR")
+    assert fila(solo, "recepcion").tarea_desde == fila(solo, "recepcion").momento - timedelta(hours=2)
+    assert fila(solo, "derivacion").tarea_desde == fila(solo, "recepcion").momento
+    clock.advance(hours=1)
+    recibir(services, solo, staff["gdur"])
+    assert fila(solo, "recibir").tarea_desde == fila(solo, "derivacion").momento
