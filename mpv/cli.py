@@ -267,7 +267,7 @@ def cmd_tramite_new(args, services) -> int:
 def _expediente(numero: str) -> Expediente:
     from .errors import NotFound
 
-    expediente = Expediente.get_or_none(Expediente.numero == numero)
+    expediente = Expediente.por_numero(numero)
     if expediente is None:
         raise NotFound(f"No existe el expediente {numero}.")
     return expediente

@@ -207,6 +207,11 @@ class Expediente(BaseModel):
     actualizado_en = UTCDateTimeField(default=utcnow)
 
     @classmethod
+    def por_numero(cls, numero: str) -> "Expediente | None":
+        """The expediente numbered ``numero`` (e.g. 2026-000123), or None (every staff page of one asks this)."""
+        return _POR_NUMERO.primera(numero)
+
+    @classmethod
     def por_codigo(cls, codigo: str) -> "Expediente | None":
         """The expediente whose tracking code is ``codigo`` (base32: typing it in lower case is fine)."""
         codigo = (codigo or "").strip()
@@ -226,6 +231,9 @@ class Expediente(BaseModel):
             (("presentado_en", "fecha_presentacion", "tipo_documento", "estado"), False),
             (("vencido", "oficina_actual"), False),
         )
+
+
+_POR_NUMERO = Sentencia(lambda numero: Expediente.select().where(Expediente.numero == numero).limit(1))
 
 
 class Adjunto(BaseModel):

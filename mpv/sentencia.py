@@ -84,7 +84,7 @@ class Sentencia:
         compilada = self._compiladas.get(database)
         if compilada is None:
             query = self._construir(*(Hueco(i) for i in range(self._aridad)))
-            if self._bloquear and not isinstance(database, peewee.SqliteDatabase):
+            if self._bloquear and database.for_update:  # peewee's own flag: False on SQLite
                 query = query.for_update()
             if self._model is not None and database.returning_clause:
                 query = query.returning(self._model._meta.primary_key)

@@ -123,7 +123,7 @@ class HistorialExpediente(_EventosCsv):
 
     def _expediente(self, req, numero: str) -> Expediente:
         require(req, *LECTORES)
-        expediente = Expediente.get_or_none(Expediente.numero == numero)
+        expediente = Expediente.por_numero(numero)
         if expediente is None:
             raise NotFound(f"No existe el expediente {numero}. Revise el número e inténtelo otra vez.")
         return expediente
@@ -149,7 +149,7 @@ class EventosAuditoria(_EventosCsv):
             ip=(req.get_param("ip") or "").strip()[:64], cursor=req.get_param("despues") or "")
         numero = (req.get_param("expediente") or "").strip()
         if numero:
-            expediente = Expediente.get_or_none(Expediente.numero == numero[:16])
+            expediente = Expediente.por_numero(numero[:16])
             if expediente is None:
                 errors["expediente"] = f"No existe el expediente {numero}."
                 filtro.expediente_id = -1  # nothing matches an unknown number

@@ -48,7 +48,7 @@ _EXPEDIENTE_PATH = re.compile(r"^/expedientes/(\d{4}-\d{6})(/|$)")
 
 def _expediente_of(path: str):
     match = _EXPEDIENTE_PATH.match(path)
-    return Expediente.get_or_none(Expediente.numero == match.group(1)) if match else None
+    return Expediente.por_numero(match.group(1)) if match else None
 
 
 class ErrorPages:

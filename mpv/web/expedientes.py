@@ -7,7 +7,6 @@ from urllib.parse import quote
 from peewee import JOIN
 
 from .. import history, listados
-from ..sentencia import Sentencia
 from ..engine import Actor
 from ..errors import NotAllowed, NotFound
 from ..models import Adjunto, Copia, Expediente, Oficina, Tarea
@@ -16,7 +15,6 @@ from ..pdf import pdf_name
 from .middleware import require
 
 STAFF = ("mesa", "oficina", "auditor", "analista", "admin")
-_POR_NUMERO = Sentencia(lambda numero: Expediente.select().where(Expediente.numero == numero).limit(1))
 
 
 def expediente_visible(req, numero: str) -> Expediente:
@@ -25,7 +23,7 @@ def expediente_visible(req, numero: str) -> Expediente:
     :raise NotFound: unknown number. :raise NotAllowed: an office user whose office it never reached.
     """
     usuario = require(req, *STAFF)
-    expediente = _POR_NUMERO.primera(numero)
+    expediente = Expediente.por_numero(numero)
     if expediente is None:
         raise NotFound(f"No existe el expediente {numero}. Revise el número e inténtelo otra vez.")
     if usuario.rol == "oficina" and not listados.paso_por_oficina(expediente.id, usuario.oficina.codigo):
