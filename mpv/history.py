@@ -13,9 +13,9 @@ from datetime import datetime, timezone
 import orjson
 import peewee as pw
 
-from .sentencia import Sentencia
 from .models import Cadena, Evento, Oficina, UTCDateTimeField
 from .plazos import Calendario
+from .prepared import PreparedQuery
 
 GENESIS = "0" * 64
 
@@ -41,11 +41,11 @@ _DATETIMES = [i for i, name in enumerate(HASHED) if isinstance(getattr(Evento, n
 _SEQ, _PREV_HASH = HASHED.index("seq"), HASHED.index("prev_hash")
 
 
-# Every step appends: the head and the insert keep their SQL (mpv.sentencia).
-_HEAD = Sentencia(lambda: Cadena.select().where(Cadena.id == 1), bloquear=True)
-_MOVE_HEAD = Sentencia(lambda seq, hash_: Cadena.update({Cadena.seq: seq.de(Cadena.seq), Cadena.hash: hash_.de(Cadena.hash)})
-                       .where(Cadena.id == 1))
-_INSERT = Sentencia.insercion(Evento, *HASHED, "hash")
+# Every engine step appends: the head and the insert are prepared (mpv.prepared: SQL written once).
+_HEAD = PreparedQuery(Cadena, lambda: Cadena.select().where(Cadena.id == 1), lock=True)
+_MOVE_HEAD = PreparedQuery(Cadena, lambda seq, hash_: Cadena.update(
+    {Cadena.seq: seq.of(Cadena.seq), Cadena.hash: hash_.of(Cadena.hash)}).where(Cadena.id == 1))
+_INSERT = PreparedQuery.insertion(Evento, *HASHED, "hash")
 
 
 def row_hash(row: Evento) -> str:
@@ -79,8 +79,8 @@ def append(database, rows: list[dict]) -> list[Evento]:
         row = Evento(**{**fields, "payload": orjson.dumps(payload, option=orjson.OPT_SORT_KEYS).decode()},
                      seq=seq, prev_hash=prev)
         row.hash = prev = row_hash(row)
-        row.id = _INSERT.insertar(*(getattr(row, f"{name}_id" if name in ("expediente", "actor") else name)
-                                    for name in HASHED), row.hash)
+        row.id = _INSERT.insert(*(getattr(row, f"{name}_id" if name in ("expediente", "actor") else name)
+                                  for name in HASHED), row.hash)
         saved.append(row)
     move_head(seq, prev)
     return saved
@@ -88,7 +88,7 @@ def append(database, rows: list[dict]) -> list[Evento]:
 
 def head(database) -> tuple[int, str]:
     """The chain's last (seq, hash), locked until the write transaction ends. Call inside ``database.write()``."""
-    row = _HEAD.primera()
+    row = _HEAD.first()
     if row is None:
         raise Cadena.DoesNotExist("La cadena de auditoría no tiene cabeza: ejecute «mpv init-db».")
     return row.seq, row.hash
@@ -96,7 +96,7 @@ def head(database) -> tuple[int, str]:
 
 def move_head(seq: int, hash_: str):
     """Record (seq, hash) as the chain's last row, after appending rows up to it."""
-    _MOVE_HEAD.ejecutar(seq, hash_)
+    _MOVE_HEAD.execute(seq, hash_)
 
 
 @dataclasses.dataclass

@@ -16,7 +16,7 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
 from .definitions import Definition
-from .engine import SISTEMA, Actor, Engine, _Step
+from .engine import SISTEMA, Actor, Engine, Step
 from .errors import NotFound
 from .models import Evento, Expediente, ProcessDefinition
 from .scripting import CLOCK_TIMERS
@@ -81,7 +81,7 @@ def migrar(engine: Engine, expediente_id: int, destino_id: int, actor: Actor = S
     if destino_row is None:
         raise NotFound("No existe esa versión del proceso.")
     with engine.db.write():
-        expediente, old, workflow = engine._locked(expediente_id)
+        expediente, old, workflow = engine.restore_locked(expediente_id)
         try:
             new = engine.definitions.get(destino_id)
             _check(engine, expediente, old, new, workflow)
@@ -100,12 +100,12 @@ def migrar(engine: Engine, expediente_id: int, destino_id: int, actor: Actor = S
                                  reset_mask=TaskState.READY)
             workflow.subprocess_specs = new.subprocess_specs
             try:  # every task must now name a spec of the new version, or the instance could not be loaded
-                engine._registry.restore(engine._registry.convert(workflow), definition=new)
+                engine.state.rebind(workflow, new)
             except Exception as exc:  # noqa: BLE001 - any failure means the new version cannot hold it
                 raise _Refused(f"la nueva versión no puede continuar el estado actual ({type(exc).__name__})") from None
         except _Refused as refusal:
             return Resultado(expediente.numero, False, str(refusal))
-        step = _Step(engine, expediente, new, workflow, actor)
+        step = Step(engine, expediente, new, workflow, actor)
         step.record(tipo="migracion", accion="migrar", descripcion=f"Proceso actualizado a la versión {new.sha256[:12]}",
                     detalle=f"De la versión {old.sha256[:12]} a la versión {new.sha256[:12]}",
                     payload={"desde": old.row_id, "hacia": new.row_id, "desde_sha256": old.sha256,

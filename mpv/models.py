@@ -12,7 +12,6 @@ from datetime import datetime, timezone
 import peewee as pw
 
 from .db import proxy
-from .sentencia import Sentencia
 
 ROLES = {
     "mesa": "Mesa de partes",
@@ -60,29 +59,22 @@ class Oficina(BaseModel):
     es_mesa_partes = pw.BooleanField(default=False)
     activa = pw.BooleanField(default=True)
 
-    # Read on every engine step and form: kept as Sentencias (SQL written once).
     @classmethod
     def mesa_de_partes(cls) -> "Oficina | None":
-        return _MESA_DE_PARTES.primera()
+        return cls.select().where(cls.es_mesa_partes == True).first()  # noqa: E712
 
     @classmethod
     def activas(cls) -> list["Oficina"]:
-        return _ACTIVAS.filas()
+        return list(cls.select().where(cls.activa == True).order_by(cls.nombre))  # noqa: E712
 
     @classmethod
     def por_codigo(cls, codigo: str) -> "Oficina | None":
-        return _POR_CODIGO.primera(codigo)
+        return cls.get_or_none(cls.codigo == codigo)
 
     @classmethod
     def nombres(cls) -> dict[str, str]:
         """Every office's code → name, for history rows (which store codes)."""
-        return dict(_NOMBRES.filas())
-
-
-_MESA_DE_PARTES = Sentencia(lambda: Oficina.select().where(Oficina.es_mesa_partes == True).limit(1))  # noqa: E712
-_ACTIVAS = Sentencia(lambda: Oficina.select().where(Oficina.activa == True).order_by(Oficina.nombre))  # noqa: E712
-_POR_CODIGO = Sentencia(lambda codigo: Oficina.select().where(Oficina.codigo == codigo).limit(1))
-_NOMBRES = Sentencia(lambda: Oficina.select(Oficina.codigo, Oficina.nombre).tuples())
+        return dict(cls.select(cls.codigo, cls.nombre).tuples())
 
 
 class Usuario(BaseModel):
@@ -209,7 +201,7 @@ class Expediente(BaseModel):
     @classmethod
     def por_numero(cls, numero: str) -> "Expediente | None":
         """The expediente numbered ``numero`` (e.g. 2026-000123), or None (every staff page of one asks this)."""
-        return _POR_NUMERO.primera(numero)
+        return cls.get_or_none(cls.numero == numero)
 
     @classmethod
     def por_codigo(cls, codigo: str) -> "Expediente | None":
@@ -231,9 +223,6 @@ class Expediente(BaseModel):
             (("presentado_en", "fecha_presentacion", "tipo_documento", "estado"), False),
             (("vencido", "oficina_actual"), False),
         )
-
-
-_POR_NUMERO = Sentencia(lambda numero: Expediente.select().where(Expediente.numero == numero).limit(1))
 
 
 class Adjunto(BaseModel):

@@ -16,7 +16,6 @@ from typing import Callable
 from peewee import JOIN
 
 from . import history, registro
-from .sentencia import Sentencia
 from .errors import InvalidInput, NotAllowed, NotFound, Throttled
 from .models import IntentoAcceso, Oficina, Sesion, Usuario
 from .passwords import hash_password, password_problem, verify_password
@@ -34,9 +33,10 @@ FORGET_AFTER = timedelta(hours=24)
 # A hash to verify against when the user does not exist, so both cases take the same time.
 _DUMMY_HASH = hash_password("usuario-inexistente-para-igualar-tiempos")
 
-# Every staff request reads its session: with its user and the user's office, SQL written once.
-_SESION = Sentencia(lambda token_hash: Sesion.select(Sesion, Usuario, Oficina).join(Usuario)
-                    .join(Oficina, JOIN.LEFT_OUTER).where(Sesion.token_hash == token_hash).limit(1))
+def _session_row(token_hash: str) -> Sesion | None:
+    """The session with its user and the user's office, in one query (read on every staff request)."""
+    return (Sesion.select(Sesion, Usuario, Oficina).join(Usuario).join(Oficina, JOIN.LEFT_OUTER)
+            .where(Sesion.token_hash == token_hash).first())
 
 
 def _digest(token: str) -> str:
@@ -114,7 +114,7 @@ class Sessions:
         """The live session behind ``token`` (None when missing, expired or its user disabled)."""
         if not token:
             return None
-        row = _SESION.primera(_digest(token))
+        row = _session_row(_digest(token))
         if row is None:
             return None
         now = self.clock()

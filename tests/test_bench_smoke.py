@@ -46,8 +46,8 @@ def test_the_cpu_per_request_of_both_posts_and_their_baselines(backend):
 def test_each_statement_timed_three_ways(backend, tmp_path, monkeypatch):
     if backend != "sqlite":
         pytest.skip("la misma medida corre sobre cada base en make bench")
-    import bench_sentencias
+    import bench_prepared
 
-    monkeypatch.setattr(bench_sentencias, "REPEATS", 20)
-    filas = bench_sentencias.run_backend(f"sqlite:///{tmp_path / 'mpv.sqlite3'}", tmp_path / "data")
-    assert len(filas) == 5 and all(peewee > 0 and sentencia > 0 and driver > 0 for _, peewee, sentencia, driver in filas)
+    monkeypatch.setattr(bench_prepared, "REPEATS", 20)
+    filas = bench_prepared.run_backend(f"sqlite:///{tmp_path / 'mpv.sqlite3'}", tmp_path / "data")
+    assert len(filas) == 5 and all(peewee > 0 and prepared > 0 and driver > 0 for _, peewee, prepared, driver in filas)

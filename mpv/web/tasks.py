@@ -5,7 +5,6 @@ from __future__ import annotations
 import falcon
 
 from .. import forms
-from ..sentencia import Sentencia
 from ..engine import NuevoAdjunto
 from ..errors import ArchivoRechazado, Conflict, InvalidInput
 from ..filing import referenced
@@ -120,11 +119,6 @@ def check_files(schema, form) -> list:
     return received
 
 
-# The mesa de partes' task of an expediente that a derivation completes (read on every derivation).
-_DE_MESA = Sentencia(lambda expediente_id: Tarea.select().where(
-    (Tarea.expediente == expediente_id) & (Tarea.spec.in_((DERIVACION, RECEPCION))) & (Tarea.rol == "mesa")))
-
-
 class Derivar:
     """Figs. 8–9: the Derivación task's form, a confirmation step, then the confirmation message.
 
@@ -139,7 +133,8 @@ class Derivar:
     def _pending(self, req, numero):
         require(req, "mesa")
         expediente = expediente_visible(req, numero)
-        rows = {t.spec: t for t in _DE_MESA.filas(expediente.id)}
+        rows = {t.spec: t for t in Tarea.select().where(
+            (Tarea.expediente == expediente.id) & (Tarea.spec.in_((DERIVACION, RECEPCION))) & (Tarea.rol == "mesa"))}
         pending = rows.get(DERIVACION) or rows.get(RECEPCION)
         if pending is None:
             raise Conflict(f"El expediente {numero} no está pendiente de derivación: su estado es «{expediente.estado}»"

@@ -1,0 +1,66 @@
+"""The values the engine takes and gives: who acts, a ready task, a file to attach, a step's result."""
+from __future__ import annotations
+
+import dataclasses
+
+from ..definitions import UserTaskInfo
+from ..models import Expediente
+
+CIUDADANO = "ciudadano"  # the pseudo-office of tasks in the Ciudadano lane
+
+
+@dataclasses.dataclass(frozen=True)
+class Actor:
+    """Who performs a step: a staff user, the citizen of one expediente, or the system (timers)."""
+
+    rol: str
+    nombre: str
+    usuario_id: int | None = None
+    oficina: str = ""
+    ip: str = ""
+    expediente_id: int | None = None
+
+    @classmethod
+    def de_usuario(cls, usuario, ip: str = "") -> "Actor":
+        return cls(rol=usuario.rol, nombre=usuario.username, usuario_id=usuario.id,
+                   oficina=usuario.oficina.codigo if usuario.oficina_id else "", ip=ip)
+
+    @classmethod
+    def ciudadano(cls, expediente: Expediente, ip: str = "") -> "Actor":
+        return cls(rol=CIUDADANO, nombre=expediente.remitente_nombre, oficina=CIUDADANO, ip=ip,
+                   expediente_id=expediente.id)
+
+
+SISTEMA = Actor(rol="sistema", nombre="sistema")
+
+
+@dataclasses.dataclass
+class TaskView:
+    """A ready user task, as the applications show it."""
+
+    id: str
+    spec: str
+    nombre: str
+    rol: str
+    oficina: str
+    info: UserTaskInfo
+    data: dict
+
+
+@dataclasses.dataclass
+class NuevoAdjunto:
+    """A file already stored on disk (``mpv.storage``), to be attached in the step's transaction."""
+
+    sha256: str
+    nombre: str
+    tamano: int
+    tipo: str
+
+
+
+@dataclasses.dataclass
+class StepResult:
+    """The expediente as the step saved it, and the Evento rows it wrote."""
+
+    expediente: Expediente
+    eventos: list
