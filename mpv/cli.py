@@ -303,8 +303,8 @@ def cmd_tramite_tasks(args, services) -> int:
 def cmd_tramite_complete(args, services) -> int:
     from .engine import Actor
     from .errors import NotFound
+    from .tramites.tareas import Tareas
 
-    e = _expediente(args.numero)
     try:
         datos = json.loads(args.datos)
     except ValueError as exc:
@@ -312,22 +312,13 @@ def cmd_tramite_complete(args, services) -> int:
     if not isinstance(datos, dict):
         raise InvalidInput("--datos debe ser un objeto JSON")
     if args.ciudadano:
-        actor = Actor.ciudadano(e)
+        actor = Actor.ciudadano(_expediente(args.numero))
     else:
         usuario = Usuario.get_or_none((Usuario.username == args.usuario) & (Usuario.activo == True))  # noqa: E712
         if usuario is None:
             raise NotFound(f"No existe el usuario activo {args.usuario}.")
         actor = Actor.de_usuario(usuario)
-    ready = services.engine.ready_tasks(e)
-    matches = [t for t in ready if t.spec == args.tarea or t.id == args.tarea]
-    if len(matches) > 1 and actor.rol == "oficina":
-        matches = [t for t in matches if t.oficina == actor.oficina] or matches
-    if not matches:
-        pendientes = ", ".join(f"{t.spec} ({t.nombre})" for t in ready) or "ninguna"
-        raise NotFound(f"El expediente {e.numero} no tiene pendiente la tarea «{args.tarea}». "
-                       f"Tareas pendientes: {pendientes}.")
-    task_id = matches[0].id
-    result = services.engine.complete(e.id, task_id, actor, datos)
+    result = Tareas(services).completar_por_nombre(actor, args.numero, args.tarea, datos)
     print(f"Expediente {result.expediente.numero}: {result.expediente.estado}"
           f"{' — ' + result.expediente.tarea_actual if result.expediente.tarea_actual else ''}")
     return 0

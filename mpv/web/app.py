@@ -57,7 +57,7 @@ def create_app(services, background: list | None = None) -> falcon.App:
     app.add_route("/expedientes/{numero}", ExpedienteDetalle(pages, services))
     app.add_route("/expedientes/{numero}/seguimiento", Seguimiento(pages, services))
     app.add_route("/expedientes/{numero}/derivar", Derivar(pages, services))
-    app.add_route("/expedientes/{numero}/derivado", Derivado(pages))
+    app.add_route("/expedientes/{numero}/derivado", Derivado(pages, services))
     app.add_route("/expedientes/{numero}/tareas/{task_id}", TaskPage(pages, services))
     app.add_route("/expedientes/{numero}/eventos/{nombre}", EventoAccion(pages, services))
     app.add_route("/adjuntos/{adjunto_id:int}", AdjuntoArchivo(services))

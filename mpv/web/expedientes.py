@@ -7,8 +7,9 @@ from urllib.parse import quote
 from peewee import JOIN
 
 from .. import history, listados
+from ..tramites import expedientes
 from ..engine import Actor
-from ..errors import NotAllowed, NotFound
+from ..errors import NotFound
 from ..models import Adjunto, Copia, Expediente, Oficina, Tarea
 from ..recorrido import recorrido
 from ..pdf import pdf_name
@@ -17,18 +18,15 @@ from .middleware import require
 STAFF = ("mesa", "oficina", "auditor", "analista", "admin")
 
 
-def expediente_visible(req, numero: str) -> Expediente:
-    """The expediente ``numero`` if the signed-in user may see it.
+def staff_actor(req) -> Actor:
+    """The signed-in staff user, as the actor of an action (signing in is asked for otherwise)."""
+    require(req, *STAFF)
+    return actor_of(req)
 
-    :raise NotFound: unknown number. :raise NotAllowed: an office user whose office it never reached.
-    """
-    usuario = require(req, *STAFF)
-    expediente = Expediente.por_numero(numero)
-    if expediente is None:
-        raise NotFound(f"No existe el expediente {numero}. Revise el número e inténtelo otra vez.")
-    if usuario.rol == "oficina" and not listados.paso_por_oficina(expediente.id, usuario.oficina.codigo):
-        raise NotAllowed(f"El expediente {numero} no pasó por su oficina.")
-    return expediente
+
+def expediente_visible(req, numero: str) -> Expediente:
+    """The expediente ``numero`` if the signed-in user may see it (:func:`mpv.tramites.expedientes.visible`)."""
+    return expedientes.visible(staff_actor(req), numero)
 
 
 def actor_of(req) -> Actor:

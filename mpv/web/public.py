@@ -10,14 +10,14 @@ import re
 import falcon
 
 from .. import constancia, history
-from ..engine import Actor
-from ..errors import Conflict, InvalidInput, NotFound, TooLarge
+from ..errors import InvalidInput, NotFound, TooLarge
 from ..filing import presentar
 from ..identidad import TIPOS
 from ..models import Adjunto, Expediente, Tarea, TipoDocumento
 from ..pdf import pdf_name
 from .requests import read_form
-from .tasks import complete_with_files, form_view, submitted
+from ..tramites.tareas import Tareas
+from .tasks import form_view, submitted
 
 TEXT_FIELDS = ("tipo_persona", "tipo_documento_identidad", "numero_documento_identidad", "nombres", "apellidos",
                "razon_social", "email", "telefono", "direccion", "tipo_documento", "numero_documento", "asunto",
@@ -182,16 +182,10 @@ class Subsanar:
     def __init__(self, pages, services):
         self._pages = pages
         self._services = services
+        self._tareas = Tareas(services)
 
     def _load(self, req, codigo):
-        expediente = by_code(codigo)
-        tarea = Tarea.get_or_none((Tarea.expediente == expediente.id) & (Tarea.rol == "ciudadano"))
-        if tarea is None:
-            raise Conflict(f"El expediente {expediente.numero} no tiene una observación pendiente de subsanar "
-                           f"(su estado es «{expediente.estado}»).")
-        actor = Actor.ciudadano(expediente, ip=req.remote_addr or "")
-        task = self._services.engine.ready_task(expediente, tarea.task_id)
-        return expediente, actor, task
+        return self._tareas.subsanacion(codigo, ip=req.remote_addr or "")
 
     def on_get(self, req, resp, codigo):
         expediente, _, task = self._load(req, codigo)
@@ -205,8 +199,7 @@ class Subsanar:
         view = form_view(self._services.engine, self._pages.renderer, task.info, task.data)
         values = submitted(view["schema"], form)
         try:
-            complete_with_files(self._services, expediente, task.id, actor, view["schema"], form, values,
-                                tipo="subsanacion")
+            self._tareas.subsanar(actor, expediente, task.id, values, form.files)
         except InvalidInput as exc:
             self._pages.render(req, resp, "publico/subsanar.html", status=falcon.HTTP_422, e=expediente, tarea=task,
                                vista=view, valores=values, errores=exc.campos or {"__all__": exc.message},
