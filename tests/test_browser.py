@@ -18,6 +18,7 @@ from mpv.demo import sample_pdf
 from mpv.engine import Actor
 from mpv.models import Expediente, Usuario
 from mpv.web.app import VENDOR, create_app
+from mpv.web.pages import NOTICE_COOKIE
 
 pytestmark = pytest.mark.browser
 
@@ -183,6 +184,20 @@ def test_office_receives_and_attends_with_a_pdf(site, tmp_path):
         expect(atencion).to_contain_text("Se otorga el certificado solicitado.")
         viewer.goto(f"/expedientes/{exp.numero}")
         expect(viewer.get_by_role("region", name="Archivos adjuntos")).to_contain_text("resolución 015.pdf")
+
+
+def test_a_notice_shows_once_and_leaves_no_banner_behind(site):
+    """The notice's cookie really expires: the pages after it show no (empty) banner."""
+    exp = derived_to_gdur(site.services)
+    page = site.page("gdur")
+    page.goto("/bandeja")
+    row_of(page, exp.numero).get_by_role("button", name=f"Recibir el expediente {exp.numero}").click()
+    expect(page.get_by_role("status")).to_contain_text(exp.numero)
+    for path in ("/inicio", "/bandeja", f"/expedientes/{exp.numero}"):
+        page.goto(path)
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        expect(page.get_by_role("status")).to_have_count(0)
+    assert NOTICE_COOKIE not in {cookie["name"] for cookie in page.context.cookies()}
 
 
 def test_second_person_completing_the_same_recepcion_sees_a_conflict(site):
