@@ -174,8 +174,9 @@ def take_all(shooter: Shooter, numeros: dict):
     office.get_by_role("link", name="Bandeja de la oficina").click()
     for numero in (numeros["atendido"], numeros["en_atencion"]):
         row_of(office, numero).get_by_role("button", name="Recibir").click()
-        row_of(office, numero).get_by_role("link", name="Atender", exact=True).wait_for()
-    row_of(office, numeros["atendido"]).get_by_role("link", name="Atender", exact=True).click()
+        row_of(office, numero).get_by_role("link", name=f"Atender el expediente {numero}", exact=True).wait_for()
+    row_of(office, numeros["atendido"]).get_by_role(
+        "link", name=f"Atender el expediente {numeros['atendido']}", exact=True).click()
     office.get_by_label("Respuesta", exact=True).fill(
         "Se otorga la licencia de funcionamiento; la resolución se adjunta a este expediente.")
     office.get_by_role("button", name="Registrar atención").click()
@@ -186,7 +187,8 @@ def take_all(shooter: Shooter, numeros: dict):
     mesa.get_by_role("navigation", name="Menú principal").get_by_role("link", name="Trámites recibidos").click()
     shooter.shot(mesa, "fig3-tramites-recibidos.png")
 
-    row_of(mesa, numeros["por_derivar"]).get_by_role("link", name="Ver datos del expediente", exact=True).click()
+    row_of(mesa, numeros["por_derivar"]).get_by_role(
+        "link", name=f"Ver datos del expediente {numeros['por_derivar']}", exact=True).click()
     for region, name in (("Información del trámite", "fig4-informacion-del-tramite.png"),
                          ("Datos del remitente", "fig5-datos-del-remitente.png")):
         shooter.section(mesa, mesa.get_by_role("region", name=region), name)

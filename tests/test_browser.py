@@ -18,6 +18,7 @@ from mpv.demo import sample_pdf
 from mpv.engine import Actor
 from mpv.models import Expediente, Usuario
 from mpv.web.app import VENDOR, create_app
+from mpv.web.pages import NOTICE_COOKIE
 
 pytestmark = pytest.mark.browser
 
@@ -39,9 +40,11 @@ class Site:
         self.server_errors: list[str] = []
         self.page_errors: list[str] = []
 
-    def page(self, username: str | None = None):
-        """A page in a new browser context (its own cookies), signed in as ``username`` through the login form."""
-        context = self._browser.new_context(base_url=self.server.url, locale="es-PE", timezone_id="America/Lima")
+    def page(self, username: str | None = None, **options):
+        """A page in a new browser context (its own cookies), signed in as ``username`` through the login form;
+        ``options`` go to Playwright's ``new_context`` (``bypass_csp=True`` lets a test inject a script)."""
+        context = self._browser.new_context(base_url=self.server.url, locale="es-PE", timezone_id="America/Lima",
+                                            **options)
         context.set_default_timeout(STEP_MS)
         context.set_default_navigation_timeout(STEP_MS)
         self._contexts.append(context)
@@ -110,7 +113,8 @@ def test_mesa_finds_a_filing_opens_its_three_actions_and_derives_it(site):
         expect(row_of(page, other.numero)).to_have_count(0)
     listing = page.url
 
-    row_of(page, exp.numero).get_by_role("link", name="Ver datos del expediente", exact=True).click()
+    row_of(page, exp.numero).get_by_role("link", name=f"Ver datos del expediente {exp.numero}",
+                                         exact=True).click()
     expect(page).to_have_url(re.compile(rf"/expedientes/{exp.numero}$"))
     for section in ("Información del trámite", "Datos del remitente", "Archivos adjuntos"):
         expect(page.get_by_role("heading", name=section, level=2)).to_be_visible()
@@ -120,13 +124,14 @@ def test_mesa_finds_a_filing_opens_its_three_actions_and_derives_it(site):
     expect(page.get_by_role("region", name="Archivos adjuntos")).to_contain_text("solicitud.pdf")
 
     page.goto(listing)
-    row_of(page, exp.numero).get_by_role("link", name="Ver seguimiento", exact=True).click()
+    row_of(page, exp.numero).get_by_role("link", name=f"Ver seguimiento del expediente {exp.numero}",
+                                         exact=True).click()
     expect(page.get_by_role("heading", name=f"Seguimiento del expediente {exp.numero}")).to_be_visible()
     movements = page.get_by_role("list").filter(has_text="Trámite presentado")
     expect(movements.get_by_role("listitem")).to_have_count(1)
 
     page.goto(listing)
-    row_of(page, exp.numero).get_by_role("link", name="Derivar trámite", exact=True).click()
+    row_of(page, exp.numero).get_by_role("link", name=f"Derivar trámite {exp.numero}", exact=True).click()
     expect(page.get_by_role("heading", name="Derivar trámite", level=1)).to_be_visible()
     page.get_by_label("Oficina destino").select_option(label=GDUR)
     page.get_by_label("Proveído").fill("Evaluar la licencia y responder al administrado.")
@@ -161,7 +166,7 @@ def test_office_receives_and_attends_with_a_pdf(site, tmp_path):
     expect(page.get_by_role("status")).to_contain_text(exp.numero)
     expect(page.get_by_role("heading", name="Por recibir (0)")).to_be_visible()
     expect(page.get_by_role("heading", name="En atención (1)")).to_be_visible()
-    row_of(page, exp.numero).get_by_role("link", name="Atender", exact=True).click()
+    row_of(page, exp.numero).get_by_role("link", name=f"Atender el expediente {exp.numero}", exact=True).click()
 
     expect(page.get_by_role("heading", name="Atender", level=1)).to_be_visible()
     page.get_by_label("Respuesta", exact=True).fill("Se otorga el certificado solicitado.")
@@ -179,6 +184,20 @@ def test_office_receives_and_attends_with_a_pdf(site, tmp_path):
         expect(atencion).to_contain_text("Se otorga el certificado solicitado.")
         viewer.goto(f"/expedientes/{exp.numero}")
         expect(viewer.get_by_role("region", name="Archivos adjuntos")).to_contain_text("resolución 015.pdf")
+
+
+def test_a_notice_shows_once_and_leaves_no_banner_behind(site):
+    """The notice's cookie really expires: the pages after it show no (empty) banner."""
+    exp = derived_to_gdur(site.services)
+    page = site.page("gdur")
+    page.goto("/bandeja")
+    row_of(page, exp.numero).get_by_role("button", name=f"Recibir el expediente {exp.numero}").click()
+    expect(page.get_by_role("status")).to_contain_text(exp.numero)
+    for path in ("/inicio", "/bandeja", f"/expedientes/{exp.numero}"):
+        page.goto(path)
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        expect(page.get_by_role("status")).to_have_count(0)
+    assert NOTICE_COOKIE not in {cookie["name"] for cookie in page.context.cookies()}
 
 
 def test_second_person_completing_the_same_recepcion_sees_a_conflict(site):

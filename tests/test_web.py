@@ -100,7 +100,8 @@ def test_tramites_recibidos_table_and_actions(services, app, users):
     for header in ("N° de expediente", "Fecha de presentación", "Remitente", "Tipo de documento", "Asunto",
                    "Estado", "Plazo"):
         assert f">{header}</th>" in page.text
-    for label in ("Ver datos del expediente", "Ver seguimiento", "Derivar trámite"):
+    for action in ("Ver datos del expediente", "Ver seguimiento del expediente", "Derivar trámite"):
+        label = f"{action} {exp.numero}"  # each row's actions name their expediente
         assert f'aria-label="{label}" title="{label}"' in page.text
     assert exp.numero in page.text and "Licencia de funcionamiento para bodega" in page.text
     assert "Ana Rojas Villanueva" in page.text and "Solicitud" in page.text
@@ -303,8 +304,8 @@ def test_office_tray_receive_and_attend_with_pdf(services, app, users):
     b = browser(app, "gdur")
     tray = office_tray(b)
     assert exp.numero in tray.text and ">Recibir</button>" in tray.text
-    for label in ("Ver datos del expediente", "Ver seguimiento"):
-        assert f'aria-label="{label}"' in tray.text
+    for label in ("Ver datos del expediente", "Ver seguimiento del expediente"):
+        assert f'aria-label="{label} {exp.numero}"' in tray.text
     task = re.search(r'/tareas/([0-9a-f-]{36})"', tray.text).group(1)
     assert b.post(f"/expedientes/{exp.numero}/tareas/{task}", {}).status_code == 303
     tray = office_tray(b)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from datetime import datetime, timezone
 
 import falcon
 
@@ -12,6 +13,7 @@ SESSION_COOKIE = "mpv_sesion"
 CSRF_COOKIE = "mpv_csrf"
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 HSTS = "max-age=31536000; includeSubDomains"
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 CAMBIO_DE_CLAVE = {"/cuenta", "/cuenta/clave", "/logout"}  # all a user with a temporary password may reach
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -23,14 +25,18 @@ def is_api(req) -> bool:
     return req.path.startswith("/api/")
 
 
-def set_cookie(req, resp, name: str, value: str, max_age: int | None = None):
-    resp.set_cookie(name, value, max_age=max_age, path="/", secure=req.scheme == "https", http_only=True,
-                    same_site="Lax")
+def set_cookie(req, resp, name: str, value: str, max_age: int | None = None, expires: datetime | None = None):
+    """Set ``name`` for the whole site, HttpOnly, SameSite=Lax, Secure over HTTPS."""
+    resp.set_cookie(name, value, max_age=max_age, expires=expires, path="/", secure=req.scheme == "https",
+                    http_only=True, same_site="Lax")
 
 
 def clear_cookie(req, resp, name: str):
-    """Expire a cookie, with the same flags it was set with."""
-    set_cookie(req, resp, name, "", max_age=0)
+    """Expire a cookie, with the same flags it was set with.
+
+    By an ``Expires`` date in the past: Falcon writes no ``Max-Age`` when it is 0, and without either the
+    browser would keep the emptied cookie for the rest of its session."""
+    set_cookie(req, resp, name, "", expires=EPOCH)
 
 
 class SessionMiddleware:

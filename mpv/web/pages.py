@@ -35,13 +35,15 @@ class Pages:
     def render(self, req, resp, template: str, status=falcon.HTTP_200, **context):
         usuario = getattr(req.context, "usuario", None)
         notice = req.cookies.get(NOTICE_COOKIE)
-        if notice:
+        if notice is not None:
             clear_cookie(req, resp, NOTICE_COOKIE)
+        # An emptied cookie comes back as "" (two quotes; quote() escapes a real notice's): no notice at all.
+        aviso = unquote(notice.strip('"')).strip() if notice else ""
         resp.status = status
         resp.content_type = falcon.MEDIA_HTML
         resp.text = self.renderer.render(
             template, usuario=usuario, csrf=_csrf(req), nav=NAV.get(usuario.rol, []) if usuario else [],
-            aviso=unquote(notice) if notice else "", request_path=req.path, **context)
+            aviso=aviso, request_path=req.path, **context)
 
     @staticmethod
     def redirect(req, resp, location: str, notice: str = ""):
