@@ -81,7 +81,7 @@ def check_pdf(path: Path, nombre: str, *, clock: Callable[[], float] = time.thre
     if pages < 1:
         raise refuse("no tiene páginas.")
     if found:
-        raise refuse(f"contiene {' '.join(filter(None, (found.what, found.where)))}, que no se admite por seguridad. "
+        raise refuse(f"contiene {found}, que no se admite por seguridad. "
                      "Imprímalo o guárdelo de nuevo como PDF simple y adjúntelo otra vez.")
     return pages
 

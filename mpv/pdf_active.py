@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from pypdf import PdfReader
-from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, PdfObject, TextStringObject
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, PdfObject
 
 JAVASCRIPT = "JavaScript"
 LAUNCH = "una acción que abre programas"
@@ -44,6 +44,9 @@ class Finding:
     de la página 3``; empty when ``what`` says it), both in Spanish."""
     what: str
     where: str
+
+    def __str__(self) -> str:
+        return " ".join(part for part in (self.what, self.where) if part)
 
 
 class OutOfTime(Exception):
@@ -215,8 +218,7 @@ class _Inspection:
             field = self._dict(stack.pop(), "field")
             if field is None:
                 continue
-            what = (self._action(_raw(field, "/A"))
-                    or self._additional_actions(_raw(field, "/AA")))
+            what = self._action(_raw(field, "/A")) or self._additional_actions(_raw(field, "/AA"))
             if what:
                 return what
             kids = _value(field, "/Kids")
