@@ -1,30 +1,27 @@
-"""What MPV accepts as a PDF: the magic bytes, a parse by pypdf, no password, no active content."""
+"""What MPV accepts as a PDF: the magic bytes, a parse by pypdf, no password, no active content
+(:mod:`mpv.pdf_active`)."""
 from __future__ import annotations
 
 import logging
+import struct
+import time
+import zlib
 from pathlib import Path
+from typing import Callable
 
 from pypdf import PdfReader
 from pypdf.errors import LimitReachedError, PyPdfError
-from pypdf.generic import DictionaryObject, IndirectObject
 
 from .errors import ArchivoRechazado
+from .pdf_active import OutOfTime, find_active_content
 
 log = logging.getLogger(__name__)
 
-_ACTIVE = {"/JavaScript": "JavaScript", "/JS": "JavaScript", "/Launch": "una acción que abre programas",
-           "/EmbeddedFiles": "archivos incrustados", "/EmbeddedFile": "archivos incrustados",
-           "/RichMedia": "contenido multimedia activo"}
-
-
-# Keys whose values are page content, fonts, images or thumbnails: data a viewer draws, never actions it runs.
-# Not walking them keeps a scanned document's image streams out of memory.
-_DATA = ("/Parent", "/Contents", "/Resources", "/Thumb")
-
-
-# The active-content walk visits at most this many objects; a file with more is refused, not accepted
-# unchecked (a real document of a mesa de partes has a few thousand at most).
-WALK_LIMIT = 20000
+# How much processor time the check may take for one file: a 300-page expediente técnico with 21,000 objects,
+# every one of them a place the check must read, takes about 3 s (tests/test_pdf_check.py measures it). A file
+# that needs more is refused saying what to do, never accepted unchecked. The time is the checking thread's own
+# (time.thread_time), not the wall clock's: the same file gets the same answer on a busy server and an idle one.
+TIME_BUDGET_S = 10.0
 
 
 def pdf_name(nombre: str) -> str:
@@ -33,14 +30,20 @@ def pdf_name(nombre: str) -> str:
     return nombre if nombre.lower().endswith(".pdf") else f"{nombre}.pdf"
 
 
-def check_pdf(path: Path, nombre: str) -> int:
+def check_pdf(path: Path, nombre: str, *, clock: Callable[[], float] = time.thread_time,
+              budget_s: float | None = None) -> int:
     """Check that ``path`` is a readable, unencrypted PDF without active content; return its pages.
 
-    :raise ArchivoRechazado: saying what is wrong with the file, in Spanish.
+    The check reads only the places where a viewer acts (see :mod:`mpv.pdf_active`), within ``budget_s``
+    seconds (:data:`TIME_BUDGET_S` when not given) measured by ``clock``.
+
+    :raise ArchivoRechazado: saying what is wrong with the file and what to do, in Spanish.
     """
     def refuse(problema: str) -> ArchivoRechazado:
         return ArchivoRechazado(f"«{nombre}» {problema}", nombre=nombre)
 
+    budget_s = TIME_BUDGET_S if budget_s is None else budget_s
+    deadline = clock() + budget_s
     with open(path, "rb") as fh:
         head = fh.read(1024)
         fh.seek(0, 2)
@@ -58,20 +61,25 @@ def check_pdf(path: Path, nombre: str) -> int:
             if reader.is_encrypted:
                 raise refuse("está protegido con contraseña. Adjunte una copia sin contraseña.")
             pages = len(reader.pages)
-            found = _active_content(reader)
+            found = find_active_content(reader, deadline, clock) if pages else None
     except ArchivoRechazado:
         raise
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError, OSError) as exc:
-        log.info("Unreadable PDF %r: %r", nombre, str(exc))
+    except OutOfTime:
+        log.info("PDF %r not checked within %s s", nombre, budget_s)
+        raise refuse(f"tiene una estructura demasiado compleja para revisarla por seguridad en el tiempo "
+                     f"disponible ({budget_s:g} segundos). Divídalo en partes más pequeñas, o guárdelo de nuevo "
+                     "como PDF («Imprimir» → «Guardar como PDF»), y adjúntelo otra vez.") from None
+    # pypdf reports a malformed file with many kinds of exception (an assertion on an object stream's type, a
+    # zlib error on a corrupt stream...): every one of them means the file cannot be read.
+    except (PyPdfError, ValueError, LookupError, TypeError, AttributeError, AssertionError, ArithmeticError,
+            RecursionError, OSError, zlib.error, struct.error) as exc:
+        log.info("Unreadable PDF %r: %r", nombre, exc)
         if _limit_reached(exc):
             raise refuse("contiene datos comprimidos que se expanden a un tamaño excesivo, y no se admite por "
                          "seguridad. Vuelva a generar el PDF y adjúntelo otra vez.") from None
         raise refuse("está dañado o no se puede leer como PDF. Vuelva a generarlo y adjúntelo otra vez.") from None
     if pages < 1:
         raise refuse("no tiene páginas.")
-    if found is _TOO_MANY:
-        raise refuse("tiene una estructura demasiado compleja para revisarla por seguridad. "
-                     "Imprímalo o guárdelo de nuevo como PDF simple y adjúntelo otra vez.")
     if found:
         raise refuse(f"contiene {found}, que no se admite por seguridad. "
                      "Imprímalo o guárdelo de nuevo como PDF simple y adjúntelo otra vez.")
@@ -87,35 +95,3 @@ def _limit_reached(exc: BaseException | None) -> bool:
             return True
         exc = exc.__cause__ or exc.__context__
     return False
-
-
-_TOO_MANY = "demasiados objetos"
-
-
-def _active_content(reader: PdfReader, limit: int | None = None) -> str | None:
-    """Walk the document's objects from its trailer looking for scripts, launch actions or embedded files;
-    :data:`_TOO_MANY` when the walk reaches ``limit`` objects before it ends."""
-    limit = WALK_LIMIT if limit is None else limit
-    seen, stack, visited = set(), [reader.trailer], 0
-    while stack:
-        if visited >= limit:
-            return _TOO_MANY
-        obj = stack.pop()
-        if isinstance(obj, IndirectObject):
-            key = (obj.idnum, obj.generation)
-            if key in seen:
-                continue
-            seen.add(key)
-            obj = obj.get_object()
-        visited += 1
-        if isinstance(obj, DictionaryObject):
-            for name, value in obj.items():
-                if name in _ACTIVE:
-                    return _ACTIVE[name]
-                if name == "/S" and value in _ACTIVE:
-                    return _ACTIVE[value]
-                if name not in _DATA:
-                    stack.append(value)
-        elif isinstance(obj, list):
-            stack.extend(obj)
-    return None

@@ -108,7 +108,7 @@ def test_hsts_on_https_responses_and_a_charset_on_every_text_response(services):
         "max-age=31536000")
 
 
-# -- V5.2.2 file names end in .pdf; the active-content walk refuses past its limit -------------------------
+# -- V5.2.2 file names end in .pdf; the active-content check refuses past its time budget ------------------
 def _presentar(b, files):
     from test_public import FORM
 
@@ -140,7 +140,7 @@ def test_a_pdf_the_active_content_walk_cannot_finish_is_refused(services, monkey
     from mpv.demo import sample_pdf
     from mpv.models import Expediente
 
-    monkeypatch.setattr(pdf, "WALK_LIMIT", 3)  # sample_pdf has a handful of objects; the real limit is 20,000
+    monkeypatch.setattr(pdf, "TIME_BUDGET_S", 0.0)  # no time at all; the real budget is 10 s of processor time
     result = _presentar(Browser(create_app(services)), [("archivo", "s.pdf", sample_pdf("S"))])
     assert result.status_code == 422 and "tiene una estructura demasiado compleja" in result.text
     assert Expediente.select().count() == 0
