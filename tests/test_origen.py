@@ -216,6 +216,21 @@ def test_with_a_base_url_its_origin_is_the_apps_own(tmp_path, database_url, cloc
         services.close()
 
 
+@pytest.mark.parametrize("host, origin, status", [
+    ("mpv:abc", "http://mpv:abc", 403), ("mpv:99999", "http://mpv:99999", 403), ("mpv:abc", "http://127.0.0.1:8080", 303),
+    ("[::1]:8080", "http://[::1]:8080", 303), ("[::1]:8080", "http://[::2]:8080", 403)])
+def test_a_host_header_no_browser_sends_is_no_origin_of_ours(services, site, host, origin, status):
+    """A Host with a bad port names no origin (403 unless the Origin is MPV_BASE_URL's), never a 500;
+    an IPv6 address is compared as an address."""
+    app, _ = site
+    b = Browsers(app).of(None)
+    result = b.client.simulate_post("/login", body=urlencode({"csrf": b.csrf, **BODIES["/login"]}),
+                                    headers={"Host": host, "Origin": origin,
+                                             "Content-Type": "application/x-www-form-urlencoded"},
+                                    cookies=b.cookies, remote_addr=b.remote_addr)
+    assert result.status_code == status, result.text
+
+
 def test_the_json_api_takes_any_origin(services):
     """The API keeps no session and reads no cookie: a foreign Origin is not what decides (the filing's own
     checks answer, here 422 for an empty form)."""

@@ -119,7 +119,7 @@ def check_origin(req, base_origin: tuple[str, str, int] | None):
     header = req.get_header("Origin")
     if header is not None:
         sent = origin_of(header)
-        own = (req.scheme.lower(), req.host.lower(), req.port)
+        own = origin_of(f"{req.scheme}://{req.netloc}")  # None for a Host header no browser sends ("a:b")
         if sent is None or sent not in (own, base_origin):
             raise CsrfRefused(FOREIGN)
     elif (req.get_header("Sec-Fetch-Site") or "").strip().lower() in FOREIGN_FETCH_SITES:
