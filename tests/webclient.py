@@ -32,8 +32,9 @@ class Browser:
         return self._keep(self.client.simulate_get(path, params=params or None, cookies=self.cookies,
                                                    remote_addr=self.remote_addr))
 
-    def post(self, path, data=None, files=None, csrf=True):
-        """POST ``data`` (a dict or list of pairs) urlencoded, or multipart when ``files`` is given."""
+    def post(self, path, data=None, files=None, csrf=True, headers=None):
+        """POST ``data`` (a dict or list of pairs) urlencoded, or multipart when ``files`` is given, with
+        ``headers`` besides the content type (``Origin``, ``Sec-Fetch-Site``…)."""
         pairs = list(data.items()) if isinstance(data, dict) else list(data or [])
         flat = []
         for key, value in pairs:
@@ -42,11 +43,10 @@ class Browser:
         if csrf:
             flat.insert(0, ("csrf", self.csrf))
         if files is None:
-            body = urlencode(flat)
-            headers = {"Content-Type": "application/x-www-form-urlencoded"}
+            body, content_type = urlencode(flat), "application/x-www-form-urlencoded"
         else:
             body, content_type = multipart(flat, files)
-            headers = {"Content-Type": content_type}
+        headers = {**(headers or {}), "Content-Type": content_type}
         return self._keep(self.client.simulate_post(path, body=body, headers=headers, cookies=self.cookies,
                                                     remote_addr=self.remote_addr))
 

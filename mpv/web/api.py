@@ -105,7 +105,9 @@ class SeguimientoPublico:
 
 
 class TiposDocumento:
-    """GET: the active document types a filing may name in ``tipo_documento``."""
+    """GET: the active document types a filing may name in ``tipo_documento``, by name, as
+    ``{"tipos_documento": [{"codigo": …, "nombre": …}]}``: an object, not a bare list, so that it can grow
+    (the README and the OpenAPI document show this shape; tests/test_api_readme.py holds them to it)."""
 
     def on_get(self, req, resp):
         rows = (TipoDocumento.select(TipoDocumento.codigo, TipoDocumento.nombre)

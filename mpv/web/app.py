@@ -40,7 +40,7 @@ def create_app(services, background: list | None = None) -> falcon.App:
     pages = Pages(renderer)
     sessions = Sessions(services.db, services.clock, services.refusals)
     app = falcon.App(middleware=[SessionMiddleware(sessions), NulGuard(), public_limits(services.settings),
-                                 CsrfMiddleware(), SecurityHeaders()])
+                                 CsrfMiddleware(services.settings.base_url), SecurityHeaders()])
     app.req_options.strip_url_path_trailing_slash = True
     ErrorPages(pages, sessions).install(app)
     app.add_static_route("/static", str(STATIC))

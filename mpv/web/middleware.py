@@ -4,6 +4,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from datetime import datetime, timezone
+from urllib.parse import urlsplit
 
 import falcon
 
@@ -80,7 +81,55 @@ class NulGuard:
 
 
 class CsrfRefused(NotAllowed):
-    """A form without this browser's CSRF token (audited as its own kind of refusal)."""
+    """A form without this browser's CSRF token, or sent from another site (audited as its own kind of refusal)."""
+
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+# Sec-Fetch-Site values a browser sends for a request a page of another origin started. «same-site» too: a
+# sibling subdomain (another municipal application, perhaps less guarded) is not this app (OWASP CSRF cheat
+# sheet, «Fetch Metadata headers»). «same-origin» and «none» (the user typed or bookmarked it) pass.
+FOREIGN_FETCH_SITES = {"cross-site", "same-site"}
+FOREIGN = ("La solicitud vino de otro sitio: MPV solo acepta los formularios enviados desde sus propias páginas. "
+           "Abra la página en MPV, vuelva a cargarla e inténtelo de nuevo.")
+
+
+def origin_of(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of an http(s) URL or ``Origin`` value, the port made explicit; None when it names
+    no http(s) origin (``null``, garbage, a bad port)."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS or not parts.hostname:
+        return None
+    return scheme, parts.hostname.lower(), port or DEFAULT_PORTS[scheme]
+
+
+def check_origin(req, base_origin: tuple[str, str, int] | None):
+    """Defence in depth beside the token (OWASP CSRF cheat sheet, «Verifying origin with standard headers»):
+
+    - an ``Origin`` header must name this app: the origin of MPV_BASE_URL, or the request's own
+      (scheme://host:port it was sent to; behind MPV_TRUSTED_PROXY waitress has already put the forwarded
+      host and scheme there, and from anyone else it drops those headers);
+    - without ``Origin``, a ``Sec-Fetch-Site`` of another site is refused;
+    - without either (an old browser, a script), the token alone decides.
+
+    Accepting the request's own origin is safe: a browser names in ``Host`` the server it sends to and in
+    ``Origin`` the page that sent it, and neither can be chosen by another site's page; it lets staff reach
+    MPV by an intranet name other than the citizens' MPV_BASE_URL.
+
+    :raise CsrfRefused: when the request came from another site.
+    """
+    header = req.get_header("Origin")
+    if header is not None:
+        sent = origin_of(header)
+        own = origin_of(f"{req.scheme}://{req.netloc}")  # None for a Host header no browser sends ("a:b")
+        if sent is None or sent not in (own, base_origin):
+            raise CsrfRefused(FOREIGN)
+    elif (req.get_header("Sec-Fetch-Site") or "").strip().lower() in FOREIGN_FETCH_SITES:
+        raise CsrfRefused(FOREIGN)
 
 
 def expected_csrf(req) -> str:
@@ -100,13 +149,22 @@ def check_csrf(req, token: str | None):
 
 
 class CsrfMiddleware:
-    """Every unsafe browser request carries the CSRF token: urlencoded forms are checked here;
-    multipart forms are checked by :func:`mpv.web.requests.read_form` before any file is read."""
+    """Every unsafe browser request comes from this app's own pages (:func:`check_origin`, from the headers,
+    before any body is read) and carries the CSRF token: urlencoded forms are checked here; multipart forms
+    are checked by :func:`mpv.web.requests.read_form` before any file is read.
+
+    The JSON API under /api/ is exempt from both: it reads no cookie and keeps no session, so a request
+    another site makes a browser send carries no authority the other site lacks (OWASP: cookie-less,
+    token-less APIs are not exposed to CSRF), and citizens' software may call it from any origin."""
+
+    def __init__(self, base_url: str):
+        self._base_origin = origin_of(base_url)
 
     def process_resource(self, req, resp, resource, params):
         req.context.csrf_checked = False
         if req.method not in UNSAFE or is_api(req):
             return
+        check_origin(req, self._base_origin)
         if req.content_type and req.content_type.startswith("multipart/form-data"):
             return
         if req.content_type and req.content_type.startswith("application/x-www-form-urlencoded"):

@@ -63,10 +63,13 @@ def _filing_schema(limits) -> dict:
     }
 
 
+# The answers name exactly these keys (additionalProperties: false), so that the tests that validate every
+# answer against this document also catch a key the code adds and the document (and the README) lacks.
 SCHEMAS = {
     "Error": {
         "type": "object",
         "required": ["error", "campos"],
+        "additionalProperties": False,
         "properties": {
             "error": {"type": "string", "description": "Qué pasó y qué hacer, en castellano."},
             "campos": {"type": "object", "additionalProperties": {"type": "string"},
@@ -78,6 +81,7 @@ SCHEMAS = {
         "type": "object",
         "required": ["numero", "codigo", "fecha_presentacion", "presentado_en", "estado", "seguimiento_url",
                      "constancia_url"],
+        "additionalProperties": False,
         "properties": {
             "numero": {"type": "string", "pattern": r"^\d{4}-\d{6}$", "description": "Número de expediente."},
             "codigo": {"type": "string", "description": "Código de seguimiento (secreto del remitente)."},
@@ -93,6 +97,7 @@ SCHEMAS = {
     "Evento": {
         "type": "object",
         "required": ["fecha", "accion", "oficina_origen", "oficina_destino", "detalle"],
+        "additionalProperties": False,
         "properties": {
             "fecha": {"type": "string", "format": "date-time", "description": "ISO 8601 con la hora de Lima."},
             "accion": {"type": "string"},
@@ -104,6 +109,7 @@ SCHEMAS = {
     "Seguimiento": {
         "type": "object",
         "required": ["numero", "estado", "fecha_presentacion", "terminado", "eventos"],
+        "additionalProperties": False,
         "properties": {
             "numero": {"type": "string"},
             "estado": {"type": "string"},
@@ -115,8 +121,9 @@ SCHEMAS = {
     "TiposDocumento": {
         "type": "object",
         "required": ["tipos_documento"],
+        "additionalProperties": False,
         "properties": {"tipos_documento": {"type": "array", "items": {
-            "type": "object", "required": ["codigo", "nombre"],
+            "type": "object", "required": ["codigo", "nombre"], "additionalProperties": False,
             "properties": {"codigo": {"type": "string"}, "nombre": {"type": "string"}}}}},
     },
 }
