@@ -177,6 +177,10 @@ REFUSALS = {  # (change to tramite.bpmn, the problem it gets)
                  "recepcion: le falta el atributo «value» (en el elemento o en sus extensiones)"),
     "start": ([('<bpmn:startEvent id="inicio"', '<bpmn:task id="inicio"'), ("</bpmn:startEvent>", "</bpmn:task>")],
               "tramite: el proceso no tiene evento de inicio"),
+    "process_without_id": ([('<bpmn:process id="tramite" ', '<bpmn:process ')],
+                           "tramite.bpmn: el bpmn:process no tiene id: póngale uno"),
+    "process_name_too_long": ([('name="Trámite documentario" isExecutable', f'name="{"x" * 201}" isExecutable')],
+                              "tramite: el nombre del proceso tiene 201 caracteres; use a lo más 200"),
     "not_executable": ([('isExecutable="true"', 'isExecutable="false"')],
                        'tramite: el proceso tiene isExecutable="false": márquelo como ejecutable en el modelador'),
 }
