@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import history
 from .config import Settings, SettingsError
-from .definitions import compile_bundle, read_bundles
+from .definitions import compile_bundle, read_bundle
 from .errors import DefinitionError, InvalidInput, MPVError
 from .models import ROLES, Expediente, Oficina, Usuario
 from .passwords import generate_password, hash_password, password_problem
@@ -129,8 +129,8 @@ def _parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_tramite_seguimiento)
 
     w = sub.add_parser("workflows", help="definiciones de proceso").add_subparsers()
-    s = w.add_parser("check", help="valida cada BPMN de la carpeta y sus formularios")
-    s.add_argument("directorio", nargs="?", type=Path)
+    s = w.add_parser("check", help="valida un BPMN, o cada BPMN de la carpeta, con sus formularios")
+    s.add_argument("ruta", nargs="?", type=Path, help="archivo .bpmn o carpeta (por omisión, la de los procesos)")
     s.set_defaults(func=cmd_workflows_check)
 
     d = sub.add_parser("definiciones", help="versiones guardadas de los procesos").add_subparsers()
@@ -335,23 +335,29 @@ def cmd_tramite_seguimiento(args, services) -> int:
 
 
 def cmd_workflows_check(args, settings) -> int:
-    directory = args.directorio or settings.workflows_dir
-    bundles = read_bundles(directory)
-    if not bundles:
-        print(f"No hay archivos .bpmn en {directory}.", file=sys.stderr)
+    """A verdict per diagram (correcto, or each problem by element id); 1 when any is refused."""
+    ruta = args.ruta or settings.workflows_dir
+    if not ruta.exists():
+        print(f"No existe {ruta}.", file=sys.stderr)
+        return 1
+    paths = [ruta] if not ruta.is_dir() else sorted(ruta.glob("*.bpmn"))
+    if not paths:
+        print(f"No hay archivos .bpmn en {ruta}.", file=sys.stderr)
         return 1
     failed = 0
-    for name, files in bundles.items():
+    for path in paths:
         try:
-            definition = compile_bundle(files)
+            definition = compile_bundle(read_bundle(path))
         except DefinitionError as exc:
             failed += 1
-            print(f"{name}: con problemas")
+            print(f"{path.name}: con problemas")
             for problem in exc.problems or [exc.message]:
                 print(f"  - {problem}")
             continue
-        print(f"{name}: correcto (proceso {definition.process_id}, {len(definition.user_tasks)} tareas de usuario, "
-              f"versión {definition.sha256[:12]})")
+        print(f"{path.name}: correcto (proceso {definition.process_id}, {len(definition.user_tasks)} tareas de "
+              f"usuario, versión {definition.sha256[:12]})")
+        for aviso in definition.avisos:
+            print(f"  aviso: {aviso}")
     return 1 if failed else 0
 
 

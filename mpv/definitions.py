@@ -1,188 +1,88 @@
-"""Process definitions: BPMN files and their JSON Schema forms, validated, versioned by content hash.
+"""Process definitions: the versions of each process, stored and parsed once; the files that form a bundle.
 
 A version is a *bundle*: one ``.bpmn`` file with one executable process and the form files its
 user tasks name (``formJsonSchemaFilename`` / ``formUiSchemaFilename``). It is stored as a
 ProcessDefinition row keyed by the SHA-256 of its files; a running instance keeps the row it
-started with. Bundles are parsed once per process and cached.
+started with. Bundles are parsed once per process and cached. Checking a bundle is
+:mod:`mpv.definition_compiler`; its names are re-exported here for the callers that import them from
+this module.
 """
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
-import logging
 import threading
-import unicodedata
 from pathlib import Path
 
 import orjson
-from lxml import etree
-from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
-from SpiffWorkflow.bpmn.specs import AdHocSubprocessSpec
-from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
-from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
-from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
-from SpiffWorkflow.spiff.specs.defaults import ManualTask, ScriptTask, UserTask
 
-from . import forms, history
+from . import history
+from .bpmn_xml import BPMN_NS, Problem, decode_bpmn, refuse, safe_xml
+from .definition_compiler import (Definition, UserTaskInfo, bundle_sha256, compile_bundle, executable_process,
+                                  lane_role)
 from .errors import DefinitionError
 from .models import ProcessDefinition, utcnow
-from .scripting import check_code, names_used, use_engine_clock
 from .sentencia import Sentencia
 
-log = logging.getLogger(__name__)
+__all__ = ["BPMN_NS", "Definition", "DefinitionStore", "Problem", "UserTaskInfo", "bundle_sha256", "compile_bundle",
+           "complete_bundle", "decode_file", "executable_process", "lane_role", "read_bundle", "read_bundles",
+           "referenced_files", "safe_xml"]
 
-BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-NS = {"bpmn": BPMN_NS}
-
-# Lane names analysts use in the diagrams, and the role whose users complete the lane's tasks.
-LANE_ROLES = {
-    "mesa de partes": "mesa",
-    "mesa": "mesa",
-    "oficina": "oficina",
-    "ciudadano": "ciudadano",
-    "administrado": "ciudadano",
-}
-
-# Variables every instance has from its start (see ``Engine.start``), besides the forms' fields.
-START_VARIABLES = {"numero", "tipo_documento"}
-
-# Functions the restricted environment offers (see ``mpv.scripting.ScriptEngine``).
-SCRIPT_FUNCTIONS = {"fin_plazo", "hoy"}
+FORM_FIELDS = ("formJsonSchemaFilename", "formUiSchemaFilename")
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 
 
-def lane_role(lane: str | None) -> str | None:
-    """The role that works a lane, matching names without regard to case or accents."""
-    if not lane:
-        return None
-    key = unicodedata.normalize("NFKD", lane).encode("ascii", "ignore").decode().strip().lower()
-    return LANE_ROLES.get(key)
+def decode_file(name: str, data: bytes) -> str:
+    """A bundle file's text: a diagram in the encoding it declares (:func:`mpv.bpmn_xml.decode_bpmn`), a JSON
+    form in UTF-8 (a byte-order mark is dropped).
 
-
-def safe_xml(text: str | bytes, filename: str) -> etree._Element:
-    """Parse XML with entities, DTDs and network access off (no XXE); raise DefinitionError."""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
-    data = text.encode("utf-8") if isinstance(text, str) else text
-    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
-        raise DefinitionError(f"{filename}: no se admiten declaraciones DOCTYPE",
-                              [Problem(filename, "el archivo declara un DOCTYPE o entidades (posible XXE); quítelos")])
+    :raise DefinitionError: empty, not in its encoding, or (a diagram) not XML.
+    """
+    if name.endswith(".bpmn"):
+        return decode_bpmn(data, name)
+    if not data.strip():
+        raise refuse(name, "el archivo está vacío", "el archivo está vacío")
     try:
-        root = etree.fromstring(data, parser)
-    except etree.XMLSyntaxError as exc:
-        raise DefinitionError(f"{filename}: XML mal formado", [Problem(filename, f"XML mal formado: {exc}")]) from None
-    if root is None:
-        raise DefinitionError(f"{filename}: el archivo está vacío", [Problem(filename, "el archivo está vacío")])
-    return root
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise refuse(name, "no es texto UTF-8", f"el archivo no está en UTF-8 (byte {exc.start + 1}): "
+                     "guárdelo en UTF-8") from None
 
 
-@dataclasses.dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a definition, named by its BPMN element id (or file name)."""
+def read_bundle(path: Path) -> dict[str, str]:
+    """A ``.bpmn`` file and the form files beside it that it names: {file name: text}.
 
-    element: str
-    message: str
+    A form it names but that is not there stays missing: :func:`compile_bundle` names the task that asks for it.
 
-    def __str__(self):
-        return f"{self.element}: {self.message}"
-
-
-@dataclasses.dataclass
-class UserTaskInfo:
-    """What the applications need to know about one user task of a definition."""
-
-    name: str
-    label: str
-    lane: str | None
-    rol: str | None
-    schema: dict | None
-    uischema: dict
-    instructions: str
-    properties: dict
-    oficina_variable: str
-    in_subprocess: bool = False
+    :raise DefinitionError: not a ``.bpmn`` file, unreadable, or a file :func:`decode_file` refuses.
+    """
+    path = Path(path)
+    if not path.name.endswith(".bpmn"):
+        raise refuse(path.name, "no es un archivo .bpmn", "el diagrama debe tener la extensión .bpmn")
+    text = decode_file(path.name, _read(path))
+    files = {path.name: text}
+    for name in sorted(referenced_files(safe_xml(text, path.name))):
+        form = path.parent / name
+        try:
+            present = form.parent == path.parent and form.is_file()
+        except (OSError, ValueError):  # a name no file system accepts
+            present = False
+        if present:
+            files[name] = decode_file(name, _read(form))
+    return files
 
 
-@dataclasses.dataclass
-class Definition:
-    """A parsed, validated version of a process, ready to start and restore instances."""
-
-    sha256: str
-    process_id: str
-    nombre: str
-    files: dict
-    spec: object
-    subprocess_specs: dict
-    user_tasks: dict[str, UserTaskInfo]
-    flows: dict[tuple[str, str], str]
-    row_id: int | None = None
-
-    def properties(self, spec_name: str) -> dict:
-        task_spec = self.spec.task_specs.get(spec_name)
-        if task_spec is None:
-            for sub in self.subprocess_specs.values():
-                task_spec = sub.task_specs.get(spec_name) if sub else None
-                if task_spec is not None:
-                    break
-        extensions = getattr(task_spec, "extensions", None) or {}
-        return extensions.get("properties", {})
-
-    def bpmn_text(self) -> str:
-        """The version's BPMN XML, as stored."""
-        return next(text for name, text in self.files.items() if name.endswith(".bpmn"))
-
-    def estados(self) -> list[str]:
-        """Every estado the process's elements declare (``estado`` property), in diagram order."""
-        found = ["Presentado"]
-        for s in [self.spec, *self.subprocess_specs.values()]:
-            for task_spec in (s.task_specs.values() if s else []):
-                value = (getattr(task_spec, "extensions", None) or {}).get("properties", {}).get("estado")
-                if value and value not in found:
-                    found.append(value)
-        return found
-
-    def estados_de(self, *task_names: str) -> set[str]:
-        """The estados an expediente shows while one of these user tasks is ready."""
-        return {info.properties.get("estado") or info.label for name, info in self.user_tasks.items()
-                if name in task_names}
-
-    def form_defaults(self) -> dict:
-        """Each top-level form field's default value, so gateway conditions always find their variables.
-
-        Fields of tasks inside subprocesses are left out: a multi-instance refuses to start when its
-        input item already exists in the parent's data.
-        """
-        defaults = {}
-        for info in self.user_tasks.values():
-            if info.schema and not info.in_subprocess:
-                for name, value in forms.task_data_defaults(info.schema).items():
-                    if value is not None or name not in defaults:
-                        defaults[name] = value
-        return defaults
-
-
-def bundle_sha256(files: dict[str, str]) -> str:
-    manifest = sorted((name, hashlib.sha256(text.encode("utf-8")).hexdigest()) for name, text in files.items())
-    return hashlib.sha256(json.dumps(manifest).encode()).hexdigest()
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise refuse(path.name, "no se pudo leer", f"no se pudo leer el archivo: {exc.strerror or exc}") from None
 
 
 def read_bundles(directory: Path) -> dict[str, dict[str, str]]:
-    """Every ``.bpmn`` file of ``directory`` with the form files it names: {bpmn name: files}."""
-    bundles = {}
-    for path in sorted(Path(directory).glob("*.bpmn")):
-        text = path.read_text(encoding="utf-8")
-        files = {path.name: text}
-        try:
-            root = safe_xml(text, path.name)
-        except DefinitionError:
-            bundles[path.name] = files
-            continue
-        for name in _referenced_files(root):
-            form_path = Path(directory) / name
-            if form_path.is_file() and form_path.parent == Path(directory):
-                files[name] = form_path.read_text(encoding="utf-8")
-        bundles[path.name] = files
-    return bundles
+    """Every ``.bpmn`` file of ``directory`` with the form files it names: {bpmn name: files}.
+
+    :raise DefinitionError: the first file :func:`read_bundle` refuses.
+    """
+    return {path.name: read_bundle(path) for path in sorted(Path(directory).glob("*.bpmn"))}
 
 
 def complete_bundle(bpmn_name: str, bpmn_text: str, uploaded: dict[str, str], base: dict[str, str]) -> dict[str, str]:
@@ -191,7 +91,7 @@ def complete_bundle(bpmn_name: str, bpmn_text: str, uploaded: dict[str, str], ba
     :func:`compile_bundle` names the task that asks for it."""
     files = {bpmn_name: bpmn_text}
     try:
-        names = _referenced_files(safe_xml(bpmn_text, bpmn_name))
+        names = referenced_files(safe_xml(bpmn_text, bpmn_name))
     except DefinitionError:
         return {**files, **uploaded}
     for name in sorted(names):
@@ -202,229 +102,17 @@ def complete_bundle(bpmn_name: str, bpmn_text: str, uploaded: dict[str, str], ba
     return files
 
 
-def _referenced_files(root) -> set[str]:
-    names = set()
-    for prop in root.iter("{*}property"):
-        if prop.get("name") in ("formJsonSchemaFilename", "formUiSchemaFilename") and prop.get("value"):
-            names.add(prop.get("value"))
-    return names
-
-
-def compile_bundle(files: dict[str, str], validate_xsd: bool = True) -> Definition:
-    """Parse and check a bundle; raise :class:`DefinitionError` listing every problem by element id."""
-    bpmn_names = [name for name in files if name.endswith(".bpmn")]
-    if len(bpmn_names) != 1:
-        raise DefinitionError("Una versión debe tener exactamente un archivo .bpmn",
-                              [Problem("archivos", f"se recibieron {len(bpmn_names)} archivos .bpmn")])
-    bpmn_name = bpmn_names[0]
-    root = safe_xml(files[bpmn_name], bpmn_name)
-    processes = [p for p in root.iter(f"{{{BPMN_NS}}}process") if p.get("isExecutable", "true") != "false"]
-    if not processes:
-        raise DefinitionError(f"{bpmn_name}: no define ningún proceso ejecutable",
-                              [Problem(bpmn_name, "no hay ningún bpmn:process con isExecutable=\"true\"")])
-    process_id = processes[0].get("id")
-    parser = SpiffBpmnParser(validator=VALIDATOR if validate_xsd else None)
-    try:
-        parser.add_bpmn_xml(etree.ElementTree(root), filename=bpmn_name)
-        spec = parser.get_spec(process_id)
-        subprocess_specs = parser.get_subprocess_specs(process_id)
-    except ValidationException as exc:
-        raise DefinitionError(f"{bpmn_name}: el diagrama no es válido",
-                              [Problem(exc.id or bpmn_name, _exception_text(exc))]) from None
-    except Exception as exc:  # the parser crashes on some inputs; tell the analyst, never a traceback
-        log.info("BPMN parse failure in %r", bpmn_name, exc_info=True)
-        raise DefinitionError(f"{bpmn_name}: el diagrama no se pudo leer",
-                              [Problem(bpmn_name, f"{type(exc).__name__}: {exc}")]) from None
-
-    problems: list[Problem] = []
-    all_specs = [spec] + [s for s in subprocess_specs.values() if s is not None]
-    for s in all_specs:
-        _connect_spec_events(s)
-        for task_spec in s.task_specs.values():
-            if hasattr(task_spec, "event_definition"):
-                task_spec.event_definition = use_engine_clock(task_spec.event_definition)
-    user_tasks = _user_tasks(all_specs, files, problems)
-    _check_reachable(root, all_specs, problems)
-    _check_lanes(root, problems)
-    _check_code(all_specs, user_tasks, problems)
-    if problems:
-        raise DefinitionError(f"{bpmn_name}: {len(problems)} problema(s) en la definición", problems)
-    return Definition(
-        sha256=bundle_sha256(files), process_id=process_id, nombre=spec.description or process_id,
-        files=dict(files), spec=spec, subprocess_specs=subprocess_specs, user_tasks=user_tasks,
-        flows=_flow_names(root))
-
-
-def _connect_spec_events(spec):
-    """Wire the spec-level callbacks SpiffWorkflow's spec deserializer wires, since MPV parses specs
-    instead of deserializing them: without them a multi-instance restored in another process never
-    learns that its children finished."""
-    for task_spec in spec.task_specs.values():
-        if isinstance(task_spec, LoopTask):
-            child = spec.task_specs.get(task_spec.task_spec)
-            if not child.completed_event.is_connected(task_spec.merge_child):
-                child.completed_event.connect(task_spec.merge_child)
-    if isinstance(spec, AdHocSubprocessSpec):
-        for task_spec in spec.task_specs.values():
-            if spec.end.name in task_spec._outputs and not task_spec.completed_event.is_connected(spec.path_complete):
-                task_spec.completed_event.connect(spec.path_complete)
+def referenced_files(root) -> set[str]:
+    """The form files a diagram's user tasks name (``spiffworkflow:property`` formJsonSchemaFilename…); another
+    vendor's properties (``camunda:property``) are not read, by SpiffWorkflow either."""
+    return {prop.get("value") for prop in root.iter(f"{{{SPIFF_NS}}}property")
+            if prop.get("name") in FORM_FIELDS and prop.get("value")}
 
 
 # The active version's id, asked by every filing and form page (mpv.sentencia: SQL written once).
 _ACTIVA = Sentencia(lambda process_id: ProcessDefinition.select(ProcessDefinition.id).where(
     (ProcessDefinition.process_id == process_id) & (ProcessDefinition.activa == True))  # noqa: E712
     .order_by(ProcessDefinition.id.desc()).limit(1).tuples())
-
-# The parser's messages an analyst meets most, in Spanish (the rest are shown as the parser wrote them).
-_PARSER_MESSAGES = {
-    "Multiple outgoing flows are not supported for tasks of type":
-        "una tarea no puede tener varios flujos de salida: use una compuerta (gateway) para bifurcar",
-}
-
-
-def _exception_text(exc: ValidationException) -> str:
-    text = str(exc.args[0]) if exc.args else type(exc).__name__
-    return _PARSER_MESSAGES.get(text.strip(), text)
-
-
-# The elements of a process the engine runs; one the parser did not reach is connected to nothing.
-FLOW_NODES = ("task", "userTask", "manualTask", "scriptTask", "serviceTask", "sendTask", "receiveTask",
-              "businessRuleTask", "callActivity", "subProcess", "exclusiveGateway", "parallelGateway",
-              "inclusiveGateway", "eventBasedGateway", "intermediateCatchEvent", "intermediateThrowEvent",
-              "endEvent", "boundaryEvent")
-
-
-def _check_reachable(root, specs, problems):
-    """Name every flow node no path from the start reaches: the parser leaves it out, so its checks
-    (a user task's form, its lane) would never run, and the step would silently never happen."""
-    parsed = {name for s in specs for name in s.task_specs}
-    processes = [p for p in root.iter(f"{{{BPMN_NS}}}process") if p.get("isExecutable", "true") != "false"]
-    for container in [c for p in processes for c in (p, *p.iter(f"{{{BPMN_NS}}}subProcess"))]:
-        for element in container:
-            local = etree.QName(element).localname
-            if local in FLOW_NODES and element.get("id") not in parsed:
-                problems.append(Problem(element.get("id"), "el elemento no está conectado: ningún flujo llega a "
-                                        "él desde el inicio del proceso"))
-
-
-def _user_tasks(specs, files, problems) -> dict[str, UserTaskInfo]:
-    tasks = {}
-    for index, s in enumerate(specs):
-        for task_spec in s.task_specs.values():
-            if not isinstance(task_spec, (UserTask, ManualTask)):
-                continue
-            extensions = getattr(task_spec, "extensions", {}) or {}
-            props = extensions.get("properties", {})
-            schema, uischema = None, {}
-            schema_name = props.get("formJsonSchemaFilename")
-            if schema_name:
-                schema = _load_json(files, schema_name, task_spec.name, problems)
-                if schema is not None:
-                    for message in forms.check_schema(schema, reserved=SCRIPT_FUNCTIONS):
-                        problems.append(Problem(task_spec.name, f"{schema_name}: {message}"))
-            elif isinstance(task_spec, UserTask):
-                problems.append(Problem(task_spec.name, "la tarea de usuario no indica formJsonSchemaFilename"))
-            ui_name = props.get("formUiSchemaFilename")
-            if ui_name:
-                uischema = _load_json(files, ui_name, task_spec.name, problems) or {}
-            tasks[task_spec.name] = UserTaskInfo(
-                name=task_spec.name, label=task_spec.bpmn_name or task_spec.name, lane=task_spec.lane,
-                rol=lane_role(task_spec.lane), schema=schema, uischema=uischema,
-                instructions=extensions.get("instructionsForEndUser") or "",
-                properties=props, oficina_variable=props.get("oficinaVariable", "oficina"),
-                in_subprocess=index > 0)
-            if task_spec.lane is None:
-                problems.append(Problem(task_spec.name, "la tarea no está en ningún carril (lane): no se sabe quién la atiende"))
-    return tasks
-
-
-def _load_json(files, name, element, problems):
-    if name not in files:
-        problems.append(Problem(element, f"falta el archivo de formulario {name}"))
-        return None
-    try:
-        value = json.loads(files[name])
-    except ValueError as exc:
-        problems.append(Problem(element, f"{name} no es JSON válido: {exc}"))
-        return None
-    if not isinstance(value, dict):
-        problems.append(Problem(element, f"{name} debe contener un objeto JSON"))
-        return None
-    return value
-
-
-def _check_lanes(root, problems):
-    for lane in root.iter(f"{{{BPMN_NS}}}lane"):
-        if lane_role(lane.get("name")) is None:
-            known = ", ".join(sorted({k.title() for k in LANE_ROLES}))
-            problems.append(Problem(lane.get("id") or "lane",
-                                    f"el carril «{lane.get('name') or ''}» no corresponde a ningún rol ({known})"))
-
-
-def _check_code(specs, user_tasks, problems):
-    variables = set(START_VARIABLES) | SCRIPT_FUNCTIONS
-    for info in user_tasks.values():
-        if info.schema:
-            variables |= set(forms.task_data_fields(info.schema))
-    for s in specs:
-        variables |= set(getattr(s, "data_objects", {}) or {})
-        for task_spec in s.task_specs.values():
-            for item in ("input_item", "output_item", "data_input", "data_output"):
-                ref = getattr(task_spec, item, None)
-                if ref is not None and getattr(ref, "bpmn_id", None):
-                    variables.add(ref.bpmn_id)
-    for s in specs:
-        for task_spec in s.task_specs.values():
-            for script in _scripts(task_spec):
-                for message in check_code(script, "exec"):
-                    problems.append(Problem(task_spec.name, f"script: {message}"))
-                if not check_code(script, "exec"):
-                    variables |= _assigned(script)
-    for s in specs:
-        for task_spec in s.task_specs.values():
-            for condition, _target in getattr(task_spec, "cond_task_specs", []):
-                if condition is not None:
-                    _check_expression(task_spec.name, "condición", condition.args[0], variables, problems)
-            event = getattr(task_spec, "event_definition", None)
-            if isinstance(task_spec, CatchingEvent) and isinstance(event, TimerEventDefinition):
-                if isinstance(event, CycleTimerEventDefinition):
-                    problems.append(Problem(task_spec.name, "los temporizadores cíclicos (timeCycle) no están soportados"))
-                else:
-                    _check_expression(task_spec.name, "temporizador", event.expression, variables, problems)
-
-
-def _scripts(task_spec):
-    scripts = [getattr(task_spec, "prescript", None), getattr(task_spec, "postscript", None)]
-    if isinstance(task_spec, ScriptTask):
-        scripts.append(task_spec.script)
-    return [s for s in scripts if s]
-
-
-def _assigned(script: str) -> set[str]:
-    import ast
-    return {n.id for n in ast.walk(ast.parse(script)) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-
-
-def _check_expression(element, what, expression, variables, problems):
-    messages = check_code(expression, "eval")
-    for message in messages:
-        problems.append(Problem(element, f"{what} «{expression}»: {message}"))
-    if messages:
-        return
-    missing = names_used(expression, "eval") - variables - _BUILTIN_NAMES
-    for name in sorted(missing):
-        problems.append(Problem(element, f"{what} «{expression}» usa la variable «{name}», que ningún formulario define"))
-
-
-_BUILTIN_NAMES = {"True", "False", "None", "len", "int", "str", "float", "bool", "min", "max", "sum",
-                  "any", "all", "abs", "round", "sorted", "range", "list", "dict", "set", "tuple"}
-
-
-def _flow_names(root) -> dict[tuple[str, str], str]:
-    flows = {}
-    for flow in root.iter(f"{{{BPMN_NS}}}sequenceFlow"):
-        flows[(flow.get("sourceRef"), flow.get("targetRef"))] = flow.get("name") or ""
-    return flows
 
 
 class DefinitionStore:

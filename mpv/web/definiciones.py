@@ -13,7 +13,7 @@ import orjson
 from peewee import fn
 
 from .. import migracion
-from ..definitions import Problem
+from ..definitions import Problem, decode_file
 from ..engine import Actor
 from ..errors import DefinitionError, InvalidInput, NotFound
 from ..models import Expediente, ProcessDefinition
@@ -91,14 +91,16 @@ class Definiciones:
         except DefinitionError as exc:
             self._show(req, resp, falcon.HTTP_422, mensaje=exc.message, problemas=_problemas(exc))
             return
-        self._pages.redirect(req, resp, f"/definiciones/{row.id}",
-                             f"La versión {row.sha256[:12]} de «{row.nombre}» está activa: los trámites nuevos la usan.")
+        avisos = [f"Aviso: {aviso.message}." for aviso in self._services.definitions.get(row.id).avisos]
+        self._pages.redirect(req, resp, f"/definiciones/{row.id}", " ".join([
+            f"La versión {row.sha256[:12]} de «{row.nombre}» está activa: los trámites nuevos la usan.", *avisos]))
 
 
 def _read_upload(req) -> dict[str, str]:
     """The uploaded files as {name: text}. The first part must be the CSRF token.
 
-    :raise DefinitionError: a file that is not UTF-8 text, too large, or too many files.
+    :raise DefinitionError: an empty file, a diagram that is not XML or a form not in UTF-8 (see
+        :func:`mpv.definitions.decode_file`), a file too large, or too many files.
     """
     if not (req.content_type or "").startswith("multipart/form-data"):
         if not req.context.csrf_checked:
@@ -116,8 +118,6 @@ def _read_upload(req) -> dict[str, str]:
                 continue
             name = _bundle_name(part.filename)
             data = part.stream.read(MAX_FILE_BYTES + 1)
-            if not data:
-                continue
             if len(files) >= MAX_FILES:
                 raise DefinitionError("Demasiados archivos", [Problem("archivos", f"envíe a lo más {MAX_FILES} archivos")])
             if not name.endswith((".bpmn", ".json")):
@@ -126,10 +126,7 @@ def _read_upload(req) -> dict[str, str]:
             if len(data) > MAX_FILE_BYTES:
                 raise DefinitionError(f"{name}: archivo demasiado grande", [
                     Problem(name, f"supera {MAX_FILE_BYTES // (1024 * 1024)} MB")])
-            try:
-                files[name] = data.decode("utf-8")
-            except UnicodeDecodeError:
-                raise DefinitionError(f"{name}: no es texto UTF-8", [Problem(name, "el archivo no está en UTF-8")]) from None
+            files[name] = decode_file(name, data)
     except falcon.MediaMalformedError:
         raise falcon.HTTPBadRequest(description="El formulario llegó incompleto; vuelva a enviarlo.") from None
     if first:
@@ -181,7 +178,7 @@ class DefinicionEditor:
         self._pages.render(req, resp, "definiciones/editar.html", v=row, bpmn=archivos[bpmn_name])
 
     def on_post(self, req, resp, definicion_id):
-        """201 {"id", "url"} for the new version; 422 {"error", "problemas": [{"elemento", "mensaje"}]}."""
+        """201 {"id", "url", "sha256", "avisos"} for the new version; 422 {"error", "problemas": [{"elemento", "mensaje"}]}."""
         require(req, *ANALISTA)
         if not req.context.csrf_checked:  # a multipart post: the middleware leaves those to their reader
             check_csrf(req, None)
@@ -206,7 +203,8 @@ class DefinicionEditor:
                 {"elemento": p.element, "mensaje": p.message} for p in _problemas(exc)]}
             return
         resp.status = falcon.HTTP_201
-        resp.media = {"id": new.id, "url": f"/definiciones/{new.id}", "sha256": new.sha256}
+        resp.media = {"id": new.id, "url": f"/definiciones/{new.id}", "sha256": new.sha256,
+                      "avisos": [aviso.message for aviso in self._services.definitions.get(new.id).avisos]}
 
 
 class DefinicionMigracion:
