@@ -17,7 +17,6 @@ from .config import Settings, SettingsError
 from .definitions import compile_bundle, read_bundle
 from .errors import DefinitionError, InvalidInput, MPVError
 from .models import ROLES, Expediente, Oficina, Usuario
-from .passwords import generate_password, hash_password, password_problem
 
 
 class UTCFormatter(logging.Formatter):
@@ -91,7 +90,8 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("create-user", help="crea un usuario del personal")
     s.add_argument("username")
     s.add_argument("--role", required=True, choices=sorted(ROLES))
-    s.add_argument("--oficina", help="código de oficina (obligatorio para el rol oficina)")
+    s.add_argument("--oficina", default="", help="código de oficina (obligatorio para el rol oficina; el rol mesa "
+                                                 "usa la de mesa de partes)")
     s.add_argument("--nombre", default="")
     s.add_argument("--email", default="")
     s.add_argument("--password-stdin", action="store_true", help="lee la contraseña de la entrada estándar")
@@ -205,29 +205,19 @@ def cmd_demo(args, services) -> int:
 
 
 def cmd_create_user(args, services) -> int:
-    if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-        problem = password_problem(password, args.username, args.nombre)
-        if problem:
-            raise InvalidInput(problem)
-    else:
-        password = generate_password()
-    oficina = None
-    if args.role == "oficina" and not args.oficina:
-        raise InvalidInput("Un usuario de oficina necesita --oficina CODIGO (vea «mpv oficinas»).")
-    if args.oficina:
-        oficina = Oficina.get_or_none(Oficina.codigo == args.oficina)
-        if oficina is None:
-            raise InvalidInput(f"No existe la oficina {args.oficina} (vea «mpv oficinas»).")
-    with services.db.write():
-        if Usuario.get_or_none(Usuario.username == args.username):
-            raise InvalidInput(f"Ya existe el usuario {args.username}.")
-        Usuario.create(username=args.username, nombre=args.nombre or args.username, email=args.email,
-                       rol=args.role, oficina=oficina, password_hash=hash_password(password),
-                       cambiar_clave=not args.password_stdin)  # a printed password is temporary (ASVS V6.4.1)
-    print(f"Usuario {args.username} creado ({ROLES[args.role]}).")
-    if not args.password_stdin:
-        print(f"Contraseña: {password} (temporal: al ingresar, el sistema le pedirá cambiarla)")
+    from .engine import SISTEMA
+    from .usuarios import crear_usuario
+
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else ""
+    if args.password_stdin and not password:
+        raise InvalidInput("La entrada estándar no trajo ninguna contraseña (una línea).")
+    # A password the operator typed is theirs; a printed one is temporary (ASVS V6.4.1).
+    usuario, generada = crear_usuario(services, SISTEMA, args.username, args.nombre or args.username, args.role,
+                                      args.oficina, args.email, password, cambiar_clave=not args.password_stdin)
+    oficina = f", oficina {usuario.oficina.codigo}" if usuario.oficina_id else ""
+    print(f"Usuario {usuario.username} creado ({ROLES[usuario.rol]}{oficina}).")
+    if generada:
+        print(f"Contraseña: {generada} (temporal: al ingresar, el sistema le pedirá cambiarla)")
     return 0
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from fpdf import FPDF
 
-from .engine import Actor
+from .engine import SISTEMA, Actor
 from .filing import presentar
 from .models import Expediente, Oficina, TipoDocumento, Usuario
-from .passwords import generate_password, hash_password
+from .usuarios import crear_usuario
 
 # A district municipality's units, after a typical Reglamento de Organización y Funciones (ROF).
 OFICINAS = [
@@ -90,11 +90,10 @@ def seed(services, tramites: int = 6) -> list[tuple[str, str, str]]:
         if Usuario.select().exists():
             return []
         created = []
-        oficinas = dict(Oficina.select(Oficina.codigo, Oficina.id).tuples())
         for username, nombre, rol, oficina in USUARIOS:
-            password = generate_password()
-            Usuario.create(username=username, nombre=nombre, rol=rol, oficina=oficinas.get(oficina),
-                           email=f"{username}@muni.example.gob.pe", password_hash=hash_password(password))
+            # Not flagged for a change at the first login: the README documents the printed passwords.
+            _, password = crear_usuario(services, SISTEMA, username, nombre, rol, oficina or "",
+                                        f"{username}@muni.example.gob.pe", cambiar_clave=False)
             created.append((username, rol, password))
     _write_credentials(services.settings, created)
     if not Expediente.select().exists():

@@ -31,6 +31,14 @@ def admin_change(db, now: datetime, usuario, ip: str, accion: str, descripcion: 
     history.append(db, [evento(now, "admin", accion, descripcion, usuario, ip, detalle=detalle)])
 
 
+def admin_action(db, now: datetime, actor, accion: str, descripcion: str, detalle: str = ""):
+    """:func:`admin_change` for a use case's ``actor`` (an :class:`mpv.engine.Actor`: a signed-in
+    administrator, or the system for the ``mpv`` command); the row is the same a :class:`Usuario` gives."""
+    row = evento(now, "admin", accion, descripcion, ip=actor.ip, nombre=actor.nombre, detalle=detalle)
+    row.update(actor=actor.usuario_id, rol=actor.rol, actor_oficina=actor.oficina)
+    history.append(db, [row])
+
+
 class Refusals:
     """Refused requests (denials, CSRF failures, rate limits, refused files) in the audit chain, at most one
     row per client address, kind and user a minute; the next row written says how many were folded."""

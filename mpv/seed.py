@@ -23,15 +23,14 @@ from datetime import datetime, time as dtime, timedelta, timezone
 import orjson
 from peewee import fn
 
-from . import history, seed_datos
+from . import history, seed_datos, usuarios
 from .demo import sample_pdf
-from .engine import Actor
+from .engine import SISTEMA, Actor
 from .errors import InvalidInput, MPVError
 from .listados import fold
 from .filing import codigo_seguimiento
 from .models import (Adjunto, Copia, Evento, Expediente, Numeracion, Oficina, Remitente, Tarea, Temporizador,
                      TipoDocumento, Usuario)
-from .passwords import generate_password, hash_password
 from .seed_plantillas import ESCENARIOS, Dias, Molde, Plantilla, Taller, agenda
 
 # How likely each escenario is for a filing made less than 3 days ago, 3–20, 20–90, and more.
@@ -156,6 +155,9 @@ class _Sembrador:
         self.ahora = services.clock().astimezone(UTC).replace(microsecond=0)
         self.informe = Informe()
         mesa, personal, self.informe.usuarios = _personal(services)
+        # Each user created wrote its audit row: this run's rows too.
+        self.informe.eventos += len(self.informe.usuarios)
+        self.informe.filas += 2 * len(self.informe.usuarios)
         hoy = services.calendario.fecha_local(self.ahora)
         self.dias = Dias(services.calendario, hoy - timedelta(days=dias + 30), hoy + timedelta(days=400))
         inicio = datetime.combine(self.dias.habil_o_siguiente(hoy - timedelta(days=dias)), dtime(9, 0),
@@ -346,12 +348,11 @@ def _personal(services) -> tuple[Actor, dict[str, Actor], list]:
                        .order_by(Usuario.id).first())
             if usuario is None:
                 username = oficina.codigo.lower()
-                while Usuario.select().where(Usuario.username == username).exists():
+                while len(username) < 3 or usuarios.existe(username):  # «GM» → «gm1»; «gdur» taken → «gdur1»
                     username += "1"
-                password = generate_password()
-                usuario = Usuario.create(username=username, nombre=f"Personal de {oficina.nombre}"[:200], rol=rol,
-                                         oficina=oficina, email=f"{username}@muni.example.gob.pe",
-                                         password_hash=hash_password(password))
+                usuario, password = usuarios.crear_usuario(
+                    services, SISTEMA, username, f"Personal de {oficina.nombre}"[:200], rol, oficina.codigo,
+                    f"{username}@muni.example.gob.pe", cambiar_clave=False)
                 created.append((username, rol, password))
             actors[oficina.codigo] = (oficina.es_mesa_partes, Actor.de_usuario(usuario, ip=f"10.10.{i}.{20 + i}"))
     mesa = next(actor for es_mesa, actor in actors.values() if es_mesa)

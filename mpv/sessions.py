@@ -142,10 +142,6 @@ class Sessions:
         self.refusals.record(accion, f"Acceso denegado: {method} {path}", ip, usuario,
                              "" if usuario else "anónimo", message)
 
-    def end_all(self, usuario_id: int) -> int:
-        """End every session of a user (when disabled or their password is reset); return how many."""
-        return Sesion.delete().where(Sesion.usuario == usuario_id).execute()
-
     def of(self, usuario_id: int) -> list[Sesion]:
         """The live sessions of a user, the most recently used first."""
         now = self.clock()
@@ -192,6 +188,12 @@ class Sessions:
             otras = Sesion.delete().where((Sesion.usuario == usuario.id) & (Sesion.id != current.sesion.id)).execute()
             self._append(self.clock(), "cambio_clave", "Cambió su contraseña", usuario, ip,
                          detalle=f"otras sesiones cerradas: {otras}")
+
+
+def end_all(usuario_id: int) -> int:
+    """End every session of a user (when disabled or their password is reset); return how many. Call inside
+    ``db.write()``."""
+    return Sesion.delete().where(Sesion.usuario == usuario_id).execute()
 
 
 def _duration(seconds: int) -> str:

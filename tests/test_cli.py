@@ -72,7 +72,7 @@ def test_cli_errors_are_clear_messages(capsys, settings, clock, tmp_path):
     code, _, err = run(capsys, settings, clock, "tramite", "show", "2026-999999")
     assert code == 1 and "No existe el expediente 2026-999999" in err
     code, _, err = run(capsys, settings, clock, "create-user", "pepe", "--role", "oficina", "--oficina", "NOPE")
-    assert code == 1 and "No existe la oficina NOPE" in err
+    assert code == 1 and "La oficina NOPE no existe o está desactivada" in err  # the same words as Administración
     code, _, err = run(capsys, settings, clock, "tramite", "new", "--dni", "123", "--archivo", str(tmp_path / "x.pdf"))
     assert code == 1 and "No existe el archivo" in err
     html = tmp_path / "falso.pdf"
@@ -136,3 +136,96 @@ def test_audit_verify_archivos_rehashes_every_stored_file(capsys, settings, cloc
 def test_serve_refuses_zero_workers_with_a_clear_message(capsys, settings, clock):
     code, out, err = run(capsys, settings, clock, "serve", "--workers", "0")
     assert code == 2 and "--workers debe ser 1 o más" in err
+
+
+def _web(settings, clock):
+    """The web app on the database the commands above wrote, and the services it runs on."""
+    from helpers import build_services
+
+    from mpv.web.app import create_app
+
+    services = build_services(settings, clock)
+    return services, create_app(services)
+
+
+def test_a_mesa_user_created_without_office_works_in_mesa_de_partes(capsys, settings, clock, monkeypatch):
+    """Defect 1 of issue 12: «mpv create-user NAME --role mesa» made a user with no office, who could open
+    the derivation form but whose every derivation failed («El proceso no llegó a la tarea…»)."""
+    import io
+
+    from webclient import Browser
+
+    from mpv.models import Expediente, Usuario
+
+    run(capsys, settings, clock, "demo", "--tramites", "3")  # the third stays in recepción
+    monkeypatch.setattr("sys.stdin", io.StringIO("tres gatos pardos cruzan el rio de noche\n"))
+    code, out, err = run(capsys, settings, clock, "create-user", "mesa2", "--role", "mesa", "--password-stdin")
+    assert code == 0, err
+    services, app = _web(settings, clock)
+    try:
+        b = Browser(app)
+        b.login("mesa2", "tres gatos pardos cruzan el rio de noche")
+        assert b.get("/expedientes/2026-000003/derivar").status_code == 200
+        done = b.post("/expedientes/2026-000003/derivar", {"paso": "confirmar", "oficina_destino": "GDUR",
+                                                           "proveido": "Evaluar", "prioridad": "normal",
+                                                           "plazo_dias": "7"})
+        assert done.status_code == 303, done.text
+        assert Expediente.por_numero("2026-000003").oficina_actual.codigo == "GDUR"
+        assert Usuario.get(Usuario.username == "mesa2").oficina.codigo == "MP"
+        assert "Usuario mesa2 creado (Mesa de partes, oficina MP)." in out
+    finally:
+        services.close()
+
+
+def test_an_office_user_without_office_is_refused_with_the_words_of_administracion(capsys, settings, clock):
+    from helpers import build_services
+
+    from mpv.models import Evento, Usuario
+
+    run(capsys, settings, clock, "demo", "--tramites", "0")
+    services = build_services(settings, clock)
+    try:
+        before = (Usuario.select().count(), Evento.select().count())
+    finally:
+        services.close()
+    code, out, err = run(capsys, settings, clock, "create-user", "pepe", "--role", "oficina")
+    assert code == 1 and "Usuario pepe creado" not in out
+    assert "oficina: Elija la oficina del usuario: el rol Oficina la necesita." in err
+    code, _, err = run(capsys, settings, clock, "create-user", "pepe", "--role", "auditor", "--oficina", "GDUR")
+    assert code == 1 and "El rol Auditor no pertenece a ninguna oficina: deje la oficina vacía." in err
+    services = build_services(settings, clock)
+    try:
+        assert (Usuario.select().count(), Evento.select().count()) == before
+    finally:
+        services.close()
+
+
+def test_the_command_and_administracion_share_the_username_rule_and_the_audit_row(capsys, settings, clock):
+    from helpers import make_user
+    from webclient import Browser
+
+    from mpv.models import Evento, Usuario
+
+    run(capsys, settings, clock, "demo", "--tramites", "0")
+    code, _, err = run(capsys, settings, clock, "create-user", "Mesa2", "--role", "mesa", "--nombre", "Ana Ruiz")
+    assert code == 0, err
+    code, _, err = run(capsys, settings, clock, "create-user", "mesa2", "--role", "mesa")
+    assert code == 1 and "Ya existe el usuario Mesa2" in err
+    services, app = _web(settings, clock)
+    try:
+        make_user("jefa", "admin")
+        admin = Browser(app)
+        admin.login("jefa")
+        page = admin.post("/admin/usuarios/nuevo", {"username": "MESA2", "nombre": "Ana Ruiz", "email": "",
+                                                    "rol": "mesa", "oficina": "", "password": ""})
+        assert page.status_code == 422 and "Ya existe el usuario Mesa2" in page.text
+        assert admin.post("/admin/usuarios/nuevo", {"username": "mesa3", "nombre": "Ana Ruiz", "email": "",
+                                                    "rol": "mesa", "oficina": "", "password": ""}).status_code == 303
+        assert [u for (u,) in Usuario.select(Usuario.username).tuples() if u.lower() == "mesa2"] == ["Mesa2"]
+        consola, web = [r for r in Evento.select().where(Evento.accion == "usuario_creado").order_by(Evento.seq)
+                        if r.descripcion in ("Se creó el usuario Mesa2.", "Se creó el usuario mesa3.")]
+        assert consola.detalle == web.detalle == (
+            "nombre=Ana Ruiz, email=—, rol=mesa, oficina=MP; contraseña generada, temporal")
+        assert (consola.actor_nombre, consola.rol, web.actor_nombre, web.rol) == ("sistema", "sistema", "jefa", "admin")
+    finally:
+        services.close()

@@ -260,6 +260,53 @@ def test_an_unknown_user_is_a_404(admin):
     assert page.status_code == 404 and "No existe el usuario N° 9999" in page.text
 
 
+def test_a_mesa_user_created_without_office_gets_mesa_de_partes_and_derives(services, app, admin):
+    """Defect 1 of issue 12: Administración created a mesa de partes user with no office, who could open the
+    derivation form but whose every derivation failed («El proceso no llegó a la tarea «derivacion»…»)."""
+    from helpers import file_tramite
+
+    from mpv.models import Expediente
+
+    page = follow(admin, admin.post("/admin/usuarios/nuevo", {**NEW_USER, "rol": "mesa", "oficina": ""}))
+    exp = file_tramite(services)
+    mesa = Browser(app)
+    mesa.login("jperez", NEW_USER["password"])  # set by the administrator: replaced at the first login
+    nueva = "tres gatos pardos cruzan el rio de noche"
+    assert "Elija su propia contraseña." in mesa.get("/cuenta").text
+    assert mesa.post("/cuenta/clave", {"actual": NEW_USER["password"], "nueva": nueva,
+                                       "confirmacion": nueva}).status_code == 303
+    assert mesa.get(f"/expedientes/{exp.numero}/derivar").status_code == 200
+    done = mesa.post(f"/expedientes/{exp.numero}/derivar", {"paso": "confirmar", "oficina_destino": "GDUR",
+                                                            "proveido": "Evaluar", "prioridad": "normal",
+                                                            "plazo_dias": "7"})
+    assert done.status_code == 303, done.text
+    assert Expediente.get_by_id(exp.id).oficina_actual.codigo == "GDUR"
+    assert "Se creó el usuario jperez (oficina MP)" in page.text and user("jperez").oficina.codigo == "MP"
+
+
+def test_saving_a_mesa_user_left_without_office_gives_them_mesa_de_partes(admin, people):
+    viejo = make_user("viejo", "mesa")  # as an older MPV let «mpv create-user viejo --role mesa» make it
+    page = follow(admin, admin.post(f"/admin/usuarios/{viejo.id}", {"nombre": "Usuario Viejo", "email": "",
+                                                                     "rol": "mesa", "oficina": ""}))
+    assert "Se guardaron los datos del usuario viejo." in page.text
+    assert user("viejo").oficina.codigo == "MP"
+
+
+@pytest.mark.parametrize("changes, field_message", [
+    ({"rol": "mesa", "oficina": "GDUR"}, "El rol Mesa de partes trabaja en la oficina MP: deje la oficina vacía"),
+    ({"rol": "oficina", "oficina": "MP"}, "La oficina MP es la mesa de partes, que atiende el rol Mesa de partes"),
+    ({"rol": "auditor", "oficina": "GDUR"}, "El rol Auditor no pertenece a ninguna oficina: deje la oficina vacía."),
+])
+def test_a_role_gets_only_an_office_it_can_work_in(admin, people, changes, field_message):
+    before = Usuario.select().count()
+    page = admin.post("/admin/usuarios/nuevo", {**NEW_USER, **changes})
+    assert page.status_code == 422 and field_message in page.text
+    assert Usuario.select().count() == before
+    page = admin.post(f"/admin/usuarios/{people['gdur'].id}", {"nombre": "Gdur", "email": "", **changes})
+    assert page.status_code == 422 and field_message in page.text
+    assert (user("gdur").rol, user("gdur").oficina.codigo) == ("oficina", "GDUR")
+
+
 # -- offices and document types -----------------------------------------------------------------
 
 def test_create_rename_deactivate_and_activate_an_office(services, admin):

@@ -34,11 +34,11 @@ PARAMETRO_HELP = {
 }
 
 
-def add_admin_routes(app, pages, services, sessions):
+def add_admin_routes(app, pages, services):
     """Register the /admin pages (see the module docstring)."""
     app.add_route("/admin", AdminIndex(pages, services))
     app.add_route("/admin/parametros", Parametros(pages, services))
-    add_usuario_routes(app, pages, services, sessions)
+    add_usuario_routes(app, pages, services)
     add_catalogo_routes(app, pages, services)
     add_feriado_routes(app, pages, services)
     add_correo_routes(app, pages, services)

@@ -5,6 +5,7 @@ import falcon
 import peewee
 
 from .. import registro
+from ..engine import Actor
 from ..errors import InvalidInput, NotFound
 from .middleware import require
 
@@ -23,6 +24,11 @@ class AdminResource:
     def _admin(req):
         """The signed-in administrator. :raise NotAllowed: for any other role (login redirect when anonymous)."""
         return require(req, "admin")
+
+    @classmethod
+    def _actor(cls, req) -> Actor:
+        """The signed-in administrator as the :class:`Actor` of a use case. :raise NotAllowed: as :meth:`_admin`."""
+        return Actor.de_usuario(cls._admin(req), ip=req.remote_addr or "")
 
     def _audit(self, req, accion: str, descripcion: str, detalle: str = ""):
         """One ``tipo=admin`` row in the audit chain for the change this request made (inside its write

@@ -61,7 +61,7 @@ def create_app(services, background: list | None = None) -> falcon.App:
     app.add_route("/expedientes/{numero}/tareas/{task_id}", TaskPage(pages, services))
     app.add_route("/expedientes/{numero}/eventos/{nombre}", EventoAccion(pages, services))
     app.add_route("/adjuntos/{adjunto_id:int}", AdjuntoArchivo(services))
-    add_admin_routes(app, pages, services, sessions)
+    add_admin_routes(app, pages, services)
     add_api_routes(app, services)  # JSON API v1 under /api/v1 (mpv/web/api.py)
     add_public_routes(app, pages, services)
     add_auditoria_routes(app, pages, services)
