@@ -219,6 +219,8 @@ class Expediente(BaseModel):
             (("remitente_documento",), False),
             (("vence", "id"), False),
             (("tipo_documento", "presentado_en", "id"), False),  # the auditor's filter by document type
+            # Counts by legal filing date (Trámites recibidos' Desde/Hasta, the home page's «presentados hoy»).
+            (("fecha_presentacion", "presentado_en"), False),
             # Analytics (mpv.analitica): filings of a date range, and open expedientes past their deadline.
             (("presentado_en", "fecha_presentacion", "tipo_documento", "estado"), False),
             (("vencido", "oficina_actual"), False),

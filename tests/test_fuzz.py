@@ -617,6 +617,8 @@ def test_tramites_search_fuzz(services, app, clock, scale, capsys, record_proper
               "estado": st.one_of(texts, st.sampled_from(["Registrado", "Derivado", "En atención", "Atendido"])),
               "desde": dates, "hasta": dates,
               "orden": st.one_of(texts, st.sampled_from(["recientes", "antiguos", "vence"])),
+              "plazo": st.one_of(texts, st.sampled_from(["vencido", "por_vencer", "en_plazo"])),
+              "ubicacion": st.one_of(texts, st.sampled_from(["mesa", "oficinas", "remitente"])),
               "despues": st.deferred(lambda: cursor_texts(cursors)), "antes": st.deferred(lambda: cursor_texts(cursors))}
     params = st.lists(st.sampled_from(sorted(values)), max_size=5).flatmap(
         lambda names: st.tuples(*[st.tuples(st.just(n), values[n]) for n in names]))

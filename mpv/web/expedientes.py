@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import date
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from peewee import JOIN
 
@@ -44,6 +44,27 @@ def _date_param(req, name: str, errors: dict) -> date | None:
         return None
 
 
+def filtro_tramites(req, errors: dict) -> listados.Filtro:
+    """The filters of Trámites recibidos in the query string (:func:`consulta` writes them); a bad date
+    is left out, with its message in ``errors``, and an unknown choice is ignored."""
+    orden, plazo, ubicacion = (req.get_param(name) or "" for name in ("orden", "plazo", "ubicacion"))
+    return listados.Filtro(
+        q=(req.get_param("q") or "").strip()[:100], estado=req.get_param("estado") or "",
+        desde=_date_param(req, "desde", errors), hasta=_date_param(req, "hasta", errors),
+        orden=orden if orden in listados.ORDENES else "recientes",
+        plazo=plazo if plazo in listados.PLAZOS else "", ubicacion=ubicacion if ubicacion in listados.UBICACIONES else "",
+        cursor=req.get_param("despues") or req.get_param("antes") or "", atras=bool(req.get_param("antes")))
+
+
+def consulta(filtro: listados.Filtro) -> str:
+    """The query string of /tramites that lists ``filtro``'s rows (from its first page)."""
+    pares = [("q", filtro.q), ("estado", filtro.estado), ("ubicacion", filtro.ubicacion), ("plazo", filtro.plazo),
+             ("desde", filtro.desde.isoformat() if filtro.desde else ""),
+             ("hasta", filtro.hasta.isoformat() if filtro.hasta else ""),
+             ("orden", "" if filtro.orden == "recientes" else filtro.orden)]
+    return urlencode([(name, value) for name, value in pares if value])
+
+
 class TramitesRecibidos:
     """Fig. 3: every filing, searchable, filtered and paginated by keyset."""
 
@@ -54,19 +75,14 @@ class TramitesRecibidos:
     def on_get(self, req, resp):
         usuario = require(req, *STAFF)
         errors: dict[str, str] = {}
-        orden = req.get_param("orden") or "recientes"
-        filtro = listados.Filtro(
-            q=(req.get_param("q") or "").strip()[:100], estado=req.get_param("estado") or "",
-            desde=_date_param(req, "desde", errors), hasta=_date_param(req, "hasta", errors),
-            orden=orden if orden in listados.ORDENES else "recientes",
-            cursor=req.get_param("despues") or req.get_param("antes") or "",
-            atras=bool(req.get_param("antes")))
-        if usuario.rol == "oficina":
-            filtro.oficina_id = usuario.oficina_id
-        pagina = listados.tramites(filtro, self._services.calendario.tz, search=self._services.busqueda)
+        filtro = filtro_tramites(req, errors)
+        calendario = self._services.calendario
+        pagina = listados.tramites(listados.alcance(filtro, usuario), calendario.tz, search=self._services.busqueda,
+                                   hoy=listados.Hoy.segun(calendario, self._services.clock()))
         definition = self._services.definitions.active()
         self._pages.render(req, resp, "tramites.html", pagina=pagina, filtro=filtro, errores=errors,
-                           estados=definition.estados(), ordenes=listados.ORDENES,
+                           consulta=consulta(filtro), estados=definition.estados(), ordenes=listados.ORDENES,
+                           plazos=listados.PLAZOS, ubicaciones=listados.UBICACIONES,
                            puede_derivar=usuario.rol == "mesa", derivables=definition.estados_de("recepcion", "derivacion"))
 
 

@@ -1,10 +1,11 @@
-"""Fig. 2: the home page, with the figures that matter to the user's role and office."""
-from __future__ import annotations
+"""Fig. 2: the home page, with the figures that matter to the user's role and office.
 
-from datetime import datetime, time
+Each figure opens the list of exactly the rows it counts: the count and the link come from one filter."""
+from __future__ import annotations
 
 from .. import listados
 from ..models import Tarea
+from .expedientes import consulta
 from .middleware import require
 
 
@@ -15,14 +16,14 @@ class Inicio:
 
     def on_get(self, req, resp):
         usuario = require(req)
-        cal, now = self._services.calendario, self._services.clock()
-        hoy = cal.fecha_local(now)
-        figures = listados.contadores(usuario, now, datetime.combine(hoy, time(0), cal.tz),
-                                      cal.vencimiento(hoy, 2))
+        cal = self._services.calendario
+        hoy = listados.Hoy.segun(cal, self._services.clock())
+        figures = listados.contadores(usuario, hoy, cal.tz)
+        enlaces = {clave: f"/tramites?{consulta(filtro)}" for clave, filtro in listados.filtros_inicio(usuario, hoy).items()}
         tareas = []
         if usuario.rol in ("mesa", "oficina"):
             query = Tarea.select().where(Tarea.rol == usuario.rol)
             if usuario.rol == "oficina":
                 query = query.where(Tarea.oficina == usuario.oficina_id)
             tareas = list(query.order_by(Tarea.desde).limit(10))
-        self._pages.render(req, resp, "inicio.html", figuras=figures, tareas=tareas, hoy=hoy)
+        self._pages.render(req, resp, "inicio.html", figuras=figures, enlaces=enlaces, tareas=tareas, hoy=hoy.fecha)

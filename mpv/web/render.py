@@ -11,6 +11,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
 from ..config import PACKAGE_ROOT
+from ..listados import Hoy
 from ..plazos import Calendario
 from ..text import tamano
 
@@ -18,8 +19,14 @@ log = logging.getLogger(__name__)
 
 TEMPLATES = PACKAGE_ROOT / "templates"
 
+DIAS = ["lun", "mar", "mié", "jue", "vie", "sáb", "dom"]
 MESES = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
          "noviembre", "diciembre"]
+
+
+# A row's plazo (:meth:`mpv.listados.Hoy.situacion`) as its badge: css class and word.
+PLAZO = {"concluido": ("cerrado", "concluido"), "sin_plazo": ("sin-plazo", "sin plazo"), "vencido": ("vencido", "vencido"),
+         "por_vencer": ("por-vencer", "por vencer"), "en_plazo": ("en-plazo", "en plazo")}
 
 
 class Renderer:
@@ -55,15 +62,20 @@ class Renderer:
     def _local(self, value: datetime) -> datetime:
         return value.astimezone(self.calendario.tz)
 
-    def fecha(self, value) -> str:
+    def fecha(self, value, dia: bool = False) -> str:
+        """dd/mm/yyyy (a moment, on its local day); with ``dia``, after the weekday: «sáb 07/03/2026»."""
         if value is None:
             return "—"
         if isinstance(value, datetime):
             value = self._local(value).date()
-        return value.strftime("%d/%m/%Y")
+        return f"{DIAS[value.weekday()]} {value:%d/%m/%Y}" if dia else value.strftime("%d/%m/%Y")
 
-    def fechahora(self, value: datetime | None) -> str:
-        return "—" if value is None else self._local(value).strftime("%d/%m/%Y %H:%M")
+    def fechahora(self, value: datetime | None, dia: bool = False) -> str:
+        """A moment as local dd/mm/yyyy hh:mm; with ``dia``, after the weekday: «sáb 07/03/2026 10:15»."""
+        if value is None:
+            return "—"
+        local = self._local(value)
+        return f"{self.fecha(local.date(), dia)} {local:%H:%M}"
 
     def hora(self, value: datetime | None) -> str:
         return "—" if value is None else self._local(value).strftime("%H:%M")
@@ -80,19 +92,10 @@ class Renderer:
         return f"{value.day} de {MESES[value.month - 1]} de {value.year}"
 
     def plazo(self, vence: datetime | None, vencido: bool = False, terminado: bool = False) -> tuple[str, str]:
-        """(css class, word) for a deadline: en plazo / por vencer / vencido (or sin plazo)."""
-        if terminado:
-            return ("cerrado", "concluido")
-        if vence is None:
-            return ("sin-plazo", "sin plazo")
-        now = self.clock()
-        if vencido or vence <= now:
-            return ("vencido", "vencido")
-        ultimo_dia = self._local(vence - timedelta(minutes=1)).date()
-        hoy = self._local(now).date()
-        if self.calendario.habiles_entre(hoy, ultimo_dia) <= 1:
-            return ("por-vencer", "por vencer")
-        return ("en-plazo", "en plazo")
+        """(css class, word) for a deadline: en plazo / por vencer / vencido (or sin plazo, concluido), as
+        the lists' plazo filter and the home page's figures define them (:class:`mpv.listados.Hoy`)."""
+        situacion = Hoy.segun(self.calendario, self.clock()).situacion(vence, vencido, terminado)
+        return PLAZO[situacion]
 
     def hoy(self) -> date:
         return self._local(self.clock()).date()
