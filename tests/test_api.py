@@ -147,6 +147,7 @@ def link_with_javascript(writer):
 
 
 # -- filing ------------------------------------------------------------------------------------------------
+@pytest.mark.fecha_fija("the answer's dates are Monday 2 March, 09:30")
 def test_filing_natural_with_two_annexes(services, client, spec):
     files = [("archivo", "solicitud.pdf", pdf("Solicitud", 2)), ("anexos", "plano.pdf", pdf("Plano")),
              ("anexos", "C:\\Usuarios\\ana\\recibo de pago.pdf", pdf("Recibo"))]
@@ -335,6 +336,7 @@ def test_other_methods_and_routes_answer_json(client):
 
 
 # -- seguimiento and catalogue ---------------------------------------------------------------------------------
+@pytest.mark.fecha_fija("the filing date shown is Monday 2 March")
 def test_seguimiento_is_public_without_staff_names_or_proveidos(services, client, spec, clock):
     mesa = Actor.de_usuario(make_user("mquispe", "mesa", "MP"))
     gdur = Actor.de_usuario(make_user("jmendoza", "oficina", "GDUR"))

@@ -24,6 +24,7 @@ def refresh(expediente) -> Expediente:
     return Expediente.get_by_id(expediente.id)
 
 
+@pytest.mark.fecha_fija("5 business days from Monday 2 March end on Monday 9")
 def test_happy_path_recepcion_derivacion_atencion(services, staff):
     exp = file_tramite(services)
     assert exp.numero == "2026-000001"
@@ -62,6 +63,7 @@ def test_history_keeps_notes_out_of_process_data(services, staff):
     assert derivacion.detalle == "x" * 1500 and "proveido" in derivacion.payload
 
 
+@pytest.mark.fecha_fija("the filing date kept is Monday 2 March")
 def test_observar_subsanar_vuelve_a_recepcion(services, staff):
     exp = file_tramite(services)
     step(services, exp, staff["mesa"], accion="observar", observacion="Falta la copia del DNI")
@@ -140,6 +142,7 @@ def test_archivar(services, staff):
     assert exp.terminado and exp.estado == "Archivado"
 
 
+@pytest.mark.fecha_fija("the plazo from Monday 2 March is over at midnight on Thursday 5")
 def test_vencido_at_plazo_then_attended(services, staff, clock):
     exp = file_tramite(services)
     step(services, exp, staff["mesa"], accion="conforme")
@@ -262,6 +265,7 @@ def test_fifty_concurrent_filings_get_consecutive_numbers(services):
     assert history.verify().ok
 
 
+@pytest.mark.fecha_fija("business days between 2, 4 and 9 March")
 def test_seguimiento_lists_exactly_the_actions_in_order(services, staff, clock):
     exp = file_tramite(services)
     clock.advance(hours=2)

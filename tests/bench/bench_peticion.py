@@ -34,7 +34,7 @@ def cliente(carpeta: Path):
     from mpv.services import Services
     from mpv.web.app import create_app
 
-    services = Services.build(settings_for(carpeta))
+    services = Services.build(settings_for(carpeta))  # clock-ok: the app as mpv serve runs it (CPU only)
     app = create_app(services)
     app.add_route("/bench/derivar/{numero}", bench_tabla.DerivacionSimple(services.db, services.clock))
     (carpeta / "bare").mkdir(exist_ok=True)
