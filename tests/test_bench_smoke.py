@@ -50,12 +50,12 @@ def test_the_work_database_has_every_expediente_asked_for_even_after_a_long_week
         services.close()
 
 
-def test_the_cpu_per_request_of_both_posts_and_their_baselines(backend):
+def test_the_cpu_per_request_of_both_posts_and_their_baselines(backend, clock):
     if backend != "sqlite":
         pytest.skip("se mide sobre SQLite")
     import bench_peticion
 
-    ms = bench_peticion.medir(por_ronda=5, rondas=1)
+    ms = bench_peticion.medir(por_ronda=5, rondas=1, clock=clock)
     assert set(ms) == {"derivación", "derivación simple", "presentación 1 MB", "POST simple 1 MB", "restaurar",
                        "completar y correr el motor", "podar", "serializar", "leer el multipart", "SHA-256 del PDF", "revisión del PDF",
                        "iniciar la instancia"}
