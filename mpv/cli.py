@@ -85,6 +85,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--tramites", type=int, default=6, help="trámites de ejemplo (si la base no tiene ninguno)")
     s.add_argument("--expedientes", type=int, default=0, metavar="N",
                    help="además, siembra N expedientes realistas de los dos últimos años (volumen de prueba)")
+    s.add_argument("--semilla", type=int, default=None, metavar="N",
+                   help="semilla de la siembra: con la misma semilla y el mismo día, los mismos expedientes")
     s.set_defaults(func=cmd_demo)
 
     s = sub.add_parser("create-user", help="crea un usuario del personal")
@@ -193,7 +195,7 @@ def cmd_demo(args, services) -> int:
     if args.expedientes:
         from .seed import Barra, sembrar
 
-        informe = sembrar(services, args.expedientes, progreso=Barra(sys.stderr))
+        informe = sembrar(services, args.expedientes, semilla=args.semilla, progreso=Barra(sys.stderr))
         print(informe)
         if informe.usuarios:
             print("Usuarios de oficina creados para la siembra (anote las contraseñas):")

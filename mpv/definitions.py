@@ -10,7 +10,9 @@ this module.
 from __future__ import annotations
 
 import threading
+from datetime import datetime
 from pathlib import Path
+from typing import Callable
 
 import orjson
 
@@ -118,8 +120,9 @@ _ACTIVA = Sentencia(lambda process_id: ProcessDefinition.select(ProcessDefinitio
 class DefinitionStore:
     """The process versions: stored rows, their parsed form cached per process."""
 
-    def __init__(self, workflows_dir: Path, cache: bool = True):
+    def __init__(self, workflows_dir: Path, cache: bool = True, clock: Callable[[], datetime] = utcnow):
         self.workflows_dir = Path(workflows_dir)
+        self._clock = clock  # dates each version and its audit Evento
         self._cache: dict[int, Definition] = {}
         self._use_cache = cache  # off in tests that must behave as if every step ran in a new process
         self._lock = threading.Lock()
@@ -159,7 +162,7 @@ class DefinitionStore:
                 return existing
             row = self._store(files, autor, definition)
             history.append(database, [{
-                "expediente": None, "momento": utcnow(), "tipo": "definicion", "accion": "nueva_version",
+                "expediente": None, "momento": self._clock(), "tipo": "definicion", "accion": "nueva_version",
                 "descripcion": f"Nueva versión de «{row.nombre}» ({row.sha256[:12]})"[:200],
                 "actor": getattr(actor, "usuario_id", None), "actor_nombre": getattr(actor, "nombre", autor),
                 "rol": getattr(actor, "rol", ""), "actor_oficina": getattr(actor, "oficina", ""),
@@ -173,7 +176,7 @@ class DefinitionStore:
          .where(ProcessDefinition.process_id == definition.process_id).execute())
         return ProcessDefinition.create(
             sha256=definition.sha256, process_id=definition.process_id, nombre=definition.nombre,
-            archivos=orjson.dumps(definition.files).decode(), autor=autor, creado_en=utcnow(), activa=True)
+            archivos=orjson.dumps(definition.files).decode(), autor=autor, creado_en=self._clock(), activa=True)
 
     def bundle_for(self, bpmn_name: str, bpmn_text: str, uploaded: dict[str, str] | None = None,
                    base_id: int | None = None) -> dict[str, str]:

@@ -48,7 +48,7 @@ class Services:
         db = Database(settings.database_url)
         parametros = Parametros(db)
         calendario = Calendario(settings.tz, _feriados_locales, cutoff=parametros.cutoff)
-        definitions = DefinitionStore(settings.workflows_dir, cache=cache_definitions)
+        definitions = DefinitionStore(settings.workflows_dir, cache=cache_definitions, clock=clock)
         engine = Engine(db, definitions, calendario, clock, prune=prune)
         return cls(settings=settings, db=db, clock=clock, calendario=calendario,
                    storage=Storage(settings.attachments_dir), definitions=definitions, engine=engine,

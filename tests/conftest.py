@@ -1,9 +1,14 @@
 """Test set-up: a real database per test (SQLite file, or a fresh PostgreSQL schema with --db=postgresql),
-an injected clock, and the real services MPV runs with."""
+an injected clock (on the day --fecha names, by default Monday 2 March 2026), and the real services MPV
+runs with."""
 from __future__ import annotations
 
+import argparse
+from datetime import date
+
 import pytest
-from helpers import PG_URL, FakeClock, build_services, fresh_database, lima, make_user
+from helpers import (LUNES, PG_URL, FakeClock, base_date, base_moment, build_services, fresh_database, lima,
+                     make_user, set_base_date)
 
 from mpv.config import Settings
 from mpv.engine import Actor
@@ -15,10 +20,25 @@ def pytest_addoption(parser):
                      help="database backend the suite runs on")
     parser.addoption("--soak", action="store_true", default=False,
                      help="run the long variants of the tests marked slow (fuzzing, model) instead of skipping them")
+    parser.addoption("--fecha", type=_fecha, default=None, metavar="AAAA-MM-DD",
+                     help="the day the tests' clocks start on, each at its own time of day (default: Monday "
+                          "2026-03-02); tests marked fecha_fija keep theirs. `make test-fechas` runs several days")
+
+
+def _fecha(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--fecha: se esperaba una fecha AAAA-MM-DD y llegó {text!r}") from None
+
+
+def pytest_configure(config):
+    if config.getoption("--fecha"):
+        set_base_date(config.getoption("--fecha"))
 
 
 def pytest_report_header(config):
-    return f"MPV database backend: {config.getoption('--db')}"
+    return f"MPV database backend: {config.getoption('--db')}; tests' base day: {base_date():%A %Y-%m-%d}"
 
 
 def _pg_available() -> str | None:
@@ -59,8 +79,11 @@ def settings(tmp_path, database_url):
 
 
 @pytest.fixture
-def clock():
-    return FakeClock(lima(2026, 3, 2, 9, 30))  # a Monday morning in Lima
+def clock(request):
+    """9:30 in Lima on the base day (--fecha); on Monday 2 March 2026 for a test marked fecha_fija."""
+    if request.node.get_closest_marker("fecha_fija"):
+        return FakeClock(lima(LUNES.year, LUNES.month, LUNES.day, 9, 30))
+    return FakeClock(base_moment(9, 30))
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -58,6 +58,30 @@ def lima(*args) -> datetime:
     return datetime(*args, tzinfo=LIMA)
 
 
+# The day the tests' clocks start on. A test that needs *some* moment takes it from here (the ``clock``
+# fixture, :func:`base_moment`), so ``pytest --fecha=YYYY-MM-DD`` can move it to any day of the year and
+# prove the test does not depend on the date. A test about one day on purpose (a plazo counted from a
+# Monday, a holiday) uses a literal date instead, or ``@pytest.mark.fecha_fija`` with the clock fixture.
+LUNES = date(2026, 3, 2)  # a Monday with no holiday in the next two weeks: the default base day
+_base = {"fecha": LUNES}
+
+
+def set_base_date(day: date):
+    """Move the tests' base day (conftest does it once, from ``--fecha``)."""
+    _base["fecha"] = day
+
+
+def base_date() -> date:
+    """The tests' base day: Monday 2 March 2026, or the day of ``--fecha``."""
+    return _base["fecha"]
+
+
+def base_moment(hour: int = 9, minute: int = 30) -> datetime:
+    """``hour:minute`` in Lima on the tests' base day (see :func:`base_date`)."""
+    day = base_date()
+    return lima(day.year, day.month, day.day, hour, minute)
+
+
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
@@ -70,7 +94,7 @@ def fresh_database(backend: str, folder: Path):
         return
     import psycopg2
 
-    schema = f"t_{uuid.uuid4().hex[:16]}"
+    schema = f"t_{uuid.uuid4().hex[:16]}"  # random-ok: a schema no concurrent test uses
     with psycopg2.connect(PG_URL) as conn, conn.cursor() as cur:
         cur.execute(f"CREATE SCHEMA {schema}")
     try:

@@ -94,7 +94,7 @@ VOLUME = 1500  # expedientes seeded (mpv.seed) before the auditors' and analysts
 
 def demo_services(folder: Path):
     """Services over a new SQLite database in ``folder``, seeded with the demo; returns (services, passwords)."""
-    services = Services.build(Settings(data_dir=folder / "data"))
+    services = Services.build(Settings(data_dir=folder / "data"))  # clock-ok: the demo, dated today as `make run`
     services.init_db()
     created = seed(services, tramites=8)
     return services, {username: password for username, _rol, password in created}
@@ -241,7 +241,7 @@ def take_oversight(shooter: Shooter, numeros: dict):
     """The screens of those who audit, analyse and redesign the process, and every user's «Mi cuenta»."""
     auditor = shooter.page("auditor")
     # Filtered to the seeded expedientes still in an office: the demo's eight, filed last, carry the first numbers.
-    ayer = (datetime.now(LIMA) - timedelta(days=1)).date().isoformat()
+    ayer = (datetime.now(LIMA) - timedelta(days=1)).date().isoformat()  # clock-ok: the demo is seeded today
     auditor.goto(f"/auditoria/expedientes?hasta={ayer}&estado=En+atenci%C3%B3n")
     shooter.shot(auditor, "auditoria-expedientes.png", full_page=True, max_height=1400)
     auditor.goto(f"/auditoria/expedientes/{numeros['atendido']}")

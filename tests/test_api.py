@@ -12,7 +12,7 @@ import threading
 import falcon.inspect
 import pytest
 from falcon import testing
-from helpers import FILING, SmtpServer, build_services, derivar, free_port, make_user, recibir, served, step
+from helpers import FILING, SmtpServer, base_date, build_services, derivar, free_port, make_user, recibir, served, step
 from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate as validate_spec
 from pypdf import PdfWriter
@@ -147,6 +147,7 @@ def link_with_javascript(writer):
 
 
 # -- filing ------------------------------------------------------------------------------------------------
+@pytest.mark.fecha_fija("the answer's dates are Monday 2 March, 09:30")
 def test_filing_natural_with_two_annexes(services, client, spec):
     files = [("archivo", "solicitud.pdf", pdf("Solicitud", 2)), ("anexos", "plano.pdf", pdf("Plano")),
              ("anexos", "C:\\Usuarios\\ana\\recibo de pago.pdf", pdf("Recibo"))]
@@ -335,6 +336,7 @@ def test_other_methods_and_routes_answer_json(client):
 
 
 # -- seguimiento and catalogue ---------------------------------------------------------------------------------
+@pytest.mark.fecha_fija("the filing date shown is Monday 2 March")
 def test_seguimiento_is_public_without_staff_names_or_proveidos(services, client, spec, clock):
     mesa = Actor.de_usuario(make_user("mquispe", "mesa", "MP"))
     gdur = Actor.de_usuario(make_user("jmendoza", "oficina", "GDUR"))
@@ -449,7 +451,8 @@ def test_fifty_concurrent_api_filings(settings, clock, tmp_path):
             pass
         assert len(smtp.messages) == 50
         subjects = sorted(m["Subject"] for _, m in smtp.messages)
-        assert subjects == [f"Expediente N° 2026-{n:06d}: Constancia de presentación" for n in range(1, 51)]
+        assert subjects == [f"Expediente N° {base_date().year}-{n:06d}: Constancia de presentación"
+                            for n in range(1, 51)]
         assert all(to == [FILING["email"]] for to, _ in smtp.messages)
         assert Correo.select().where(Correo.estado == "enviado").count() == 50
     finally:
@@ -477,7 +480,7 @@ def _fifty_filings(services):
             t.join()
     assert not errors
     assert sorted(status for status, _, _ in results) == [201] * 50, results[:3]
-    assert sorted(body["numero"] for _, _, body in results) == [f"2026-{n:06d}" for n in range(1, 51)]
+    assert sorted(body["numero"] for _, _, body in results) == [f"{base_date().year}-{n:06d}" for n in range(1, 51)]
     assert len({body["codigo"] for _, _, body in results}) == 50
     assert Correo.select().where(Correo.tipo == "constancia").count() == 50
     assert Expediente.select().count() == 50 and Adjunto.select().count() == 50

@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from falcon import inspect as falcon_inspect
 from falcon import testing
-from helpers import derivar, file_tramite, make_user, step
+from helpers import base_date, base_moment, derivar, file_tramite, make_user, step
 from webclient import Browser
 
 from mpv import auditoria, history
@@ -56,6 +56,7 @@ def parse_csv(result) -> list[list[str]]:
 def test_expedientes_filters(site, services):
     app, auditor, e = site
     a, b, c = e["a"].numero, e["b"].numero, e["c"].numero
+    dia = [(base_date() + timedelta(days=n)).isoformat() for n in range(3)]  # a was filed on day 0, b and c on 1
     assert numeros(auditor.get("/auditoria/expedientes").text) == {a, b, c}
     car = TipoDocumento.get(TipoDocumento.codigo == "CAR").id
     gdur = Oficina.get(Oficina.codigo == "GDUR").id
@@ -66,9 +67,9 @@ def test_expedientes_filters(site, services):
         ({"remitente": "Rojas Ana"}, {a, c}),
         ({"oficina": str(gdur)}, {c}),
         ({"estado": Expediente.get_by_id(e["b"].id).estado}, {b}),
-        ({"desde": "2026-03-03"}, {b, c}),
-        ({"hasta": "2026-03-02"}, {a}),
-        ({"desde": "2026-03-04"}, set()),
+        ({"desde": dia[1]}, {b, c}),
+        ({"hasta": dia[0]}, {a}),
+        ({"desde": dia[2]}, set()),
     ]
     for params, expected in cases:
         assert numeros(auditor.get("/auditoria/expedientes", **params).text) == expected, params
@@ -186,9 +187,9 @@ def test_global_log_filters(site, services, clock):
     assert set(descripciones(usuario="auditor")) == {"Ingreso al sistema"}
     by_exp = descripciones(expediente=e["c"].numero)
     assert by_exp and len(by_exp) == Evento.select().where(Evento.expediente == e["c"].id).count()
-    assert descripciones(desde="2026-03-04") == []
-    first_day = descripciones(hasta="2026-03-02")
-    assert first_day and "Ingreso al sistema" not in first_day  # every login was on the 3rd
+    assert descripciones(desde=(base_date() + timedelta(days=2)).isoformat()) == []
+    first_day = descripciones(hasta=base_date().isoformat())
+    assert first_day and "Ingreso al sistema" not in first_day  # every login was on the next day
     unknown = auditor.get("/auditoria/eventos", expediente="2099-000001")
     assert "No existe el expediente 2099-000001" in unknown.text and "No hay eventos" in unknown.text
 
@@ -231,6 +232,16 @@ def test_csv_exports_parse_back_with_the_same_filters(site, services):
     log = parse_csv(auditor.get("/auditoria/eventos/csv", tipo="acceso"))
     assert log[0][:3] == ["Seq", "Momento (hora de Lima)", "Tipo"] and {r[2] for r in log[1:]} == {"acceso"}
     assert len(log) - 1 == Evento.select().where(Evento.tipo == "acceso").count()
+
+
+def test_csv_exports_are_named_for_the_day_in_lima_of_the_services_clock(services, staff, clock):
+    clock.set(base_moment(23, 40))  # already the next day in UTC, and never the day the suite runs on
+    file_tramite(services)
+    auditor = Browser(create_app(services), remote_addr="198.51.100.23")
+    auditor.login("auditor")
+    for path, nombre in (("/auditoria/expedientes/csv", "expedientes"), ("/auditoria/eventos/csv", "eventos")):
+        disposition = auditor.get(path).headers["content-disposition"]
+        assert f"{nombre}-{base_date().isoformat()}.csv" in disposition, disposition
 
 
 @pytest.mark.parametrize("text, cell", [("=1+1", "'=1+1"), ("+51 987", "'+51 987"), ("-2", "'-2"), ("@SUM(A1)", "'@SUM(A1)"),

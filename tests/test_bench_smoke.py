@@ -6,18 +6,21 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import FakeClock, lima
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "bench"))
 
 import bench_tabla  # noqa: E402
+from mpv.models import Tarea  # noqa: E402
+from mpv.services import Services  # noqa: E402
 
 
-def test_the_table_has_every_figure_with_its_baseline_and_ratio(backend, tmp_path):
+def test_the_table_has_every_figure_with_its_baseline_and_ratio(backend, tmp_path, clock):
     if backend != "sqlite":
         pytest.skip("la tabla de rendimiento se mide sobre SQLite")
     filas, doc = bench_tabla.run(["--rapido", "--min", "60", "--max", "120", "--escenarios", "atendido",
                                   "--segundos", "0.4", "--calentar", "0.1", "--derivaciones", "100", "--python",
-                                  "--carpeta", str(tmp_path / "bench")])
+                                  "--carpeta", str(tmp_path / "bench")], clock=clock)
     cifras = [f["cifra"] for f in filas]
     assert len(cifras) == 8, cifras
     for marca in ("Trámites recibidos, 60 ", "Trámites recibidos, 120 ", "tiempo con 120 ÷ con 60", "Derivación",
@@ -31,12 +34,28 @@ def test_the_table_has_every_figure_with_its_baseline_and_ratio(backend, tmp_pat
     assert sorted(p.name for p in (tmp_path / "bench").iterdir()) == ["120", "60"]  # kept for the next run
 
 
-def test_the_cpu_per_request_of_both_posts_and_their_baselines(backend):
+def test_the_work_database_has_every_expediente_asked_for_even_after_a_long_weekend(backend, tmp_path):
+    if backend != "sqlite":
+        pytest.skip("la base de trabajo de la tabla es SQLite")
+    # On purpose the worst hour: Monday 4 January 2027 at 08:05, after New Year's Day and a weekend, when
+    # four days of filings could not have been received yet (one seeding gave ~80 of 100).
+    clock = FakeClock(lima(2027, 1, 4, 8, 5))
+    numeros = bench_tabla.trabajo(tmp_path / "trabajo", 100, clock)
+    assert len(numeros) >= 100 and len(set(numeros)) == len(numeros)
+    services = Services.build(bench_tabla.settings_for(tmp_path / "trabajo"), clock=clock)
+    try:  # each one waits for mesa de partes' derivation
+        waiting = {t.expediente.numero for t in Tarea.select().where(Tarea.spec == bench_tabla.DERIVACION)}
+        assert set(numeros) <= waiting
+    finally:
+        services.close()
+
+
+def test_the_cpu_per_request_of_both_posts_and_their_baselines(backend, clock):
     if backend != "sqlite":
         pytest.skip("se mide sobre SQLite")
     import bench_peticion
 
-    ms = bench_peticion.medir(por_ronda=5, rondas=1)
+    ms = bench_peticion.medir(por_ronda=5, rondas=1, clock=clock)
     assert set(ms) == {"derivación", "derivación simple", "presentación 1 MB", "POST simple 1 MB", "restaurar",
                        "completar y correr el motor", "podar", "serializar", "leer el multipart", "SHA-256 del PDF", "revisión del PDF",
                        "iniciar la instancia"}

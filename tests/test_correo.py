@@ -68,6 +68,7 @@ def atender_con_pdf(services, exp, oficina: Actor, pdf: bytes, nombre: str, **da
 
 
 # -- the notices -------------------------------------------------------------------------------------
+@pytest.mark.fecha_fija("the mail says Monday 2 March, 09:30")
 def test_filing_sends_the_constancia_once(services, mailer, smtp, clock):
     exp = file_tramite(services, anexos=[sample_pdf("Anexo")])
     assert mailer.send_due() == 1
@@ -102,6 +103,7 @@ def test_constancia_of_a_saturday_filing_names_the_next_business_day(services, m
     assert "se considera presentado el 09/03/2026 (Ley 31465)" in text
 
 
+@pytest.mark.fecha_fija("Monday's 2 business days end on Wednesday 4")
 def test_observacion_says_what_to_correct_until_when_and_where(services, mailer, smtp, staff):
     exp = file_tramite(services)
     step(services, exp, staff["mesa"], accion="observar", observacion="Falta la copia del DNI\ny la firma")
@@ -171,6 +173,7 @@ def test_archivado_gives_the_reason(services, mailer, smtp, staff):
     assert exp.numero in text and "  Duplicado del expediente 2026-000010" in text
 
 
+@pytest.mark.fecha_fija("Monday's 2 business days end on Wednesday 4")
 def test_no_presentado_when_the_plazo_to_correct_runs_out(services, mailer, smtp, staff, clock):
     exp = file_tramite(services)
     step(services, exp, staff["mesa"], accion="observar", observacion="Falta el plano de ubicación")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from datetime import timedelta
 from pathlib import Path
 
 import orjson
@@ -187,6 +188,17 @@ def test_migration_refused_when_a_waiting_timer_changed(services, mesa):
     assert "«Plazo de subsanación vencido» (timer_subsanacion)" in result.motivo and "ya comenzó" in result.motivo
     assert Expediente.get_by_id(exp.id).definicion_id != row.id
     assert not Evento.select().where(Evento.tipo == "migracion").exists()
+
+
+def test_a_new_version_and_its_audit_event_are_dated_by_the_services_clock(services, clock):
+    clock.advance(days=3, hours=2)
+    files = _bundle()
+    files["tramite.bpmn"] = files["tramite.bpmn"].replace("fin_plazo(2)", "fin_plazo(3)")
+    row = services.definitions.add_version(services.db, files, "analista")
+    assert ProcessDefinition.get_by_id(row.id).creado_en == clock()
+    assert Evento.get(Evento.accion == "nueva_version").momento == clock()
+    # The versions of the workflows folder, stored when the services started, are dated by it too.
+    assert ProcessDefinition.get_by_id(row.id - 1).creado_en == clock() - timedelta(days=3, hours=2)
 
 
 def test_seguimiento_passes_the_path_taken_to_the_diagram(services, analista, mesa):

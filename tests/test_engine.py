@@ -6,7 +6,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from helpers import FILING, build_services, derivar, file_tramite, lima, recibir, step, task_of
+from helpers import FILING, base_date, build_services, derivar, file_tramite, lima, recibir, step, task_of
 
 from mpv import filing, history
 from mpv.errors import Conflict, InvalidInput, NotAllowed, NotFound
@@ -24,6 +24,7 @@ def refresh(expediente) -> Expediente:
     return Expediente.get_by_id(expediente.id)
 
 
+@pytest.mark.fecha_fija("5 business days from Monday 2 March end on Monday 9")
 def test_happy_path_recepcion_derivacion_atencion(services, staff):
     exp = file_tramite(services)
     assert exp.numero == "2026-000001"
@@ -62,6 +63,7 @@ def test_history_keeps_notes_out_of_process_data(services, staff):
     assert derivacion.detalle == "x" * 1500 and "proveido" in derivacion.payload
 
 
+@pytest.mark.fecha_fija("the filing date kept is Monday 2 March")
 def test_observar_subsanar_vuelve_a_recepcion(services, staff):
     exp = file_tramite(services)
     step(services, exp, staff["mesa"], accion="observar", observacion="Falta la copia del DNI")
@@ -140,6 +142,7 @@ def test_archivar(services, staff):
     assert exp.terminado and exp.estado == "Archivado"
 
 
+@pytest.mark.fecha_fija("the plazo from Monday 2 March is over at midnight on Thursday 5")
 def test_vencido_at_plazo_then_attended(services, staff, clock):
     exp = file_tramite(services)
     step(services, exp, staff["mesa"], accion="conforme")
@@ -257,11 +260,12 @@ def test_fifty_concurrent_filings_get_consecutive_numbers(services):
     for t in threads:
         t.join()
     assert not errors
-    assert sorted(numbers) == [f"2026-{n:06d}" for n in range(1, 51)]
+    assert sorted(numbers) == [f"{base_date().year}-{n:06d}" for n in range(1, 51)]
     assert Expediente.select().count() == 50
     assert history.verify().ok
 
 
+@pytest.mark.fecha_fija("business days between 2, 4 and 9 March")
 def test_seguimiento_lists_exactly_the_actions_in_order(services, staff, clock):
     exp = file_tramite(services)
     clock.advance(hours=2)
@@ -370,7 +374,8 @@ def test_pruned_and_unpruned_instances_behave_the_same(clock, staff, services):
         services.engine.send_event(exp.id, "anulacion", staff["mesa"])
         derivar(services, exp, staff["mesa"], "GDUR", plazo_dias=2)
         recibir(services, exp, staff["gdur"])
-        clock.advance(days=5)
+        # Past the 2-business-day plazo, however many calendar days that is (a weekend, a holiday).
+        clock.set(refresh(exp).vence + timedelta(minutes=1))
         services.engine.fire_due_timers()
         step(services, exp, staff["gdur"], accion="atender", respuesta="ok")
         exp = refresh(exp)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import random
 import re
 import subprocess
 
@@ -158,7 +159,7 @@ def test_disk_failure_is_a_clear_503_and_leaves_nothing(services, app, monkeypat
     monkeypatch.setattr(mpv.storage, "os", fault)
     files = documents()
     if fault.where == "write":  # a main PDF big enough to fail in its middle
-        files[0] = ("archivo", "escaneo.pdf", b"%PDF-1.7\n" + os.urandom(300_000) + b"\n%%EOF\n")
+        files[0] = ("archivo", "escaneo.pdf", b"%PDF-1.7\n" + random.Random(3).randbytes(300_000) + b"\n%%EOF\n")
     status, text, body = file_by(channel, app, files)
     assert fault.failed
     assert status == 503 and message in text, text[:500]
@@ -196,7 +197,7 @@ def test_a_really_full_disk(settings, clock, tiny_disk):
     try:
         app = create_app(services)
         before = snapshot()
-        big = [("archivo", "escaneo.pdf", b"%PDF-1.7\n" + os.urandom(400_000) + b"\n%%EOF\n")]
+        big = [("archivo", "escaneo.pdf", b"%PDF-1.7\n" + random.Random(4).randbytes(400_000) + b"\n%%EOF\n")]
         for channel in ("api", "web"):
             status, text, _ = file_by(channel, app, big)
             assert status == 503 and MENSAJE_ENOSPC in text

@@ -10,11 +10,10 @@ import dataclasses
 import shutil
 import subprocess
 import uuid
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from helpers import FakeClock, build_services, derivar, file_tramite, lima, make_user, recibir, step
+from helpers import FakeClock, base_moment, build_services, derivar, file_tramite, make_user, recibir, step
 
 from mpv import history
 from mpv.config import Settings
@@ -59,7 +58,7 @@ def deployment(backend):
         pytest.skip("los permisos por rol son de PostgreSQL: SQLite no tiene roles (use --db=postgresql)")
     if shutil.which("psql") is None:
         pytest.skip("el script de permisos se ejecuta con psql, que no está instalado")
-    tag = uuid.uuid4().hex[:10]
+    tag = uuid.uuid4().hex[:10]  # random-ok: a database and roles no concurrent run uses
     found = Deployment(f"mpv_permisos_{tag}", f"mpv_owner_{tag}", f"mpv_app_{tag}")
     conn = _superuser()
     try:
@@ -88,7 +87,7 @@ def install(deployment, data_dir) -> Settings:
     """The script's initial phase, `mpv init-db` and the catalogues as the owner, then the tables phase."""
     deployment.psql("postgres", "inicial")
     settings = Settings(data_dir=data_dir, database_url=deployment.url(deployment.owner))
-    build_services(settings, FakeClock(lima(2026, 3, 2, 9, 30))).close()
+    build_services(settings, FakeClock(base_moment(9, 30))).close()
     deployment.psql(deployment.owner, "tablas")
     return settings
 
@@ -107,7 +106,7 @@ def test_the_apps_role_appends_history_but_cannot_change_it(deployment, tmp_path
                 "INSERT INTO evento (seq, momento, tipo, accion, descripcion, actor_nombre, rol, actor_oficina, ip, tarea,"
                 " tarea_id, oficina_origen, oficina_destino, detalle, payload, prev_hash, hash)"
                 " VALUES (1, %s, 'inicio', 'prueba', 'Fila de prueba', '', '', '', '', '', '', '', '', '', '{}', %s, %s)"
-                " RETURNING id", (datetime.now(timezone.utc), "0" * 64, "1" * 64))
+                " RETURNING id", (base_moment(9, 30), "0" * 64, "1" * 64))
             assert cur.fetchone()[0] > 0
         conn.commit()  # an append is allowed…
         for statement in ("UPDATE evento SET detalle = 'otro texto' WHERE seq = 1",  # …changing it is not
@@ -132,7 +131,7 @@ def test_the_apps_role_appends_history_but_cannot_change_it(deployment, tmp_path
 def test_mpv_starts_files_and_derives_as_the_apps_role(deployment, tmp_path):
     owner_settings = install(deployment, tmp_path)
     app_settings = dataclasses.replace(owner_settings, database_url=deployment.url(deployment.app))
-    services = Services.build(app_settings, clock=FakeClock(lima(2026, 3, 2, 9, 30)))
+    services = Services.build(app_settings, clock=FakeClock(base_moment(9, 30)))
     try:
         services.init_db()  # what every `mpv` command (serve included) runs first: no DDL for this role
         mesa = Actor.de_usuario(make_user("mesa", "mesa", "MP"))
@@ -152,25 +151,25 @@ def test_mpv_starts_files_and_derives_as_the_apps_role(deployment, tmp_path):
 
 def test_an_upgrade_is_made_by_the_owner_and_the_app_can_use_its_new_tables(deployment, tmp_path):
     owner_settings = install(deployment, tmp_path)
-    owner = Services.build(owner_settings)
+    owner = Services.build(owner_settings, clock=FakeClock(base_moment(9, 30)))
     owner.db.peewee.execute_sql("DROP TABLE sesion")  # as if a newer version added this table
     owner.close()
 
     app_settings = dataclasses.replace(owner_settings, database_url=deployment.url(deployment.app))
-    app = Services.build(app_settings)
+    app = Services.build(app_settings, clock=FakeClock(base_moment(9, 30)))
     with pytest.raises(MPVError, match="Faltan las tablas sesion .*«mpv init-db» con el rol dueño"):
         app.init_db()
     app.close()
 
-    owner = Services.build(owner_settings)
+    owner = Services.build(owner_settings, clock=FakeClock(base_moment(9, 30)))
     owner.init_db()  # `mpv init-db` of the upgrade, as the owner
     owner.close()
-    app = Services.build(app_settings)
+    app = Services.build(app_settings, clock=FakeClock(base_moment(9, 30)))
     try:
         app.init_db()
         usuario = make_user("mesa", "mesa", "MP")  # the new table is usable: the default privileges cover it
-        Sesion.create(token_hash="a" * 64, usuario=usuario, csrf="b" * 64, creada=datetime.now(timezone.utc),
-                      ultimo_uso=datetime.now(timezone.utc))
+        Sesion.create(token_hash="a" * 64, usuario=usuario, csrf="b" * 64, creada=base_moment(9, 30),
+                      ultimo_uso=base_moment(9, 30))
         Sesion.delete().execute()
     finally:
         app.close()

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 from falcon import testing
-from helpers import FILING, FakeClock, build_services, file_tramite, fresh_database, lima, make_user
+from helpers import FILING, FakeClock, base_moment, build_services, file_tramite, fresh_database, make_user
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
@@ -246,7 +246,7 @@ class World:
         self.tmp = Path(tempfile.mkdtemp(prefix="mpv-model-"))
         self._database = contextlib.ExitStack()
         url = self._database.enter_context(fresh_database(backend, self.tmp))
-        self.clock = FakeClock(lima(2026, 3, 2, 9, 30))
+        self.clock = FakeClock(base_moment(9, 30))
         settings = Settings(data_dir=self.tmp / "data", database_url=url, limite_ingresos=10**6,
                             limite_consultas=10**6, limite_presentaciones=10**6)
         self.services = build_services(settings, self.clock)

@@ -109,6 +109,7 @@ def test_identity_document_formats():
 
 
 # -- the public filing form and the constancia ---------------------------------------------------
+@pytest.mark.fecha_fija("the constancia says Monday 2 March, 09:30")
 def test_public_form_files_and_shows_the_constancia(services, app):
     b = Browser(app)
     form = b.get("/presentar")
@@ -262,6 +263,7 @@ def test_public_seguimiento_hides_staff_names_and_internal_notes(services, app, 
     assert "Gerencia de Desarrollo Urbano y Rural" in visible
 
 
+@pytest.mark.fecha_fija("the filing date shown is Monday 2 March")
 def test_lookup_by_number_and_identity_document(services, app):
     exp = file_tramite(services)
     b = Browser(app)
@@ -305,6 +307,7 @@ def test_observacion_email_link_and_subsanacion_back_to_recepcion(services, app,
     assert b.get(f"/seguimiento/{exp.codigo}/subsanar").status_code == 409
 
 
+@pytest.mark.fecha_fija("Monday's 2 business days end on Wednesday 4")
 def test_no_subsanacion_in_time_is_no_presentado_and_the_citizen_is_told(services, app, mesa, clock):
     exp = file_tramite(services)
     step(services, exp, mesa, accion="observar", observacion="Falta la firma")

@@ -10,12 +10,12 @@ import os
 import re
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
 from helpers import (FILING, FakeClock, Server, build_services, cookie_header, derivar, file_tramite, free_port,
-                     http_login, make_user, step)
+                     http_login, lima, make_user, step)
 from webclient import multipart
 
 from mpv import history
@@ -48,13 +48,14 @@ def test_three_processes_on_one_postgresql_fire_each_timer_once_and_number_witho
         backend, database_url, tmp_path):
     if backend != "postgresql":
         pytest.skip("varios procesos sobre una base compartida: lo prueba la corrida con --db=postgresql")
-    # The past, as seeded by a clock 15 days back: derivations with a plazo of 1 business day, whose
-    # timers are all due now, and expedientes waiting for their derivation.
+    # The past, seeded on a fixed day before this test was written: derivations with a plazo of 1 business
+    # day, whose timers are all due whenever the test runs (the servers run on the wall clock: MPV has no
+    # setting to fix it), and expedientes waiting for their derivation.
     env0 = _env(tmp_path, database_url, 0)
     from mpv.config import Settings
 
     settings = Settings(data_dir=tmp_path / "datos", database_url=database_url)
-    clock = FakeClock(datetime.now(timezone.utc) - timedelta(days=15))
+    clock = FakeClock(lima(2026, 3, 2, 9, 30))
     services = build_services(settings, clock)
     mesas = [make_user(f"mesa{i}", "mesa", "MP") for i in range(6)]
     mesa = Actor.de_usuario(mesas[0])
@@ -70,7 +71,7 @@ def test_three_processes_on_one_postgresql_fire_each_timer_once_and_number_witho
         exp = file_tramite(services)
         step(services, exp, mesa, accion="conforme")
         por_derivar.append(exp)
-    now = datetime.now(timezone.utc)
+    now = clock() + timedelta(days=30)  # every 1-day plazo above is over by then, and it is long past
     due = collections.Counter(eid for (eid,) in Temporizador.select(Temporizador.expediente)
                               .where(Temporizador.vence <= now).tuples())
     assert sum(due.values()) >= 30 and set(due) == set(con_plazo)
@@ -147,11 +148,17 @@ def test_three_processes_on_one_postgresql_fire_each_timer_once_and_number_witho
                  - before[eid] for eid in con_plazo}
         assert fired == dict(due), fired
         assert all(Expediente.get_by_id(eid).vencido for eid in con_plazo)
-        # Every filing over HTTP acknowledged; numbers unique and consecutive, none lost or reused.
+        # Every filing over HTTP acknowledged; numbers unique and consecutive in each year's register (the
+        # seeded ones are of 2026, those over HTTP of the year the test runs in), none lost or reused.
         assert [status for status, _ in filed] == [201] * 72, [s for s, _ in filed if s != 201]
-        numeros = sorted(int(e.numero.split("-")[1]) for e in Expediente.select(Expediente.numero))
-        assert numeros == list(range(1, len(numeros) + 1)) and len(numeros) == 30 + 8 + 72
-        assert Numeracion.select().count() == 1 and Numeracion.get().ultimo == len(numeros)
+        por_anio = collections.defaultdict(list)
+        for (numero,) in Expediente.select(Expediente.numero).tuples():
+            anio, correlativo = numero.split("-")
+            por_anio[int(anio)].append(int(correlativo))
+        assert sum(len(c) for c in por_anio.values()) == 30 + 8 + 72
+        for anio, correlativos in por_anio.items():
+            assert sorted(correlativos) == list(range(1, len(correlativos) + 1)), anio
+        assert {n.anio: n.ultimo for n in Numeracion.select()} == {a: len(c) for a, c in por_anio.items()}
         # Six people on three processes deriving one expediente: exactly one wins each time.
         assert race_results == [[303] + [409] * 5] * len(por_derivar), race_results
         for exp in por_derivar:

@@ -4,13 +4,12 @@ from __future__ import annotations
 import logging
 
 import pytest
-from helpers import build_services, file_tramite, make_user, step
+from helpers import FakeClock, base_moment, build_services, file_tramite, make_user, step
 from webclient import Browser
 
 from mpv import history
 from mpv.engine import Actor
 from mpv.models import Evento, Sesion
-from mpv.services import system_clock
 from mpv.web.app import create_app
 
 
@@ -617,7 +616,8 @@ def test_forged_forwarded_headers_change_nothing_unless_from_the_trusted_proxy(t
     assert answer.status in (401, 422), server.log_tail()
     assert all(("Secure" in c) == trusted for c in set_cookies), set_cookies
     assert ("strict-transport-security" in {k.lower() for k, _ in page.getheaders()}) == trusted
-    services = build_services(Settings(data_dir=tmp_path / "datos", database_url=database_url), system_clock)
+    services = build_services(Settings(data_dir=tmp_path / "datos", database_url=database_url),
+                              FakeClock(base_moment(9, 30)))
     try:
         row = Evento.get(Evento.accion == "ingreso_fallido")
         assert row.ip == ("203.0.113.7" if trusted else "127.0.0.1")

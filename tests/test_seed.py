@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import orjson
 import pytest
-from helpers import lima, step
+from helpers import base_moment, step
 
 from mpv import history, listados
 from mpv.busqueda import Busqueda
@@ -212,8 +212,9 @@ def test_business_day_table_matches_the_calendar(services):
 
 
 def test_cli_demo_seeds_expedientes(capsys, settings):
-    clock = lambda: lima(2026, 3, 2, 9, 30)  # noqa: E731
-    assert main(["demo", "--tramites", "0", "--expedientes", "40"], settings=settings, clock=clock) == 0
+    clock = lambda: base_moment(9, 30)  # noqa: E731
+    assert main(["demo", "--tramites", "0", "--expedientes", "40", "--semilla", "11"], settings=settings,
+                clock=clock) == 0
     out, err = capsys.readouterr()
     assert "Sembrados 40 expedientes" in out and "Sembrando expedientes" in err
     assert "Expedientes: 40" in out

@@ -18,7 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from helpers import FakeClock, build_services, fresh_database, lima
+from helpers import FakeClock, base_moment, build_services, fresh_database
 
 from mpv import db as mpv_db
 from mpv import history
@@ -62,7 +62,7 @@ class Chain:
 def chain(backend, tmp_path_factory):
     with fresh_database(backend, tmp_path_factory.mktemp("cadena")) as url:
         settings = Settings(data_dir=tmp_path_factory.mktemp("datos"), database_url=url)
-        services = build_services(settings, FakeClock(lima(2026, 3, 2, 9, 30)))
+        services = build_services(settings, FakeClock(base_moment(9, 30)))
         try:
             Oficina.update(activa=False).where(Oficina.codigo.not_in(["MP", "GDUR", "SGAT", "GDS", "ORC"])).execute()
             started = time.perf_counter()

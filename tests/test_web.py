@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import re
 import shutil
+from datetime import timedelta
 
 import pytest
-from helpers import build_services, derivar, file_tramite, lima, make_user, recibir, step
+from helpers import base_date, build_services, derivar, file_tramite, lima, make_user, recibir, step
 from webclient import Browser
 
 from mpv.demo import sample_pdf
@@ -78,6 +79,7 @@ def test_anonymous_is_sent_to_login(app):
         assert result.status_code == 303 and "/login" in result.headers["location"]
 
 
+@pytest.mark.fecha_fija("a 1-day plazo from Monday 2 March is over on Wednesday 4")
 def test_home_figures_for_mesa_and_office(services, app, users, clock):
     for _ in range(3):
         file_tramite(services)
@@ -120,27 +122,28 @@ def test_search_filters_and_keyset_pages(services, app, users, clock):
          observacion="Falta firma")
     b = browser(app, "mesa")
     first = b.get("/tramites")
-    shown = re.findall(r"<strong>(2026-\d{6})</strong>", first.text)
+    shown = re.findall(r"<strong>(\d{4}-\d{6})</strong>", first.text)
     assert shown == list(reversed(numbers))[:50]
     after = re.search(r'despues=([^"&]+)', first.text).group(1)
     second = b.get("/tramites", despues=after)
-    assert re.findall(r"<strong>(2026-\d{6})</strong>", second.text) == list(reversed(numbers))[50:]
+    assert re.findall(r"<strong>(\d{4}-\d{6})</strong>", second.text) == list(reversed(numbers))[50:]
     before = re.search(r'antes=([^"&]+)', second.text).group(1)
-    assert re.findall(r"<strong>(2026-\d{6})</strong>", b.get("/tramites", antes=before).text) == shown
-    oldest = re.findall(r"<strong>(2026-\d{6})</strong>", b.get("/tramites", orden="antiguos").text)
+    assert re.findall(r"<strong>(\d{4}-\d{6})</strong>", b.get("/tramites", antes=before).text) == shown
+    oldest = re.findall(r"<strong>(\d{4}-\d{6})</strong>", b.get("/tramites", orden="antiguos").text)
     assert oldest[:3] == numbers[:3]
 
     def found(**params):
-        return re.findall(r"<strong>(2026-\d{6})</strong>", b.get("/tramites", **params).text)
+        return re.findall(r"<strong>(\d{4}-\d{6})</strong>", b.get("/tramites", **params).text)
 
     assert found(q=numbers[7]) == [numbers[7]]
-    assert found(q="2026-8") == [numbers[7]]  # zero padding is optional
+    assert found(q=f"{base_date().year}-8") == [numbers[7]]  # zero padding is optional
     assert found(q="jose ramirez") == [numbers[3]]  # accents and case do not matter
     assert found(q="09876543") == [numbers[3]]
     assert found(q="número 42") == [numbers[42]]
     assert found(estado="Observado") == [numbers[10]]
-    assert found(desde="2026-03-03") == []
-    assert len(found(desde="2026-03-02", hasta="2026-03-02")) == 50
+    hoy, manana = base_date().isoformat(), (base_date() + timedelta(days=1)).isoformat()
+    assert found(desde=manana) == []
+    assert len(found(desde=hoy, hasta=hoy)) == 50  # all 55 were filed that day, between 9:37 and 15:55
     bad = b.get("/tramites", desde="02/30/2026")
     assert bad.status_code == 200 and "Use una fecha válida" in bad.text
 
@@ -182,6 +185,7 @@ def test_office_user_sees_only_what_passed_through_the_office(services, app, use
     assert browser(app, "gdur").get(f"/expedientes/{exp.numero}/seguimiento").status_code == 403
 
 
+@pytest.mark.fecha_fija("the plazo shown ends on Monday 9 March")
 def test_seguimiento_timeline_current_step_and_plazo(services, app, users):
     exp = file_tramite(services)
     step(services, exp, actor(users["mesa"]), accion="conforme")

@@ -60,7 +60,7 @@ class Browser:
 
 def multipart(fields, files) -> tuple[bytes, str]:
     """Encode (name, value) fields and (name, filename, bytes) files as multipart/form-data."""
-    boundary = uuid.uuid4().hex
+    boundary = uuid.uuid4().hex  # random-ok: a boundary, as browsers make them; no outcome depends on it
     out = bytearray()
     for name, value in fields:
         out += f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()

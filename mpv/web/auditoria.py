@@ -8,7 +8,6 @@ process figures of the analytics pages, not who did what from where.
 from __future__ import annotations
 
 import dataclasses
-from datetime import date
 from urllib.parse import urlencode
 
 import falcon
@@ -44,6 +43,10 @@ class _Base:
     @property
     def _tz(self):
         return self._services.calendario.tz
+
+    def _hoy(self) -> str:
+        """Today in Lima by the services' clock, for the name of an export."""
+        return self._services.calendario.fecha_local(self._services.clock()).isoformat()
 
     def _local(self, value) -> str:
         return "" if value is None else value.astimezone(self._tz).strftime("%d/%m/%Y %H:%M:%S")
@@ -95,7 +98,7 @@ class ExpedientesAuditoria(_Base):
                     f["tarea_actual"], f["oficina_nombre"], self._local(f["vence"]), "sí" if f["vencido"] else "no",
                     "sí" if f["terminado"] else "no"]
 
-        _send_csv(req, resp, f"expedientes-{date.today().isoformat()}.csv", encabezado,
+        _send_csv(req, resp, f"expedientes-{self._hoy()}.csv", encabezado,
                   auditoria.lotes_expedientes(filtro, self._tz), fila)
 
 
@@ -169,7 +172,7 @@ class EventosAuditoria(_EventosCsv):
     def on_get_csv(self, req, resp):
         require(req, *LECTORES)
         filtro = dataclasses.replace(self._filtro(req, {}), cursor="")
-        self._csv(req, resp, f"eventos-{date.today().isoformat()}.csv", filtro, cadena=False)
+        self._csv(req, resp, f"eventos-{self._hoy()}.csv", filtro, cadena=False)
 
 
 def _sin_cursor(req) -> str:

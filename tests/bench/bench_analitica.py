@@ -137,7 +137,7 @@ def main(argv=None) -> int:
     carpeta.mkdir(parents=True, exist_ok=True)
     try:
         for size in sorted({min(100_000, args.max), args.max}):
-            services = Services.build(settings_for(carpeta, args.postgresql))
+            services = Services.build(settings_for(carpeta, args.postgresql))  # clock-ok: dated today, as a real run
             try:
                 t0 = time.perf_counter()
                 services.init_db()

@@ -35,9 +35,12 @@ def _url(schema: str) -> str:
     return f"{PG_URL}?options=-csearch_path%3D{schema}"
 
 
+MOMENTO = datetime(2026, 3, 2, 14, 0, tzinfo=timezone.utc)  # when the rows say they were written
+
+
 def _row(i: int) -> dict:
     """An audit-sized Evento row (a login), as mpv.registro builds them."""
-    return {"expediente": None, "momento": datetime.now(timezone.utc), "tipo": "acceso", "accion": "ingreso",
+    return {"expediente": None, "momento": MOMENTO, "tipo": "acceso", "accion": "ingreso",
             "descripcion": f"Ingreso al sistema ({i})", "actor": None, "actor_nombre": "mesa", "rol": "mesa",
             "ip": "10.0.0.7", "detalle": "", "payload": {"n": i}}
 
@@ -47,13 +50,13 @@ def _worker(kind: str, url: str, data_dir: str, index: int, start_at: float, sec
     from mpv.models import Evento
 
     if kind == "presentaciones":
-        from helpers import FakeClock, file_tramite, lima  # noqa: E402
+        from helpers import FakeClock, base_moment, file_tramite  # noqa: E402
         from mpv.config import Settings
         from mpv.demo import sample_pdf
         from mpv.services import Services
 
         services = Services.build(Settings(data_dir=Path(data_dir), database_url=url),
-                                  clock=FakeClock(lima(2026, 3, 2, 9, 0)))
+                                  clock=FakeClock(base_moment(9, 0)))
         pdf = sample_pdf("Solicitud")
         db = services.db
 
@@ -78,10 +81,10 @@ def _worker(kind: str, url: str, data_dir: str, index: int, start_at: float, sec
                     row.save(force_insert=True)
 
     once(-1)  # connect and warm up before the clock starts
-    while time.time() < start_at:
+    while time.time() < start_at:  # clock-ok: one start instant for every process, not a date
         time.sleep(0.005)
     latencies, i, end = [], 0, start_at + seconds
-    while time.time() < end:
+    while time.time() < end:  # clock-ok: see start_at
         t0 = time.perf_counter()
         once(i)
         latencies.append(time.perf_counter() - t0)
@@ -94,7 +97,7 @@ def run(kind: str, url: str, data_dir: str, procs: int, seconds: float) -> tuple
     """(transactions/s, p50 ms, p99 ms) with ``procs`` writers for ``seconds``."""
     ctx = mp.get_context("spawn")
     out = ctx.Queue()
-    start_at = time.time() + 4.0 + procs * 0.6  # every worker imported and warmed up before it
+    start_at = time.time() + 4.0 + procs * 0.6  # clock-ok: every worker imported and warmed up before it
     workers = [ctx.Process(target=_worker, args=(kind, url, data_dir, i, start_at, seconds, out))
                for i in range(procs)]
     for w in workers:
@@ -120,7 +123,7 @@ def main(argv=None) -> int:
         print(f"PostgreSQL no disponible ({exc}); se omite.")
         return 0
     conn.autocommit = True
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    schema = f"bench_{uuid.uuid4().hex[:10]}"  # random-ok: a schema no other run uses
     with conn.cursor() as cur:
         cur.execute(f"CREATE SCHEMA {schema}")
         cur.execute("SHOW synchronous_commit")

@@ -76,7 +76,7 @@ def sembrar_hasta(carpeta: Path, eventos: int, realistas: int):
     from mpv.seed import sembrar
     from mpv.services import Services
 
-    services = Services.build(settings_for(carpeta))
+    services = Services.build(settings_for(carpeta))  # clock-ok: seeded up to today, as a real database
     try:
         services.init_db()
         demo.seed(services, 0)  # offices, document types and the demo users
@@ -109,7 +109,7 @@ def medir(carpeta: Path, que: str) -> dict:
     from mpv.services import Services
     from mpv.web.app import create_app
 
-    services = Services.build(settings_for(carpeta))
+    services = Services.build(settings_for(carpeta))  # clock-ok: a server process on the wall clock, as mpv serve
     if que == "verificar":
         reiniciar_pico()
         cache = auditoria.VerificacionCadena(services.clock)

@@ -116,7 +116,7 @@ def servir(carpeta: Path, padre: int, hilos: int):
 
     vigilar(padre)
     logging.getLogger("waitress").setLevel(logging.ERROR)  # "Task queue depth" is what a load test does
-    services = Services.build(settings_for(carpeta))
+    services = Services.build(settings_for(carpeta))  # clock-ok: a server process on the wall clock, as mpv serve
     app = create_app(services)
     (carpeta / "bare").mkdir(exist_ok=True)
     app.add_route("/api/bench/bare", BarePost(carpeta / "bare"))  # under /api/: the same middleware path
@@ -188,11 +188,9 @@ def peak_memory(servidor: Servidor, path: str, body: Body, clients: int, rounds:
 
 def prepare(carpeta: Path):
     """The database with the demo offices and document types, as the tests prepare theirs."""
-    from helpers import build_services
+    from helpers import FakeClock, base_moment, build_services
 
-    from mpv.services import system_clock
-
-    build_services(settings_for(carpeta), system_clock).close()
+    build_services(settings_for(carpeta), FakeClock(base_moment(9, 0))).close()
 
 
 def main(argv=None) -> int:

@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_tabla  # noqa: E402
 from bench_filing import BarePost  # noqa: E402
 from comun import CSRF, demo_password, settings_for  # noqa: E402
+from helpers import FakeClock, base_moment  # noqa: E402
 
 POR_RONDA = 200
 RONDAS = 3
@@ -34,7 +35,7 @@ def cliente(carpeta: Path):
     from mpv.services import Services
     from mpv.web.app import create_app
 
-    services = Services.build(settings_for(carpeta))
+    services = Services.build(settings_for(carpeta))  # clock-ok: the app as mpv serve runs it (CPU only)
     app = create_app(services)
     app.add_route("/bench/derivar/{numero}", bench_tabla.DerivacionSimple(services.db, services.clock))
     (carpeta / "bare").mkdir(exist_ok=True)
@@ -143,12 +144,16 @@ def presentacion(services, veces: int) -> dict[str, float]:
                 "iniciar la instancia": cpu_ms(iniciar, veces)}
 
 
-def medir(por_ronda: int = POR_RONDA, rondas: int = RONDAS) -> dict[str, float]:
-    """CPU ms per request of each case (median of the rounds), and of SpiffWorkflow's parts of a derivation."""
+def medir(por_ronda: int = POR_RONDA, rondas: int = RONDAS, clock=None) -> dict[str, float]:
+    """CPU ms per request of each case (median of the rounds), and of SpiffWorkflow's parts of a derivation.
+
+    ``clock`` dates the work database (by default the tests' base moment: the day changes no CPU figure).
+    """
     with tempfile.TemporaryDirectory() as tmp:
         carpeta = Path(tmp)
-        # SpiffWorkflow's share, the warm-up and the rounds; a few clones may not wait for their derivation
-        numeros = iter(bench_tabla.trabajo(carpeta, int((por_ronda * (rondas + 1) + 20) / 0.9) + 10))
+        # SpiffWorkflow's share, the warm-up and the rounds, each on its own expediente
+        numeros = iter(bench_tabla.trabajo(carpeta, por_ronda * (rondas + 1) + 20,
+                                           clock or FakeClock(base_moment(9, 30))))
         services, client, cookie, csrf = cliente(carpeta)
         try:
             motor = spiff(services, [next(numeros) for _ in range(por_ronda)])

@@ -10,13 +10,12 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench_engine import pg_available  # noqa: E402
-from helpers import FakeClock, build_services, file_tramite, fresh_database, lima, make_user  # noqa: E402
+from helpers import FakeClock, base_moment, build_services, file_tramite, fresh_database, make_user  # noqa: E402
 
 from mpv.config import Settings  # noqa: E402
 from mpv.prepared import PreparedQuery  # noqa: E402
@@ -25,7 +24,7 @@ from mpv.models import Cadena, Expediente, Oficina, Tarea  # noqa: E402
 REPEATS = 2000
 
 
-def casos(expediente):
+def casos(expediente, ahora):
     """(name, the query as peewee builds it, the same as a PreparedQuery, its values)."""
     task_id = Tarea.select(Tarea.task_id).where(Tarea.expediente == expediente.id).scalar()
     por_numero = lambda n: Expediente.select().where(Expediente.numero == n).limit(1)  # noqa: E731
@@ -43,7 +42,7 @@ def casos(expediente):
          PreparedQuery(Expediente, lambda estado, ahora, e: Expediente.update({
              Expediente.estado: estado.of(Expediente.estado),
              Expediente.actualizado_en: ahora.of(Expediente.actualizado_en)}).where(Expediente.id == e)),
-         "Presentado", datetime.now(timezone.utc), expediente.id),
+         "Presentado", ahora, expediente.id),
     ]
 
 
@@ -63,13 +62,13 @@ def medir(f, db) -> float:
 
 
 def run_backend(url, data_dir) -> list[tuple[str, float, float, float]]:
-    services = build_services(Settings(data_dir=data_dir, database_url=url), FakeClock(lima(2026, 3, 2, 9, 0)))
+    services = build_services(Settings(data_dir=data_dir, database_url=url), FakeClock(base_moment(9, 0)))
     try:
         make_user("mesa", "mesa", "MP")
         expediente = file_tramite(services)
         database = services.db.peewee
         filas = []
-        for nombre, construir, prepared, *valores in casos(expediente):
+        for nombre, construir, prepared, *valores in casos(expediente, services.clock()):
             sql, params = construir(*valores).sql()
             escribe = not sql.lstrip().upper().startswith("SELECT")
             if escribe:
