@@ -221,7 +221,7 @@ class Expediente(BaseModel):
             (("tipo_documento", "presentado_en", "id"), False),  # the auditor's filter by document type
             # Counts by legal filing date (Trámites recibidos' Desde/Hasta, the home page's «presentados hoy»).
             (("fecha_presentacion", "presentado_en"), False),
-            # Analytics (mpv.analitica): filings of a date range, and open expedientes past their deadline.
+            # Analytics (mpv.auditoria.analitica): filings of a date range, and open expedientes past their deadline.
             (("presentado_en", "fecha_presentacion", "tipo_documento", "estado"), False),
             (("vencido", "oficina_actual"), False),
         )
@@ -282,7 +282,7 @@ class Correo(BaseModel):
     """An e-mail to send to a citizen, queued in the same transaction as the step that caused it.
 
     The text is rendered when it is sent, from the expediente and the Evento rows (immutable), so a
-    queued notice never loses what it has to say; a failed send is retried (``mpv.correo``).
+    queued notice never loses what it has to say; a failed send is retried (``mpv.correo.mailer``).
     """
 
     expediente = pw.ForeignKeyField(Expediente, null=True, backref="correos", on_delete="CASCADE")
@@ -330,7 +330,7 @@ class Evento(BaseModel):
                    (("actor_nombre", "momento", "seq"), False))
 
 
-# Analytics (mpv.analitica): completed tasks and expired timers of a date range, read from these
+# Analytics (mpv.auditoria.analitica): completed tasks and expired timers of a date range, read from these
 # partial indexes alone (they hold every column the queries read, ``tipo`` too: SQLite wants it for that).
 Evento.add_index(Evento.index(Evento.tipo, Evento.momento, Evento.tarea, Evento.oficina_origen, Evento.tarea_desde,
                               Evento.expediente, where=pw.SQL("tipo = 'tarea'"), name="evento_analitica_tareas"))

@@ -7,13 +7,13 @@ from datetime import datetime, timezone
 from typing import Callable
 
 from . import history
-from .busqueda import Busqueda
+from .tramites.busqueda import Busqueda
 from .config import Settings
 from .db import Database
-from .definitions import DefinitionStore
+from .engine.definitions import DefinitionStore
 from .engine import Engine
 from .errors import MPVError
-from .filing import Limits
+from .tramites.presentacion import Limits
 from .models import ADDED_COLUMNS, MODELS, Feriado, create_tables
 from .parametros import Parametros
 from .plazos import Calendario

@@ -26,7 +26,7 @@ from waitress import wasyncore
 from waitress.server import create_server
 
 from mpv.demo import OFICINAS, TIPOS_DOCUMENTO, sample_pdf
-from mpv.filing import presentar
+from mpv.tramites.presentacion import presentar
 from mpv.models import Oficina, TipoDocumento, Usuario
 from mpv.passwords import hash_password
 from mpv.services import Services

@@ -21,7 +21,7 @@ from helpers import LiveServer  # noqa: E402 - tests/ is on sys.path when run as
 from mpv.config import Settings
 from mpv.demo import seed
 from mpv.models import Expediente, Oficina
-from mpv.seed import sembrar
+from mpv.demo.volumen import sembrar
 from mpv.services import Services
 from mpv.web.app import create_app
 
@@ -89,7 +89,7 @@ DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 GDUR = "Gerencia de Desarrollo Urbano y Rural"
 LIMA = ZoneInfo("America/Lima")
-VOLUME = 1500  # expedientes seeded (mpv.seed) before the auditors' and analysts' screens
+VOLUME = 1500  # expedientes seeded (mpv.demo.volumen) before the auditors' and analysts' screens
 
 
 def demo_services(folder: Path):

@@ -15,7 +15,7 @@ import pytest
 from helpers import derivar, file_tramite, lima, make_user, recibir, step
 from webclient import Browser
 
-from mpv import analitica
+from mpv.auditoria import analitica
 from mpv.models import TipoDocumento
 from mpv.web.analitica import CalentadorAnalitica, Memoria
 from mpv.web.app import create_app

@@ -20,7 +20,7 @@ from pypdf.generic import ArrayObject, DictionaryObject, NameObject, NumberObjec
 from webclient import multipart
 
 from mpv import history
-from mpv.correo import Mailer
+from mpv.correo.mailer import Mailer
 from mpv.demo import sample_pdf
 from mpv.engine import Actor
 from mpv.identidad import ruc_check_digit

@@ -15,8 +15,9 @@ from falcon import testing
 from helpers import base_date, base_moment, derivar, file_tramite, make_user, step
 from webclient import Browser
 
-from mpv import auditoria, history
-from mpv.exportar import celda
+from mpv import history
+from mpv.auditoria import queries
+from mpv.auditoria.export import celda
 from mpv.models import Evento, Expediente, Oficina, Tarea, TipoDocumento
 from mpv.web.app import create_app
 
@@ -78,7 +79,7 @@ def test_expedientes_filters(site, services):
 
 
 def test_expedientes_keyset_pages(services, staff):
-    for _ in range(auditoria.PAGE + 3):
+    for _ in range(queries.PAGE + 3):
         file_tramite(services)
     app = create_app(services)
     b = Browser(app)
@@ -86,7 +87,7 @@ def test_expedientes_keyset_pages(services, staff):
     first = b.get("/auditoria/expedientes")
     nxt = re.search(r'href="\?([^"]*despues=[^"]+)"', first.text).group(1).replace("&amp;", "&")
     second = b.client.simulate_get(f"/auditoria/expedientes?{nxt}", cookies=b.cookies)
-    assert len(numeros(first.text)) == auditoria.PAGE and len(numeros(second.text)) == 3
+    assert len(numeros(first.text)) == queries.PAGE and len(numeros(second.text)) == 3
     assert not numeros(first.text) & numeros(second.text)
 
 
@@ -128,7 +129,7 @@ def test_tampered_row_is_named_on_the_pages(site, services, clock):
 
 def test_verification_is_incremental_and_walks_all_every_ten_minutes(services, staff, clock):
     file_tramite(services)
-    cache = auditoria.VerificacionCadena(clock)
+    cache = queries.VerificacionCadena(clock)
     first = cache.resultado()
     assert first.verificacion.ok and not first.incremental
     file_tramite(services)
@@ -197,17 +198,17 @@ def test_global_log_filters(site, services, clock):
 def test_global_log_pages_by_keyset(services, staff, clock):
     rows = [{"expediente": None, "momento": clock(), "tipo": "acceso", "accion": "ingreso", "descripcion": f"fila {i}",
              "actor": None, "actor_nombre": "x", "rol": "", "actor_oficina": "", "ip": "", "payload": {}}
-            for i in range(auditoria.PAGE + 5)]  # the same moment: seq breaks the tie
+            for i in range(queries.PAGE + 5)]  # the same moment: seq breaks the tie
     with services.db.write():
         history.append(services.db, rows)
     seen, cursor = [], ""
     while True:
-        pagina = auditoria.eventos(auditoria.FiltroEventos(usuario="x", cursor=cursor), services.calendario.tz)
+        pagina = queries.eventos(queries.FiltroEventos(usuario="x", cursor=cursor), services.calendario.tz)
         seen += [f["descripcion"] for f in pagina.filas]
         if not pagina.siguiente:
             break
         cursor = pagina.siguiente
-    assert seen == [f"fila {i}" for i in reversed(range(auditoria.PAGE + 5))]
+    assert seen == [f"fila {i}" for i in reversed(range(queries.PAGE + 5))]
 
 
 # -- CSV -----------------------------------------------------------------------------------------------
@@ -297,7 +298,7 @@ def test_csv_export_streams_in_batches_not_all_rows(services, staff, clock):
     b = Browser(app)
     b.login("auditor")
     few_chunks, few_bytes, few_peak = _stream(app, b.cookies, "/auditoria/eventos/csv?usuario=muestra")
-    assert few_chunks == 1 + 2000 // auditoria.LOTE
+    assert few_chunks == 1 + 2000 // queries.LOTE
     handler = _Queries()
     peewee_log = logging.getLogger("peewee")
     peewee_log.addHandler(handler)
@@ -309,8 +310,8 @@ def test_csv_export_streams_in_batches_not_all_rows(services, staff, clock):
         peewee_log.removeHandler(handler)
         peewee_log.setLevel(level)
     total = Evento.select().count()
-    assert chunks == 1 + -(-total // auditoria.LOTE)  # the header, then one chunk per batch
-    assert handler.count == -(-total // auditoria.LOTE)  # one query of LOTE rows per batch
+    assert chunks == 1 + -(-total // queries.LOTE)  # the header, then one chunk per batch
+    assert handler.count == -(-total // queries.LOTE)  # one query of LOTE rows per batch
     assert size > 20_000 * 200
     print(f"\nCSV de {total} eventos: {size / 1e6:.1f} MB en {chunks} partes, pico de memoria {peak / 1e6:.2f} MB; "
           f"de 2000 eventos: {few_bytes / 1e6:.1f} MB, pico {few_peak / 1e6:.2f} MB")
@@ -359,7 +360,7 @@ def test_analista_and_office_may_not_read_the_audit(site):
 
 def test_a_walk_in_progress_does_not_block_the_other_pages(services, staff, clock):
     file_tramite(services)
-    cache = auditoria.VerificacionCadena(clock)
+    cache = queries.VerificacionCadena(clock)
     first = cache.resultado()
     with cache._lock:  # another request is walking the chain
         assert cache.resultado(completa=True) is first

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import stat
 
@@ -229,3 +230,43 @@ def test_the_command_and_administracion_share_the_username_rule_and_the_audit_ro
         assert (consola.actor_nombre, consola.rol, web.actor_nombre, web.rol) == ("sistema", "sistema", "jefa", "admin")
     finally:
         services.close()
+
+
+def test_one_set_of_verbs_and_the_old_spellings_still_work_unlisted(capsys, settings, clock, tmp_path):
+    """docs/arquitectura.md's naming rule: `mpv tramites presentar`, `mpv usuarios crear`, `mpv definiciones
+    validar`…; `tramite new`, `create-user --role`, `workflows check`, `audit verify` keep working, unlisted."""
+    assert run(capsys, settings, clock, "init-db")[0] == 0
+    run(capsys, settings, clock, "demo", "--tramites", "0")
+    pdf = tmp_path / "solicitud.pdf"
+    pdf.write_bytes(sample_pdf("Solicitud"))
+    code, out, err = run(capsys, settings, clock, "tramites", "presentar", "--dni", "45871236", "--nombres", "Ana",
+                         "--apellidos", "Rojas", "--email", "ana@example.com", "--direccion", "Jr. Loreto 215",
+                         "--tipo-documento", "SOL", "--asunto", "Licencia", "--archivo", str(pdf))
+    assert code == 0, err
+    numero = out.split("Expediente ")[1].split(" ")[0]
+    assert "recepcion" in run(capsys, settings, clock, "tramites", "tareas", numero)[1]
+    code, out, err = run(capsys, settings, clock, "tramites", "completar", numero, "recepcion", "--usuario", "mesa",
+                         "--datos", '{"accion": "conforme"}')
+    assert code == 0, err
+    assert "Recepción: Conforme" in run(capsys, settings, clock, "tramites", "seguimiento", numero)[1]
+    assert f"Expediente {numero}" in run(capsys, settings, clock, "tramites", "ver", numero)[1]
+    assert "MP " in run(capsys, settings, clock, "oficinas", "listar")[1]
+    assert "MP " in run(capsys, settings, clock, "oficinas")[1]  # its one verb may be left out, as before
+    code, out, err = run(capsys, settings, clock, "usuarios", "crear", "nuevo", "--rol", "mesa")
+    assert code == 0 and "Usuario nuevo creado" in out, err
+    code, out, err = run(capsys, settings, clock, "create-user", "viejo", "--role=mesa")
+    assert code == 0 and "Usuario viejo creado" in out, err
+    assert run(capsys, settings, clock, "definiciones", "validar")[0] == 0
+    assert run(capsys, settings, clock, "workflows", "check")[0] == 0
+    assert run(capsys, settings, clock, "auditoria", "verificar")[0] == 0
+    assert run(capsys, settings, clock, "audit", "verify")[0] == 0
+    assert run(capsys, settings, clock, "correos", "enviar")[0] == 0
+    assert run(capsys, settings, clock, "correos")[0] == 0
+
+    import pytest
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    listed = set(re.findall(r"^    (\S+)", capsys.readouterr().out, re.M))  # the commands --help lists
+    assert {"tramites", "usuarios", "oficinas", "definiciones", "auditoria", "correos", "archivos", "serve",
+            "init-db", "demo", "timers"} == listed

@@ -13,10 +13,10 @@ from webclient import Browser
 
 from mpv.cli import main
 from mpv.config import Settings
-from mpv.correo import ESPERAS_MINUTOS, MAX_INTENTOS, RESERVA, Mailer
+from mpv.correo.mailer import ESPERAS_MINUTOS, MAX_INTENTOS, RESERVA, Mailer
 from mpv.demo import sample_pdf
 from mpv.engine import Actor, NuevoAdjunto
-from mpv.filing import referenced
+from mpv.tramites.presentacion import referenced
 from mpv.models import Adjunto, Correo, Expediente
 from mpv.web.app import create_app
 

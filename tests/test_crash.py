@@ -31,7 +31,7 @@ from mpv import history
 from mpv.cli import main
 from mpv.config import Settings
 from mpv.demo import sample_pdf
-from mpv.filing import referenced, referenced_among
+from mpv.tramites.presentacion import referenced, referenced_among
 from mpv.models import Adjunto, Evento, Expediente, Numeracion, Oficina, Remitente, Tarea
 from mpv.services import Services
 from mpv.web.server import SweeperThread

@@ -14,11 +14,11 @@ import pytest
 from helpers import derivar, file_tramite, make_user, step
 from webclient import Browser
 
-from mpv import migracion
-from mpv.definitions import read_bundles
+from mpv.engine import migration
+from mpv.engine.definitions import read_bundles
 from mpv.engine import Actor
 from mpv.models import Evento, Expediente, ProcessDefinition, Tarea
-from mpv.recorrido import recorrido
+from mpv.engine.path import recorrido
 from mpv.web.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -173,7 +173,7 @@ def test_migration_allowed_and_refused(services, analista, mesa, moddle_bpmn):
     # The migrated instance runs through the new task; its ready task kept its id (trays stay valid).
     derivar(services, en_derivacion, mesa, "GDUR")
     assert [t.spec for t in Tarea.select().where(Tarea.expediente == en_derivacion.id)] == ["visto_bueno"]
-    again = migracion.migrar(services.engine, en_derivacion.id, new)
+    again = migration.migrar(services.engine, en_derivacion.id, new)
     assert not again.migrado and again.motivo == "ya usa esa versión"
 
 
@@ -183,7 +183,7 @@ def test_migration_refused_when_a_waiting_timer_changed(services, mesa):
     files = _bundle()
     files["tramite.bpmn"] = files["tramite.bpmn"].replace("fin_plazo(2)", "fin_plazo(5)")
     row = services.definitions.add_version(services.db, files, "analista")
-    result = migracion.migrar(services.engine, exp.id, row.id)
+    result = migration.migrar(services.engine, exp.id, row.id)
     assert not result.migrado
     assert "«Plazo de subsanación vencido» (timer_subsanacion)" in result.motivo and "ya comenzó" in result.motivo
     assert Expediente.get_by_id(exp.id).definicion_id != row.id

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from mpv.definitions import compile_bundle, read_bundles
+from mpv.engine.definitions import compile_bundle, read_bundles
 from mpv.errors import DefinitionError
-from mpv.scripting import ScriptRefused, check_code, RestrictedEnvironment
+from mpv.engine.scripting import ScriptRefused, check_code, RestrictedEnvironment
 
 WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
 

@@ -22,7 +22,7 @@ from lxml import etree
 from webclient import Browser
 
 from mpv.cli import main
-from mpv.definitions import compile_bundle, decode_file, read_bundles
+from mpv.engine.definitions import compile_bundle, decode_file, read_bundles
 from mpv.errors import DefinitionError
 from mpv.models import Evento, ProcessDefinition
 from mpv.web.app import create_app

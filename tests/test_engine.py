@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 from helpers import FILING, base_date, build_services, derivar, file_tramite, lima, recibir, step, task_of
 
-from mpv import filing, history
+from mpv import history
+from mpv.tramites import presentacion
 from mpv.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from mpv.models import Evento, Expediente, Feriado, Numeracion, Remitente, Tarea, Temporizador
 
@@ -410,9 +411,9 @@ def test_a_document_type_gone_between_validation_and_filing_is_a_clear_error_and
     refuses it by field and rolls back the sender and the number it had written."""
     file_tramite(services)  # the register of the year exists
     antes = (Remitente.select().count(), list(Numeracion.select().tuples()), Expediente.select().count())
-    limpio = filing.validar(FILING)
+    limpio = presentacion.validar(FILING)
     with pytest.raises(InvalidInput) as exc:
-        filing._registrar(services, {**limpio, "tipo_documento": "YA-NO-EXISTE"}, [], "127.0.0.1", "tramite")
+        presentacion._registrar(services, {**limpio, "tipo_documento": "YA-NO-EXISTE"}, [], "127.0.0.1", "tramite")
     assert exc.value.campos == {"tipo_documento": "Elija un tipo de documento de la lista."}
     assert (Remitente.select().count(), list(Numeracion.select().tuples()), Expediente.select().count()) == antes
 

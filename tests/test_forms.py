@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from mpv import forms
+from mpv.engine import forms
 
 WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
 

@@ -11,7 +11,7 @@ import pytest
 from helpers import derivar, file_tramite, lima, make_user, recibir, step
 from webclient import Browser
 
-from mpv import listados
+from mpv.tramites import listados
 from mpv.engine import Actor
 from mpv.models import Expediente
 from mpv.web.app import create_app

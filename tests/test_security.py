@@ -348,7 +348,7 @@ def test_f7_headers_on_errors_too(services, monkeypatch):
         result = b.get(url)
         assert result.status_code == status
         assert_security_headers(result, ("mesa", url, "GET", status))
-    monkeypatch.setattr("mpv.listados.tramites", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr("mpv.tramites.listados.tramites", lambda *a, **k: 1 / 0)
     crashed = b.get("/tramites")
     assert crashed.status_code == 500
     assert_security_headers(crashed, ("mesa", "/tramites", "GET", 500))

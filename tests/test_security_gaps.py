@@ -426,7 +426,7 @@ def test_the_bpmn_sandbox_refuses_python_internals_and_shows_the_text_as_written
 
 def test_a_name_with_cr_lf_injects_no_mail_header(services):
     """V1.3.11: the sender's name goes into To: through headerregistry, which refuses CR/LF."""
-    from mpv.correo_mensajes import Mensajes, NoEnviable
+    from mpv.correo.mensajes import Mensajes, NoEnviable
     from mpv.errors import InvalidInput
     from mpv.models import Correo
 
@@ -543,7 +543,7 @@ def test_an_unexpected_error_logs_its_incident_code_with_the_traceback(services,
     make_user("mesa", "mesa", "MP")
     b = Browser(create_app(services))
     b.login("mesa")
-    monkeypatch.setattr("mpv.listados.tramites", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr("mpv.tramites.listados.tramites", lambda *a, **k: 1 / 0)
     with caplog.at_level(logging.ERROR, logger="mpv.web"):
         crashed = b.get("/tramites")
     assert crashed.status_code == 500 and "Traceback" not in crashed.text

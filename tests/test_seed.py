@@ -9,13 +9,14 @@ import orjson
 import pytest
 from helpers import base_moment, step
 
-from mpv import history, listados
-from mpv.busqueda import Busqueda
+from mpv import history
+from mpv.tramites import listados
+from mpv.tramites.busqueda import Busqueda
 from mpv.cli import main
 from mpv.engine import Actor
 from mpv.models import Adjunto, Evento, Expediente, Numeracion, Remitente, Tarea, Temporizador
-from mpv.seed import PESOS, Informe, sembrar
-from mpv.seed_plantillas import Dias
+from mpv.demo.volumen import PESOS, Informe, sembrar
+from mpv.demo.escenarios import Dias
 
 ESTADOS = {"Registrado", "Observado", "Recibido", "Derivado", "En atención", "Atendido", "Archivado",
            "No presentado"}
@@ -86,7 +87,7 @@ def test_counts_numbers_chain_dates_search_and_pages(services, sembrado, clock):
                                                               Expediente.id.desc()).tuples())
     assert [r["id"] for r in everything] == [i for (i,) in expected]
     # Backwards from the last page gives the same rows.
-    last = listados.tramites(listados.Filtro(cursor=listados._encode(
+    last = listados.tramites(listados.Filtro(cursor=listados.encode_cursor(
         (everything[-1]["presentado_en"], everything[-1]["id"])), atras=True), services.calendario.tz)
     assert [r["id"] for r in last.filas] == [r["id"] for r in everything[-51:-1]]
 

@@ -1,7 +1,7 @@
 """F9 tamper: over more than 10,000 Evento rows, each single modification (of every hashed field in turn),
 deletion, reordering or insertion is detected at the first bad row, and ``mpv audit verify`` says so.
 
-The chain is seeded once per module with ``mpv.seed`` (clones of instances the real engine ran). Each
+The chain is seeded once per module with ``mpv.demo.volumen`` (clones of instances the real engine ran). Each
 tampering runs in a transaction that is rolled back after ``history.verify()`` has looked at it, so every
 check starts from the intact chain. The bounded run tampers with a few hundred positions of each kind spread
 over the chain, the first and last rows included; ``--soak`` tampers with every row.
@@ -24,7 +24,7 @@ from mpv import db as mpv_db
 from mpv import history
 from mpv.config import Settings
 from mpv.models import Cadena, Evento, Expediente, Oficina, Usuario
-from mpv.seed import sembrar
+from mpv.demo.volumen import sembrar
 
 ROOT = Path(__file__).resolve().parent.parent
 # Scenarios with long, varied histories: derivations, parallel offices, annulments, timers, observations.

@@ -1,4 +1,4 @@
-"""The users' use cases (mpv.usuarios): one set of rules for Administración, ``mpv create-user``, the demo
+"""The users' use cases (mpv.tramites.usuarios): one set of rules for Administración, ``mpv create-user``, the demo
 and the seeder — office by role, case-insensitive usernames, passwords, and one audit row per change."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from helpers import derivar, file_tramite, make_user, step
 from mpv.engine import SISTEMA, Actor
 from mpv.errors import InvalidInput, NotAllowed
 from mpv.models import Evento, Expediente, Oficina, Usuario
-from mpv.usuarios import crear_usuario, modificar_usuario
+from mpv.tramites.usuarios import crear_usuario, modificar_usuario
 
 TYPED = "tres gatos pardos cruzan el rio de noche"
 

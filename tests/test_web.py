@@ -463,7 +463,7 @@ def test_generic_task_page_runs_any_diagram_without_new_code(permiso_services, u
 
 def test_error_pages_never_show_a_traceback(services, app, users, monkeypatch):
     b = browser(app, "mesa")
-    monkeypatch.setattr("mpv.listados.tramites", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr("mpv.tramites.listados.tramites", lambda *a, **k: 1 / 0)
     page = b.get("/tramites")
     assert page.status_code == 500 and "Código de incidente" in page.text
     assert "Traceback" not in page.text and "ZeroDivisionError" not in page.text

@@ -17,12 +17,12 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 
-from .. import forms
-from ..definitions import Definition, DefinitionStore, UserTaskInfo
+from . import forms
+from .definitions import Definition, DefinitionStore, UserTaskInfo
 from ..errors import Conflict, InvalidInput, MPVError, NotAllowed, NotFound
 from ..models import ROLES, Expediente, Oficina, Tarea, Temporizador
 from ..plazos import Calendario
-from ..scripting import ScriptEngine
+from .scripting import ScriptEngine
 from ..text import fold
 from .state import STATE_FORMAT, InstanceState
 from .step import LOCKED, OFFICE_CHOICES, Step, already_done, office_names

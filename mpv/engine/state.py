@@ -15,7 +15,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
-from ..definitions import Definition
+from .definitions import Definition
 
 STATE_FORMAT = f"mpv1/spiff-{package_version('SpiffWorkflow')}"
 

@@ -17,8 +17,9 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from .. import forms, history
-from ..definitions import Definition, UserTaskInfo
+from .. import history
+from . import forms
+from .definitions import Definition, UserTaskInfo
 from ..errors import Conflict
 from ..models import Adjunto, Copia, Correo, Expediente, Oficina, Tarea, Temporizador
 from ..prepared import PreparedQuery
@@ -110,7 +111,7 @@ class Step:
         return row
 
     def notify(self, tipo: str, row: dict):
-        """Queue an e-mail to the sender about ``row`` (written with the step; sent by ``mpv.correo``)."""
+        """Queue an e-mail to the sender about ``row`` (written with the step; sent by ``mpv.correo.mailer``)."""
         self.avisos.append((tipo, row))
 
     def ready_ids(self) -> set:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..definitions import UserTaskInfo
+from .definitions import UserTaskInfo
 from ..models import Expediente
 
 CIUDADANO = "ciudadano"  # the pseudo-office of tasks in the Ciudadano lane

@@ -1,9 +1,10 @@
 """Who may see which expediente: staff see the register; an office sees what passed through it."""
 from __future__ import annotations
 
+from .. import history
 from ..engine import Actor
 from ..errors import NotAllowed, NotFound
-from ..listados import paso_por_oficina
+from .listados import paso_por_oficina
 from ..models import Expediente
 
 
@@ -28,3 +29,15 @@ def por_codigo(codigo: str) -> Expediente:
     if expediente is None:
         raise NotFound("No encontramos un trámite con ese código de seguimiento. Revise el código de su constancia.")
     return expediente
+
+
+def tareas_pendientes(services, actor: Actor, numero: str) -> tuple[Expediente, list]:
+    """The expediente and its ready tasks (:class:`mpv.engine.TaskView`), whoever works them."""
+    expediente = visible(actor, numero)
+    return expediente, services.engine.ready_tasks(expediente)
+
+
+def seguimiento(services, actor: Actor, numero: str) -> tuple[Expediente, list]:
+    """The expediente and its movements (:class:`mpv.history.Movimiento`), as staff see them."""
+    expediente = visible(actor, numero)
+    return expediente, history.seguimiento(expediente.id, services.calendario)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import dataclasses
 from datetime import date
 
-from .. import forms
-from ..definitions import UserTaskInfo
+from ..engine import forms
+from ..engine.definitions import UserTaskInfo
 from ..engine import CIUDADANO, Actor, NuevoAdjunto, StepResult, TaskView
 from ..errors import ArchivoRechazado, Conflict, InvalidInput, NotAllowed, NotFound
-from ..filing import referenced
+from .presentacion import referenced
 from ..models import Copia, Evento, Expediente, Oficina, Tarea
 from ..pdf import check_pdf, pdf_name
 from ..storage import Received

@@ -6,7 +6,7 @@ pages left: the index and Horario y corte (``services.parametros``).
 from __future__ import annotations
 
 from ..errors import InvalidInput
-from ..forms import Field
+from ..engine.forms import Field
 from ..parametros import DEFAULTS, LABELS
 from .admin_base import AdminResource, texto
 from .admin_catalogos import add_catalogo_routes

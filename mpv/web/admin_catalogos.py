@@ -9,7 +9,7 @@ import dataclasses
 import re
 
 from ..errors import InvalidInput
-from ..forms import Field
+from ..engine.forms import Field
 from ..models import Oficina, TipoDocumento
 from .admin_base import AdminResource, get_or_404, texto, unique_write
 from .requests import read_form

@@ -1,13 +1,13 @@
 """Administración › Correos: the queue of e-mails to citizens by state, and «Reintentar» for the ones
-that failed or wait for their next attempt (the sending itself is ``mpv.correo``'s)."""
+that failed or wait for their next attempt (the sending itself is ``mpv.correo.mailer``'s)."""
 from __future__ import annotations
 
 from urllib.parse import urlencode
 
 import peewee
 
-from ..correo import ESPERAS_MINUTOS, ESTADOS, MAX_INTENTOS, contar, en_envio, reintentar
-from ..correo_mensajes import NOMBRES
+from ..correo.mailer import ESPERAS_MINUTOS, ESTADOS, MAX_INTENTOS, contar, en_envio, reintentar
+from ..correo.mensajes import NOMBRES
 from ..errors import Conflict
 from ..models import Correo, Expediente
 from .admin_base import AdminResource

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from ..errors import InvalidInput
-from ..forms import Field
+from ..engine.forms import Field
 from ..models import Feriado
 from .admin_base import AdminResource, get_or_404, texto, unique_write
 from .requests import read_form

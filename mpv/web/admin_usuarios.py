@@ -9,9 +9,9 @@ from urllib.parse import quote, unquote
 
 import peewee
 
-from .. import usuarios
+from ..tramites import usuarios
 from ..errors import InvalidInput
-from ..forms import Field
+from ..engine.forms import Field
 from ..models import ROLES, Oficina, Usuario
 from ..passwords import MIN_LENGTH
 from .admin_base import AdminResource, get_or_404, texto

@@ -12,7 +12,7 @@ import threading
 import time
 from datetime import date, timedelta
 
-from .. import analitica
+from ..auditoria import analitica
 from ..errors import NotFound
 from ..models import TipoDocumento
 from ..periodic import Periodic

@@ -12,7 +12,7 @@ import falcon
 
 from .. import history, identidad
 from ..errors import InvalidInput, NotFound
-from ..filing import presentar, validar
+from ..tramites.presentacion import presentar, validar
 from ..models import Expediente, TipoDocumento
 from .api_form import REVISE, Filing, read_filing
 from .openapi import PREFIX, document
@@ -56,7 +56,7 @@ class Tramites:
 
 
 def _presentar(services, filing: Filing, ip: str) -> Expediente:
-    """File ``filing`` with :func:`mpv.filing.presentar`, after the checks only the API needs: fields
+    """File ``filing`` with :func:`mpv.tramites.presentacion.presentar`, after the checks only the API needs: fields
     the request did not send at all, and an identity document type outside the list.
 
     :raise InvalidInput: with every problem found (nothing is written, the files are removed).

@@ -21,7 +21,7 @@ TEXT_FIELDS = ("tipo_persona", "tipo_documento_identidad", "numero_documento_ide
                "folios", "acepta_notificacion")
 FILE_FIELDS = ("archivo", "anexos")
 # Required whatever the filer is; nombres/apellidos (natural) and razon_social (jurídica) are checked by
-# mpv.filing.validar, which knows the rule.
+# mpv.tramites.presentacion.validar, which knows the rule.
 REQUIRED = ("tipo_persona", "tipo_documento_identidad", "numero_documento_identidad", "email", "direccion",
             "tipo_documento", "asunto", "folios", "acepta_notificacion", "archivo")
 # The longest text field holds 500 characters; a part past this is refused without reading the rest.

@@ -7,7 +7,7 @@ import falcon
 
 from ..config import PACKAGE_ROOT
 from ..models import ROLES
-from ..sessions import Sessions
+from ..tramites.sessions import Sessions
 from .admin import add_admin_routes
 from .analitica import CalentadorAnalitica, add_analitica_routes
 from .api import add_api_routes

@@ -12,12 +12,13 @@ from urllib.parse import urlencode
 
 import falcon
 
-from .. import auditoria, listados
-from ..auditoria import FiltroEventos
+from ..auditoria import queries
+from ..tramites import listados
+from ..auditoria.queries import FiltroEventos
 from ..errors import NotFound
-from ..exportar import csv_stream
+from ..auditoria.export import csv_stream
 from ..models import ROLES, Expediente, Oficina, TipoDocumento
-from .expedientes import _date_param, content_disposition
+from .expedientes import date_param, content_disposition
 from .middleware import require
 
 LECTORES = ("auditor", "admin")
@@ -35,7 +36,7 @@ def _send_csv(req, resp, nombre: str, encabezado: list[str], lotes, fila):
 
 
 class _Base:
-    def __init__(self, pages, services, cadena: auditoria.VerificacionCadena):
+    def __init__(self, pages, services, cadena: queries.VerificacionCadena):
         self._pages = pages
         self._services = services
         self._cadena = cadena
@@ -53,7 +54,7 @@ class _Base:
 
     def _render(self, req, resp, template: str, **context):
         resultado = self._cadena.resultado(completa=req.get_param("verificar") == "completa")
-        self._pages.render(req, resp, template, cadena=resultado, tipos_evento=auditoria.TIPOS_EVENTO, **context)
+        self._pages.render(req, resp, template, cadena=resultado, tipos_evento=queries.TIPOS_EVENTO, **context)
 
 
 class Auditoria:
@@ -69,8 +70,8 @@ class ExpedientesAuditoria(_Base):
 
     def _filtro(self, req, errors: dict) -> listados.Filtro:
         return listados.Filtro(
-            estado=(req.get_param("estado") or "")[:40], desde=_date_param(req, "desde", errors),
-            hasta=_date_param(req, "hasta", errors), oficina_id=_int_param(req, "oficina"),
+            estado=(req.get_param("estado") or "")[:40], desde=date_param(req, "desde", errors),
+            hasta=date_param(req, "hasta", errors), oficina_id=_int_param(req, "oficina"),
             tipo_documento_id=_int_param(req, "tipo_documento"), remitente=(req.get_param("remitente") or "").strip()[:100],
             orden="antiguos" if req.get_param("orden") == "antiguos" else "recientes",
             cursor=req.get_param("despues") or req.get_param("antes") or "", atras=bool(req.get_param("antes")))
@@ -99,7 +100,7 @@ class ExpedientesAuditoria(_Base):
                     "sí" if f["terminado"] else "no"]
 
         _send_csv(req, resp, f"expedientes-{self._hoy()}.csv", encabezado,
-                  auditoria.lotes_expedientes(filtro, self._tz), fila)
+                  queries.lotes_expedientes(filtro, self._tz), fila)
 
 
 EVENTO_CSV = ["Seq", "Momento (hora de Lima)", "Tipo", "Acción", "Descripción", "Expediente", "Usuario", "Rol",
@@ -114,7 +115,7 @@ class _EventosCsv(_Base):
                     f["actor_nombre"], ROLES.get(f["rol"], f["rol"]), f["actor_oficina"], f["ip"], f["tarea"],
                     f["oficina_origen"], f["oficina_destino"], f["detalle"], f["payload"], f["prev_hash"], f["hash"]]
 
-        _send_csv(req, resp, nombre, EVENTO_CSV, auditoria.lotes_eventos(filtro, self._tz, cadena=cadena), fila)
+        _send_csv(req, resp, nombre, EVENTO_CSV, queries.lotes_eventos(filtro, self._tz, cadena=cadena), fila)
 
 
 class HistorialExpediente(_EventosCsv):
@@ -133,7 +134,7 @@ class HistorialExpediente(_EventosCsv):
 
     def on_get(self, req, resp, numero):
         expediente = self._expediente(req, numero)
-        filas = [(row, auditoria.payload_legible(row.payload)) for row in auditoria.historial(expediente.id)]
+        filas = [(row, queries.payload_legible(row.payload)) for row in queries.historial(expediente.id)]
         self._render(req, resp, "auditoria/expediente.html", e=expediente, filas=filas, oficinas=Oficina.nombres())
 
     def on_get_csv(self, req, resp, numero):
@@ -147,7 +148,7 @@ class EventosAuditoria(_EventosCsv):
 
     def _filtro(self, req, errors: dict) -> FiltroEventos:
         filtro = FiltroEventos(
-            desde=_date_param(req, "desde", errors), hasta=_date_param(req, "hasta", errors),
+            desde=date_param(req, "desde", errors), hasta=date_param(req, "hasta", errors),
             tipo=(req.get_param("tipo") or "")[:20], usuario=(req.get_param("usuario") or "").strip()[:250],
             ip=(req.get_param("ip") or "").strip()[:64], cursor=req.get_param("despues") or "")
         numero = (req.get_param("expediente") or "").strip()
@@ -164,7 +165,7 @@ class EventosAuditoria(_EventosCsv):
         require(req, *LECTORES)
         errors: dict[str, str] = {}
         filtro = self._filtro(req, errors)
-        pagina = auditoria.eventos(filtro, self._tz)
+        pagina = queries.eventos(filtro, self._tz)
         self._render(req, resp, "auditoria/eventos.html", filtro=filtro, pagina=pagina, errores=errors,
                      expediente=(req.get_param("expediente") or "").strip(), roles=ROLES,
                      consulta=_sin_cursor(req), primera=not filtro.cursor)
@@ -183,7 +184,7 @@ def _sin_cursor(req) -> str:
 
 def add_auditoria_routes(app: falcon.App, pages, services):
     """The auditor's routes; the chain verification they share is kept for this app's process."""
-    cadena = auditoria.VerificacionCadena(services.clock)
+    cadena = queries.VerificacionCadena(services.clock)
     app.add_route("/auditoria", Auditoria())
     expedientes = ExpedientesAuditoria(pages, services, cadena)
     app.add_route("/auditoria/expedientes", expedientes)

@@ -9,7 +9,7 @@ import falcon
 
 from ..errors import InvalidInput
 from ..passwords import MIN_LENGTH
-from ..sessions import Current
+from ..tramites.sessions import Current
 from .middleware import require
 from .requests import read_form
 

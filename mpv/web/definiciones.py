@@ -12,8 +12,8 @@ import falcon
 import orjson
 from peewee import fn
 
-from .. import migracion
-from ..definitions import Problem, decode_file
+from ..engine import migration
+from ..engine.definitions import Problem, decode_file
 from ..engine import Actor
 from ..errors import DefinitionError, InvalidInput, NotFound
 from ..models import Expediente, ProcessDefinition
@@ -100,7 +100,7 @@ def _read_upload(req) -> dict[str, str]:
     """The uploaded files as {name: text}. The first part must be the CSRF token.
 
     :raise DefinitionError: an empty file, a diagram that is not XML or a form not in UTF-8 (see
-        :func:`mpv.definitions.decode_file`), a file too large, or too many files.
+        :func:`mpv.engine.definitions.decode_file`), a file too large, or too many files.
     """
     if not (req.content_type or "").startswith("multipart/form-data"):
         if not req.context.csrf_checked:
@@ -223,7 +223,7 @@ class DefinicionMigracion:
         if not req.context.csrf_checked:
             raise InvalidInput("Use el botón «Migrar» de la página de la versión.")
         row = _row(definicion_id)
-        resultados = migracion.migrar_todos(self._services.engine, row.id, _actor(req))
-        self._pages.render(req, resp, "definiciones/migracion.html", v=row, resultados=resultados,
+        resultados = migration.migrar_todos(self._services.engine, row.id, _actor(req))
+        self._pages.render(req, resp, "definiciones/migration.html", v=row, resultados=resultados,
                            migrados=sum(r.migrado for r in resultados),
                            rechazados=sum(not r.migrado for r in resultados))

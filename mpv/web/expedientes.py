@@ -6,12 +6,13 @@ from urllib.parse import quote, urlencode
 
 from peewee import JOIN
 
-from .. import history, listados
+from .. import history
+from ..tramites import listados
 from ..tramites import expedientes
 from ..engine import Actor
 from ..errors import NotFound
 from ..models import Adjunto, Copia, Expediente, Oficina, Tarea
-from ..recorrido import recorrido
+from ..engine.path import recorrido
 from ..pdf import pdf_name
 from .middleware import require
 
@@ -33,7 +34,7 @@ def actor_of(req) -> Actor:
     return Actor.de_usuario(req.context.usuario, ip=req.remote_addr or "")
 
 
-def _date_param(req, name: str, errors: dict) -> date | None:
+def date_param(req, name: str, errors: dict) -> date | None:
     value = req.get_param(name) or ""
     if not value:
         return None
@@ -50,7 +51,7 @@ def filtro_tramites(req, errors: dict) -> listados.Filtro:
     orden, plazo, ubicacion = (req.get_param(name) or "" for name in ("orden", "plazo", "ubicacion"))
     return listados.Filtro(
         q=(req.get_param("q") or "").strip()[:100], estado=req.get_param("estado") or "",
-        desde=_date_param(req, "desde", errors), hasta=_date_param(req, "hasta", errors),
+        desde=date_param(req, "desde", errors), hasta=date_param(req, "hasta", errors),
         orden=orden if orden in listados.ORDENES else "recientes",
         plazo=plazo if plazo in listados.PLAZOS else "", ubicacion=ubicacion if ubicacion in listados.UBICACIONES else "",
         cursor=req.get_param("despues") or req.get_param("antes") or "", atras=bool(req.get_param("antes")))

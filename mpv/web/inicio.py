@@ -3,7 +3,7 @@
 Each figure opens the list of exactly the rows it counts: the count and the link come from one filter."""
 from __future__ import annotations
 
-from .. import listados
+from ..tramites import listados
 from ..models import Tarea
 from .expedientes import consulta
 from .middleware import require

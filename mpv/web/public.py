@@ -9,9 +9,10 @@ import re
 
 import falcon
 
-from .. import constancia, history
+from .. import history
+from ..tramites import constancia
 from ..errors import InvalidInput, NotFound, TooLarge
-from ..filing import presentar
+from ..tramites.presentacion import presentar
 from ..identidad import TIPOS
 from ..models import Adjunto, Expediente, Tarea, TipoDocumento
 from ..pdf import pdf_name

@@ -11,7 +11,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
 from ..config import PACKAGE_ROOT
-from ..listados import Hoy
+from ..tramites.listados import Hoy
 from ..plazos import Calendario
 from ..text import tamano
 
@@ -24,7 +24,7 @@ MESES = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto
          "noviembre", "diciembre"]
 
 
-# A row's plazo (:meth:`mpv.listados.Hoy.situacion`) as its badge: css class and word.
+# A row's plazo (:meth:`mpv.tramites.listados.Hoy.situacion`) as its badge: css class and word.
 PLAZO = {"concluido": ("cerrado", "concluido"), "sin_plazo": ("sin-plazo", "sin plazo"), "vencido": ("vencido", "vencido"),
          "por_vencer": ("por-vencer", "por vencer"), "en_plazo": ("en-plazo", "en plazo")}
 
@@ -93,7 +93,7 @@ class Renderer:
 
     def plazo(self, vence: datetime | None, vencido: bool = False, terminado: bool = False) -> tuple[str, str]:
         """(css class, word) for a deadline: en plazo / por vencer / vencido (or sin plazo, concluido), as
-        the lists' plazo filter and the home page's figures define them (:class:`mpv.listados.Hoy`)."""
+        the lists' plazo filter and the home page's figures define them (:class:`mpv.tramites.listados.Hoy`)."""
         situacion = Hoy.segun(self.calendario, self.clock()).situacion(vence, vencido, terminado)
         return PLAZO[situacion]
 

@@ -13,8 +13,8 @@ import time
 
 import waitress
 
-from ..correo import SenderThread
-from ..filing import referenced_among
+from ..correo.mailer import SenderThread
+from ..tramites.presentacion import referenced_among
 from ..periodic import Periodic
 from .app import create_app
 
@@ -80,7 +80,7 @@ def serve(services, threads: int = 8, timers: bool = True, correos: bool = True,
     timer = TimerThread(services.engine, settings.timer_interval) if timers else None
     if timer:
         timer.start()
-    # E-mails to citizens: several processes may send at once, each row is claimed by one (mpv.correo).
+    # E-mails to citizens: several processes may send at once, each row is claimed by one (mpv.correo.mailer).
     sender = SenderThread(services, settings.timer_interval) if correos else None
     if sender:
         sender.start()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import falcon
 
-from .. import forms
+from ..engine import forms
 from ..errors import InvalidInput
 from ..tramites.tareas import Tareas
 from .expedientes import staff_actor

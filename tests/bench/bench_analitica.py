@@ -7,7 +7,7 @@ each query for the default filter (the last 90 days). The cost grows with the ro
 with the whole history: 1M expedientes are about 12M Evento rows, 670k of them tasks of the last 90 days.
 
 Run: ``python tests/bench/bench_analitica.py [--max N] [--carpeta DIR] [--postgresql ESQUEMA]``. The
-database is seeded with ``mpv.seed`` (100k, then grown to 1M: about 7 minutes on 2 cores on SQLite), or
+database is seeded with ``mpv.demo.volumen`` (100k, then grown to 1M: about 7 minutes on 2 cores on SQLite), or
 reused from ``--carpeta`` (or the schema); the analytics indexes are created by ``init-db`` (timed too).
 """
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mpv import analitica  # noqa: E402
+from mpv.auditoria import analitica  # noqa: E402
 from mpv.config import Settings  # noqa: E402
 from mpv.models import Expediente, TipoDocumento, Usuario  # noqa: E402
 
@@ -128,7 +128,7 @@ def main(argv=None) -> int:
                         help=f"usa este esquema de {PG_URL} (se conserva) en vez de SQLite")
     args = parser.parse_args(argv)
     from mpv.demo import seed as demo_seed
-    from mpv.seed import Barra, sembrar
+    from mpv.demo.volumen import Barra, sembrar
     from mpv.services import Services
 
     print(machine() + (f"; PostgreSQL, esquema {args.postgresql}" if args.postgresql else ""))

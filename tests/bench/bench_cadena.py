@@ -7,7 +7,7 @@ writer *processes* (no GIL between them) against one fresh schema and prints, fo
 - ``cadena``: transactions that append one audit-sized Evento row through :func:`mpv.history.append`;
 - ``sin cadena``: the same row inserted in its own transaction without touching the head (the baseline:
   what the database does when nothing serialises the writers);
-- ``presentaciones``: whole filings (:func:`mpv.filing.presentar` with a small PDF, in-process, no HTTP).
+- ``presentaciones``: whole filings (:func:`mpv.tramites.presentacion.presentar` with a small PDF, in-process, no HTTP).
 
 Run: ``.venv/bin/python tests/bench/bench_cadena.py [--segundos S] [--procesos 1,2,4,8]``.
 Skipped when no PostgreSQL answers at 127.0.0.1:5432 (database ``test``).

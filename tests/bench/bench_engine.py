@@ -20,7 +20,7 @@ from helpers import PG_URL, FakeClock, build_services, file_tramite, fresh_datab
 from mpv.config import Settings  # noqa: E402
 from mpv.demo import sample_pdf  # noqa: E402
 from mpv.engine import Actor  # noqa: E402
-from mpv.filing import presentar  # noqa: E402
+from mpv.tramites.presentacion import presentar  # noqa: E402
 from mpv.models import Tarea  # noqa: E402
 
 SIZES = (0, 5, 20, 50)

@@ -1,11 +1,11 @@
 """Benchmark: the auditor's CSV exports over a million Evento rows, and the chain verification behind their pages.
 
-A SQLite database is seeded with ``mpv.seed`` (realistic expedientes, ~12 Evento rows each) up to
+A SQLite database is seeded with ``mpv.demo.volumen`` (realistic expedientes, ~12 Evento rows each) up to
 ``--realistas`` rows, then with login rows up to ``--eventos``, all in one hash chain. Each measurement then runs in a fresh child process (started and waited
 for by PID) so that its peak RSS is its own: the app is built, an auditor signs in, and the CSV is read
 from the WSGI response chunk by chunk, as waitress would send it, and thrown away. Printed: rows/s, MB/s,
 peak RSS during the export (VmHWM reset before it) next to the RSS before it. Also: the whole-chain walk, and the
-incremental check the pages do between walks (:class:`mpv.auditoria.VerificacionCadena`).
+incremental check the pages do between walks (:class:`mpv.auditoria.queries.VerificacionCadena`).
 
 Run: ``.venv/bin/python tests/bench/bench_export.py [--eventos N] [--carpeta DIR]`` (a DIR kept between
 runs skips the seeding).
@@ -68,12 +68,12 @@ def eventos_en(carpeta: Path) -> int:
 
 
 def sembrar_hasta(carpeta: Path, eventos: int, realistas: int):
-    """Seed expedientes (``mpv.seed``) up to ``realistas`` Evento rows, then access rows (logins with their
+    """Seed expedientes (``mpv.demo.volumen``) up to ``realistas`` Evento rows, then access rows (logins with their
     address, as a busy year has) up to ``eventos``: both through ``history.append``, one chain."""
     from datetime import datetime, timedelta, timezone
 
     from mpv import demo, history
-    from mpv.seed import sembrar
+    from mpv.demo.volumen import sembrar
     from mpv.services import Services
 
     services = Services.build(settings_for(carpeta))  # clock-ok: seeded up to today, as a real database
@@ -104,7 +104,7 @@ def medir(carpeta: Path, que: str) -> dict:
     from webclient import Browser
     from falcon import testing
 
-    from mpv import auditoria
+    from mpv.auditoria import queries
     from mpv.models import Usuario
     from mpv.services import Services
     from mpv.web.app import create_app
@@ -112,7 +112,7 @@ def medir(carpeta: Path, que: str) -> dict:
     services = Services.build(settings_for(carpeta))  # clock-ok: a server process on the wall clock, as mpv serve
     if que == "verificar":
         reiniciar_pico()
-        cache = auditoria.VerificacionCadena(services.clock)
+        cache = queries.VerificacionCadena(services.clock)
         completa = cache.resultado()
         incremental = cache.resultado()
         assert completa.verificacion.ok, str(completa.verificacion)
@@ -153,7 +153,7 @@ def main():
     parser.add_argument("--eventos", type=int, default=1_000_000)
     parser.add_argument("--carpeta", type=Path)
     parser.add_argument("--realistas", type=int, default=200_000,
-                        help="eventos de expedientes sembrados con mpv.seed; el resto, ingresos (más rápidos de sembrar)")
+                        help="eventos de expedientes sembrados con mpv.demo.volumen; el resto, ingresos (más rápidos de sembrar)")
     parser.add_argument("--medir", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.medir:

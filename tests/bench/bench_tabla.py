@@ -176,7 +176,7 @@ def sembrada(base: Path, size: int, pesos: dict | None, clock) -> Path:
     (or finished) when needed: grown from the largest smaller one there is, since seeding 1M takes minutes.
     The seed is the size, so the same day gives the same database."""
     from mpv.demo import seed as demo_seed
-    from mpv.seed import Barra, sembrar
+    from mpv.demo.volumen import Barra, sembrar
     from mpv.services import Services
 
     carpeta = base / str(size)
@@ -217,7 +217,7 @@ def trabajo(carpeta: Path, cantidad: int, clock) -> list[str]:
     :raise RuntimeError: when ten rounds were not enough.
     """
     from mpv.demo import seed as demo_seed
-    from mpv.seed import PESOS, sembrar
+    from mpv.demo.volumen import PESOS, sembrar
     from mpv.services import Services
 
     shutil.rmtree(carpeta, ignore_errors=True)
@@ -266,7 +266,7 @@ def para_seguimiento(carpeta: Path) -> tuple[str, str, int]:
 
 def consultas(carpeta: Path, size: int, clock, repeats: int = 15):
     """Print the median time of each query behind Trámites recibidos (one per filter) at this size."""
-    from mpv import listados
+    from mpv.tramites import listados
     from mpv.services import Services
 
     services = Services.build(settings_for(carpeta), clock=clock)
@@ -358,7 +358,7 @@ def run(argv=None, clock=None) -> tuple[list[dict], str]:
     sizes = sorted({min(args.min, args.max), args.max})
     pesos = None
     if args.escenarios:
-        from mpv.seed import PESOS
+        from mpv.demo.volumen import PESOS
 
         pesos = {k: (1, 1, 1, 1) if k in args.escenarios.split(",") else (0, 0, 0, 0) for k in PESOS}
     carpetas = {size: sembrada(base, size, pesos, clock) for size in sizes}
@@ -460,7 +460,7 @@ def _filing_body():
 
 
 def check_list(port, path, cookie):
-    from mpv.listados import PAGE
+    from mpv.tramites.listados import PAGE
 
     status, _, page = request(port, "GET", path, headers={"Cookie": cookie})
     rows = page.count("<tr>") - 1  # the header row is one
@@ -538,7 +538,7 @@ def documento(filas, args, inicio, maquina, con_wrk: bool, notas: list[str]) -> 
         "cada base, intercaladas; la tabla da medianas.",
         f"- Servidor: waitress con {args.hilos} hilos por proceso (los de `mpv serve`), un proceso salvo la última "
         "fila; SQLite. Las derivaciones y presentaciones van a una base de trabajo nueva; las páginas, a las bases "
-        f"sembradas con `mpv.seed` ({', '.join(f'{s:,}' for s in sorted({min(args.min, args.max), args.max}))} "
+        f"sembradas con `mpv.demo.volumen` ({', '.join(f'{s:,}' for s in sorted({min(args.min, args.max), args.max}))} "
         "expedientes).",
         "",
         markdown(filas),
@@ -551,7 +551,7 @@ def documento(filas, args, inicio, maquina, con_wrk: bool, notas: list[str]) -> 
         "estado del motor serializado), la guarda entera y añade una fila con las columnas e índices de Evento; el "
         "POST simple escribe el cuerpo en un archivo en trozos de 64 KiB y hace fsync, sin multipart ni base de "
         "datos; el hola mundo es un `falcon.App` sin middleware servido por el mismo waitress. Cada derivación es "
-        "sobre un expediente distinto que espera su derivación (clonado con `mpv.seed` de uno que el motor "
+        "sobre un expediente distinto que espera su derivación (clonado con `mpv.demo.volumen` de uno que el motor "
         "recibió).",
         "",
         *notas,
@@ -570,7 +570,7 @@ def parse(argv):
     parser.add_argument("--conexiones", type=int, default=16)
     parser.add_argument("--hilos", type=int, default=8, help="hilos de waitress (los de «mpv serve»)")
     parser.add_argument("--derivaciones", type=int, help="expedientes por derivar preparados")
-    parser.add_argument("--escenarios", help="sembrar solo estos escenarios de mpv.seed (separados por comas), "
+    parser.add_argument("--escenarios", help="sembrar solo estos escenarios de mpv.demo.volumen (separados por comas), "
                                                 "para pruebas cortas")
     parser.add_argument("--consultas", action="store_true",
                         help="antes de la tabla, el tiempo de cada consulta de la lista (un filtro cada una)")

@@ -1,8 +1,8 @@
 """The definition compiler: a bundle (one ``.bpmn`` and the JSON Schema forms its user tasks name) checked and
 parsed into a :class:`Definition`, or refused with every problem named by its BPMN element id.
 
-What reaches it may come from anyone's modeler: refusals of the XML itself are in :mod:`mpv.bpmn_xml`,
-SpiffWorkflow's refusals in Spanish in :mod:`mpv.bpmn_mensajes`. Storing versions is :mod:`mpv.definitions`.
+What reaches it may come from anyone's modeler: refusals of the XML itself are in :mod:`mpv.engine.bpmn_xml`,
+SpiffWorkflow's refusals in Spanish in :mod:`mpv.engine.parser_messages`. Storing versions is :mod:`mpv.engine.definitions`.
 """
 from __future__ import annotations
 
@@ -23,9 +23,9 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import ManualTask, ScriptTask, UserTask
 
 from . import forms
-from .bpmn_mensajes import crash_problem, parser_problem
+from .parser_messages import crash_problem, parser_problem
 from .bpmn_xml import BPMN_NS, Problem, executable_process, refuse, safe_xml, short_tag
-from .errors import DefinitionError
+from ..errors import DefinitionError
 from .scripting import check_code, names_used, use_engine_clock
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ LANE_ROLES = {
 # Variables every instance has from its start (see ``Engine.start``), besides the forms' fields.
 START_VARIABLES = {"numero", "tipo_documento"}
 
-# Functions the restricted environment offers (see ``mpv.scripting.ScriptEngine``).
+# Functions the restricted environment offers (see ``mpv.engine.scripting.ScriptEngine``).
 SCRIPT_FUNCTIONS = {"fin_plazo", "hoy"}
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from fpdf import FPDF
 
-from .engine import SISTEMA, Actor
-from .filing import presentar
-from .models import Expediente, Oficina, TipoDocumento, Usuario
-from .usuarios import crear_usuario
+from ..engine import SISTEMA, Actor
+from ..tramites.presentacion import presentar
+from ..models import Expediente, Oficina, TipoDocumento, Usuario
+from ..tramites.usuarios import crear_usuario
 
 # A district municipality's units, after a typical Reglamento de Organización y Funciones (ROF).
 OFICINAS = [
@@ -70,6 +70,12 @@ def sample_pdf(title: str, pages: int = 1) -> bytes:
         pdf.add_page()
         pdf.multi_cell(0, 8, f"{title}\nPágina {number} de {pages}")
     return bytes(pdf.output())
+
+
+def contar() -> str:
+    """How many offices, users and expedientes the database holds, in one line."""
+    return (f"Oficinas: {Oficina.select().count()}  Usuarios: {Usuario.select().count()}  "
+            f"Expedientes: {Expediente.select().count()}")
 
 
 def credentials_path(settings) -> Path:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 
-from .identidad import ruc_check_digit
-from .listados import fold
+from ..identidad import ruc_check_digit
+from ..tramites.listados import fold
 
 NOMBRES = (
     "Ana", "María", "Rosa", "Carmen", "Luz", "Juana", "Elena", "Lucía", "Sofía", "Milagros", "Patricia",
@@ -111,7 +111,7 @@ def _ruc(rng: random.Random) -> str:
 
 
 def persona(rng: random.Random) -> dict:
-    """A sender as ``mpv.filing.validar`` returns it (without the trámite's own fields)."""
+    """A sender as ``mpv.tramites.presentacion.validar`` returns it (without the trámite's own fields)."""
     telefono = "9" + "".join(rng.choice("0123456789") for _ in range(8))
     direccion = f"{rng.choice(VIAS)} {rng.choice(CALLES)} {rng.randint(100, 2500)}, {rng.choice(ZONAS)}"
     if rng.random() < 0.12:

@@ -25,10 +25,10 @@ from email.message import EmailMessage
 
 import peewee
 
-from .correo_mensajes import Mensajes, NoEnviable
-from .errors import Conflict, NotFound
-from .models import Correo
-from .periodic import Periodic
+from .mensajes import Mensajes, NoEnviable
+from ..errors import Conflict, NotFound
+from ..models import Correo
+from ..periodic import Periodic
 
 log = logging.getLogger(__name__)
 

@@ -23,11 +23,12 @@ from typing import NamedTuple
 import peewee
 from peewee import fn
 
-from . import history, registro, sessions
-from .engine import SISTEMA, Actor
-from .errors import InvalidInput, NotAllowed, NotFound
-from .models import ROLES, Oficina, Usuario
-from .passwords import generate_password, hash_password, password_problem
+from .. import history, registro
+from . import sessions
+from ..engine import SISTEMA, Actor
+from ..errors import InvalidInput, NotAllowed, NotFound
+from ..models import ROLES, Oficina, Usuario
+from ..passwords import generate_password, hash_password, password_problem
 
 USERNAME = re.compile(r"[A-Za-z0-9._-]{3,60}")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")

@@ -9,7 +9,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 
 from .definitions import Definition
-from .models import Evento, Tarea, Temporizador
+from ..models import Evento, Tarea, Temporizador
 
 # Rows whose ``tarea`` names an element the instance went through.
 RECORRIDO = ("tarea", "decision", "evento", "accion", "fin", "temporizador")

@@ -4,7 +4,7 @@ A version is a *bundle*: one ``.bpmn`` file with one executable process and the 
 user tasks name (``formJsonSchemaFilename`` / ``formUiSchemaFilename``). It is stored as a
 ProcessDefinition row keyed by the SHA-256 of its files; a running instance keeps the row it
 started with. Bundles are parsed once per process and cached. Checking a bundle is
-:mod:`mpv.definition_compiler`; its names are re-exported here for the callers that import them from
+:mod:`mpv.engine.compiler`; its names are re-exported here for the callers that import them from
 this module.
 """
 from __future__ import annotations
@@ -16,13 +16,12 @@ from typing import Callable
 
 import orjson
 
-from . import history
+from .. import history
 from .bpmn_xml import BPMN_NS, Problem, decode_bpmn, refuse, safe_xml
-from .definition_compiler import (Definition, UserTaskInfo, bundle_sha256, compile_bundle, executable_process,
-                                  lane_role)
-from .errors import DefinitionError
-from .models import ProcessDefinition, utcnow
-from .sentencia import Sentencia
+from .compiler import Definition, UserTaskInfo, bundle_sha256, compile_bundle, executable_process, lane_role
+from ..errors import DefinitionError
+from ..models import ProcessDefinition, utcnow
+from ..sentencia import Sentencia
 
 __all__ = ["BPMN_NS", "Definition", "DefinitionStore", "Problem", "UserTaskInfo", "bundle_sha256", "compile_bundle",
            "complete_bundle", "decode_file", "executable_process", "lane_role", "read_bundle", "read_bundles",
@@ -33,7 +32,7 @@ SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 
 
 def decode_file(name: str, data: bytes) -> str:
-    """A bundle file's text: a diagram in the encoding it declares (:func:`mpv.bpmn_xml.decode_bpmn`), a JSON
+    """A bundle file's text: a diagram in the encoding it declares (:func:`mpv.engine.bpmn_xml.decode_bpmn`), a JSON
     form in UTF-8 (a byte-order mark is dropped).
 
     :raise DefinitionError: empty, not in its encoding, or (a diagram) not XML.

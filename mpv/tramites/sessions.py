@@ -15,10 +15,10 @@ from typing import Callable
 
 from peewee import JOIN
 
-from . import history, registro
-from .errors import InvalidInput, NotAllowed, NotFound, Throttled
-from .models import IntentoAcceso, Oficina, Sesion, Usuario
-from .passwords import hash_password, password_problem, verify_password
+from .. import history, registro
+from ..errors import InvalidInput, NotAllowed, NotFound, Throttled
+from ..models import IntentoAcceso, Oficina, Sesion, Usuario
+from ..passwords import hash_password, password_problem, verify_password
 
 IDLE = timedelta(minutes=30)
 ABSOLUTE = timedelta(hours=12)

@@ -10,7 +10,7 @@ import re
 
 from peewee import SQL
 
-from .models import Expediente
+from ..models import Expediente
 
 _WORD = re.compile(r"[0-9a-zñ]+")
 # From this many matches on, walking the list's index and probing the matches beats fetching and

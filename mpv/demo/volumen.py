@@ -1,7 +1,7 @@
 """Realistic volume: ``mpv demo --expedientes N`` seeds N expedientes of the last two years, in bulk.
 
 Each seeded expediente is one the engine could have produced, so it can be opened and continued:
-its rows are cloned from a template the real engine ran (``mpv.seed_plantillas``), with the clone's
+its rows are cloned from a template the real engine ran (``mpv.demo.escenarios``), with the clone's
 own number, sender, subject and act moments; timers are recomputed with the calendar from the act
 that started them. Filings are generated day by day, so numbers follow filing order within a year.
 Old expedientes are mostly finished; the open ones are recent.
@@ -23,15 +23,17 @@ from datetime import datetime, time as dtime, timedelta, timezone
 import orjson
 from peewee import fn
 
-from . import history, seed_datos, usuarios
-from .demo import sample_pdf
-from .engine import SISTEMA, Actor
-from .errors import InvalidInput, MPVError
-from .listados import fold
-from .filing import codigo_seguimiento
-from .models import (Adjunto, Copia, Evento, Expediente, Numeracion, Oficina, Remitente, Tarea, Temporizador,
-                     TipoDocumento, Usuario)
-from .seed_plantillas import ESCENARIOS, Dias, Molde, Plantilla, Taller, agenda
+from .. import history
+from . import personas
+from ..tramites import usuarios
+from . import sample_pdf
+from ..engine import SISTEMA, Actor
+from ..errors import InvalidInput, MPVError
+from ..tramites.listados import fold
+from ..tramites.presentacion import codigo_seguimiento
+from ..models import (Adjunto, Copia, Evento, Expediente, Numeracion, Oficina, Remitente, Tarea, Temporizador, TipoDocumento, Usuario)
+from .escenarios import ESCENARIOS, Dias, Molde, Plantilla, agenda
+from .taller import Taller
 
 # How likely each escenario is for a filing made less than 3 days ago, 3–20, 20–90, and more.
 PESOS = {
@@ -164,7 +166,7 @@ class _Sembrador:
                                   services.calendario.tz).astimezone(UTC)
         self.taller = Taller(services, mesa, personal, self.dias, inicio, sample_pdf("Solicitud", 2))
         self.oficinas = sorted(personal)
-        self.pesos_oficina = list(itertools.accumulate(seed_datos.PESOS_OFICINA.get(c, 2) for c in self.oficinas))
+        self.pesos_oficina = list(itertools.accumulate(personas.PESOS_OFICINA.get(c, 2) for c in self.oficinas))
         self.escenarios = list(pesos)
         self.pesos = [list(itertools.accumulate(pesos[e][col] for e in self.escenarios)) for col in range(4)]
         self.tipos = dict(TipoDocumento.select(TipoDocumento.codigo, TipoDocumento.id)
@@ -193,14 +195,14 @@ class _Sembrador:
         if self.recientes and rng.random() < 0.15:
             persona = rng.choice(self.recientes)
         else:
-            persona = seed_datos.persona(rng)
+            persona = personas.persona(rng)
             self.recientes.append(persona)
         anio = self.services.calendario.fecha_local(inicio).year
-        asunto, tipo = seed_datos.asunto(rng, x, anio)
+        asunto, tipo = personas.asunto(rng, x, anio)
         tipo = tipo if tipo in self.tipos else ("SOL" if "SOL" in self.tipos else next(iter(self.tipos)))
         ip = f"{rng.choice((179, 181, 190, 200))}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
         return _Borrador(plantilla, plan[0], plan[1], persona, asunto, tipo,
-                         seed_datos.numero_documento(rng, persona, tipo, anio),
+                         personas.numero_documento(rng, persona, tipo, anio),
                          rng.choice((1, 1, 2, 2, 3, 4, 5, 6, 8, 10, 12, 20, 35)), ip)
 
     # -- a batch, in one write transaction ------------------------------------------------
@@ -228,7 +230,7 @@ class _Sembrador:
         m_iso = [m.isoformat() for m in b.moments]
         d_iso = [d.isoformat() for d in b.dues]
         numero = f"{anio}-{correlativo:06d}"
-        nombre = seed_datos.nombre_completo(persona)
+        nombre = personas.nombre_completo(persona)
         fecha = self.services.calendario.fecha_presentacion(b.moments[0]).isoformat()
         rows[Remitente].append((rem_id, *(persona[k] for k in _PERSONA)))
         slots = {"numero": f'"numero":"{numero}"', "tipo": f'"tipo_documento":"{b.tipo}"'}
@@ -248,7 +250,7 @@ class _Sembrador:
         eventos = rows[Evento]
         for (k, tipo, accion, desc, actor, actor_nombre, rol, actor_oficina, ip, tarea, tarea_id, kd, origen,
              destino, detalle, payload) in p.eventos:
-            if isinstance(payload, list):  # the filing: its own data, as mpv.filing.presentar records it
+            if isinstance(payload, list):  # the filing: its own data, as mpv.tramites.presentacion.presentar records it
                 payload = orjson.dumps({**persona, "tipo_documento": b.tipo, "numero_documento": b.numero_documento,
                                         "asunto": b.asunto, "folios": b.folios, "adjuntos": payload,
                                         "fecha_presentacion": fecha}, option=orjson.OPT_SORT_KEYS).decode()

@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import peewee as pw
 
-from .models import Evento, Expediente, Oficina, TipoDocumento
+from ..models import Evento, Expediente, Oficina, TipoDocumento
 
 DIAS_POR_DEFECTO = 90
 # A longer range is cut to a year: every figure reads the whole range (a year at 1M expedientes: ~5 s cold).

@@ -4,7 +4,7 @@ Whatever an analyst uploads — another encoding, a DTD, a binary, a truncated f
 MPV can store (:func:`decode_bpmn`), a tree parsed with entities, DTDs and the network off
 (:func:`safe_xml`) whose executable process can be found (:func:`executable_process`), or a
 :class:`~mpv.errors.DefinitionError` whose problems name the file and line (or the element).
-The Spanish wording of SpiffWorkflow's own refusals lives in :mod:`mpv.bpmn_mensajes`.
+The Spanish wording of SpiffWorkflow's own refusals lives in :mod:`mpv.engine.parser_messages`.
 """
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import re
 
 from lxml import etree
 
-from .errors import DefinitionError
-from .models import ProcessDefinition
+from ..errors import DefinitionError
+from ..models import ProcessDefinition
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 

@@ -13,8 +13,8 @@ from datetime import date, datetime, time, timedelta, timezone
 import orjson
 import peewee as pw
 
-from .models import Copia, Evento, Expediente, Oficina, Tarea, TipoDocumento
-from .text import fold
+from ..models import Copia, Evento, Expediente, Oficina, Tarea, TipoDocumento
+from ..text import fold
 
 PAGE = 50
 
@@ -128,13 +128,13 @@ _FILA = [(field.name, field) for field in COLUMNS] + [("tipo_nombre", TipoDocume
                                                        ("oficina_nombre", Oficina.nombre)]
 
 
-def _encode(values) -> str:
+def encode_cursor(values) -> str:
     raw = "|".join("" if v is None else (v.isoformat() if isinstance(v, datetime) else str(v)) for v in values)
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def _decode(cursor: str):
-    """The (moment, id) a cursor of :func:`_encode` carries; None for anything else: a cursor comes
+def decode_cursor(cursor: str):
+    """The (moment, id) a cursor of :func:`encode_cursor` carries; None for anything else: a cursor comes
     from the address bar, so it may be tampered with (a naive or out-of-range moment, a huge id)."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
@@ -160,7 +160,7 @@ def tramites(filtro: Filtro, tz, search=None, limite: int = PAGE, hoy: Hoy | Non
              .join(TipoDocumento, pw.JOIN.LEFT_OUTER).switch(Expediente)  # LEFT: expediente stays the outer loop
              .join(Oficina, pw.JOIN.LEFT_OUTER, on=(Expediente.oficina_actual == Oficina.id)))
     query = _filtrar(query, filtro, tz, search, hoy, pagina=True)
-    decoded = _decode(filtro.cursor) if filtro.cursor else None
+    decoded = decode_cursor(filtro.cursor) if filtro.cursor else None
     if decoded:
         key, ident = decoded
         pair = pw.Tuple(column, Expediente.id)
@@ -180,9 +180,9 @@ def tramites(filtro: Filtro, tz, search=None, limite: int = PAGE, hoy: Hoy | Non
         has_next = more if not filtro.atras else bool(filtro.cursor)
         has_prev = bool(filtro.cursor) if not filtro.atras else more
         if has_next:
-            pagina.siguiente = _encode((last[keyname], last["id"]))
+            pagina.siguiente = encode_cursor((last[keyname], last["id"]))
         if has_prev:
-            pagina.anterior = _encode((first[keyname], first["id"]))
+            pagina.anterior = encode_cursor((first[keyname], first["id"]))
     return pagina
 
 

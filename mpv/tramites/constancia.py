@@ -11,8 +11,8 @@ from datetime import date, datetime
 import orjson
 from fpdf import FPDF
 
-from .models import Adjunto, Evento, Expediente
-from .plazos import Calendario
+from ..models import Adjunto, Evento, Expediente
+from ..plazos import Calendario
 
 MESES = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
          "noviembre", "diciembre"]

@@ -12,14 +12,14 @@ import re
 import secrets
 from datetime import datetime, timezone
 
-from . import identidad
-from .sentencia import Sentencia
-from .engine import STATE_FORMAT, Actor, NuevoAdjunto
-from .text import fold
-from .errors import ArchivoRechazado, InvalidInput
-from .models import Adjunto, Expediente, Numeracion, Remitente, TipoDocumento
-from .pdf import check_pdf, pdf_name
-from .storage import Received, Stored
+from .. import identidad
+from ..sentencia import Sentencia
+from ..engine import STATE_FORMAT, Actor, NuevoAdjunto
+from ..text import fold
+from ..errors import ArchivoRechazado, InvalidInput
+from ..models import Adjunto, Expediente, Numeracion, Remitente, TipoDocumento
+from ..pdf import check_pdf, pdf_name
+from ..storage import Received, Stored
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 

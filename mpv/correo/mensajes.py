@@ -18,11 +18,12 @@ from email.utils import format_datetime, parseaddr
 import orjson
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from . import constancia, history
-from .config import PACKAGE_ROOT
-from .models import Correo, Evento, Expediente, Oficina
-from .pdf import pdf_name
-from .text import tamano
+from .. import history
+from ..tramites import constancia
+from ..config import PACKAGE_ROOT
+from ..models import Correo, Evento, Expediente, Oficina
+from ..pdf import pdf_name
+from ..text import tamano
 
 TEMPLATES = PACKAGE_ROOT / "templates" / "correo"
 

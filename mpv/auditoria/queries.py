@@ -12,8 +12,10 @@ from typing import Callable, Iterator
 import orjson
 import peewee as pw
 
-from . import history, listados
-from .models import Evento, Expediente
+from .. import history
+from ..tramites import listados
+from ..models import Adjunto, Evento, Expediente
+from ..tramites.presentacion import files_in_use
 
 PAGE = 50
 LOTE = 1000  # rows per query of a CSV export
@@ -77,7 +79,7 @@ def eventos(filtro: FiltroEventos, tz, limite: int = PAGE, cadena: bool = False)
     if filtro.expediente_id:
         query = query.where(Evento.expediente == filtro.expediente_id)
     query = _in_days(query, Evento.momento, filtro.desde, filtro.hasta, tz)
-    decoded = listados._decode(filtro.cursor) if filtro.cursor else None
+    decoded = listados.decode_cursor(filtro.cursor) if filtro.cursor else None
     if cadena:
         if decoded:
             query = query.where(Evento.seq > decoded[1])
@@ -91,7 +93,7 @@ def eventos(filtro: FiltroEventos, tz, limite: int = PAGE, cadena: bool = False)
     pagina = listados.Pagina(rows[:limite])
     if len(rows) > limite:
         last = pagina.filas[-1]
-        pagina.siguiente = listados._encode((None if cadena else last["momento"], last["seq"]))
+        pagina.siguiente = listados.encode_cursor((None if cadena else last["momento"], last["seq"]))
     return pagina
 
 
@@ -168,3 +170,25 @@ class VerificacionCadena:
             return self._ultimo
         finally:
             self._lock.release()
+
+
+@dataclasses.dataclass
+class ArchivoDanado:
+    """A stored attachment that no longer hashes to its name (or is missing), and where it is attached."""
+
+    sha256: str
+    problema: str
+    adjuntos: list[str]  # «2026-000123 «solicitud.pdf»», at most five
+
+
+def verificar_archivos(storage) -> tuple[int, list[ArchivoDanado]]:
+    """Hash every stored attachment again: how many were checked, and those that fail."""
+    checked, bad = 0, []
+    for sha in files_in_use():
+        checked += 1
+        problem = storage.check(sha)
+        if problem:
+            names = [f"{a.expediente.numero} «{a.nombre}»"
+                     for a in Adjunto.select().where(Adjunto.sha256 == sha).limit(5)]
+            bad.append(ArchivoDanado(sha, problem, names))
+    return checked, bad

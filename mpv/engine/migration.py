@@ -16,9 +16,9 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
 from .definitions import Definition
-from .engine import SISTEMA, Actor, Engine, Step
-from .errors import NotFound
-from .models import Evento, Expediente, ProcessDefinition
+from . import SISTEMA, Actor, Engine, Step
+from ..errors import NotFound
+from ..models import Evento, Expediente, ProcessDefinition
 from .scripting import CLOCK_TIMERS
 
 # A task in one of these states has begun: a timer's WAITING means its plazo is already running.
