@@ -131,7 +131,7 @@ def cmd_tramites_tareas(args, services) -> int:
 
 
 def cmd_tramites_completar(args, services) -> int:
-    from ..tramites.tareas import Tareas
+    from ..tramites import tareas
 
     try:
         datos = json.loads(args.datos)
@@ -146,7 +146,7 @@ def cmd_tramites_completar(args, services) -> int:
         if usuario is None:
             raise NotFound(f"No existe el usuario activo {args.usuario}.")
         actor = Actor.de_usuario(usuario)
-    result = Tareas(services).completar_por_nombre(actor, args.numero, args.tarea, datos)
+    result = tareas.completar_por_nombre(services, actor, args.numero, args.tarea, datos)
     print(f"Expediente {result.expediente.numero}: {result.expediente.estado}"
           f"{' — ' + result.expediente.tarea_actual if result.expediente.tarea_actual else ''}")
     return 0

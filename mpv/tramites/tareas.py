@@ -53,159 +53,163 @@ class Bandeja:
     copias: list[Copia]
 
 
-class Tareas:
-    """The actions on a trámite's tasks. Built once with the application's services."""
+# -- any task of the diagram -----------------------------------------------------------------------------
+def tarea(services, actor: Actor, numero: str, task_id: str) -> tuple[Expediente, TaskView]:
+    """A ready task that ``actor`` works, with its data (to show its form).
 
-    def __init__(self, services):
-        self._services = services
-        self._engine = services.engine
+    :raise NotFound: / :raise NotAllowed: / :raise Conflict: no longer ready."""
+    expediente = expedientes.visible(actor, numero)
+    task = services.engine.ready_task(expediente, task_id)
+    services.engine.authorize(actor, expediente, task, task.info)  # a TaskView carries the data it needs
+    return expediente, task
 
-    # -- any task of the diagram -------------------------------------------------------------
-    def tarea(self, actor: Actor, numero: str, task_id: str) -> tuple[Expediente, TaskView]:
-        """A ready task that ``actor`` works, with its data (to show its form).
 
-        :raise NotFound: / :raise NotAllowed: / :raise Conflict: no longer ready."""
+def completar(services, actor: Actor, numero: str, task_id: str, valores: dict,
+              archivos: dict[str, list[Received]] | None = None, tipo: str | None = None) -> StepResult:
+    """Complete a ready task with its form's values and files (each checked as a PDF, kept with the step).
+
+    Whatever happens, no received file is left behind unreferenced. :raise InvalidInput: naming the field;
+    and as :meth:`mpv.engine.Engine.complete`."""
+    archivos = archivos or {}
+    recibidos = [f for files in archivos.values() for f in files]
+    try:
         expediente = expedientes.visible(actor, numero)
-        task = self._engine.ready_task(expediente, task_id)
-        self._engine.authorize(actor, expediente, task, task.info)  # a TaskView carries the data it needs
-        return expediente, task
+        # The task's form from the Tarea projection: the engine restores the instance once, in the step.
+        fila = Tarea.get_or_none((Tarea.expediente == expediente.id) & (Tarea.task_id == str(task_id)))
+        info = fila and services.definitions.get(expediente.definicion_id).user_tasks.get(fila.spec)
+        if info is None:
+            raise Conflict(YA_NO_PENDIENTE)
+        schema = forms.resolve(info.schema or {}, services.engine.catalogs())
+        received = _check_files(schema, archivos)
+        with services.storage.kept(received, referenced) as stored:
+            props = forms.properties(schema)
+            tipos = [tipo or props.get(name, {}).get("x-mpv-tipo-adjunto", name)
+                     for name, items in archivos.items() for _ in items]
+            adjuntos = [NuevoAdjunto(s.sha256, pdf_name(s.nombre), s.size, t) for s, t in zip(stored, tipos)]
+            return services.engine.complete(expediente.id, task_id, actor, valores, adjuntos)
+    except BaseException as exc:
+        services.storage.discard(recibidos)
+        if isinstance(exc, ArchivoRechazado):
+            services.refusals.record("archivo_rechazado", f"Archivo rechazado: {exc.nombre}", actor.ip,
+                                           nombre=actor.nombre, detalle=exc.message)
+        raise
 
-    def completar(self, actor: Actor, numero: str, task_id: str, valores: dict,
-                  archivos: dict[str, list[Received]] | None = None, tipo: str | None = None) -> StepResult:
-        """Complete a ready task with its form's values and files (each checked as a PDF, kept with the step).
 
-        Whatever happens, no received file is left behind unreferenced. :raise InvalidInput: naming the field;
-        and as :meth:`mpv.engine.Engine.complete`."""
-        archivos = archivos or {}
-        recibidos = [f for files in archivos.values() for f in files]
-        try:
-            expediente = expedientes.visible(actor, numero)
-            # The task's form from the Tarea projection: the engine restores the instance once, in the step.
-            fila = Tarea.get_or_none((Tarea.expediente == expediente.id) & (Tarea.task_id == str(task_id)))
-            info = fila and self._services.definitions.get(expediente.definicion_id).user_tasks.get(fila.spec)
-            if info is None:
-                raise Conflict(YA_NO_PENDIENTE)
-            schema = forms.resolve(info.schema or {}, self._engine.catalogs())
-            received = _check_files(schema, archivos)
-            with self._services.storage.kept(received, referenced) as stored:
-                props = forms.properties(schema)
-                tipos = [tipo or props.get(name, {}).get("x-mpv-tipo-adjunto", name)
-                         for name, items in archivos.items() for _ in items]
-                adjuntos = [NuevoAdjunto(s.sha256, pdf_name(s.nombre), s.size, t) for s, t in zip(stored, tipos)]
-                return self._engine.complete(expediente.id, task_id, actor, valores, adjuntos)
-        except BaseException as exc:
-            self._services.storage.discard(recibidos)
-            if isinstance(exc, ArchivoRechazado):
-                self._services.refusals.record("archivo_rechazado", f"Archivo rechazado: {exc.nombre}", actor.ip,
-                                               nombre=actor.nombre, detalle=exc.message)
-            raise
+def completar_por_nombre(services, actor: Actor, numero: str, tarea: str, valores: dict) -> StepResult:
+    """Complete the ready task named ``tarea`` (its spec name, or its id), as the command line names it.
 
-    def completar_por_nombre(self, actor: Actor, numero: str, tarea: str, valores: dict) -> StepResult:
-        """Complete the ready task named ``tarea`` (its spec name, or its id), as the command line names it.
+    :raise NotFound: no such task pending (the message lists the pending ones)."""
+    expediente = Expediente.por_numero(numero)
+    if expediente is None:
+        raise NotFound(f"No existe el expediente {numero}.")
+    ready = services.engine.ready_tasks(expediente)
+    matches = [t for t in ready if t.spec == tarea or t.id == tarea]
+    if len(matches) > 1 and actor.rol == "oficina":
+        matches = [t for t in matches if t.oficina == actor.oficina] or matches
+    if not matches:
+        pendientes = ", ".join(f"{t.spec} ({t.nombre})" for t in ready) or "ninguna"
+        raise NotFound(f"El expediente {expediente.numero} no tiene pendiente la tarea «{tarea}». "
+                       f"Tareas pendientes: {pendientes}.")
+    return services.engine.complete(expediente.id, matches[0].id, actor, valores)
 
-        :raise NotFound: no such task pending (the message lists the pending ones)."""
-        expediente = Expediente.por_numero(numero)
-        if expediente is None:
-            raise NotFound(f"No existe el expediente {numero}.")
-        ready = self._engine.ready_tasks(expediente)
-        matches = [t for t in ready if t.spec == tarea or t.id == tarea]
-        if len(matches) > 1 and actor.rol == "oficina":
-            matches = [t for t in matches if t.oficina == actor.oficina] or matches
-        if not matches:
-            pendientes = ", ".join(f"{t.spec} ({t.nombre})" for t in ready) or "ninguna"
-            raise NotFound(f"El expediente {expediente.numero} no tiene pendiente la tarea «{tarea}». "
-                           f"Tareas pendientes: {pendientes}.")
-        return self._engine.complete(expediente.id, matches[0].id, actor, valores)
 
-    # -- the citizen's correction (subsanación) --------------------------------------------------
-    def subsanacion(self, codigo: str, ip: str = "") -> tuple[Expediente, Actor, TaskView]:
-        """The citizen's pending correction of the expediente whose tracking code is ``codigo``, with the citizen
-        as its actor. :raise NotFound: unknown code. :raise Conflict: nothing to correct."""
-        expediente = expedientes.por_codigo(codigo)
-        tarea = Tarea.get_or_none((Tarea.expediente == expediente.id) & (Tarea.rol == CIUDADANO))
-        if tarea is None:
-            raise Conflict(f"El expediente {expediente.numero} no tiene una observación pendiente de subsanar "
-                           f"(su estado es «{expediente.estado}»).")
-        return expediente, Actor.ciudadano(expediente, ip=ip), self._engine.ready_task(expediente, tarea.task_id)
+# -- the citizen's correction (subsanación) --------------------------------------------------------------
+def subsanacion(services, codigo: str, ip: str = "") -> tuple[Expediente, Actor, TaskView]:
+    """The citizen's pending correction of the expediente whose tracking code is ``codigo``, with the citizen
+    as its actor. :raise NotFound: unknown code. :raise Conflict: nothing to correct."""
+    expediente = expedientes.por_codigo(codigo)
+    tarea = Tarea.get_or_none((Tarea.expediente == expediente.id) & (Tarea.rol == CIUDADANO))
+    if tarea is None:
+        raise Conflict(f"El expediente {expediente.numero} no tiene una observación pendiente de subsanar "
+                       f"(su estado es «{expediente.estado}»).")
+    return expediente, Actor.ciudadano(expediente, ip=ip), services.engine.ready_task(expediente, tarea.task_id)
 
-    def subsanar(self, actor: Actor, expediente: Expediente, task_id: str, valores: dict,
-                 archivos: dict[str, list[Received]]) -> StepResult:
-        """Record the citizen's correction with its corrected documents (as :meth:`completar`)."""
-        return self.completar(actor, expediente.numero, task_id, valores, archivos, tipo="subsanacion")
 
-    # -- the derivation (Figs. 8–9) ----------------------------------------------------------
-    def derivacion_pendiente(self, actor: Actor, numero: str) -> DerivacionPendiente:
-        """The expediente's pending derivation. :raise Conflict: it is not waiting for one."""
-        _only(actor, "mesa", "Solo mesa de partes deriva trámites.")
-        expediente = expedientes.visible(actor, numero)
-        rows = {t.spec: t for t in Tarea.select().where(
-            (Tarea.expediente == expediente.id) & (Tarea.spec.in_((DERIVACION, RECEPCION))) & (Tarea.rol == "mesa"))}
-        pending = rows.get(DERIVACION) or rows.get(RECEPCION)
-        if pending is None:
-            raise Conflict(f"El expediente {numero} no está pendiente de derivación: su estado es «{expediente.estado}»"
-                           f"{' (' + expediente.tarea_actual + ')' if expediente.tarea_actual else ''}.")
-        info = self._services.definitions.get(expediente.definicion_id).user_tasks[DERIVACION]
-        return DerivacionPendiente(expediente, pending, info)
+def subsanar(services, actor: Actor, expediente: Expediente, task_id: str, valores: dict,
+             archivos: dict[str, list[Received]]) -> StepResult:
+    """Record the citizen's correction with its corrected documents (as :func:`completar`)."""
+    return completar(services, actor, expediente.numero, task_id, valores, archivos, tipo="subsanacion")
 
-    def revisar_derivacion(self, pendiente: DerivacionPendiente, valores: dict) -> tuple[dict, date | None]:
-        """The derivation's values as they will be recorded, and the day its plazo ends (for the confirmation
-        step; nothing is written). :raise InvalidInput: with a message per field."""
-        checked = self._engine.validate(pendiente.info, valores)
-        plazo = int(checked.get("plazo_dias") or 0)
-        calendario = self._services.calendario
-        vence = calendario.vencimiento(calendario.fecha_local(self._services.clock()), plazo) if plazo else None
-        return checked, vence
 
-    def derivar(self, actor: Actor, numero: str, valores: dict) -> StepResult:
-        """Derive the expediente (recording its recepción first where it is still in Recepción), in one step.
-        :raise InvalidInput: / :raise Conflict: as :meth:`mpv.engine.Engine.complete`."""
-        pendiente = self.derivacion_pendiente(actor, numero)
-        expediente_id, task_id = pendiente.expediente.id, pendiente.tarea.task_id
-        if pendiente.con_recepcion:
-            return self._engine.complete_chain(expediente_id, actor, [(task_id, {"accion": "conforme"}),
-                                                                      (DERIVACION, valores)])
-        return self._engine.complete(expediente_id, task_id, actor, valores)
+# -- the derivation (Figs. 8–9) --------------------------------------------------------------------------
+def derivacion_pendiente(services, actor: Actor, numero: str) -> DerivacionPendiente:
+    """The expediente's pending derivation. :raise Conflict: it is not waiting for one."""
+    _only(actor, "mesa", "Solo mesa de partes deriva trámites.")
+    expediente = expedientes.visible(actor, numero)
+    rows = {t.spec: t for t in Tarea.select().where(
+        (Tarea.expediente == expediente.id) & (Tarea.spec.in_((DERIVACION, RECEPCION))) & (Tarea.rol == "mesa"))}
+    pending = rows.get(DERIVACION) or rows.get(RECEPCION)
+    if pending is None:
+        raise Conflict(f"El expediente {numero} no está pendiente de derivación: su estado es «{expediente.estado}»"
+                       f"{' (' + expediente.tarea_actual + ')' if expediente.tarea_actual else ''}.")
+    info = services.definitions.get(expediente.definicion_id).user_tasks[DERIVACION]
+    return DerivacionPendiente(expediente, pending, info)
 
-    def derivacion(self, actor: Actor, numero: str) -> Derivacion:
-        """The expediente's latest derivation (Fig. 9). :raise Conflict: it was never derived."""
-        expediente = expedientes.visible(actor, numero)
-        evento = (Evento.select().where((Evento.expediente == expediente.id) & (Evento.tarea == DERIVACION))
-                  .order_by(Evento.seq.desc()).first())
-        if evento is None:
-            raise Conflict(f"El expediente {numero} todavía no fue derivado.")
-        nombres = Oficina.nombres()
-        return Derivacion(expediente, evento, [nombres.get(c, c) for c in evento.oficina_destino.split(",") if c])
 
-    # -- events users send, and the office's tray --------------------------------------------
-    def evento(self, actor: Actor, numero: str, nombre: str) -> tuple[Expediente, str]:
-        """The expediente and the label of event ``nombre``, if ``actor`` may send it now.
-        :raise Conflict: it is no longer available."""
-        _only(actor, "mesa", "Solo mesa de partes realiza esta acción.")
-        expediente = expedientes.visible(actor, numero)
-        found = dict(self._engine.events_for(actor, expediente))
-        if nombre not in found:
-            props = self._services.definitions.get(expediente.definicion_id).properties(nombre)
-            raise Conflict(props.get("rechazo") or "Esa acción ya no está disponible para este expediente.")
-        return expediente, found[nombre]
+def revisar_derivacion(services, pendiente: DerivacionPendiente, valores: dict) -> tuple[dict, date | None]:
+    """The derivation's values as they will be recorded, and the day its plazo ends (for the confirmation
+    step; nothing is written). :raise InvalidInput: with a message per field."""
+    checked = services.engine.validate(pendiente.info, valores)
+    plazo = int(checked.get("plazo_dias") or 0)
+    calendario = services.calendario
+    vence = calendario.vencimiento(calendario.fecha_local(services.clock()), plazo) if plazo else None
+    return checked, vence
 
-    def enviar_evento(self, actor: Actor, numero: str, nombre: str) -> StepResult:
-        """Send event ``nombre`` (e.g. «Anular derivación»). :raise NotAllowed: / :raise Conflict:"""
-        _only(actor, "mesa", "Solo mesa de partes realiza esta acción.")
-        expediente = expedientes.visible(actor, numero)
-        return self._engine.send_event(expediente.id, nombre, actor)
 
-    def bandeja(self, actor: Actor) -> Bandeja:
-        """The tray of ``actor``'s office. :raise NotAllowed: ``actor`` is not office staff."""
-        _only(actor, "oficina", "La bandeja es de las oficinas.")
-        oficina = Oficina.por_codigo(actor.oficina)
-        if oficina is None:
-            raise NotAllowed("Su usuario no tiene una oficina asignada; pida al administrador que le asigne una.")
-        rows = list(Tarea.select(Tarea, Expediente).join(Expediente)
-                    .where(Tarea.oficina == oficina.id).order_by(Tarea.desde))
-        copias = list(Copia.select(Copia, Expediente).join(Expediente)
-                      .where(Copia.oficina == oficina.id).order_by(Copia.desde.desc()).limit(50))
-        return Bandeja(oficina, [t for t in rows if t.spec == "recibir"], [t for t in rows if t.spec != "recibir"],
-                       copias)
+def derivar(services, actor: Actor, numero: str, valores: dict) -> StepResult:
+    """Derive the expediente (recording its recepción first where it is still in Recepción), in one step.
+    :raise InvalidInput: / :raise Conflict: as :meth:`mpv.engine.Engine.complete`."""
+    pendiente = derivacion_pendiente(services, actor, numero)
+    expediente_id, task_id = pendiente.expediente.id, pendiente.tarea.task_id
+    if pendiente.con_recepcion:
+        return services.engine.complete_chain(expediente_id, actor, [(task_id, {"accion": "conforme"}),
+                                                                  (DERIVACION, valores)])
+    return services.engine.complete(expediente_id, task_id, actor, valores)
+
+
+def derivacion(services, actor: Actor, numero: str) -> Derivacion:
+    """The expediente's latest derivation (Fig. 9). :raise Conflict: it was never derived."""
+    expediente = expedientes.visible(actor, numero)
+    evento = (Evento.select().where((Evento.expediente == expediente.id) & (Evento.tarea == DERIVACION))
+              .order_by(Evento.seq.desc()).first())
+    if evento is None:
+        raise Conflict(f"El expediente {numero} todavía no fue derivado.")
+    nombres = Oficina.nombres()
+    return Derivacion(expediente, evento, [nombres.get(c, c) for c in evento.oficina_destino.split(",") if c])
+
+
+# -- events users send, and the office's tray ------------------------------------------------------------
+def evento(services, actor: Actor, numero: str, nombre: str) -> tuple[Expediente, str]:
+    """The expediente and the label of event ``nombre``, if ``actor`` may send it now.
+    :raise Conflict: it is no longer available."""
+    _only(actor, "mesa", "Solo mesa de partes realiza esta acción.")
+    expediente = expedientes.visible(actor, numero)
+    found = dict(services.engine.events_for(actor, expediente))
+    if nombre not in found:
+        props = services.definitions.get(expediente.definicion_id).properties(nombre)
+        raise Conflict(props.get("rechazo") or "Esa acción ya no está disponible para este expediente.")
+    return expediente, found[nombre]
+
+
+def enviar_evento(services, actor: Actor, numero: str, nombre: str) -> StepResult:
+    """Send event ``nombre`` (e.g. «Anular derivación»). :raise NotAllowed: / :raise Conflict:"""
+    _only(actor, "mesa", "Solo mesa de partes realiza esta acción.")
+    expediente = expedientes.visible(actor, numero)
+    return services.engine.send_event(expediente.id, nombre, actor)
+
+
+def bandeja(services, actor: Actor) -> Bandeja:
+    """The tray of ``actor``'s office. :raise NotAllowed: ``actor`` is not office staff."""
+    _only(actor, "oficina", "La bandeja es de las oficinas.")
+    oficina = Oficina.por_codigo(actor.oficina)
+    if oficina is None:
+        raise NotAllowed("Su usuario no tiene una oficina asignada; pida al administrador que le asigne una.")
+    rows = list(Tarea.select(Tarea, Expediente).join(Expediente)
+                .where(Tarea.oficina == oficina.id).order_by(Tarea.desde))
+    copias = list(Copia.select(Copia, Expediente).join(Expediente)
+                  .where(Copia.oficina == oficina.id).order_by(Copia.desde.desc()).limit(50))
+    return Bandeja(oficina, [t for t in rows if t.spec == "recibir"], [t for t in rows if t.spec != "recibir"],
+                   copias)
 
 
 def _only(actor: Actor, rol: str, message: str):

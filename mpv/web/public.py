@@ -17,7 +17,7 @@ from ..identidad import TIPOS
 from ..models import Adjunto, Expediente, Tarea, TipoDocumento
 from ..pdf import pdf_name
 from .requests import read_form
-from ..tramites.tareas import Tareas
+from ..tramites import tareas
 from .tasks import form_view, submitted
 
 TEXT_FIELDS = ("tipo_persona", "tipo_documento_identidad", "numero_documento_identidad", "nombres", "apellidos",
@@ -183,10 +183,9 @@ class Subsanar:
     def __init__(self, pages, services):
         self._pages = pages
         self._services = services
-        self._tareas = Tareas(services)
 
     def _load(self, req, codigo):
-        return self._tareas.subsanacion(codigo, ip=req.remote_addr or "")
+        return tareas.subsanacion(self._services, codigo, ip=req.remote_addr or "")
 
     def on_get(self, req, resp, codigo):
         expediente, _, task = self._load(req, codigo)
@@ -200,7 +199,7 @@ class Subsanar:
         view = form_view(self._services.engine, self._pages.renderer, task.info, task.data)
         values = submitted(view["schema"], form)
         try:
-            self._tareas.subsanar(actor, expediente, task.id, values, form.files)
+            tareas.subsanar(self._services, actor, expediente, task.id, values, form.files)
         except InvalidInput as exc:
             self._pages.render(req, resp, "publico/subsanar.html", status=falcon.HTTP_422, e=expediente, tarea=task,
                                vista=view, valores=values, errores=exc.campos or {"__all__": exc.message},

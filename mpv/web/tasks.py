@@ -6,7 +6,7 @@ import falcon
 
 from ..engine import forms
 from ..errors import InvalidInput
-from ..tramites.tareas import Tareas
+from ..tramites import tareas
 from .expedientes import staff_actor
 from .requests import read_form
 
@@ -41,22 +41,21 @@ class TaskPage:
     def __init__(self, pages, services):
         self._pages = pages
         self._services = services
-        self._tareas = Tareas(services)
 
     def on_get(self, req, resp, numero, task_id):
-        expediente, task = self._tareas.tarea(staff_actor(req), numero, task_id)
+        expediente, task = tareas.tarea(self._services, staff_actor(req), numero, task_id)
         view = form_view(self._services.engine, self._pages.renderer, task.info, task.data, req.get_param("accion"))
         defaults = {f.name: f.default for f in view["fields"] if f.default is not None}
         self._pages.render(req, resp, "tarea.html", e=expediente, tarea=task, vista=view, valores=defaults, errores={})
 
     def on_post(self, req, resp, numero, task_id):
         actor = staff_actor(req)
-        expediente, task = self._tareas.tarea(actor, numero, task_id)
+        expediente, task = tareas.tarea(self._services, actor, numero, task_id)
         form = read_form(req, self._services.storage, max_file_bytes=self._services.limits.principal_bytes)
         view = form_view(self._services.engine, self._pages.renderer, task.info, task.data, form.get("_vista") or None)
         values = submitted(view["schema"], form)
         try:
-            result = self._tareas.completar(actor, numero, task_id, values, form.files)
+            result = tareas.completar(self._services, actor, numero, task_id, values, form.files)
         except InvalidInput as exc:
             self._pages.render(req, resp, "tarea.html", status=falcon.HTTP_422, e=expediente, tarea=task,
                                vista=view, valores=values, errores=exc.campos or {"__all__": exc.message},
@@ -77,7 +76,6 @@ class Derivar:
     def __init__(self, pages, services):
         self._pages = pages
         self._services = services
-        self._tareas = Tareas(services)
 
     def _form(self, req, resp, pendiente, values, errors, status=falcon.HTTP_200, mensaje=""):
         view = form_view(self._services.engine, self._pages.renderer, pendiente.info,
@@ -86,14 +84,14 @@ class Derivar:
                            valores=values, errores=errors, con_recepcion=pendiente.con_recepcion, mensaje=mensaje)
 
     def on_get(self, req, resp, numero):
-        pendiente = self._tareas.derivacion_pendiente(staff_actor(req), numero)
+        pendiente = tareas.derivacion_pendiente(self._services, staff_actor(req), numero)
         view = form_view(self._services.engine, self._pages.renderer, pendiente.info,
                          {"numero": pendiente.expediente.numero})
         self._form(req, resp, pendiente, {f.name: f.default for f in view["fields"] if f.default is not None}, {})
 
     def on_post(self, req, resp, numero):
         actor = staff_actor(req)
-        pendiente = self._tareas.derivacion_pendiente(actor, numero)
+        pendiente = tareas.derivacion_pendiente(self._services, actor, numero)
         form = read_form(req)
         schema = forms.resolve(pendiente.info.schema or {}, self._services.engine.catalogs())
         values = submitted(schema, form)
@@ -103,9 +101,9 @@ class Derivar:
             return
         try:
             if paso == "confirmar":  # the engine validates the form, as for every step
-                self._tareas.derivar(actor, numero, values)
+                tareas.derivar(self._services, actor, numero, values)
                 self._pages.redirect(req, resp, f"/expedientes/{numero}/derivado")
-            checked, vence = self._tareas.revisar_derivacion(pendiente, values)
+            checked, vence = tareas.revisar_derivacion(self._services, pendiente, values)
         except InvalidInput as exc:
             self._form(req, resp, pendiente, values, exc.campos, falcon.HTTP_422, exc.message)
             return
@@ -120,10 +118,10 @@ class Derivado:
 
     def __init__(self, pages, services):
         self._pages = pages
-        self._tareas = Tareas(services)
+        self._services = services
 
     def on_get(self, req, resp, numero):
-        hecha = self._tareas.derivacion(staff_actor(req), numero)
+        hecha = tareas.derivacion(self._services, staff_actor(req), numero)
         self._pages.render(req, resp, "derivar_hecho.html", e=hecha.expediente, evento=hecha.evento,
                            destinos=hecha.destinos)
 
@@ -133,10 +131,10 @@ class Bandeja:
 
     def __init__(self, pages, services):
         self._pages = pages
-        self._tareas = Tareas(services)
+        self._services = services
 
     def on_get(self, req, resp):
-        bandeja = self._tareas.bandeja(staff_actor(req))
+        bandeja = tareas.bandeja(self._services, staff_actor(req))
         self._pages.render(req, resp, "bandeja.html", oficina=bandeja.oficina, por_recibir=bandeja.por_recibir,
                            en_atencion=bandeja.en_atencion, copias=bandeja.copias)
 
@@ -146,15 +144,15 @@ class EventoAccion:
 
     def __init__(self, pages, services):
         self._pages = pages
-        self._tareas = Tareas(services)
+        self._services = services
 
     def on_get(self, req, resp, numero, nombre):
-        expediente, etiqueta = self._tareas.evento(staff_actor(req), numero, nombre)
+        expediente, etiqueta = tareas.evento(self._services, staff_actor(req), numero, nombre)
         self._pages.render(req, resp, "evento_confirmar.html", e=expediente, nombre=nombre, etiqueta=etiqueta)
 
     def on_post(self, req, resp, numero, nombre):
         actor = staff_actor(req)
         read_form(req)
-        result = self._tareas.enviar_evento(actor, numero, nombre)
+        result = tareas.enviar_evento(self._services, actor, numero, nombre)
         done = result.eventos[0].descripcion if result.eventos else nombre
         self._pages.redirect(req, resp, f"/expedientes/{numero}", f"Expediente {numero}: {done}.")
