@@ -21,7 +21,6 @@ from .bpmn_xml import BPMN_NS, Problem, decode_bpmn, refuse, safe_xml
 from .compiler import Definition, UserTaskInfo, bundle_sha256, compile_bundle, executable_process, lane_role
 from ..errors import DefinitionError
 from ..models import ProcessDefinition, utcnow
-from ..sentencia import Sentencia
 
 __all__ = ["BPMN_NS", "Definition", "DefinitionStore", "Problem", "UserTaskInfo", "bundle_sha256", "compile_bundle",
            "complete_bundle", "decode_file", "executable_process", "lane_role", "read_bundle", "read_bundles",
@@ -110,12 +109,6 @@ def referenced_files(root) -> set[str]:
             if prop.get("name") in FORM_FIELDS and prop.get("value")}
 
 
-# The active version's id, asked by every filing and form page (mpv.sentencia: SQL written once).
-_ACTIVA = Sentencia(lambda process_id: ProcessDefinition.select(ProcessDefinition.id).where(
-    (ProcessDefinition.process_id == process_id) & (ProcessDefinition.activa == True))  # noqa: E712
-    .order_by(ProcessDefinition.id.desc()).limit(1).tuples())
-
-
 class DefinitionStore:
     """The process versions: stored rows, their parsed form cached per process."""
 
@@ -201,8 +194,9 @@ class DefinitionStore:
 
     def active(self, process_id: str = "tramite") -> Definition:
         # Only the id: the row's files are read once, when the version is first parsed (every page asks this).
-        row = _ACTIVA.primera(process_id)
-        row_id = row[0] if row else None
+        row_id = (ProcessDefinition.select(ProcessDefinition.id)
+                  .where((ProcessDefinition.process_id == process_id) & (ProcessDefinition.activa == True))  # noqa: E712
+                  .order_by(ProcessDefinition.id.desc()).limit(1).scalar())
         if row_id is None:
             raise DefinitionError(f"No hay una versión activa del proceso «{process_id}»; ejecute «mpv init-db».")
         return self.get(row_id)
