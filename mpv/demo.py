@@ -12,6 +12,7 @@ from .engine import Actor
 from .filing import presentar
 from .models import Expediente, Oficina, TipoDocumento, Usuario
 from .passwords import generate_password, hash_password
+from .text import fold
 
 # A district municipality's units, after a typical Reglamento de Organización y Funciones (ROF).
 OFICINAS = [
@@ -120,7 +121,7 @@ def _sample_tramites(services, count: int):
         asunto, tipo, destino = MUESTRAS[i % len(MUESTRAS)]
         nombres, apellidos, dni = people[i % len(people)]
         datos = {"tipo_persona": "natural", "tipo_documento_identidad": "DNI", "numero_documento_identidad": dni,
-                 "nombres": nombres, "apellidos": apellidos, "email": f"{nombres.lower()}@example.com",
+                 "nombres": nombres, "apellidos": apellidos, "email": f"{fold(nombres)}@example.com",
                  "telefono": "987654321", "direccion": "Jr. Amazonas 120, Santa Clotilde", "tipo_documento": tipo,
                  "asunto": asunto, "folios": 2, "acepta_notificacion": "true"}
         principal = services.storage.receive(io.BytesIO(sample_pdf(asunto, 2)), "solicitud.pdf",
