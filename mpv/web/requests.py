@@ -104,17 +104,16 @@ def read_multipart(req, storage, partes: Partes) -> Form:
     Nothing received is left on disk when any of these is raised.
     """
     form = Form({}, {})
-    received: list[Received] = []
     try:
         parts = iter(req.get_media())
         if partes.csrf:
             first = next(parts, None)
             check_csrf(req, _text(first, partes) if first is not None and first.name == "csrf" else None)
         for part in parts:
-            _read_part(part, form, received, storage, partes)
+            _read_part(part, form, storage, partes)
     except BaseException as exc:
         if storage is not None:
-            storage.discard(received)
+            storage.discard(form.all_files())
         if isinstance(exc, falcon.HTTPBadRequest):  # Falcon's multipart errors: no boundary, cut short…
             raise HTTPMessage(falcon.HTTP_400, "El formulario (multipart/form-data) llegó incompleto o mal "
                                                "formado; vuelva a enviarlo.") from None
@@ -124,7 +123,7 @@ def read_multipart(req, storage, partes: Partes) -> Form:
     return form
 
 
-def _read_part(part, form: Form, received: list[Received], storage, partes: Partes):
+def _read_part(part, form: Form, storage, partes: Partes):
     name = part.name
     if not name:
         raise HTTPMessage(falcon.HTTP_400, "Cada parte del formulario debe tener un nombre "
@@ -136,7 +135,7 @@ def _read_part(part, form: Form, received: list[Received], storage, partes: Part
         elif part.filename:
             raise InvalidInput("Este formulario no admite archivos.")
     if regla is not None:
-        _receive(part, form, received, storage, partes, regla)
+        _receive(part, form, storage, partes, regla)
     elif partes.campos is None:
         value = _text(part, partes)
         previous = form.fields.get(name)
@@ -170,7 +169,7 @@ def partes_presentacion(cara: str, limits) -> Partes:
                   mensaje=REVISE_PRESENTACION)
 
 
-def _receive(part, form: Form, received: list[Received], storage, partes: Partes, regla: Archivo):
+def _receive(part, form: Form, storage, partes: Partes, regla: Archivo):
     """Stream the file of ``part`` into storage; the empty part a browser sends for no file is no file."""
     if storage is None:
         raise InvalidInput("Este formulario no admite archivos.")
@@ -178,7 +177,7 @@ def _receive(part, form: Form, received: list[Received], storage, partes: Partes
     if len(form.files.get(name, [])) >= regla.maximo:  # before reading it: the extra file never reaches the disk
         message = regla.demasiados or f"Envíe como máximo {regla.maximo} archivo(s) en «{name}»."
         raise InvalidInput(message, {name: regla.detalle or message})
-    if len(received) >= partes.max_archivos:
+    if len(form.all_files()) >= partes.max_archivos:
         raise InvalidInput(f"Se enviaron demasiados archivos (máximo {partes.max_archivos}).")
     try:
         default = regla.sin_nombre.format(n=len(form.files.get(name, [])) + 1)
@@ -188,7 +187,6 @@ def _receive(part, form: Form, received: list[Received], storage, partes: Partes
     if not item.size and not part.filename:  # the empty file input a browser sends when no file was chosen
         storage.discard([item])
         return
-    received.append(item)
     form.files.setdefault(name, []).append(item)
 
 
