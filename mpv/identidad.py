@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 TIPOS = {
     "DNI": "DNI",
@@ -21,17 +22,27 @@ def ruc_check_digit(first_ten: str) -> int:
     return {10: 0, 11: 1}.get(digit, digit)
 
 
+def normalizar(numero: str) -> str:
+    """An identity number as MPV stores and searches it: without surrounding spaces, in upper case, its
+    digits and letters in ASCII. Full-width forms (``４５８７１２３６``) become ASCII by NFKC, and the digits
+    of other scripts (``٤٥٨٧``) by their value, so a number typed on any keyboard is the one an ASCII
+    search finds. Anything else outside ASCII stays, for :func:`error_documento` to refuse."""
+    text = unicodedata.normalize("NFKC", numero or "").strip()
+    return "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in text).upper()
+
+
 def error_documento(tipo: str, numero: str) -> str | None:
-    """What is wrong with an identity document number, in Spanish; None when it is valid."""
+    """What is wrong with an identity document number, in Spanish; None when it is valid. Only ASCII digits
+    and letters are valid: call :func:`normalizar` first to accept other scripts' digits."""
     numero = (numero or "").strip()
     if tipo not in TIPOS:
         return "Elija DNI, carné de extranjería, pasaporte o RUC."
     if not numero:
         return "Escriba el número de documento."
-    if tipo == "DNI" and not re.fullmatch(r"\d{8}", numero):
+    if tipo == "DNI" and not re.fullmatch(r"[0-9]{8}", numero):
         return "El DNI tiene 8 dígitos."
     if tipo == "RUC":
-        if not re.fullmatch(r"\d{11}", numero):
+        if not re.fullmatch(r"[0-9]{11}", numero):
             return "El RUC tiene 11 dígitos."
         if not numero.startswith(RUC_PREFIXES):
             return "El RUC debe empezar con 10, 15, 16, 17 o 20."

@@ -25,11 +25,12 @@ from mpv.demo import sample_pdf
 from mpv.engine import Actor
 from mpv.identidad import ruc_check_digit
 from mpv.models import Adjunto, Correo, Evento, Expediente, Remitente, TipoDocumento
-from mpv.web.api_form import REQUIRED
+from mpv.tramites.campos import API, obligatorios
 from mpv.web.app import create_app
 from mpv.web.openapi import document
 
 TRAMITES = "/api/v1/tramites"
+REQUIRED = obligatorios(API)
 RUC = "20131312955"
 JURIDICA = {**FILING, "tipo_persona": "juridica", "tipo_documento_identidad": "RUC", "numero_documento_identidad": RUC,
             "razon_social": "Empresa de Servicios Loreto S.A.C.", "nombres": "", "apellidos": ""}

@@ -3,6 +3,7 @@ server is down, the administrator's queue, the outbox folder, and two senders th
 from __future__ import annotations
 
 import io
+import random
 import threading
 from datetime import timedelta
 from email import message_from_bytes, policy
@@ -14,10 +15,13 @@ from webclient import Browser
 from mpv.cli import main
 from mpv.config import Settings
 from mpv.correo.mailer import ESPERAS_MINUTOS, MAX_INTENTOS, RESERVA, Mailer
-from mpv.demo import sample_pdf
+from mpv.correo_direccion import direccion
+from mpv.demo import sample_pdf, seed
+from mpv.errors import InvalidInput
 from mpv.engine import Actor, NuevoAdjunto
 from mpv.tramites.presentacion import referenced
 from mpv.models import Adjunto, Correo, Expediente
+from mpv.demo.personas import persona
 from mpv.web.app import create_app
 
 BASE = "https://mpv.muni.example.gob.pe"
@@ -199,6 +203,53 @@ def test_a_message_that_can_never_be_sent_fails_at_once(services, mailer, smtp, 
     assert mailer.send_due() == 0 and not smtp.messages
     row = Correo.get()
     assert (row.estado, row.intentos) == ("fallido", 1) and error in row.ultimo_error
+
+
+# -- the filing and the mailer agree on what an address is ---------------------------------------------
+ADDRESSES = ["ana@example.com", "Ana.Rojas+mpv@Example.COM", "ana@münchen.de", "lucía@example.com",
+             "josé@example.com", "ana..rojas@example.com", "ana@localhost", "ana.example.com"]
+
+
+@pytest.mark.parametrize("address", ADDRESSES)
+def test_the_filing_and_the_mailer_agree_on_every_address(services, mailer, smtp, address):
+    """What the filing accepts, the mailer sends (a domain in another script in its ASCII form, which every
+    relay reads); an address it could never send to, the filing refuses."""
+    try:
+        file_tramite(services, email=address)
+        accepted = True
+    except InvalidInput as exc:
+        accepted = False
+        assert "email" in exc.campos, exc.campos
+        file_tramite(services)
+        with services.db.write():  # as a row filed before the filing checked addresses this way
+            Correo.update(destinatario=address).execute()
+    mailer.send_due()
+    row = correo()
+    assert (row.estado == "enviado") == accepted, row.ultimo_error
+    if accepted:
+        [(to, message)] = smtp.messages
+        assert to == [direccion(address).envio] and to[0].isascii()
+        assert message["To"].addresses[0].addr_spec == to[0]
+    else:
+        assert row.estado == "fallido" and "La dirección del remitente no es válida" in row.ultimo_error
+
+
+def test_the_demo_data_mails_every_constancia(services, mailer, smtp):
+    """The trámites ``mpv demo`` files (``make run``) have addresses the mailer takes: no «no es válida» error."""
+    seed(services, 8)
+    while mailer.send_due():
+        pass
+    rows = list(Correo.select())
+    assert rows and [r.estado for r in rows] == ["enviado"] * len(rows), [
+        (r.destinatario, r.ultimo_error) for r in rows if r.estado != "enviado"]
+    assert len(smtp.messages) == len(rows)
+
+
+def test_seeded_senders_have_addresses_the_mailer_takes():
+    rng = random.Random(20260302)
+    for _ in range(3000):
+        email = persona(rng)["email"]
+        assert direccion(email).normalizada == email
 
 
 # -- failures and retries ----------------------------------------------------------------------------

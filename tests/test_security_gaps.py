@@ -425,24 +425,26 @@ def test_the_bpmn_sandbox_refuses_python_internals_and_shows_the_text_as_written
 
 
 def test_a_name_with_cr_lf_injects_no_mail_header(services):
-    """V1.3.11: the sender's name goes into To: through headerregistry, which refuses CR/LF."""
-    from mpv.correo.mensajes import Mensajes, NoEnviable
+    """V1.3.11: a CR or LF in the sender's name is refused at filing (nothing is written, nothing will be
+    mailed); a name that got in before that rule still goes into To: on one line, with no header of its own."""
+    from mpv.correo.mensajes import Mensajes
     from mpv.errors import InvalidInput
-    from mpv.models import Correo
+    from mpv.models import Correo, Expediente
 
-    try:
-        exp = file_tramite(services, nombres="Ana\r\nBcc: x@evil.example")
-    except InvalidInput:
-        return  # refused at filing: nothing will be mailed
-    correos = list(Correo.select().where(Correo.expediente == exp.id))
-    assert correos
-    for correo in correos:
-        try:
-            msg = Mensajes(services).build(correo, services.clock())
-        except NoEnviable:
-            continue
-        raw = msg.as_bytes()
-        assert b"\nBcc:" not in raw and msg["Bcc"] is None and "evil" not in str(msg["To"]).split("<")[-1]
+    with pytest.raises(InvalidInput) as refused:
+        file_tramite(services, nombres="Ana\r\nBcc: x@evil.example")
+    assert "una sola línea" in refused.value.campos["nombres"]
+    assert not Expediente.select().exists() and not Correo.select().exists()
+
+    exp = file_tramite(services)
+    with services.db.write():  # as a row filed before the rule would read
+        Expediente.update(remitente_nombre="Ana\r\nBcc: x@evil.example").where(Expediente.id == exp.id).execute()
+    correo = Correo.get(Correo.expediente == exp.id)
+    msg = Mensajes(services).build(correo, services.clock())
+    headers = msg.as_bytes().split(b"\n\n")[0]  # the body may quote the name as it is: it is text, not headers
+    assert b"\nBcc:" not in headers and msg["Bcc"] is None
+    assert b'\nTo: "Ana Bcc: x@evil.example" <ana@example.com>\n' in headers
+    assert msg["To"].addresses[0].addr_spec == "ana@example.com"
 
 
 def test_static_scripts_use_no_html_sinks():

@@ -9,6 +9,7 @@ from ..engine import SISTEMA, Actor
 from ..errors import InvalidInput, MPVError, NotFound
 from ..models import ROLES, Usuario
 from ..tramites import catalogos, expedientes
+from ..tramites.campos import ARCHIVO, CLI, de_cara, textos
 
 
 def add_commands(sub):
@@ -28,13 +29,17 @@ def add_commands(sub):
 
     t = sub.add_parser("tramites", help="trámites desde la consola").add_subparsers(metavar="acción")
     s = t.add_parser("presentar", help="presenta un trámite (como lo haría un ciudadano)")
-    for name in ("tipo-persona", "tipo-documento-identidad", "numero-documento-identidad", "nombres", "apellidos",
-                 "razon-social", "email", "telefono", "direccion", "tipo-documento", "numero-documento", "asunto"):
-        s.add_argument(f"--{name}", default="")
+    for campo in de_cara(CLI):  # the filing's fields, as mpv.tramites.campos defines them
+        flag = "--" + campo.nombre.replace("_", "-")
+        if campo.tipo == ARCHIVO and campo.multiple:  # --anexo, repeated
+            s.add_argument(flag[:-1], dest=campo.nombre, action="append", default=[], type=Path,
+                           help=f"{campo.etiqueta}; se puede repetir")
+        elif campo.tipo == ARCHIVO:
+            s.add_argument(flag, required=True, type=Path, help=campo.etiqueta)
+        else:
+            choices = f" ({' | '.join(v for v, _ in campo.opciones)})" if campo.opciones else ""
+            s.add_argument(flag, default=campo.inicial, help=campo.etiqueta + choices)
     s.add_argument("--dni", help="atajo: persona natural con DNI")
-    s.add_argument("--folios", default="1")
-    s.add_argument("--archivo", required=True, type=Path, help="documento principal (PDF)")
-    s.add_argument("--anexo", action="append", default=[], type=Path, help="anexo (PDF); se puede repetir")
     s.set_defaults(func=cmd_tramites_presentar)
     s = t.add_parser("ver", help="datos del expediente")
     s.add_argument("numero")
@@ -81,14 +86,12 @@ def cmd_oficinas_listar(args, services) -> int:
 def cmd_tramites_presentar(args, services) -> int:
     from ..tramites.presentacion import presentar
 
-    datos = {k.replace("-", "_"): v for k, v in vars(args).items()
-             if isinstance(v, str) and k not in ("dni",)}
+    datos = {name: getattr(args, name) for name in textos(CLI)}
     if args.dni:
         datos.update(tipo_persona="natural", tipo_documento_identidad="DNI", numero_documento_identidad=args.dni)
-    datos["acepta_notificacion"] = "true"
     received = []
     try:
-        for path in [args.archivo, *args.anexo]:
+        for path in [args.archivo, *args.anexos]:
             if not path.is_file():
                 raise InvalidInput(f"No existe el archivo {path}.")
             with path.open("rb") as fh:
@@ -97,7 +100,7 @@ def cmd_tramites_presentar(args, services) -> int:
     except MPVError:
         services.storage.discard(received)
         raise
-    expediente = presentar(services, datos, received[0], received[1:])
+    expediente = presentar(services, datos, received[0], received[1:], cara=CLI)
     print(f"Expediente {expediente.numero} presentado.")
     print(f"Código de seguimiento: {expediente.codigo}")
     print(f"Fecha de presentación: {expediente.fecha_presentacion.isoformat()}")

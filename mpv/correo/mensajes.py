@@ -19,11 +19,12 @@ import orjson
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from .. import history
-from ..tramites import constancia
 from ..config import PACKAGE_ROOT
 from ..models import Correo, Evento, Expediente, Oficina
 from ..pdf import pdf_name
 from ..text import tamano
+from ..tramites import constancia
+from ..correo_direccion import DireccionNoValida, direccion
 
 TEMPLATES = PACKAGE_ROOT / "templates" / "correo"
 
@@ -187,12 +188,18 @@ def _ultimo(expediente_id: int, hasta_seq: int, accion: str) -> Evento | None:
 
 
 def _address(nombre: str, email: str) -> Address:
-    """:raise NoEnviable: when ``email`` is not an address a message can be sent to."""
+    """The recipient, by the rule the filing applied (``mpv.correo_direccion``), in the ASCII form every
+    relay takes. A control character in the name (a row from before the filing refused them) becomes a
+    space: a name never breaks the header, and the notice still goes out.
+
+    :raise NoEnviable: when ``email`` is not an address a message can be sent to.
+    """
     try:
-        address = Address(display_name=nombre, addr_spec=email.strip())
-        if not address.domain:
-            raise ValueError(email)
-        return address
+        envio = direccion(email).envio
+    except DireccionNoValida as exc:
+        raise NoEnviable(f"La dirección del remitente no es válida: «{email}» ({exc.motivo}).") from None
+    nombre = " ".join("".join(c if c.isprintable() else " " for c in nombre).split())
+    try:
+        return Address(display_name=nombre, addr_spec=envio)
     except (ValueError, IndexError, HeaderParseError):  # the parser signals some bad input as IndexError
         raise NoEnviable(f"La dirección del remitente no es válida: «{email}».") from None
-

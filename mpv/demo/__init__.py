@@ -9,8 +9,9 @@ from pathlib import Path
 from fpdf import FPDF
 
 from ..engine import SISTEMA, Actor
-from ..tramites.presentacion import presentar
 from ..models import Expediente, Oficina, TipoDocumento, Usuario
+from ..text import fold
+from ..tramites.presentacion import presentar
 from ..tramites.usuarios import crear_usuario
 
 # A district municipality's units, after a typical Reglamento de Organización y Funciones (ROF).
@@ -125,7 +126,7 @@ def _sample_tramites(services, count: int):
         asunto, tipo, destino = MUESTRAS[i % len(MUESTRAS)]
         nombres, apellidos, dni = people[i % len(people)]
         datos = {"tipo_persona": "natural", "tipo_documento_identidad": "DNI", "numero_documento_identidad": dni,
-                 "nombres": nombres, "apellidos": apellidos, "email": f"{nombres.lower()}@example.com",
+                 "nombres": nombres, "apellidos": apellidos, "email": f"{fold(nombres)}@example.com",
                  "telefono": "987654321", "direccion": "Jr. Amazonas 120, Santa Clotilde", "tipo_documento": tipo,
                  "asunto": asunto, "folios": 2, "acepta_notificacion": "true"}
         principal = services.storage.receive(io.BytesIO(sample_pdf(asunto, 2)), "solicitud.pdf",

@@ -8,27 +8,16 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import re
 import secrets
 from datetime import datetime, timezone
 
-from .. import identidad
-from ..sentencia import Sentencia
 from ..engine import STATE_FORMAT, Actor, NuevoAdjunto
 from ..text import fold
 from ..errors import ArchivoRechazado, InvalidInput
 from ..models import Adjunto, Expediente, Numeracion, Remitente, TipoDocumento
 from ..pdf import check_pdf, pdf_name
+from .campos import CLI, POR_NOMBRE, REVISE, SIN_ARCHIVO, revisar
 from ..storage import Received, Stored
-
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
-
-# (field, label, max length) of the text fields a filing carries (TUO art. 124).
-TEXTOS = (
-    ("nombres", "Nombres", 120), ("apellidos", "Apellidos", 120), ("razon_social", "Razón social", 250),
-    ("email", "Correo electrónico", 200), ("telefono", "Teléfono", 30), ("direccion", "Dirección", 300),
-    ("numero_documento", "Número de documento", 60), ("asunto", "Asunto", 500),
-)
 
 
 @dataclasses.dataclass
@@ -38,66 +27,28 @@ class Limits:
     anexos: int = 5
 
 
-def validar(datos: dict) -> dict:
-    """The filing's fields, trimmed and checked. :raise InvalidInput: with a message per field."""
-    d = {k: (v.strip() if isinstance(v, str) else v) for k, v in datos.items()}
-    campos: dict[str, str] = {}
-    tipo_persona = d.get("tipo_persona") or "natural"
-    if tipo_persona not in ("natural", "juridica"):
-        campos["tipo_persona"] = "Elija persona natural o jurídica."
-    tipo_doc = (d.get("tipo_documento_identidad") or "").upper()
-    if tipo_persona == "juridica" and tipo_doc != "RUC":
-        campos["tipo_documento_identidad"] = "Una persona jurídica se identifica con su RUC."
-    problem = identidad.error_documento(tipo_doc, d.get("numero_documento_identidad") or "")
-    if problem:
-        campos["numero_documento_identidad"] = problem
-    for name, label, size in TEXTOS:
-        if len(d.get(name) or "") > size:
-            campos[name] = f"{label}: use como máximo {size} caracteres."
-    if tipo_persona == "juridica":
-        if not d.get("razon_social"):
-            campos["razon_social"] = "Escriba la razón social."
-    else:
-        if not d.get("nombres"):
-            campos["nombres"] = "Escriba sus nombres."
-        if not d.get("apellidos"):
-            campos["apellidos"] = "Escriba sus apellidos."
-    if not _EMAIL.match(d.get("email") or ""):
-        campos["email"] = "Escriba un correo electrónico válido: allí le enviaremos la constancia."
-    if not d.get("direccion"):
-        campos["direccion"] = "Escriba su dirección."
-    if not d.get("asunto"):
-        campos["asunto"] = "Escriba el asunto: qué solicita."
-    codigo_tipo = d.get("tipo_documento") or ""
-    tipo = _TIPO.primera(codigo_tipo)
-    if tipo is None or not tipo.activo:
-        campos["tipo_documento"] = ELIJA_TIPO
-    try:
-        folios = int(d.get("folios") or 0)
-    except (TypeError, ValueError):
-        folios = 0
-    if not 1 <= folios <= 10000:
-        campos["folios"] = "Indique el número de folios (páginas), de 1 a 10000."
-    if str(d.get("acepta_notificacion")).lower() not in ("true", "on", "1", "si", "sí"):
-        campos["acepta_notificacion"] = "Para presentar por la mesa virtual debe aceptar la notificación por correo."
+def validar(datos: dict, cara: str = CLI, archivo: bool = True) -> dict:
+    """The filing's fields as ``cara`` sent them (``mpv.tramites.campos``), cleaned and checked, the
+    document type against the catalogue; ``archivo``: whether a main document came with them.
+
+    :raise InvalidInput: with a message for every field that breaks a rule, all at once.
+    """
+    limpio, campos = revisar(datos, cara)
+    if "tipo_documento" not in campos:
+        tipo = TipoDocumento.get_or_none(TipoDocumento.codigo == limpio["tipo_documento"])
+        if tipo is None or not tipo.activo:
+            campos["tipo_documento"] = ELIJA_TIPO
+    if not archivo:
+        campos["archivo"] = SIN_ARCHIVO
     if campos:
-        raise InvalidInput("Revise los datos marcados: la solicitud no se presentó.", campos)
-    return {
-        "tipo_persona": tipo_persona, "tipo_documento_identidad": tipo_doc,
-        "numero_documento_identidad": d["numero_documento_identidad"].upper(),
-        "nombres": d.get("nombres") or "" if tipo_persona == "natural" else "",
-        "apellidos": d.get("apellidos") or "" if tipo_persona == "natural" else "",
-        "razon_social": d.get("razon_social") or "" if tipo_persona == "juridica" else "",
-        "email": d["email"], "telefono": d.get("telefono") or "", "direccion": d["direccion"],
-        "tipo_documento": codigo_tipo, "numero_documento": d.get("numero_documento") or "",
-        "asunto": d["asunto"], "folios": folios,
-    }
+        raise InvalidInput(REVISE, campos)
+    return limpio
 
 
 def check_files(principal: Received | None, anexos: list[Received], limits: Limits) -> None:
     """:raise InvalidInput: when the main PDF is missing, there are too many annexes, or one is not a valid PDF."""
     if principal is None:
-        raise InvalidInput("Adjunte el documento principal en PDF.", {"archivo": "Adjunte el documento principal en PDF."})
+        raise InvalidInput(SIN_ARCHIVO, {"archivo": SIN_ARCHIVO})
     if len(anexos) > limits.anexos:
         raise InvalidInput(f"Puede adjuntar como máximo {limits.anexos} anexos.",
                            {"anexos": f"Adjuntó {len(anexos)} anexos; el máximo es {limits.anexos}."})
@@ -113,41 +64,30 @@ def codigo_seguimiento() -> str:
     return base64.b32encode(secrets.token_bytes(16)).decode().rstrip("=")
 
 
-ELIJA_TIPO = "Elija un tipo de documento de la lista."
+ELIJA_TIPO = POR_NOMBRE["tipo_documento"].falta
 
-# A filing's statements, with their SQL written once (mpv.sentencia).
-_ABRIR_ANIO = Sentencia(lambda anio: Numeracion.insert({Numeracion.anio: anio.de(Numeracion.anio), Numeracion.ultimo: 0})
-                        .on_conflict_ignore())
-_AVANZAR = Sentencia(lambda anio: Numeracion.update(ultimo=Numeracion.ultimo + 1).where(Numeracion.anio == anio))
-_ULTIMO = Sentencia(lambda anio: Numeracion.select(Numeracion.ultimo).where(Numeracion.anio == anio).tuples())
-_TIPO = Sentencia(lambda codigo: TipoDocumento.select().where(TipoDocumento.codigo == codigo).limit(1))
-_REMITENTE_CAMPOS = ("tipo_persona", "tipo_documento_identidad", "numero_documento_identidad", "nombres", "apellidos",
-                     "razon_social", "email", "telefono", "direccion")
-_NUEVO_REMITENTE = Sentencia.insercion(Remitente, *_REMITENTE_CAMPOS)
-_EXPEDIENTE_CAMPOS = ("numero", "anio", "correlativo", "codigo", "remitente", "remitente_nombre", "remitente_documento",
-                      "tipo_documento", "numero_documento", "asunto", "folios", "busqueda", "presentado_en",
-                      "fecha_presentacion", "definicion", "estado", "estado_motor", "formato_estado", "version",
-                      "actualizado_en")
-_NUEVO_EXPEDIENTE = Sentencia.insercion(Expediente, *_EXPEDIENTE_CAMPOS)
+REMITENTE_CAMPOS = ("tipo_persona", "tipo_documento_identidad", "numero_documento_identidad", "nombres", "apellidos",
+                    "razon_social", "email", "telefono", "direccion")
 
 
 def siguiente_numero(anio: int) -> int:
     """The next number of the year's register. Call inside the filing's write transaction."""
-    _ABRIR_ANIO.ejecutar(anio)
-    _AVANZAR.ejecutar(anio)
-    return _ULTIMO.primera(anio)[0]
+    Numeracion.insert(anio=anio, ultimo=0).on_conflict_ignore().execute()
+    Numeracion.update(ultimo=Numeracion.ultimo + 1).where(Numeracion.anio == anio).execute()
+    return Numeracion.select(Numeracion.ultimo).where(Numeracion.anio == anio).scalar()
 
 
 def presentar(services, datos: dict, principal: Received | None, anexos: list[Received],
-              ip: str = "", proceso: str = "tramite") -> Expediente:
+              ip: str = "", proceso: str = "tramite", cara: str = CLI) -> Expediente:
     """File a trámite: validate, keep the files, number it and start an instance of the active
-    version of ``proceso`` — all or nothing.
+    version of ``proceso`` — all or nothing. ``cara`` is the face ``datos`` came through (web, api or
+    cli: the console and the programs that file on an operator's behalf, as the demo data).
 
     :raise InvalidInput: bad data or files (nothing is written, no file is left).
     """
     received = [r for r in [principal, *anexos] if r is not None]
     try:
-        limpio = validar(datos)
+        limpio = validar(datos, cara, archivo=principal is not None)
         check_files(principal, anexos, services.limits)
     except BaseException as exc:
         services.storage.discard(received)
@@ -191,12 +131,10 @@ def _registrar(services, d: dict, stored: list[Stored], ip: str, proceso: str) -
     with services.db.write():
         anio = calendario.fecha_local(now).year
         correlativo = siguiente_numero(anio)
-        remitente = Remitente(**{k: d[k] for k in _REMITENTE_CAMPOS})
-        remitente.id = _NUEVO_REMITENTE.insertar(*(d[k] for k in _REMITENTE_CAMPOS))
-        tipo = _TIPO.primera(d["tipo_documento"])
+        remitente = Remitente.create(**{k: d[k] for k in REMITENTE_CAMPOS})
+        tipo = TipoDocumento.get_or_none(TipoDocumento.codigo == d["tipo_documento"])
         if tipo is None:
-            raise InvalidInput("Revise los datos marcados: la solicitud no se presentó.",  # removed meanwhile
-                               {"tipo_documento": ELIJA_TIPO})
+            raise InvalidInput(REVISE, {"tipo_documento": ELIJA_TIPO})  # removed meanwhile
         expediente = Expediente(
             numero=f"{anio}-{correlativo:06d}", anio=anio, correlativo=correlativo,
             codigo=codigo_seguimiento(), remitente=remitente, remitente_nombre=remitente.nombre_completo,
@@ -206,9 +144,7 @@ def _registrar(services, d: dict, stored: list[Stored], ip: str, proceso: str) -
             presentado_en=now, fecha_presentacion=calendario.fecha_presentacion(now),
             definicion=definition.row_id, estado="Presentado", estado_motor="{}",
             formato_estado=STATE_FORMAT, version=0, actualizado_en=now)
-        expediente.id = _NUEVO_EXPEDIENTE.insertar(*(
-            getattr(expediente, f"{k}_id" if k in ("remitente", "tipo_documento", "definicion") else k)
-            for k in _EXPEDIENTE_CAMPOS))
+        expediente.save(force_insert=True)
         adjuntos = [NuevoAdjunto(s.sha256, pdf_name(s.nombre), s.size, "principal" if i == 0 else "anexo")
                     for i, s in enumerate(stored)]
         payload = {**d, "adjuntos": [{"sha256": a.sha256, "nombre": a.nombre, "tamano": a.tamano, "tipo": a.tipo}

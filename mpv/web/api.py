@@ -10,12 +10,14 @@ from datetime import datetime
 
 import falcon
 
-from .. import history, identidad
-from ..errors import InvalidInput, NotFound
-from ..tramites.presentacion import presentar, validar
+from .. import history
+from ..errors import NotFound
+from ..tramites.presentacion import presentar
 from ..models import Expediente, TipoDocumento
-from .api_form import REVISE, Filing, read_filing
+from ..tramites.campos import API
+from .errors import HTTPMessage
 from .openapi import PREFIX, document
+from .requests import partes_presentacion, read_multipart
 
 
 def add_api_routes(app: falcon.App, services):
@@ -38,9 +40,17 @@ class Tramites:
         self._services = services
 
     def on_post(self, req, resp):
+        """:raise HTTPMessage: 415 when the body is not multipart/form-data (the rest: see ``read_multipart``
+        and ``presentar``)."""
         services = self._services
-        filing = read_filing(req, services.storage, services.limits)
-        expediente = _presentar(services, filing, req.remote_addr or "")
+        if not (req.content_type or "").lower().startswith("multipart/form-data"):
+            sent = (req.content_type or "un cuerpo sin tipo")[:80]
+            raise HTTPMessage(falcon.HTTP_415, "Envíe la solicitud como multipart/form-data (campos de texto y "
+                                               f"archivos PDF), no como {sent}.")
+        form = read_multipart(req, services.storage, partes_presentacion(API, services.limits))
+        principal = (form.files.get("archivo") or [None])[0]
+        expediente = presentar(services, form.fields, principal, form.files.get("anexos", []),
+                               ip=req.remote_addr or "", cara=API)
         base, codigo = services.settings.base_url, expediente.codigo
         resp.status = falcon.HTTP_201
         resp.location = f"{base}{PREFIX}/tramites/{codigo}/seguimiento"
@@ -53,30 +63,6 @@ class Tramites:
             "seguimiento_url": f"{base}/seguimiento/{codigo}",
             "constancia_url": f"{base}/constancia/{codigo}",
         }
-
-
-def _presentar(services, filing: Filing, ip: str) -> Expediente:
-    """File ``filing`` with :func:`mpv.tramites.presentacion.presentar`, after the checks only the API needs: fields
-    the request did not send at all, and an identity document type outside the list.
-
-    :raise InvalidInput: with every problem found (nothing is written, the files are removed).
-    """
-    problems = filing.missing()
-    tipo = filing.fields.get("tipo_documento_identidad")
-    if tipo is not None and tipo.strip().upper() not in identidad.TIPOS:
-        problems["tipo_documento_identidad"] = "Use DNI, CE, PASAPORTE o RUC."
-    if problems:
-        campos = {}
-        try:
-            validar(filing.fields)  # to report the other problems of the same request at once
-        except InvalidInput as exc:
-            campos = exc.campos
-        finally:
-            services.storage.discard(filing.received())
-        if "tipo_documento_identidad" in problems:
-            campos.pop("numero_documento_identidad", None)  # validar's message there is about the type
-        raise InvalidInput(REVISE, {**campos, **problems})
-    return presentar(services, filing.fields, filing.archivo, filing.anexos, ip=ip)
 
 
 class SeguimientoPublico:

@@ -6,7 +6,8 @@ tests check it against the OpenAPI schema and against the app's routes and answe
 """
 from __future__ import annotations
 
-from .api_form import REQUIRED
+from ..tramites.campos import (API, ARCHIVO, CASILLA, CATALOGO, CORREO, ENTERO, IDENTIDAD, LINEA, OPCION,
+                                   Campo, de_cara, obligatorios)
 
 PREFIX = "/api/v1"
 MB = 1024 * 1024
@@ -16,55 +17,66 @@ def _ref(name: str) -> dict:
     return {"$ref": f"#/components/{name}"}
 
 
-def _text(description: str, max_length: int, min_length: int = 0, **extra) -> dict:
-    schema = {"type": "string", "maxLength": max_length, "description": description, **extra}
-    if min_length:
-        schema["minLength"] = min_length
-    return schema
-
-
 def _filing_schema(limits) -> dict:
-    principal_mb, anexo_mb = limits.principal_bytes / MB, limits.anexo_bytes / MB
+    """The multipart body of a filing: every field of ``mpv.tramites.campos`` the API takes."""
     return {
         "type": "object",
         "description": "Una parte por campo. Una parte con otro nombre, o un campo enviado dos veces, se rechaza "
                        "con 422 sin leer el resto del envío.",
-        "required": list(REQUIRED),
+        "required": list(obligatorios(API)),
         "additionalProperties": False,
-        "properties": {
-            "tipo_persona": {"type": "string", "enum": ["natural", "juridica"], "example": "natural"},
-            "tipo_documento_identidad": {"type": "string", "enum": ["DNI", "CE", "PASAPORTE", "RUC"],
-                                         "description": "Persona jurídica: RUC.", "example": "DNI"},
-            "numero_documento_identidad": _text(
-                "DNI: 8 dígitos. RUC: 11 dígitos, empieza con 10, 15, 16, 17 o 20 y termina en su dígito "
-                "verificador (módulo 11 de SUNAT). CE: hasta 12 letras o dígitos. Pasaporte: de 5 a 15.",
-                15, 1, pattern="^[A-Za-z0-9]+$", example="45871236"),
-            "nombres": _text("Obligatorio para persona natural.", 120, example="Ana"),
-            "apellidos": _text("Obligatorio para persona natural.", 120, example="Rojas Villanueva"),
-            "razon_social": _text("Obligatoria para persona jurídica.", 250),
-            "email": _text("Aquí llegan la constancia y las notificaciones.", 200, 1, format="email",
-                           example="ana@example.com"),
-            "telefono": _text("Opcional.", 30),
-            "direccion": _text("Domicilio del remitente.", 300, 1, example="Jr. Loreto 215"),
-            "tipo_documento": _text(f"Un código activo de GET {PREFIX}/tipos-documento.", 20, 1, example="SOL"),
-            "numero_documento": _text("Número o sigla del documento, si tiene (opcional).", 60),
-            "asunto": _text("Qué se solicita.", 500, 1, example="Licencia de funcionamiento"),
-            "folios": {"type": "integer", "minimum": 1, "maximum": 10000, "description": "Número de páginas."},
-            "acepta_notificacion": {"type": "string", "enum": ["true"],
-                                    "description": "Acepta ser notificado por correo electrónico (obligatorio)."},
-            "archivo": {"type": "string", "format": "binary",
-                        "description": f"El documento principal: un PDF de hasta {principal_mb:g} MB, sin "
-                                       "contraseña ni contenido activo (JavaScript, archivos incrustados)."},
-            "anexos": {"type": "array", "maxItems": limits.anexos,
-                       "items": {"type": "string", "format": "binary"},
-                       "description": f"Hasta {limits.anexos} anexos, una parte «anexos» por archivo: PDF de "
-                                      f"hasta {anexo_mb:g} MB cada uno, con las mismas reglas que «archivo»."},
-        },
+        "properties": {c.nombre: _property(c, limits) for c in de_cara(API)},
     }
 
 
 # The answers name exactly these keys (additionalProperties: false), so that the tests that validate every
 # answer against this document also catch a key the code adds and the document (and the README) lacks.
+def _property(campo: Campo, limits) -> dict:
+    """The schema of one field of the filing, from its kind, its limits and its help."""
+    partes = [campo.ayuda] if campo.ayuda else []
+    if campo.requerido in ("natural", "juridica"):
+        persona = "persona natural" if campo.requerido == "natural" else "persona jurídica"
+        partes.append(f"Obligatorio para {persona}.")
+    elif not campo.requerido:
+        partes.append("Opcional.")
+    if campo.tipo == ARCHIVO:
+        return _file(campo, limits)
+    if campo.tipo == ENTERO:
+        schema = {"type": "integer", "minimum": campo.minimo, "maximum": campo.maximo}
+    elif campo.tipo == CASILLA:
+        schema = {"type": "string", "enum": ["true"]}
+        partes.append(f"«{campo.etiqueta}» (obligatorio).")
+    elif campo.tipo == OPCION:
+        schema = {"type": "string", "enum": [valor for valor, _ in campo.opciones]}
+    else:
+        schema = {"type": "string", "maxLength": campo.maximo}
+        if campo.requerido is True:
+            schema["minLength"] = 1
+    if campo.tipo == IDENTIDAD:
+        schema["pattern"] = "^[A-Za-z0-9]+$"
+        partes.append("Los dígitos de otros alfabetos o de ancho completo se guardan como dígitos ASCII.")
+    elif campo.tipo == CORREO:
+        schema["format"] = "email"
+    elif campo.tipo == CATALOGO:
+        partes.append(f"Un código activo de GET {PREFIX}/tipos-documento.")
+    elif campo.tipo == LINEA:
+        partes.append("Una sola línea: sin saltos de línea ni caracteres de control.")
+    schema["description"] = " ".join(partes) or campo.etiqueta
+    if campo.ejemplo:
+        schema["example"] = int(campo.ejemplo) if campo.tipo == ENTERO else campo.ejemplo
+    return schema
+
+
+def _file(campo: Campo, limits) -> dict:
+    if campo.multiple:
+        return {"type": "array", "maxItems": limits.anexos, "items": {"type": "string", "format": "binary"},
+                "description": f"Hasta {limits.anexos} anexos, una parte «{campo.nombre}» por archivo: PDF de hasta "
+                               f"{limits.anexo_bytes / MB:g} MB cada uno, con las mismas reglas que «archivo»."}
+    return {"type": "string", "format": "binary",
+            "description": f"El documento principal: un PDF de hasta {limits.principal_bytes / MB:g} MB, sin "
+                           "contraseña ni contenido activo (JavaScript, archivos incrustados)."}
+
+
 SCHEMAS = {
     "Error": {
         "type": "object",

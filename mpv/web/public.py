@@ -9,20 +9,15 @@ import re
 
 import falcon
 
-from .. import history
-from ..tramites import constancia
+from .. import history, identidad
 from ..errors import InvalidInput, NotFound, TooLarge
-from ..tramites.presentacion import presentar
-from ..identidad import TIPOS
 from ..models import Adjunto, Expediente, Tarea, TipoDocumento
 from ..pdf import pdf_name
-from .requests import read_form
-from ..tramites import tareas
+from ..tramites import constancia, tareas
+from ..tramites.campos import WEB, de_cara, textos
+from ..tramites.presentacion import presentar
+from .requests import partes_presentacion, read_form
 from .tasks import form_view, submitted
-
-TEXT_FIELDS = ("tipo_persona", "tipo_documento_identidad", "numero_documento_identidad", "nombres", "apellidos",
-               "razon_social", "email", "telefono", "direccion", "tipo_documento", "numero_documento", "asunto",
-               "folios", "acepta_notificacion", "declaracion")
 
 
 def by_code(codigo: str) -> Expediente:
@@ -60,51 +55,44 @@ class Presentar:
 
     def _render(self, req, resp, valores, errores, status=falcon.HTTP_200, mensaje=""):
         limits = self._services.limits
-        tipos = list(TipoDocumento.select().where(TipoDocumento.activo == True).order_by(TipoDocumento.nombre))  # noqa: E712
+        tipos = [(t.codigo, t.nombre) for t in TipoDocumento.select().where(TipoDocumento.activo == True)  # noqa: E712
+                 .order_by(TipoDocumento.nombre)]
         self._pages.render(req, resp, "publico/presentar.html", status=status, valores=valores, errores=errores,
-                           mensaje=mensaje, tipos=tipos, tipos_identidad=TIPOS,
+                           mensaje=mensaje, tipos=tipos, campos={c.nombre: c for c in de_cara(WEB)},
                            limite_principal=limits.principal_bytes // (1024 * 1024),
                            limite_anexo=limits.anexo_bytes // (1024 * 1024), max_anexos=limits.anexos)
 
     def on_get(self, req, resp):
-        self._render(req, resp, {"tipo_persona": "natural", "tipo_documento_identidad": "DNI", "folios": "1"}, {})
+        self._render(req, resp, {c.nombre: c.inicial for c in de_cara(WEB) if c.inicial}, {})
 
     def on_post(self, req, resp):
-        limits = self._services.limits
+        services = self._services
         try:
-            form = read_form(
-                req, self._services.storage, file_limits={"archivo": limits.principal_bytes, "anexos": limits.anexo_bytes},
-                max_files=limits.anexos + 1,
-                file_counts={"archivo": (1, "Adjunte un solo documento principal."),
-                             "anexos": (limits.anexos, f"Puede adjuntar como máximo {limits.anexos} anexos.")})
-        except InvalidInput as exc:
-            partial = getattr(exc, "partial", None)
-            status = falcon.HTTP_413 if isinstance(exc, TooLarge) else falcon.HTTP_422
-            self._render(req, resp, _values(partial), exc.campos or {"__all__": exc.message}, status,
-                         exc.message + " Vuelva a adjuntar sus archivos.")
+            form = read_form(req, services.storage, partes=partes_presentacion(WEB, services.limits))
+        except InvalidInput as exc:  # read_form removed what it had received
+            self._refused(req, resp, getattr(exc, "partial", None), exc, adjuntos=True)
             return
-        valores = _values(form)
         principal = (form.files.get("archivo") or [None])[0]
-        anexos = form.files.get("anexos", [])
-        campos = {} if form.get("declaracion") else {
-            "declaracion": "Debe declarar que los datos y documentos son verdaderos."}
         try:
-            if campos:
-                raise InvalidInput("Revise los datos marcados: la solicitud no se presentó.", campos)
-            expediente = presentar(self._services, valores, principal, anexos, ip=req.remote_addr or "")
-        except InvalidInput as exc:
-            self._services.storage.discard(form.all_files())
-            errores = {**campos, **exc.campos} or {"__all__": exc.message}
-            self._render(req, resp, valores, errores, falcon.HTTP_422,
-                         exc.message + (" Vuelva a adjuntar sus archivos." if form.files else ""))
+            expediente = presentar(services, form.fields, principal, form.files.get("anexos", []),
+                                   ip=req.remote_addr or "", cara=WEB)
+        except InvalidInput as exc:  # presentar removed the files
+            self._refused(req, resp, form, exc, adjuntos=bool(form.files))
             return
         raise falcon.HTTPSeeOther(f"/constancia/{expediente.codigo}")
 
+    def _refused(self, req, resp, form, exc: InvalidInput, adjuntos: bool):
+        """The form again, with what the filer typed and a message next to each field to correct."""
+        status = falcon.HTTP_413 if isinstance(exc, TooLarge) else falcon.HTTP_422
+        self._render(req, resp, _values(form), exc.campos or {"__all__": exc.message}, status,
+                     exc.message + (" Vuelva a adjuntar sus archivos." if adjuntos else ""))
+
 
 def _values(form) -> dict:
+    """What the filer typed, to show the form again with it."""
     if form is None:
         return {}
-    return {name: form.get(name) for name in TEXT_FIELDS if name in form.fields}
+    return {name: form.get(name) for name in textos(WEB) if name in form.fields}
 
 
 class ConstanciaPagina:
@@ -138,7 +126,7 @@ class Consulta:
     def on_get(self, req, resp):
         codigo = (req.get_param("codigo") or "").strip()
         numero = normalizar_numero((req.get_param("numero") or "").strip())
-        documento = (req.get_param("documento") or "").strip().upper()
+        documento = identidad.normalizar(req.get_param("documento") or "")
         error = ""
         if codigo:
             raise falcon.HTTPSeeOther(f"/seguimiento/{falcon.uri.encode_value(codigo)}")

@@ -1,15 +1,30 @@
-"""Reading browser forms: urlencoded or multipart, with files streamed to storage as they arrive."""
+"""Reading forms: urlencoded, or multipart with files streamed to storage as they arrive.
+
+One multipart reader serves every form, the browser's and the JSON API's: a :class:`Partes` says what a
+form may carry. Each part is judged by its name before a byte of it is read; files go to storage in
+64 KiB chunks within their own limit, and are counted as they arrive, so a refused request stops early.
+Whatever was received before an error is removed again.
+"""
 from __future__ import annotations
 
 import dataclasses
 import re
+from typing import Mapping
 
 import falcon
 
 from ..errors import InvalidInput, MPVError, TooLarge
 from ..pdf import pdf_name
+from ..tramites.campos import API, ARCHIVO, WEB, de_cara, textos
+from ..tramites.campos import REVISE as REVISE_PRESENTACION
 from ..storage import Received
+from .errors import HTTPMessage
 from .middleware import check_csrf
+
+REVISE = "Revise los campos marcados: el formulario no se envió."
+# A filing's longest text holds 500 characters (at most 2,000 bytes): a part past this is refused unread,
+# and one below it but over its field's length gets the message that names the length.
+MAX_TEXTO_PRESENTACION = 16 * 1024
 
 
 @dataclasses.dataclass
@@ -31,16 +46,44 @@ class Form:
         return [f for files in self.files.values() for f in files]
 
 
-def read_form(req, storage=None, max_file_bytes: int = 0, file_limits: dict[str, int] | None = None,
-              max_files: int = 50, file_counts: dict[str, tuple[int, str]] | None = None) -> Form:
-    """The submitted form. Multipart: the first part must be the CSRF token (checked before any file is
-    read); each file is streamed into ``storage`` within its limit (``file_limits`` per field, else
-    ``max_file_bytes``); ``file_counts`` caps the files of a field: {field: (most, message)}. Files
-    received before an error are removed, so a refused request leaves nothing on disk.
+@dataclasses.dataclass(frozen=True)
+class Archivo:
+    """A file field: its size limit, how many files it takes, the name of a file sent without one."""
+
+    limite: int
+    maximo: int = 1
+    demasiados: str = ""  # the message when one more file arrives
+    detalle: str = ""     # … and the one next to the field (the message itself when empty)
+    sin_nombre: str = "documento.pdf"  # «{n}»: the file's number in its field
+
+
+@dataclasses.dataclass(frozen=True)
+class Partes:
+    """What a multipart form may carry.
+
+    ``campos`` None: any text field, a name sent twice keeps its values in a list (the staff's forms,
+    built from BPMN). Otherwise the form's text fields, each sent once; a part of another name is ignored
+    unread, or refused when ``desconocido`` gives the message to show next to it. ``archivos`` are the file
+    fields; a file under another name (it came with a file name) is taken within ``otro_limite`` bytes,
+    refused when that is 0.
     """
+
+    csrf: bool = True                      # the first part is the browser's CSRF token (not under /api/)
+    campos: frozenset | None = None
+    desconocido: str = ""
+    archivos: Mapping[str, Archivo] = dataclasses.field(default_factory=dict)
+    otro_limite: int = 0
+    max_archivos: int = 50
+    max_texto: int = 256 * 1024            # bytes of one text field; past it the field is refused unread
+    mensaje: str = REVISE                  # the message of a refusal (the one next to each field says why)
+
+
+def read_form(req, storage=None, max_file_bytes: int = 0, max_files: int = 50, partes: Partes | None = None) -> Form:
+    """The submitted form: urlencoded, or multipart read by :func:`read_multipart` with ``partes`` (by
+    default any field, and files of any name within ``max_file_bytes``, ``max_files`` in all)."""
     content_type = req.content_type or ""
     if content_type.startswith("multipart/form-data"):
-        return _multipart(req, storage, max_file_bytes, file_limits or {}, max_files, file_counts or {})
+        return read_multipart(req, storage, partes or Partes(otro_limite=max_file_bytes, max_archivos=max_files))
     media = req.get_media(default_when_empty={}) if req.content_length else {}
     if not isinstance(media, dict):
         raise falcon.HTTPBadRequest(description="El formulario no se pudo leer.")
@@ -50,71 +93,125 @@ def read_form(req, storage=None, max_file_bytes: int = 0, file_limits: dict[str,
     return Form(dict(media), {})
 
 
-def _multipart(req, storage, max_file_bytes, file_limits, max_files, file_counts) -> Form:
-    fields: dict[str, object] = {}
-    files: dict[str, list[Received]] = {}
-    received: list[Received] = []
+def read_multipart(req, storage, partes: Partes) -> Form:
+    """The multipart/form-data body, its files streamed into ``storage``.
+
+    :raise NotAllowed: the CSRF token is missing or wrong (checked before any file is read).
+    :raise HTTPMessage: 400 when the body is malformed or a part has no name.
+    :raise TooLarge: a file over its limit (413); reading stops there.
+    :raise InvalidInput: a field that is unknown, repeated, too long, not UTF-8 or carries a NUL; one file
+        too many. The text read so far rides along as ``partial``, to show the form again with it.
+    Nothing received is left on disk when any of these is raised.
+    """
+    form = Form({}, {})
     try:
-        first = True
-        for part in req.get_media():
-            if first:
-                if part.name != "csrf":
-                    check_csrf(req, None)
-                check_csrf(req, part.get_text())
-                first = False
-                continue
-            if part.filename:
-                if storage is None:
-                    raise InvalidInput("Este formulario no admite archivos.")
-                most, message = file_counts.get(part.name, (max_files, ""))
-                if len(files.get(part.name, [])) >= most:
-                    raise InvalidInput(message, {part.name: message})
-                if len(received) >= max_files:
-                    raise InvalidInput(f"Se enviaron demasiados archivos (máximo {max_files}).")
-                limit = file_limits.get(part.name, max_file_bytes)
-                try:
-                    item = storage.receive(part.stream, file_name(part.filename, "documento.pdf"), limit,
-                                           read=_read)
-                except TooLarge as exc:
-                    raise TooLarge(exc.message, {part.name: exc.message}) from None
-                received.append(item)
-                if item.size == 0:
-                    continue  # an empty file input the browser sent anyway
-                files.setdefault(part.name, []).append(item)
-            else:
-                value = part.get_text()
-                if part.name in fields:
-                    previous = fields[part.name]
-                    fields[part.name] = (previous if isinstance(previous, list) else [previous]) + [value]
-                else:
-                    fields[part.name] = value
-        if first:
-            check_csrf(req, None)
-        _check_text(fields)
-    except falcon.MediaMalformedError:
-        storage and storage.discard(received)
-        raise falcon.HTTPBadRequest(description="El formulario llegó incompleto; vuelva a enviarlo.") from None
+        parts = iter(req.get_media())
+        if partes.csrf:
+            first = next(parts, None)
+            check_csrf(req, _text(first, partes) if first is not None and first.name == "csrf" else None)
+        for part in parts:
+            _read_part(part, form, storage, partes)
     except BaseException as exc:
-        storage and storage.discard(received)
+        if storage is not None:
+            storage.discard(form.all_files())
+        if isinstance(exc, falcon.HTTPBadRequest):  # Falcon's multipart errors: no boundary, cut short…
+            raise HTTPMessage(falcon.HTTP_400, "El formulario (multipart/form-data) llegó incompleto o mal "
+                                               "formado; vuelva a enviarlo.") from None
         if isinstance(exc, MPVError):
-            exc.partial = Form(fields, {})  # the text read so far, to show the form again with it
+            exc.partial = Form(form.fields, {})
         raise
-    storage and storage.discard([r for r in received if r.size == 0])
-    return Form(fields, files)
+    return form
+
+
+def _read_part(part, form: Form, storage, partes: Partes):
+    name = part.name
+    if not name:
+        raise HTTPMessage(falcon.HTTP_400, "Cada parte del formulario debe tener un nombre "
+                                           "(Content-Disposition: form-data; name=\"…\").")
+    regla = partes.archivos.get(name)
+    if regla is None and partes.campos is None and part.filename is not None:  # a file of a staff form
+        if partes.otro_limite:
+            regla = Archivo(partes.otro_limite, partes.max_archivos)
+        elif part.filename:
+            raise InvalidInput("Este formulario no admite archivos.")
+    if regla is not None:
+        _receive(part, form, storage, partes, regla)
+    elif partes.campos is None:
+        value = _text(part, partes)
+        previous = form.fields.get(name)
+        form.fields[name] = value if previous is None else (
+            previous if isinstance(previous, list) else [previous]) + [value]
+    elif name in partes.campos:
+        if name in form.fields:
+            raise InvalidInput(partes.mensaje, {name: "Envíe este campo una sola vez."})
+        form.fields[name] = _text(part, partes)
+    elif partes.desconocido:
+        shown = name[:60]
+        raise InvalidInput(f"El campo «{shown}» no existe. {partes.mensaje}", {shown: partes.desconocido})
+
+
+def partes_presentacion(cara: str, limits) -> Partes:
+    """What a filing may carry through ``cara`` (``web`` or ``api``), from ``mpv.tramites.campos`` and the
+    upload ``limits``. The form ignores a field it does not know (a browser extension may add one); the API
+    refuses it, so a client's misspelt field name is never silently lost."""
+    archivos = {}
+    for campo in de_cara(cara):
+        if campo.tipo == ARCHIVO and campo.multiple:
+            archivos[campo.nombre] = Archivo(
+                limits.anexo_bytes, limits.anexos, f"Puede adjuntar como máximo {limits.anexos} anexos.",
+                f"Envió más de {limits.anexos} anexos; el máximo es {limits.anexos}.", "anexo-{n}.pdf")
+        elif campo.tipo == ARCHIVO:
+            archivos[campo.nombre] = Archivo(limits.principal_bytes, 1, "Adjunte un solo documento principal; "
+                                             "los demás van en «anexos».")
+    desconocido = "Campo desconocido: revise el nombre (vea /api/v1/openapi.json)." if cara == API else ""
+    return Partes(csrf=cara == WEB, campos=frozenset(textos(cara)), desconocido=desconocido, archivos=archivos,
+                  max_archivos=sum(a.maximo for a in archivos.values()), max_texto=MAX_TEXTO_PRESENTACION,
+                  mensaje=REVISE_PRESENTACION)
+
+
+def _receive(part, form: Form, storage, partes: Partes, regla: Archivo):
+    """Stream the file of ``part`` into storage; the empty part a browser sends for no file is no file."""
+    if storage is None:
+        raise InvalidInput("Este formulario no admite archivos.")
+    name = part.name
+    if len(form.files.get(name, [])) >= regla.maximo:  # before reading it: the extra file never reaches the disk
+        message = regla.demasiados or f"Envíe como máximo {regla.maximo} archivo(s) en «{name}»."
+        raise InvalidInput(message, {name: regla.detalle or message})
+    if len(form.all_files()) >= partes.max_archivos:
+        raise InvalidInput(f"Se enviaron demasiados archivos (máximo {partes.max_archivos}).")
+    try:
+        default = regla.sin_nombre.format(n=len(form.files.get(name, [])) + 1)
+        item = storage.receive(part.stream, file_name(part.filename, default), regla.limite)
+    except TooLarge as exc:
+        raise TooLarge(exc.message, {name: exc.message}) from None
+    if not item.size and not part.filename:  # the empty file input a browser sends when no file was chosen
+        storage.discard([item])
+        return
+    form.files.setdefault(name, []).append(item)
+
+
+def _text(part, partes: Partes) -> str:
+    """The text of ``part``, read within ``partes.max_texto`` bytes. :raise InvalidInput: too long, not
+    UTF-8, or with a NUL character, which no database column (PostgreSQL's text) can hold and no person types."""
+    data = part.stream.read(partes.max_texto + 1)
+    if len(data) > partes.max_texto:
+        raise InvalidInput(partes.mensaje, {part.name: "El texto es demasiado largo."})
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput(partes.mensaje, {part.name: "Envíe el texto codificado en UTF-8."}) from None
+    if "\x00" in text:
+        raise InvalidInput(partes.mensaje, {part.name: "El texto contiene caracteres no válidos."})
+    return text
 
 
 def _check_text(fields: dict):
-    """:raise InvalidInput: naming each field whose text carries a NUL character, which no database column
-    (PostgreSQL's text) can hold and no person types; the JSON API refuses it the same way."""
+    """:raise InvalidInput: naming each field whose text carries a NUL character (as :func:`_text`)."""
     bad = [name for name, value in fields.items()
            if any(isinstance(v, str) and "\x00" in v for v in (value if isinstance(value, list) else [value]))]
     if bad:
         raise InvalidInput("El formulario contiene caracteres no válidos: revise los campos marcados.",
                            {name: "El texto contiene caracteres no válidos." for name in bad})
-
-
-def _read(stream, size: int) -> bytes:
-    return stream.read(size)
 
 
 def file_name(filename: str | None, default: str) -> str:
