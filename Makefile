@@ -40,12 +40,14 @@ test-postgresql: $(STAMP) $(NODE_STAMP)
 
 ## test-fechas: the date-dependent modules with the tests' clocks moved (pytest --fecha) to a Saturday, a Sunday,
 ## holidays (28 July, 8 December, 1 January) and 31 December, on SQLite, then a subset on PostgreSQL: no test may
-## depend on the day it runs. Not part of `make test` (about 50 minutes).
+## depend on the day it runs. Not part of `make test` (30 to 60 minutes, with the machine's load).
 FECHAS := 2026-03-07 2026-03-08 2026-07-28 2026-12-08 2026-12-31 2027-01-01
 FECHAS_MODULOS := tests/test_bench_smoke.py tests/test_web.py tests/test_engine.py tests/test_public.py \
 	tests/test_api.py tests/test_plazos.py tests/test_seed.py tests/test_analitica.py tests/test_auditoria.py \
-	tests/test_correo.py tests/test_definiciones_web.py tests/test_sin_reloj.py
-FECHAS_PG := tests/test_engine.py tests/test_public.py tests/test_api.py tests/test_auditoria.py tests/test_seed.py
+	tests/test_correo.py tests/test_definiciones_web.py tests/test_cli.py tests/test_faults.py tests/test_web_admin.py \
+	tests/test_sin_reloj.py
+FECHAS_PG := tests/test_engine.py tests/test_public.py tests/test_api.py tests/test_auditoria.py tests/test_seed.py \
+	tests/test_correo.py
 test-fechas: $(STAMP) $(NODE_STAMP)
 	@for f in $(FECHAS); do echo "== --fecha=$$f (SQLite)"; $(BIN)/pytest -q -n $(PYTEST_WORKERS) --fecha=$$f $(FECHAS_MODULOS) || exit 1; done
 	@for f in 2026-03-07 2026-12-31 2027-01-01; do echo "== --fecha=$$f (PostgreSQL)"; \

@@ -6,6 +6,8 @@ import re
 import shutil
 import stat
 
+from helpers import base_date
+
 from mpv.cli import main
 from mpv.demo import sample_pdf
 
@@ -33,9 +35,10 @@ def test_take_a_tramite_from_filing_to_atencion(capsys, settings, clock, tmp_pat
                          "--tipo-documento", "SOL", "--asunto", "Licencia de funcionamiento", "--folios", "2",
                          "--archivo", str(pdf))
     assert code == 0, err
-    assert "Expediente 2026-000001 presentado." in out and "Código de seguimiento:" in out
+    numero = f"{base_date().year}-000001"  # the first of the year of the tests' base day
+    assert f"Expediente {numero} presentado." in out and "Código de seguimiento:" in out
 
-    code, out, _ = run(capsys, settings, clock, "tramite", "tasks", "2026-000001")
+    code, out, _ = run(capsys, settings, clock, "tramite", "tasks", numero)
     assert "recepcion" in out and "(mesa" in out
     steps = [("mesa", "recepcion", '{"accion": "conforme"}'),
              ("mesa", "derivacion", '{"oficina_destino": "GDUR", "proveido": "Evaluar", "prioridad": "normal", '
@@ -43,17 +46,17 @@ def test_take_a_tramite_from_filing_to_atencion(capsys, settings, clock, tmp_pat
              ("gdur", "recibir", "{}"),
              ("gdur", "atencion", '{"accion": "atender", "respuesta": "Licencia otorgada"}')]
     for user, task, datos in steps:
-        code, out, err = run(capsys, settings, clock, "tramite", "complete", "2026-000001", task,
+        code, out, err = run(capsys, settings, clock, "tramite", "complete", numero, task,
                              "--usuario", user, "--datos", datos)
         assert code == 0, err
     assert "Atendido" in out
-    code, out, _ = run(capsys, settings, clock, "tramite", "seguimiento", "2026-000001")
+    code, out, _ = run(capsys, settings, clock, "tramite", "seguimiento", numero)
     assert code == 0
-    lines = [line for line in out.splitlines() if line.startswith("02/03/2026")]
+    lines = [line for line in out.splitlines() if line.startswith(f"{base_date():%d/%m/%Y}")]
     assert [line.split("  ")[1].strip() for line in lines] == [
         "Trámite presentado", "Recepción: Conforme", "Derivación", "Recepción en la oficina",
         "Atención: Atender (responder)"]
-    code, out, _ = run(capsys, settings, clock, "tramite", "show", "2026-000001")
+    code, out, _ = run(capsys, settings, clock, "tramite", "show", numero)
     assert "[Atendido]" in out and "solicitud.pdf" in out
     assert run(capsys, settings, clock, "audit", "verify")[0] == 0
     assert run(capsys, settings, clock, "timers")[0] == 0
@@ -61,13 +64,14 @@ def test_take_a_tramite_from_filing_to_atencion(capsys, settings, clock, tmp_pat
 
 def test_cli_errors_are_clear_messages(capsys, settings, clock, tmp_path):
     run(capsys, settings, clock, "demo", "--tramites", "3")  # the third stays in recepción
-    code, _, err = run(capsys, settings, clock, "tramite", "complete", "2026-000003", "recepcion",
+    anio = base_date().year
+    code, _, err = run(capsys, settings, clock, "tramite", "complete", f"{anio}-000003", "recepcion",
                        "--usuario", "mesa", "--datos", "{no json")
     assert code == 1 and "--datos no es JSON válido" in err
-    code, _, err = run(capsys, settings, clock, "tramite", "complete", "2026-000003", "recepcion",
+    code, _, err = run(capsys, settings, clock, "tramite", "complete", f"{anio}-000003", "recepcion",
                        "--usuario", "gdur", "--datos", '{"accion": "conforme"}')
     assert code == 1 and "la realiza mesa de partes" in err
-    code, _, err = run(capsys, settings, clock, "tramite", "complete", "2026-000001", "recepcion",
+    code, _, err = run(capsys, settings, clock, "tramite", "complete", f"{anio}-000001", "recepcion",
                        "--usuario", "mesa", "--datos", '{"accion": "conforme"}')
     assert code == 1 and "no tiene pendiente la tarea «recepcion». Tareas pendientes: recibir (Recepción en la oficina)" in err
     code, _, err = run(capsys, settings, clock, "tramite", "show", "2026-999999")
