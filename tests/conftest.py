@@ -105,6 +105,19 @@ def staff(services):
     return {name: Actor.de_usuario(user, ip="127.0.0.1") for name, user in users.items()}
 
 
+@pytest.fixture
+def analista(services):
+    """The analyst, signed in, in a test browser on the app."""
+    from webclient import Browser
+
+    from mpv.web.app import create_app
+
+    make_user("analista", "analista")
+    b = Browser(create_app(services))
+    b.login("analista")
+    return b
+
+
 @pytest.fixture(scope="session")
 def chromium():
     """One headless Chromium per pytest worker, shared by every browser test module (Playwright's sync API

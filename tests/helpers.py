@@ -343,3 +343,17 @@ def http_login(port: int, username: str) -> tuple[dict, str]:
     html = conn.getresponse().read().decode()
     conn.close()
     return cookies, re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+def resolve_refs(node, spec):
+    """An OpenAPI fragment with every ``$ref`` replaced by what it points to in ``spec``."""
+    if isinstance(node, dict):
+        if "$ref" in node:
+            target = spec
+            for key in node["$ref"].removeprefix("#/").split("/"):
+                target = target[key]
+            return resolve_refs(target, spec)
+        return {k: resolve_refs(v, spec) for k, v in node.items()}
+    if isinstance(node, list):
+        return [resolve_refs(v, spec) for v in node]
+    return node

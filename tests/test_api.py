@@ -12,7 +12,8 @@ import threading
 import falcon.inspect
 import pytest
 from falcon import testing
-from helpers import FILING, SmtpServer, base_date, build_services, derivar, free_port, make_user, recibir, served, step
+from helpers import (FILING, SmtpServer, base_date, build_services, derivar, free_port, make_user, recibir,
+                     resolve_refs, served, step)
 from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate as validate_spec
 from pypdf import PdfWriter
@@ -90,24 +91,13 @@ def assert_json(result):
     return result.json
 
 
-def _resolve(node, spec):
-    if isinstance(node, dict):
-        if "$ref" in node:
-            target = spec
-            for key in node["$ref"].removeprefix("#/").split("/"):
-                target = target[key]
-            return _resolve(target, spec)
-        return {k: _resolve(v, spec) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_resolve(v, spec) for v in node]
-    return node
 
 
 def conforms(spec, result, path: str, method: str = "get"):
     """The response is one the OpenAPI document promises for this operation: status, headers, JSON body."""
     responses = spec["paths"][path][method]["responses"]
     assert str(result.status_code) in responses, (path, result.status_code)
-    response = _resolve(responses[str(result.status_code)], spec)
+    response = resolve_refs(responses[str(result.status_code)], spec)
     for name in response.get("headers", {}):
         assert result.headers.get(name.lower()), name
     OAS30Validator(response["content"]["application/json"]["schema"],
@@ -407,11 +397,11 @@ def test_openapi_document_is_valid_and_describes_every_api_route(services, clien
     for path, item in spec["paths"].items():
         for operation in item.values():
             if "429" in operation["responses"]:
-                assert "Retry-After" in _resolve(operation["responses"]["429"], spec)["headers"]
+                assert "Retry-After" in resolve_refs(operation["responses"]["429"], spec)["headers"]
     post_op = spec["paths"][TRAMITES]["post"]
     assert set(post_op["responses"]) >= {"201", "400", "413", "415", "422", "429"}
     form = post_op["requestBody"]["content"]["multipart/form-data"]
-    assert _resolve(form["schema"], spec)["properties"]["archivo"]["format"] == "binary"
+    assert resolve_refs(form["schema"], spec)["properties"]["archivo"]["format"] == "binary"
 
 
 # -- a real server: waitress's own limits and 50 concurrent filings -----------------------------------------------

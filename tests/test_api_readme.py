@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 from falcon import testing
 from openapi_schema_validator import OAS30Validator
+from helpers import resolve_refs
 from webclient import multipart
 
 from mpv.demo import sample_pdf
@@ -108,17 +109,6 @@ def template_of(path: str, spec: dict) -> str:
     return matches[0]
 
 
-def resolve(node, spec):
-    if isinstance(node, dict):
-        if "$ref" in node:
-            target = spec
-            for key in node["$ref"].removeprefix("#/").split("/"):
-                target = target[key]
-            return resolve(target, spec)
-        return {k: resolve(v, spec) for k, v in node.items()}
-    if isinstance(node, list):
-        return [resolve(v, spec) for v in node]
-    return node
 
 
 @pytest.fixture
@@ -147,7 +137,7 @@ def test_each_readme_example_gives_the_answer_it_shows(services, spec):
             same_shape(example.body, result.json)
             # The answer shown is one the OpenAPI document promises for that route and status.
             operation = spec["paths"][template_of(path, spec)][example.method.lower()]
-            schema = resolve(operation["responses"][str(example.status)], spec)["content"]["application/json"]
+            schema = resolve_refs(operation["responses"][str(example.status)], spec)["content"]["application/json"]
             OAS30Validator(schema["schema"], format_checker=OAS30Validator.FORMAT_CHECKER).validate(example.body)
     assert codigo, "the README's filing example must come before the seguimiento one that uses its CODIGO"
 

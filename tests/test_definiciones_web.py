@@ -40,14 +40,6 @@ def moddle_bpmn(tmp_path_factory) -> str:
 
 
 @pytest.fixture
-def analista(services):
-    make_user("analista", "analista")
-    b = Browser(create_app(services))
-    b.login("analista")
-    return b
-
-
-@pytest.fixture
 def mesa(services):
     return Actor.de_usuario(make_user("mesa", "mesa", "MP"))
 

@@ -242,14 +242,6 @@ def test_cli_check_names_what_it_cannot_check(capsys, settings, clock, tmp_path)
 # --- the web face --------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def analista(services):
-    make_user("analista", "analista")
-    b = Browser(create_app(services))
-    b.login("analista")
-    return b
-
-
 def upload(b: Browser, files: dict[str, bytes]):
     b.get("/definiciones")
     return b.post("/definiciones", {}, files=list(("archivos", name, data) for name, data in files.items()))
