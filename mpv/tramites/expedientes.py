@@ -1,11 +1,73 @@
-"""Who may see which expediente: staff see the register; an office sees what passed through it."""
+"""What staff may see of an expediente: who may see which one (staff see the register; an office sees what
+passed through it), its data with the sender and the files (Figs. 4–6), its seguimiento with the path drawn
+on the diagram (Fig. 7), and one attached file for download."""
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
+import peewee as pw
+
 from .. import history
-from ..engine import Actor
+from ..engine import SISTEMA, Actor
+from ..engine.path import recorrido
 from ..errors import NotAllowed, NotFound
-from .listados import paso_por_oficina
-from ..models import Expediente
+from ..models import Adjunto, Copia, Evento, Expediente, Oficina, Remitente, Tarea
+from ..pdf import pdf_name
+
+# The roles of the municipality's staff: they read the register (an office, what reached it).
+PERSONAL = ("mesa", "oficina", "auditor", "analista", "admin")
+SIN_OFICINA = "Su usuario no tiene una oficina asignada; pida al administrador que le asigne una."
+
+
+@dataclasses.dataclass
+class Detalle:
+    """Figs. 4–6: the expediente, its sender and files, what ``actor`` may do on it now, and its copies."""
+
+    expediente: Expediente
+    remitente: Remitente
+    adjuntos: list[Adjunto]
+    tareas: list[Tarea]  # the ready tasks the actor works
+    eventos: list[tuple[str, str]]  # (name, label) of the events the actor may send, e.g. «Anular derivación»
+    copias: list[Copia]  # with their Oficina joined
+
+
+@dataclasses.dataclass
+class Seguimiento:
+    """Fig. 7: the expediente's movements, where it waits now, and its path on its own version of the diagram."""
+
+    expediente: Expediente
+    movimientos: list[history.Movimiento]
+    pendientes: list[Tarea]  # its ready tasks, oldest first, with their Oficina joined (None for the citizen's)
+    bpmn: str  # the diagram's XML
+    recorrido: dict[str, list[str]]  # :func:`mpv.engine.path.recorrido`
+
+
+@dataclasses.dataclass
+class Archivo:
+    """An attached file to send: the row, where storage keeps it, and the name to download it under."""
+
+    adjunto: Adjunto
+    path: Path
+    nombre: str
+
+
+def solo_personal(actor: Actor):
+    """:raise NotAllowed: ``actor`` is neither staff nor the system (the command line)."""
+    if actor.rol not in PERSONAL and actor.rol != SISTEMA.rol:
+        raise NotAllowed("Solo el personal de la municipalidad consulta los expedientes.")
+
+
+def oficina_de(actor: Actor) -> int | None:
+    """The id of an office user's office (None for the other roles).
+
+    :raise NotAllowed: an office user with no office (they would see no tray, and must not see all of them)."""
+    if actor.rol != "oficina":
+        return None
+    oficina = Oficina.por_codigo(actor.oficina) if actor.oficina else None
+    if oficina is None:
+        raise NotAllowed(SIN_OFICINA)
+    return oficina.id
 
 
 def visible(actor: Actor, numero: str) -> Expediente:
@@ -16,9 +78,28 @@ def visible(actor: Actor, numero: str) -> Expediente:
     expediente = Expediente.por_numero(numero)
     if expediente is None:
         raise NotFound(f"No existe el expediente {numero}. Revise el número e inténtelo otra vez.")
-    if actor.rol == "oficina" and not paso_por_oficina(expediente.id, actor.oficina):
-        raise NotAllowed(f"El expediente {numero} no pasó por su oficina.")
+    _alcanza(actor, expediente)
     return expediente
+
+
+def _alcanza(actor: Actor, expediente: Expediente):
+    """:raise NotAllowed: an office user whose office ``expediente`` never reached (or who has no office)."""
+    if actor.rol != "oficina":
+        return
+    if not actor.oficina:  # "" would match the history rows that name no office
+        raise NotAllowed(SIN_OFICINA)
+    if not paso_por_oficina(expediente.id, actor.oficina):
+        raise NotAllowed(f"El expediente {expediente.numero} no pasó por su oficina.")
+
+
+def paso_por_oficina(expediente_id: int, codigo: str) -> bool:
+    """Whether the expediente has been in (or copied to) the office ``codigo``."""
+    destinos = pw.Value(",").concat(Evento.oficina_destino).concat(",")
+    history_rows = Evento.select().where(
+        (Evento.expediente == expediente_id)
+        & ((Evento.oficina_origen == codigo) | destinos.contains(f",{codigo},")))
+    copied = Copia.select().join(Oficina).where((Copia.expediente == expediente_id) & (Oficina.codigo == codigo))
+    return history_rows.exists() or copied.exists()
 
 
 def por_codigo(codigo: str) -> Expediente:
@@ -31,6 +112,19 @@ def por_codigo(codigo: str) -> Expediente:
     return expediente
 
 
+def ver(services, actor: Actor, numero: str) -> Detalle:
+    """Figs. 4–6: what staff see of the expediente ``numero``; only mesa de partes sends events from here.
+
+    :raise NotAllowed: not staff, or an office it never reached. :raise NotFound: unknown number."""
+    solo_personal(actor)
+    expediente = visible(actor, numero)
+    return Detalle(
+        expediente, expediente.remitente, list(expediente.adjuntos.order_by(Adjunto.id)),
+        tareas=list(services.engine.tasks_for(actor, expediente.id)),
+        eventos=services.engine.events_for(actor, expediente) if actor.rol == "mesa" else [],
+        copias=list(Copia.select(Copia, Oficina).join(Oficina).where(Copia.expediente == expediente.id)))
+
+
 def tareas_pendientes(services, actor: Actor, numero: str) -> tuple[Expediente, list]:
     """The expediente and its ready tasks (:class:`mpv.engine.TaskView`), whoever works them."""
     expediente = visible(actor, numero)
@@ -38,6 +132,38 @@ def tareas_pendientes(services, actor: Actor, numero: str) -> tuple[Expediente, 
 
 
 def seguimiento(services, actor: Actor, numero: str) -> tuple[Expediente, list]:
-    """The expediente and its movements (:class:`mpv.history.Movimiento`), as staff see them."""
+    """The expediente and its movements (:class:`mpv.history.Movimiento`), as staff see them.
+
+    :raise NotAllowed: / :raise NotFound: as :func:`ver`."""
+    solo_personal(actor)
     expediente = visible(actor, numero)
     return expediente, history.seguimiento(expediente.id, services.calendario)
+
+
+def ver_seguimiento(services, actor: Actor, numero: str) -> Seguimiento:
+    """Fig. 7: the movements, the pending steps and the path on the diagram of the expediente ``numero``.
+
+    :raise NotAllowed: / :raise NotFound: as :func:`ver`."""
+    expediente, movimientos = seguimiento(services, actor, numero)
+    pendientes = list(Tarea.select(Tarea, Oficina).join(Oficina, pw.JOIN.LEFT_OUTER)
+                      .where(Tarea.expediente == expediente.id).order_by(Tarea.desde))
+    definition = services.definitions.get(expediente.definicion_id)
+    return Seguimiento(expediente, movimientos, pendientes, definition.bpmn_text(),
+                       recorrido(expediente.id, definition))
+
+
+def archivo(services, actor: Actor, adjunto_id: int) -> Archivo:
+    """The attached file ``adjunto_id``, for someone who may see its expediente (as :func:`visible`).
+
+    :raise NotFound: no such file, or it is missing from storage. :raise NotAllowed: as :func:`ver`."""
+    solo_personal(actor)
+    # An id comes from the address bar: past the database's integers it names nothing (SQLite would overflow).
+    adjunto = (Adjunto.select(Adjunto, Expediente).join(Expediente).where(Adjunto.id == adjunto_id).first()
+               if 0 < adjunto_id < 2**63 else None)
+    if adjunto is None:
+        raise NotFound("Ese archivo no existe.")
+    _alcanza(actor, adjunto.expediente)
+    path = services.storage.path(adjunto.sha256)
+    if not path.exists():
+        raise NotFound("El archivo no está disponible en el servidor; avise al administrador.")
+    return Archivo(adjunto, path, pdf_name(adjunto.nombre))

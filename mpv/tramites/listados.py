@@ -1,5 +1,6 @@
-"""The queries behind the lists and counters: keyset pagination on indexed columns, no OFFSET, no
-COUNT over the whole register, rows as dicts or tuples (cheaper than model instances).
+"""Trámites recibidos and the home page's figures (:func:`recibidos`, :func:`inicio`), and the queries behind
+them: keyset pagination on indexed columns, no OFFSET, no COUNT over the whole register, rows as dicts or
+tuples (cheaper than model instances).
 
 A home page figure is the size of a list: :func:`contadores` counts each figure with the very
 :class:`Filtro` whose list the figure opens, so the number and the rows cannot disagree."""
@@ -13,8 +14,10 @@ from datetime import date, datetime, time, timedelta, timezone
 import orjson
 import peewee as pw
 
-from ..models import Copia, Evento, Expediente, Oficina, Tarea, TipoDocumento
+from ..engine import Actor
+from ..models import Copia, Expediente, Oficina, Tarea, TipoDocumento
 from ..text import fold
+from .expedientes import oficina_de, solo_personal
 
 PAGE = 50
 
@@ -65,10 +68,11 @@ class Filtro:
     atras: bool = False
 
 
-def alcance(filtro: Filtro, usuario) -> Filtro:
-    """``filtro`` narrowed to what ``usuario`` may list: an office user, what waits in their office."""
-    if usuario.rol == "oficina":
-        return dataclasses.replace(filtro, pendiente_en=usuario.oficina_id)
+def alcance(filtro: Filtro, oficina_id: int | None) -> Filtro:
+    """``filtro`` narrowed to what a user may list: an office user (``oficina_id``, :func:`oficina_de`),
+    what waits in their office."""
+    if oficina_id is not None:
+        return dataclasses.replace(filtro, pendiente_en=oficina_id)
     return filtro
 
 
@@ -289,33 +293,73 @@ def _search(query, q: str, search):
     return query
 
 
-def filtros_inicio(usuario, hoy: Hoy) -> dict[str, Filtro]:
+def filtros_inicio(rol: str, hoy: Hoy) -> dict[str, Filtro]:
     """The home page's figures that open Trámites recibidos, each as the filter of the list it opens."""
     plazos = {"vencidos": Filtro(plazo="vencido"), "por_vencer": Filtro(plazo="por_vencer", orden="vence")}
-    if usuario.rol == "oficina":
+    if rol == "oficina":
         return plazos
     return {"presentados_hoy": Filtro(desde=hoy.fecha, hasta=hoy.fecha),
             "por_recepcionar": Filtro(estado="Registrado"), "por_derivar": Filtro(estado="Recibido"),
             "en_oficinas": Filtro(ubicacion="oficinas"), "observados": Filtro(estado="Observado"), **plazos}
 
 
-def contadores(usuario, hoy: Hoy, tz) -> dict[str, int]:
-    """The home page's figures for this user's role and office: each filter of :func:`filtros_inicio`
-    counted as the list counts it (within what the user may list), and an office's tray."""
-    figuras = {clave: contar(alcance(filtro, usuario), tz, hoy) for clave, filtro in filtros_inicio(usuario, hoy).items()}
-    if usuario.rol == "oficina":  # the tray's sections (/bandeja): its tasks, and what came «con copia»
-        mine = Tarea.select().where(Tarea.oficina == usuario.oficina_id)
+def contadores(filtros: dict[str, Filtro], oficina_id: int | None, hoy: Hoy, tz) -> dict[str, int]:
+    """The home page's figures: each of ``filtros`` (:func:`filtros_inicio`) counted as the list counts it,
+    within what the user may list, and the sections of an office's tray (``oficina_id``)."""
+    figuras = {clave: contar(alcance(filtro, oficina_id), tz, hoy) for clave, filtro in filtros.items()}
+    if oficina_id is not None:  # the tray's sections (/bandeja): its tasks, and what came «con copia»
+        mine = Tarea.select().where(Tarea.oficina == oficina_id)
         figuras.update(por_recibir=mine.where(Tarea.spec == "recibir").count(),
                        en_atencion=mine.where(Tarea.spec != "recibir").count(),
-                       con_copia=Copia.select().where(Copia.oficina == usuario.oficina_id).count())
+                       con_copia=Copia.select().where(Copia.oficina == oficina_id).count())
     return figuras
 
 
-def paso_por_oficina(expediente_id: int, codigo: str) -> bool:
-    """Whether the expediente has been in (or copied to) the office ``codigo``."""
-    destinos = pw.Value(",").concat(Evento.oficina_destino).concat(",")
-    history = Evento.select().where(
-        (Evento.expediente == expediente_id)
-        & ((Evento.oficina_origen == codigo) | destinos.contains(f",{codigo},")))
-    copied = Copia.select().join(Oficina).where((Copia.expediente == expediente_id) & (Oficina.codigo == codigo))
-    return history.exists() or copied.exists()
+# -- the pages: one action each ----------------------------------------------------------------------------
+@dataclasses.dataclass
+class Recibidos:
+    """Fig. 3: a page of Trámites recibidos, and what its filters and row actions offer."""
+
+    pagina: Pagina
+    estados: list[str]  # the process's estados, for the filter
+    derivables: set[str]  # the estados in which a row offers «Derivar»
+    puede_derivar: bool
+
+
+def recibidos(services, actor: Actor, filtro: Filtro) -> Recibidos:
+    """Fig. 3: the page of the register ``filtro`` asks for, within what ``actor`` may list (an office user,
+    what waits in their office). :raise NotAllowed: not staff, or an office user with no office."""
+    solo_personal(actor)
+    calendario = services.calendario
+    pagina = tramites(alcance(filtro, oficina_de(actor)), calendario.tz, search=services.busqueda,
+                      hoy=Hoy.segun(calendario, services.clock()))
+    definition = services.definitions.active()
+    return Recibidos(pagina, definition.estados(), definition.estados_de("recepcion", "derivacion"),
+                     puede_derivar=actor.rol == "mesa")
+
+
+@dataclasses.dataclass
+class Inicio:
+    """Fig. 2: today, the figures for the user's role and office, the filter of the list each figure opens
+    (the count and the link come from one filter), and up to ten of the user's pending tasks."""
+
+    hoy: date
+    figuras: dict[str, int]
+    filtros: dict[str, Filtro]
+    tareas: list[Tarea]  # with their Expediente joined
+
+
+def inicio(services, actor: Actor) -> Inicio:
+    """Fig. 2: the home page of ``actor``. :raise NotAllowed: not staff, or an office user with no office."""
+    solo_personal(actor)
+    calendario = services.calendario
+    hoy = Hoy.segun(calendario, services.clock())
+    oficina_id = oficina_de(actor)
+    filtros = filtros_inicio(actor.rol, hoy)
+    tareas = []
+    if actor.rol in ("mesa", "oficina"):
+        query = Tarea.select(Tarea, Expediente).join(Expediente).where(Tarea.rol == actor.rol)
+        if oficina_id is not None:
+            query = query.where(Tarea.oficina == oficina_id)
+        tareas = list(query.order_by(Tarea.desde).limit(10))
+    return Inicio(hoy.fecha, contadores(filtros, oficina_id, hoy, calendario.tz), filtros, tareas)

@@ -4,19 +4,11 @@ from __future__ import annotations
 from datetime import date
 from urllib.parse import quote, urlencode
 
-from peewee import JOIN
-
-from .. import history
-from ..tramites import listados
-from ..tramites import expedientes
 from ..engine import Actor
-from ..errors import NotFound
-from ..models import Adjunto, Copia, Expediente, Oficina, Tarea
-from ..engine.path import recorrido
-from ..pdf import pdf_name
+from ..tramites import expedientes, listados
 from .middleware import require
 
-STAFF = ("mesa", "oficina", "auditor", "analista", "admin")
+STAFF = expedientes.PERSONAL
 
 
 def staff_actor(req) -> Actor:
@@ -25,12 +17,8 @@ def staff_actor(req) -> Actor:
     return actor_of(req)
 
 
-def expediente_visible(req, numero: str) -> Expediente:
-    """The expediente ``numero`` if the signed-in user may see it (:func:`mpv.tramites.expedientes.visible`)."""
-    return expedientes.visible(staff_actor(req), numero)
-
-
 def actor_of(req) -> Actor:
+    """The signed-in user as an :class:`Actor`, with the address the request came from."""
     return Actor.de_usuario(req.context.usuario, ip=req.remote_addr or "")
 
 
@@ -74,17 +62,14 @@ class TramitesRecibidos:
         self._services = services
 
     def on_get(self, req, resp):
-        usuario = require(req, *STAFF)
+        actor = staff_actor(req)
         errors: dict[str, str] = {}
         filtro = filtro_tramites(req, errors)
-        calendario = self._services.calendario
-        pagina = listados.tramites(listados.alcance(filtro, usuario), calendario.tz, search=self._services.busqueda,
-                                   hoy=listados.Hoy.segun(calendario, self._services.clock()))
-        definition = self._services.definitions.active()
-        self._pages.render(req, resp, "tramites.html", pagina=pagina, filtro=filtro, errores=errors,
-                           consulta=consulta(filtro), estados=definition.estados(), ordenes=listados.ORDENES,
+        vista = listados.recibidos(self._services, actor, filtro)
+        self._pages.render(req, resp, "tramites.html", pagina=vista.pagina, filtro=filtro, errores=errors,
+                           consulta=consulta(filtro), estados=vista.estados, ordenes=listados.ORDENES,
                            plazos=listados.PLAZOS, ubicaciones=listados.UBICACIONES,
-                           puede_derivar=usuario.rol == "mesa", derivables=definition.estados_de("recepcion", "derivacion"))
+                           puede_derivar=vista.puede_derivar, derivables=vista.derivables)
 
 
 class ExpedienteDetalle:
@@ -95,14 +80,10 @@ class ExpedienteDetalle:
         self._services = services
 
     def on_get(self, req, resp, numero):
-        expediente = expediente_visible(req, numero)
-        actor = actor_of(req)
-        self._pages.render(
-            req, resp, "expediente.html", e=expediente, r=expediente.remitente,
-            adjuntos=list(expediente.adjuntos.order_by(Adjunto.id)),
-            tareas=list(self._services.engine.tasks_for(actor, expediente.id)),
-            eventos=self._services.engine.events_for(actor, expediente) if actor.rol == "mesa" else [],
-            copias=list(Copia.select(Copia, Oficina).join(Oficina).where(Copia.expediente == expediente.id)))
+        detalle = expedientes.ver(self._services, staff_actor(req), numero)
+        self._pages.render(req, resp, "expediente.html", e=detalle.expediente, r=detalle.remitente,
+                           adjuntos=detalle.adjuntos, tareas=detalle.tareas, eventos=detalle.eventos,
+                           copias=detalle.copias)
 
 
 class Seguimiento:
@@ -113,14 +94,9 @@ class Seguimiento:
         self._services = services
 
     def on_get(self, req, resp, numero):
-        expediente = expediente_visible(req, numero)
-        pendientes = list(Tarea.select(Tarea, Oficina).join(Oficina, JOIN.LEFT_OUTER)
-                          .where(Tarea.expediente == expediente.id).order_by(Tarea.desde))
-        definition = self._services.definitions.get(expediente.definicion_id)
-        self._pages.render(req, resp, "seguimiento.html", e=expediente,
-                           movimientos=history.seguimiento(expediente.id, self._services.calendario),
-                           pendientes=pendientes, bpmn=definition.bpmn_text(),
-                           recorrido=recorrido(expediente.id, definition))
+        vista = expedientes.ver_seguimiento(self._services, staff_actor(req), numero)
+        self._pages.render(req, resp, "seguimiento.html", e=vista.expediente, movimientos=vista.movimientos,
+                           pendientes=vista.pendientes, bpmn=vista.bpmn, recorrido=vista.recorrido)
 
 
 def content_disposition(kind: str, nombre: str) -> str:
@@ -135,22 +111,9 @@ class AdjuntoArchivo:
     def __init__(self, services):
         self._services = services
 
-    def _find(self, req, adjunto_id: int) -> Adjunto:
-        adjunto = Adjunto.get_or_none(Adjunto.id == adjunto_id)
-        if adjunto is None:
-            raise NotFound("Ese archivo no existe.")
-        expediente_visible(req, adjunto.expediente.numero)
-        return adjunto
-
     def on_get(self, req, resp, adjunto_id):
-        adjunto = self._find(req, adjunto_id)
-        self._send(resp, adjunto, "attachment")
-        resp.set_header("Content-Security-Policy", "sandbox; default-src 'none'")
-
-    def _send(self, resp, adjunto: Adjunto, kind: str):
-        path = self._services.storage.path(adjunto.sha256)
-        if not path.exists():
-            raise NotFound("El archivo no está disponible en el servidor; avise al administrador.")
+        archivo = expedientes.archivo(self._services, staff_actor(req), adjunto_id)
         resp.content_type = "application/pdf"
-        resp.set_header("Content-Disposition", content_disposition(kind, pdf_name(adjunto.nombre)))
-        resp.set_stream(path.open("rb"), path.stat().st_size)
+        resp.set_header("Content-Disposition", content_disposition("attachment", archivo.nombre))
+        resp.set_stream(archivo.path.open("rb"), archivo.path.stat().st_size)
+        resp.set_header("Content-Security-Policy", "sandbox; default-src 'none'")

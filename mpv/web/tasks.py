@@ -11,7 +11,6 @@ from .expedientes import staff_actor
 from .requests import read_form
 
 
-
 def form_view(engine, renderer, info, data: dict, accion: str | None = None) -> dict:
     """The controls, button label and instructions of a task's form (optionally one ``accion`` only)."""
     schema = forms.resolve(info.schema or {}, engine.catalogs())
@@ -77,27 +76,28 @@ class Derivar:
         self._pages = pages
         self._services = services
 
-    def _form(self, req, resp, pendiente, values, errors, status=falcon.HTTP_200, mensaje=""):
-        view = form_view(self._services.engine, self._pages.renderer, pendiente.info,
+    def _vista(self, pendiente) -> dict:
+        return form_view(self._services.engine, self._pages.renderer, pendiente.info,
                          {"numero": pendiente.expediente.numero})
+
+    def _form(self, req, resp, pendiente, view, values, errors, status=falcon.HTTP_200, mensaje=""):
         self._pages.render(req, resp, "derivar.html", status=status, e=pendiente.expediente, vista=view,
                            valores=values, errores=errors, con_recepcion=pendiente.con_recepcion, mensaje=mensaje)
 
     def on_get(self, req, resp, numero):
         pendiente = tareas.derivacion_pendiente(self._services, staff_actor(req), numero)
-        view = form_view(self._services.engine, self._pages.renderer, pendiente.info,
-                         {"numero": pendiente.expediente.numero})
-        self._form(req, resp, pendiente, {f.name: f.default for f in view["fields"] if f.default is not None}, {})
+        view = self._vista(pendiente)
+        self._form(req, resp, pendiente, view, {f.name: f.default for f in view["fields"] if f.default is not None}, {})
 
     def on_post(self, req, resp, numero):
         actor = staff_actor(req)
         pendiente = tareas.derivacion_pendiente(self._services, actor, numero)
         form = read_form(req)
-        schema = forms.resolve(pendiente.info.schema or {}, self._services.engine.catalogs())
-        values = submitted(schema, form)
+        view = self._vista(pendiente)
+        values = submitted(view["schema"], form)
         paso = form.get("paso")
         if paso == "corregir":
-            self._form(req, resp, pendiente, values, {})
+            self._form(req, resp, pendiente, view, values, {})
             return
         try:
             if paso == "confirmar":  # the engine validates the form, as for every step
@@ -105,9 +105,9 @@ class Derivar:
                 self._pages.redirect(req, resp, f"/expedientes/{numero}/derivado")
             checked, vence = tareas.revisar_derivacion(self._services, pendiente, values)
         except InvalidInput as exc:
-            self._form(req, resp, pendiente, values, exc.campos, falcon.HTTP_422, exc.message)
+            self._form(req, resp, pendiente, view, values, exc.campos, falcon.HTTP_422, exc.message)
             return
-        fields = forms.fields(schema, pendiente.info.uischema)
+        fields = view["fields"]
         self._pages.render(req, resp, "derivar_confirmar.html", e=pendiente.expediente, valores=checked,
                            etiquetas={f.name: dict(f.choices) for f in fields if f.choices}, campos=fields,
                            con_recepcion=pendiente.con_recepcion, vence=vence)
