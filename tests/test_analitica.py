@@ -15,7 +15,10 @@ import pytest
 from helpers import derivar, file_tramite, lima, make_user, recibir, step
 from webclient import Browser
 
-from mpv.auditoria import analitica
+from mpv.auditoria import analitica, tablero
+from mpv.auditoria.tablero import Consulta
+from mpv.engine import Actor
+from mpv.errors import NotAllowed, NotFound
 from mpv.models import TipoDocumento
 from mpv.web.analitica import CalentadorAnalitica, Memoria
 from mpv.web.app import create_app
@@ -219,3 +222,50 @@ def test_the_server_keeps_the_page_everyone_opens_first_computed(history, monkey
     assert len(calls) == 2
     assert browser.get("/analitica", **MARZO).status_code == 200  # another filter: computed when asked
     assert len(calls) == 3 and calls[2] != calls[0]
+
+
+# -- the actions behind the page (mpv.auditoria.tablero), driven directly -------------------------------
+def test_the_page_and_a_table_for_a_reader(history, staff):
+    lector = Actor.de_usuario(make_user("analista", "analista"))
+    memoria = Memoria()
+    datos = tablero.ver_tablero(history, lector, memoria, Consulta(**MARZO))
+    assert datos.errores == {} and (datos.filtro.desde, datos.filtro.hasta) == (date(2026, 3, 1), date(2026, 3, 31))
+    assert figures(datos.tablas["tareas"]) == TAREAS and figures(datos.tablas["oficinas"]) == OFICINAS
+    assert set(datos.tablas) == set(tablero.TABLAS) and datos.total == 4
+    assert ("GDUR", "Gerencia de Desarrollo Urbano y Rural") in datos.oficinas
+    assert {t.codigo for t in datos.tipos} >= {"SOL", "CAR"}
+    exportacion = tablero.exportar_tabla(history, staff["auditor"], memoria, "por-estado", Consulta(**MARZO))
+    assert exportacion.nombre == "analitica-por-estado-2026-03-01-2026-03-31.csv"
+    contenido = b"".join(exportacion.contenido).decode("utf-8")
+    assert contenido.startswith("\ufeffclave,estado,cantidad\r\n")
+    assert {r["clave"]: int(r["cantidad"]) for r in csv.DictReader(io.StringIO(contenido.lstrip("\ufeff")))} == {
+        "Atendido": 3, "Derivado": 1}
+    with pytest.raises(NotFound, match="No existe esa tabla"):
+        tablero.exportar_tabla(history, lector, memoria, "nada", Consulta())
+    for actor in (staff["mesa"], staff["gdur"]):  # they run the process; they do not compare offices
+        with pytest.raises(NotAllowed, match="Su rol no tiene acceso"):
+            tablero.ver_tablero(history, actor, memoria, Consulta(**MARZO))
+        with pytest.raises(NotAllowed):
+            tablero.exportar_tabla(history, actor, memoria, "tareas", Consulta(**MARZO))
+
+
+@pytest.mark.parametrize("consulta, errores, desde, hasta", [
+    (Consulta(), set(), date(2026, 1, 7), date(2026, 4, 6)),  # the last 90 days by the services' clock
+    (Consulta(desde="ayer", hasta="2026-03-31"), {"desde"}, date(2026, 1, 7), date(2026, 3, 31)),
+    (Consulta(desde="2026-03-31", hasta="2026-03-01"), {"hasta"}, date(2026, 1, 7), date(2026, 4, 6)),
+    (Consulta(desde="2020-01-01", hasta="2026-03-31"), {"desde"}, date(2025, 3, 31), date(2026, 3, 31)),
+    (Consulta(hasta="9999-12-31"), {"hasta"}, date(2026, 1, 7), date(2026, 4, 6)),
+    (Consulta(oficina="NO", tipo="٣"), {"oficina", "tipo"}, date(2026, 1, 7), date(2026, 4, 6)),
+    (Consulta(tipo="999"), {"tipo"}, date(2026, 1, 7), date(2026, 4, 6)),
+])
+def test_a_bad_filter_is_named_and_its_default_used(history, consulta, errores, desde, hasta):
+    filtro, found = tablero.revisar_filtro(history, consulta)
+    assert set(found) == errores and (filtro.desde, filtro.hasta) == (desde, hasta)
+    assert (filtro.oficina, filtro.tipo_documento) == ("", None)
+    assert (filtro.hasta - filtro.desde).days < analitica.MAX_DIAS
+
+
+def test_a_good_filter_is_kept(history):
+    carta = TipoDocumento.get(TipoDocumento.codigo == "CAR").id
+    filtro, errores = tablero.revisar_filtro(history, Consulta(oficina="GDUR", tipo=str(carta), **MARZO))
+    assert errores == {} and filtro == marzo(oficina="GDUR", tipo_documento=carta)

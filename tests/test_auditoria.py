@@ -16,9 +16,12 @@ from helpers import base_date, base_moment, derivar, file_tramite, make_user, st
 from webclient import Browser
 
 from mpv import history
-from mpv.auditoria import queries
+from mpv.auditoria import auditor, queries
 from mpv.auditoria.export import celda
-from mpv.models import Evento, Expediente, Oficina, Tarea, TipoDocumento
+from mpv.engine import Actor
+from mpv.errors import NotAllowed, NotFound
+from mpv.models import Evento, Expediente, Oficina, Tarea, TipoDocumento, Usuario
+from mpv.tramites import listados
 from mpv.web.app import create_app
 
 
@@ -365,3 +368,65 @@ def test_a_walk_in_progress_does_not_block_the_other_pages(services, staff, cloc
     with cache._lock:  # another request is walking the chain
         assert cache.resultado(completa=True) is first
     assert cache.resultado(completa=True) is not first
+
+
+# -- the actions behind the pages (mpv.auditoria.auditor), driven directly -----------------------------
+def csv_de(exportacion) -> list[list[str]]:
+    contenido = b"".join(exportacion.contenido)
+    assert contenido.startswith(b"\xef\xbb\xbf")
+    return list(csv.reader(io.StringIO(contenido.decode("utf-8-sig"))))
+
+
+def test_the_auditor_reads_the_register_the_history_and_the_log(site, services, staff):
+    _, _, e = site
+    lector = staff["auditor"]
+    car = TipoDocumento.get(TipoDocumento.codigo == "CAR").id
+    registro = auditor.ver_expedientes(services, lector, listados.Filtro(tipo_documento_id=car))
+    assert [f["numero"] for f in registro.pagina.filas] == [e["b"].numero]
+    assert "CAR" in {t.codigo for t in registro.tipos} and "GDUR" in {o.codigo for o in registro.oficinas}
+    assert Expediente.get_by_id(e["b"].id).estado in registro.estados
+    exportado = auditor.exportar_expedientes(services, lector, listados.Filtro())
+    assert exportado.nombre == f"expedientes-{services.calendario.fecha_local(services.clock()).isoformat()}.csv"
+    assert {r[0] for r in csv_de(exportado)[1:]} == {e["a"].numero, e["b"].numero, e["c"].numero}
+
+    historial = auditor.ver_historial(lector, e["c"].numero)
+    seqs = [row.seq for row in Evento.select().where(Evento.expediente == e["c"].id).order_by(Evento.seq)]
+    assert historial.expediente.id == e["c"].id and [row.seq for row, _ in historial.filas] == seqs
+    assert historial.oficinas["GDUR"] == Oficina.get(Oficina.codigo == "GDUR").nombre
+    exportado = auditor.exportar_historial(services, lector, e["c"].numero)
+    assert exportado.nombre == f"historial-{e['c'].numero}.csv"
+    assert [int(r[0]) for r in csv_de(exportado)[1:]] == seqs
+    with pytest.raises(NotFound, match="No existe el expediente 2026-999999"):
+        auditor.ver_historial(lector, "2026-999999")
+
+    bitacora = auditor.ver_eventos(services, lector, queries.FiltroEventos(), f" {e['c'].numero} ")
+    assert bitacora.errores == {} and bitacora.filtro.expediente_id == e["c"].id
+    assert sorted(f["seq"] for f in bitacora.pagina.filas) == seqs
+    desconocido = auditor.ver_eventos(services, lector, queries.FiltroEventos(tipo="acceso"), "2099-000001")
+    assert desconocido.errores == {"expediente": "No existe el expediente 2099-000001."}
+    assert desconocido.pagina.filas == [] and desconocido.filtro.tipo == "acceso"
+    assert csv_de(auditor.exportar_eventos(services, lector, queries.FiltroEventos(), "2099-000001"))[1:] == []
+    log = csv_de(auditor.exportar_eventos(services, lector, queries.FiltroEventos(cursor="x"), e["a"].numero))
+    assert {r[5] for r in log[1:]} == {e["a"].numero}
+    assert auditor.verificar_cadena(lector, queries.VerificacionCadena(services.clock)).verificacion.ok
+
+
+def test_only_auditors_and_administrators_read_the_audit(site, services, staff):
+    _, _, e = site
+    admin = Actor.de_usuario(Usuario.get(Usuario.username == "admin"))
+    assert auditor.ver_historial(admin, e["a"].numero).expediente.id == e["a"].id
+    analista = Actor.de_usuario(Usuario.get(Usuario.username == "analista"))
+    antes = Evento.select().count()
+    cadena = queries.VerificacionCadena(services.clock)
+    for actor in (analista, staff["mesa"], staff["gdur"]):
+        for intento in (lambda: auditor.lector(actor),
+                        lambda: auditor.ver_expedientes(services, actor, listados.Filtro()),
+                        lambda: auditor.exportar_expedientes(services, actor, listados.Filtro()),
+                        lambda: auditor.ver_historial(actor, e["a"].numero),
+                        lambda: auditor.exportar_historial(services, actor, e["a"].numero),
+                        lambda: auditor.ver_eventos(services, actor, queries.FiltroEventos()),
+                        lambda: auditor.exportar_eventos(services, actor, queries.FiltroEventos()),
+                        lambda: auditor.verificar_cadena(actor, cadena)):
+            with pytest.raises(NotAllowed, match="Su rol no tiene acceso"):  # at once, not when the CSV is read
+                intento()
+    assert Evento.select().count() == antes

@@ -1,6 +1,7 @@
 """What the auditor reads: the register with its filters, each expediente's complete history, the
 global log of Evento rows, all paged by keyset and readable in batches for CSV; and the chain's
-verification, kept per process so that the pages stay fast on a long chain."""
+verification, kept per process so that the pages stay fast on a long chain. Who may read them is
+:mod:`mpv.auditoria.auditor`."""
 from __future__ import annotations
 
 import dataclasses

@@ -1,27 +1,20 @@
 """The auditor's pages (read-only): the register with filters, an expediente's complete history, the
 global log, each as CSV streamed in batches; the chain's verification at the top of each page.
 
-Who reads: the auditor and the administrator. The analyst does not: the log holds client addresses
-and the names tried in failed logins (personal data, Ley 29733), and the analyst's work needs the
-process figures of the analytics pages, not who did what from where.
+Each page parses its filters from the query string and renders what one action of
+:mod:`mpv.auditoria.auditor` returns; that module says who reads (the auditor and the administrator).
 """
 from __future__ import annotations
 
-import dataclasses
 from urllib.parse import urlencode
 
 import falcon
 
-from ..auditoria import queries
+from ..auditoria import auditor
+from ..auditoria.export import Exportacion
+from ..auditoria.queries import TIPOS_EVENTO, FiltroEventos, VerificacionCadena
 from ..tramites import listados
-from ..auditoria.queries import FiltroEventos
-from ..errors import NotFound
-from ..auditoria.export import csv_stream
-from ..models import ROLES, Expediente, Oficina, TipoDocumento
-from .expedientes import date_param, content_disposition
-from .middleware import require
-
-LECTORES = ("auditor", "admin")
+from .expedientes import content_disposition, date_param, staff_actor
 
 
 def _int_param(req, name: str) -> int | None:
@@ -29,39 +22,28 @@ def _int_param(req, name: str) -> int | None:
     return int(value) if value.isdigit() and len(value) < 12 else None
 
 
-def _send_csv(req, resp, nombre: str, encabezado: list[str], lotes, fila):
+def _send_csv(resp, exportacion: Exportacion):
     resp.content_type = "text/csv; charset=utf-8"
-    resp.set_header("Content-Disposition", content_disposition("attachment", nombre))
-    resp.stream = csv_stream(encabezado, lotes, fila)
+    resp.set_header("Content-Disposition", content_disposition("attachment", exportacion.nombre))
+    resp.stream = exportacion.contenido
 
 
 class _Base:
-    def __init__(self, pages, services, cadena: queries.VerificacionCadena):
+    def __init__(self, pages, services, cadena: VerificacionCadena):
         self._pages = pages
         self._services = services
         self._cadena = cadena
 
-    @property
-    def _tz(self):
-        return self._services.calendario.tz
-
-    def _hoy(self) -> str:
-        """Today in Lima by the services' clock, for the name of an export."""
-        return self._services.calendario.fecha_local(self._services.clock()).isoformat()
-
-    def _local(self, value) -> str:
-        return "" if value is None else value.astimezone(self._tz).strftime("%d/%m/%Y %H:%M:%S")
-
-    def _render(self, req, resp, template: str, **context):
-        resultado = self._cadena.resultado(completa=req.get_param("verificar") == "completa")
-        self._pages.render(req, resp, template, cadena=resultado, tipos_evento=queries.TIPOS_EVENTO, **context)
+    def _render(self, req, resp, actor, template: str, **context):
+        resultado = auditor.verificar_cadena(actor, self._cadena, completa=req.get_param("verificar") == "completa")
+        self._pages.render(req, resp, template, cadena=resultado, tipos_evento=TIPOS_EVENTO, **context)
 
 
 class Auditoria:
     """/auditoria: the auditor's start, the register."""
 
     def on_get(self, req, resp):
-        require(req, *LECTORES)
+        auditor.lector(staff_actor(req))
         raise falcon.HTTPSeeOther("/auditoria/expedientes")
 
 
@@ -77,103 +59,59 @@ class ExpedientesAuditoria(_Base):
             cursor=req.get_param("despues") or req.get_param("antes") or "", atras=bool(req.get_param("antes")))
 
     def on_get(self, req, resp):
-        require(req, *LECTORES)
+        actor = staff_actor(req)
         errors: dict[str, str] = {}
         filtro = self._filtro(req, errors)
-        pagina = listados.tramites(filtro, self._tz)
-        self._render(req, resp, "auditoria/expedientes.html", filtro=filtro, pagina=pagina, errores=errors,
-                     estados=self._services.definitions.active().estados(),
-                     oficinas=list(Oficina.select().order_by(Oficina.nombre)),
-                     tipos=list(TipoDocumento.select().order_by(TipoDocumento.nombre)), consulta=_sin_cursor(req))
+        registro = auditor.ver_expedientes(self._services, actor, filtro)
+        self._render(req, resp, actor, "auditoria/expedientes.html", filtro=filtro, pagina=registro.pagina,
+                     errores=errors, estados=registro.estados, oficinas=registro.oficinas, tipos=registro.tipos,
+                     consulta=_sin_cursor(req))
 
     def on_get_csv(self, req, resp):
-        require(req, *LECTORES)
-        filtro = self._filtro(req, {})
-        encabezado = ["N° de expediente", "Presentado (hora de Lima)", "Fecha de presentación", "Remitente",
-                      "Documento del remitente", "Tipo de documento", "Asunto", "Estado", "Tarea actual",
-                      "Oficina actual", "Vence (hora de Lima)", "Vencido", "Concluido"]
-
-        def fila(f):
-            return [f["numero"], self._local(f["presentado_en"]), f["fecha_presentacion"].strftime("%d/%m/%Y"),
-                    f["remitente_nombre"], f["remitente_documento"], f["tipo_nombre"], f["asunto"], f["estado"],
-                    f["tarea_actual"], f["oficina_nombre"], self._local(f["vence"]), "sí" if f["vencido"] else "no",
-                    "sí" if f["terminado"] else "no"]
-
-        _send_csv(req, resp, f"expedientes-{self._hoy()}.csv", encabezado,
-                  queries.lotes_expedientes(filtro, self._tz), fila)
+        actor = staff_actor(req)
+        _send_csv(resp, auditor.exportar_expedientes(self._services, actor, self._filtro(req, {})))
 
 
-EVENTO_CSV = ["Seq", "Momento (hora de Lima)", "Tipo", "Acción", "Descripción", "Expediente", "Usuario", "Rol",
-              "Oficina del usuario", "Dirección IP", "Tarea", "Oficina de origen", "Oficina de destino", "Detalle",
-              "Datos enviados (JSON)", "Hash anterior", "Hash"]
-
-
-class _EventosCsv(_Base):
-    def _csv(self, req, resp, nombre: str, filtro: FiltroEventos, cadena: bool):
-        def fila(f):
-            return [f["seq"], self._local(f["momento"]), f["tipo"], f["accion"], f["descripcion"], f["numero"],
-                    f["actor_nombre"], ROLES.get(f["rol"], f["rol"]), f["actor_oficina"], f["ip"], f["tarea"],
-                    f["oficina_origen"], f["oficina_destino"], f["detalle"], f["payload"], f["prev_hash"], f["hash"]]
-
-        _send_csv(req, resp, nombre, EVENTO_CSV, queries.lotes_eventos(filtro, self._tz, cadena=cadena), fila)
-
-
-class HistorialExpediente(_EventosCsv):
+class HistorialExpediente(_Base):
     """An expediente's complete history: every Evento with who, role, office, address, time, task,
     the form as submitted and the hashes.
 
     :raise NotFound: an unknown number.
     """
 
-    def _expediente(self, req, numero: str) -> Expediente:
-        require(req, *LECTORES)
-        expediente = Expediente.por_numero(numero)
-        if expediente is None:
-            raise NotFound(f"No existe el expediente {numero}. Revise el número e inténtelo otra vez.")
-        return expediente
-
     def on_get(self, req, resp, numero):
-        expediente = self._expediente(req, numero)
-        filas = [(row, queries.payload_legible(row.payload)) for row in queries.historial(expediente.id)]
-        self._render(req, resp, "auditoria/expediente.html", e=expediente, filas=filas, oficinas=Oficina.nombres())
+        actor = staff_actor(req)
+        historial = auditor.ver_historial(actor, numero)
+        self._render(req, resp, actor, "auditoria/expediente.html", e=historial.expediente, filas=historial.filas,
+                     oficinas=historial.oficinas)
 
     def on_get_csv(self, req, resp, numero):
-        expediente = self._expediente(req, numero)
-        self._csv(req, resp, f"historial-{expediente.numero}.csv", FiltroEventos(expediente_id=expediente.id),
-                  cadena=True)
+        _send_csv(resp, auditor.exportar_historial(self._services, staff_actor(req), numero))
 
 
-class EventosAuditoria(_EventosCsv):
+class EventosAuditoria(_Base):
     """The global log: every Evento (logins, failed logins, denials, steps, migrations…), with filters."""
 
     def _filtro(self, req, errors: dict) -> FiltroEventos:
-        filtro = FiltroEventos(
+        return FiltroEventos(
             desde=date_param(req, "desde", errors), hasta=date_param(req, "hasta", errors),
             tipo=(req.get_param("tipo") or "")[:20], usuario=(req.get_param("usuario") or "").strip()[:250],
             ip=(req.get_param("ip") or "").strip()[:64], cursor=req.get_param("despues") or "")
-        numero = (req.get_param("expediente") or "").strip()
-        if numero:
-            expediente = Expediente.por_numero(numero[:16])
-            if expediente is None:
-                errors["expediente"] = f"No existe el expediente {numero}."
-                filtro.expediente_id = -1  # nothing matches an unknown number
-            else:
-                filtro.expediente_id = expediente.id
-        return filtro
 
     def on_get(self, req, resp):
-        require(req, *LECTORES)
+        actor = staff_actor(req)
         errors: dict[str, str] = {}
         filtro = self._filtro(req, errors)
-        pagina = queries.eventos(filtro, self._tz)
-        self._render(req, resp, "auditoria/eventos.html", filtro=filtro, pagina=pagina, errores=errors,
-                     expediente=(req.get_param("expediente") or "").strip(), roles=ROLES,
-                     consulta=_sin_cursor(req), primera=not filtro.cursor)
+        expediente = (req.get_param("expediente") or "").strip()
+        bitacora = auditor.ver_eventos(self._services, actor, filtro, expediente)
+        self._render(req, resp, actor, "auditoria/eventos.html", filtro=bitacora.filtro, pagina=bitacora.pagina,
+                     errores={**errors, **bitacora.errores}, expediente=expediente, consulta=_sin_cursor(req),
+                     primera=not bitacora.filtro.cursor)
 
     def on_get_csv(self, req, resp):
-        require(req, *LECTORES)
-        filtro = dataclasses.replace(self._filtro(req, {}), cursor="")
-        self._csv(req, resp, f"eventos-{self._hoy()}.csv", filtro, cadena=False)
+        actor = staff_actor(req)
+        _send_csv(resp, auditor.exportar_eventos(self._services, actor, self._filtro(req, {}),
+                                                 req.get_param("expediente") or ""))
 
 
 def _sin_cursor(req) -> str:
@@ -184,7 +122,7 @@ def _sin_cursor(req) -> str:
 
 def add_auditoria_routes(app: falcon.App, pages, services):
     """The auditor's routes; the chain verification they share is kept for this app's process."""
-    cadena = queries.VerificacionCadena(services.clock)
+    cadena = VerificacionCadena(services.clock)
     app.add_route("/auditoria", Auditoria())
     expedientes = ExpedientesAuditoria(pages, services, cadena)
     app.add_route("/auditoria/expedientes", expedientes)
