@@ -12,6 +12,7 @@ from .. import history
 from ..engine import SISTEMA, Actor
 from ..engine.path import recorrido
 from ..errors import NotAllowed, NotFound
+from .roles import exigir_rol
 from ..models import Adjunto, Copia, Evento, Expediente, Oficina, Remitente, Tarea
 from ..pdf import pdf_name
 
@@ -54,8 +55,7 @@ class Archivo:
 
 def solo_personal(actor: Actor):
     """:raise NotAllowed: ``actor`` is neither staff nor the system (the command line)."""
-    if actor.rol not in PERSONAL and actor.rol != SISTEMA.rol:
-        raise NotAllowed("Solo el personal de la municipalidad consulta los expedientes.")
+    exigir_rol(actor, (*PERSONAL, SISTEMA.rol), "Solo el personal de la municipalidad consulta los expedientes.")
 
 
 def oficina_de(actor: Actor) -> int | None:

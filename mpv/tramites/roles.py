@@ -1,4 +1,5 @@
-"""The role check of the actions that only some roles may use (the process versions, the audit, the analytics)."""
+"""The role check of the actions that only some roles may use (derivations, the office tray, the process versions,
+the audit, the analytics)."""
 from __future__ import annotations
 
 from ..engine import Actor
@@ -8,8 +9,8 @@ from ..errors import NotAllowed
 SIN_ACCESO = "Su rol no tiene acceso a esta página."
 
 
-def exigir_rol(actor: Actor, roles: tuple[str, ...]) -> Actor:
-    """``actor``, when their role is one of ``roles``. :raise NotAllowed: otherwise."""
+def exigir_rol(actor: Actor, roles: tuple[str, ...], mensaje: str = SIN_ACCESO) -> Actor:
+    """``actor``, when their role is one of ``roles``. :raise NotAllowed: otherwise, saying ``mensaje``."""
     if actor.rol not in roles:
-        raise NotAllowed(SIN_ACCESO)
+        raise NotAllowed(mensaje)
     return actor

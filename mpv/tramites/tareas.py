@@ -14,6 +14,7 @@ from ..models import Copia, Evento, Expediente, Oficina, Tarea
 from ..pdf import check_pdf, pdf_name
 from ..storage import Received
 from . import expedientes
+from .roles import exigir_rol
 
 DERIVACION, RECEPCION = "derivacion", "recepcion"
 YA_NO_PENDIENTE = ("Esa tarea ya fue realizada por otra persona o ya no está pendiente. "
@@ -134,7 +135,7 @@ def subsanar(services, actor: Actor, expediente: Expediente, task_id: str, valor
 # -- the derivation (Figs. 8–9) --------------------------------------------------------------------------
 def derivacion_pendiente(services, actor: Actor, numero: str) -> DerivacionPendiente:
     """The expediente's pending derivation. :raise Conflict: it is not waiting for one."""
-    _only(actor, "mesa", "Solo mesa de partes deriva trámites.")
+    exigir_rol(actor, ("mesa",), "Solo mesa de partes deriva trámites.")
     expediente = expedientes.visible(actor, numero)
     rows = {t.spec: t for t in Tarea.select().where(
         (Tarea.expediente == expediente.id) & (Tarea.spec.in_((DERIVACION, RECEPCION))) & (Tarea.rol == "mesa"))}
@@ -182,7 +183,7 @@ def derivacion(services, actor: Actor, numero: str) -> Derivacion:
 def evento(services, actor: Actor, numero: str, nombre: str) -> tuple[Expediente, str]:
     """The expediente and the label of event ``nombre``, if ``actor`` may send it now.
     :raise Conflict: it is no longer available."""
-    _only(actor, "mesa", "Solo mesa de partes realiza esta acción.")
+    exigir_rol(actor, ("mesa",), "Solo mesa de partes realiza esta acción.")
     expediente = expedientes.visible(actor, numero)
     found = dict(services.engine.events_for(actor, expediente))
     if nombre not in found:
@@ -193,14 +194,14 @@ def evento(services, actor: Actor, numero: str, nombre: str) -> tuple[Expediente
 
 def enviar_evento(services, actor: Actor, numero: str, nombre: str) -> StepResult:
     """Send event ``nombre`` (e.g. «Anular derivación»). :raise NotAllowed: / :raise Conflict:"""
-    _only(actor, "mesa", "Solo mesa de partes realiza esta acción.")
+    exigir_rol(actor, ("mesa",), "Solo mesa de partes realiza esta acción.")
     expediente = expedientes.visible(actor, numero)
     return services.engine.send_event(expediente.id, nombre, actor)
 
 
 def bandeja(services, actor: Actor) -> Bandeja:
     """The tray of ``actor``'s office. :raise NotAllowed: ``actor`` is not office staff."""
-    _only(actor, "oficina", "La bandeja es de las oficinas.")
+    exigir_rol(actor, ("oficina",), "La bandeja es de las oficinas.")
     oficina = Oficina.por_codigo(actor.oficina)
     if oficina is None:
         raise NotAllowed("Su usuario no tiene una oficina asignada; pida al administrador que le asigne una.")
@@ -210,11 +211,6 @@ def bandeja(services, actor: Actor) -> Bandeja:
                   .where(Copia.oficina == oficina.id).order_by(Copia.desde.desc()).limit(50))
     return Bandeja(oficina, [t for t in rows if t.spec == "recibir"], [t for t in rows if t.spec != "recibir"],
                    copias)
-
-
-def _only(actor: Actor, rol: str, message: str):
-    if actor.rol != rol:
-        raise NotAllowed(message)
 
 
 def _check_files(schema: dict, archivos: dict[str, list[Received]]) -> list[Received]:
