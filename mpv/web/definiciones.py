@@ -224,6 +224,6 @@ class DefinicionMigracion:
             raise InvalidInput("Use el botón «Migrar» de la página de la versión.")
         row = _row(definicion_id)
         resultados = migration.migrar_todos(self._services.engine, row.id, _actor(req))
-        self._pages.render(req, resp, "definiciones/migration.html", v=row, resultados=resultados,
+        self._pages.render(req, resp, "definiciones/migracion.html", v=row, resultados=resultados,
                            migrados=sum(r.migrado for r in resultados),
                            rechazados=sum(not r.migrado for r in resultados))
