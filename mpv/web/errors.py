@@ -1,5 +1,8 @@
 """Errors → responses, in one place: a Spanish page (or JSON under /api/) with an incident id for
-unexpected failures. No response ever carries a traceback; the log does."""
+unexpected failures. No response ever carries a traceback; the log does.
+
+A form shown again with its fields' messages (POST → validate → re-render) is its resource's own page; it
+takes its status from here (:func:`form_status`)."""
 from __future__ import annotations
 
 import logging
@@ -9,8 +12,9 @@ import secrets
 import falcon
 
 from ..errors import Conflict, InvalidInput, MPVError, NotAllowed, NotFound, Throttled, TooLarge
-from ..models import Expediente
 from ..storage import StorageError
+from ..tramites import expedientes
+from .expedientes import actor_of
 from .middleware import CsrfRefused, is_api
 
 log = logging.getLogger("mpv.web")
@@ -46,9 +50,31 @@ class HTTPMessage(falcon.HTTPError):
 _EXPEDIENTE_PATH = re.compile(r"^/expedientes/(\d{4}-\d{6})(/|$)")
 
 
-def _expediente_of(path: str):
-    match = _EXPEDIENTE_PATH.match(path)
-    return Expediente.por_numero(match.group(1)) if match else None
+def status_of(exc: MPVError) -> tuple[str, str] | None:
+    """(HTTP status, page title) of a domain error, from :data:`STATUS`; None for one it does not name."""
+    for cls, status, title in STATUS:
+        if isinstance(exc, cls):
+            return status, title
+    return None
+
+
+def form_status(resp, exc: MPVError) -> str:
+    """The status of a form shown again for ``exc`` (422 for bad input, 429 for a wait…), with the
+    ``Retry-After`` header a wait asks for."""
+    if isinstance(exc, Throttled):
+        resp.set_header("Retry-After", str(exc.retry_after))
+    return status_of(exc)[0]
+
+
+def _expediente_of(req):
+    """The expediente of the page, as it is now, when the signed-in user may see it (None otherwise)."""
+    match = _EXPEDIENTE_PATH.match(req.path)
+    if not match or getattr(req.context, "usuario", None) is None:
+        return None
+    try:
+        return expedientes.visible(actor_of(req), match.group(1))
+    except (NotFound, NotAllowed):
+        return None
 
 
 class ErrorPages:
@@ -74,28 +100,26 @@ class ErrorPages:
                            incidente=incident, extra=extra or {})
 
     def domain(self, req, resp, exc, params):
-        for cls, status, title in STATUS:
-            if isinstance(exc, cls):
-                if isinstance(exc, NotAllowed):
-                    usuario = getattr(req.context, "usuario", None)
-                    log.warning("Denied %s %r for %r: %r", req.method, req.path,
-                                usuario.username if usuario else "anónimo", exc.message)
-                    self._sessions.denied(usuario, req.remote_addr or "", req.method, req.path, exc.message,
-                                          "csrf" if isinstance(exc, CsrfRefused) else "denegado")
-                if isinstance(exc, Throttled):
-                    resp.set_header("Retry-After", str(exc.retry_after))
-                    log.warning("Rate limit: %s %r from %r", req.method, req.path, req.remote_addr)
-                    self._sessions.refusals.record("limite", f"Límite de solicitudes: {req.method} {req.path}",
-                                                   req.remote_addr or "", getattr(req.context, "usuario", None),
-                                                   nombre="anónimo", detalle=f"espere {exc.retry_after} s")
-                extra = {"campos": exc.campos} if isinstance(exc, InvalidInput) and exc.campos else {}
-                if isinstance(exc, Conflict) and not is_api(req):
-                    extra["expediente"] = _expediente_of(req.path)  # the fresh state, next to the message
-                self._respond(req, resp, status, title, exc.message, extra)
-                return
-        incident = secrets.token_hex(4).upper()
-        log.error("Incident %s on %s %r: %r", incident, req.method, req.path, exc.message, exc_info=exc)
-        self._respond(req, resp, falcon.HTTP_500, "No se pudo completar la acción", exc.message, incident=incident)
+        known = status_of(exc)
+        if known is None:
+            incident = secrets.token_hex(4).upper()
+            log.error("Incident %s on %s %r: %r", incident, req.method, req.path, exc.message, exc_info=exc)
+            self._respond(req, resp, falcon.HTTP_500, "No se pudo completar la acción", exc.message,
+                          incident=incident)
+            return
+        usuario = getattr(req.context, "usuario", None)
+        if isinstance(exc, NotAllowed):
+            log.warning("Denied %s %r for %r: %r", req.method, req.path,
+                        usuario.username if usuario else "anónimo", exc.message)
+            self._sessions.denied(usuario, req.remote_addr or "", req.method, req.path, exc.message,
+                                  "csrf" if isinstance(exc, CsrfRefused) else "denegado")
+        if isinstance(exc, Throttled):
+            log.warning("Rate limit: %s %r from %r", req.method, req.path, req.remote_addr)
+            self._sessions.limited(usuario, req.remote_addr or "", req.method, req.path, exc.retry_after)
+        extra = {"campos": exc.campos} if isinstance(exc, InvalidInput) and exc.campos else {}
+        if isinstance(exc, Conflict) and not is_api(req):
+            extra["expediente"] = _expediente_of(req)  # the fresh state, next to the message
+        self._respond(req, resp, form_status(resp, exc), known[1], exc.message, extra)
 
     def http_error(self, req, resp, exc, params):
         code = int(exc.status_code)
