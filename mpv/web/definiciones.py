@@ -178,7 +178,8 @@ class DefinicionEditor:
         self._pages.render(req, resp, "definiciones/editar.html", v=row, bpmn=archivos[bpmn_name])
 
     def on_post(self, req, resp, definicion_id):
-        """201 {"id", "url", "sha256", "avisos"} for the new version; 422 {"error", "problemas": [{"elemento", "mensaje"}]}."""
+        """201 {"id", "url", "sha256", "avisos"} for the new version; 422 {"error", "problemas": [{"elemento", "mensaje"}]}
+        (from :mod:`mpv.web.errors`, as every error of this JSON request)."""
         require(req, *ANALISTA)
         if not req.context.csrf_checked:  # a multipart post: the middleware leaves those to their reader
             check_csrf(req, None)
@@ -190,18 +191,12 @@ class DefinicionEditor:
             form = req.get_media(default_when_empty={}) if req.content_length else {}
             xml = form.get("xml") if isinstance(form, dict) else None
         resp.content_type = falcon.MEDIA_JSON
-        try:
-            if not isinstance(xml, str) or not xml.strip() or "\x00" in xml:
-                raise DefinitionError("No se recibió el diagrama", [Problem("diagrama", "el envío no trae el XML del diagrama")])
-            bpmn_name = next(name for name in orjson.loads(row.archivos) if name.endswith(".bpmn"))
-            files = self._services.definitions.bundle_for(bpmn_name, xml, base_id=row.id)
-            new = self._services.definitions.add_version(self._services.db, files, req.context.usuario.username,
-                                                         _actor(req))
-        except DefinitionError as exc:
-            resp.status = falcon.HTTP_422
-            resp.media = {"error": exc.message, "problemas": [
-                {"elemento": p.element, "mensaje": p.message} for p in _problemas(exc)]}
-            return
+        if not isinstance(xml, str) or not xml.strip() or "\x00" in xml:
+            raise DefinitionError("No se recibió el diagrama", [Problem("diagrama", "el envío no trae el XML del diagrama")])
+        bpmn_name = next(name for name in orjson.loads(row.archivos) if name.endswith(".bpmn"))
+        files = self._services.definitions.bundle_for(bpmn_name, xml, base_id=row.id)
+        new = self._services.definitions.add_version(self._services.db, files, req.context.usuario.username,
+                                                     _actor(req))
         resp.status = falcon.HTTP_201
         resp.media = {"id": new.id, "url": f"/definiciones/{new.id}", "sha256": new.sha256,
                       "avisos": [aviso.message for aviso in self._services.definitions.get(new.id).avisos]}

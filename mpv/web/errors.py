@@ -1,5 +1,5 @@
-"""Errors → responses, in one place: a Spanish page (or JSON under /api/) with an incident id for
-unexpected failures. No response ever carries a traceback; the log does.
+"""Errors → responses, in one place: a Spanish page (or JSON, under /api/ and to a request sent as JSON) with
+an incident id for unexpected failures. No response ever carries a traceback; the log does.
 
 A form shown again with its fields' messages (POST → validate → re-render) is its resource's own page; it
 takes its status from here (:func:`form_status`)."""
@@ -11,7 +11,7 @@ import secrets
 
 import falcon
 
-from ..errors import Conflict, InvalidInput, MPVError, NotAllowed, NotFound, Throttled, TooLarge
+from ..errors import Conflict, DefinitionError, InvalidInput, MPVError, NotAllowed, NotFound, Throttled, TooLarge
 from ..storage import StorageError
 from ..tramites import expedientes
 from .expedientes import actor_of
@@ -26,6 +26,7 @@ STATUS = [
     (Conflict, falcon.HTTP_409, "Esta acción ya no está disponible"),
     (NotAllowed, falcon.HTTP_403, "Acceso no permitido"),
     (Throttled, falcon.HTTP_429, "Demasiadas solicitudes"),
+    (DefinitionError, falcon.HTTP_422, "El proceso no es válido"),
     (StorageError, falcon.HTTP_503, "No se pudo guardar"),
 ]
 
@@ -66,6 +67,11 @@ def form_status(resp, exc: MPVError) -> str:
     return status_of(exc)[0]
 
 
+def answers_json(req) -> bool:
+    """The JSON API, and a page's script that sent JSON (the diagram editor), read errors as JSON."""
+    return is_api(req) or (req.content_type or "").startswith("application/json")
+
+
 def _expediente_of(req):
     """The expediente of the page, as it is now, when the signed-in user may see it (None otherwise)."""
     match = _EXPEDIENTE_PATH.match(req.path)
@@ -75,6 +81,12 @@ def _expediente_of(req):
         return expedientes.visible(actor_of(req), match.group(1))
     except (NotFound, NotAllowed):
         return None
+
+
+def _problemas(exc: DefinitionError) -> list[dict]:
+    """Each problem by its element id, as the diagram editor marks them (the message alone when none is named)."""
+    return ([{"elemento": p.element, "mensaje": p.message} for p in exc.problems]
+            or [{"elemento": "archivos", "mensaje": exc.message}])
 
 
 class ErrorPages:
@@ -89,7 +101,7 @@ class ErrorPages:
 
     def _respond(self, req, resp, status, title, message, extra=None, incident=None):
         resp.status = status
-        if is_api(req):
+        if answers_json(req):
             body = {"error": message, "campos": {}}  # one shape for every API error (see mpv.web.openapi)
             body.update(extra or {})
             if incident:
@@ -117,7 +129,9 @@ class ErrorPages:
             log.warning("Rate limit: %s %r from %r", req.method, req.path, req.remote_addr)
             self._sessions.limited(usuario, req.remote_addr or "", req.method, req.path, exc.retry_after)
         extra = {"campos": exc.campos} if isinstance(exc, InvalidInput) and exc.campos else {}
-        if isinstance(exc, Conflict) and not is_api(req):
+        if isinstance(exc, DefinitionError) and answers_json(req):
+            extra["problemas"] = _problemas(exc)
+        if isinstance(exc, Conflict) and not answers_json(req):
             extra["expediente"] = _expediente_of(req)  # the fresh state, next to the message
         self._respond(req, resp, form_status(resp, exc), known[1], exc.message, extra)
 
