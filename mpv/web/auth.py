@@ -4,6 +4,7 @@ from __future__ import annotations
 import falcon
 
 from ..errors import NotAllowed, Throttled
+from .errors import form_status
 from .middleware import SESSION_COOKIE, clear_cookie, set_cookie
 from .requests import read_form
 
@@ -30,20 +31,16 @@ class Login:
         form = read_form(req)
         username, siguiente = form.get("username").strip(), _safe_next(form.get("siguiente") or "/inicio")
         try:
-            token, usuario = self._sessions.login(username, form.get("password"), ip=req.remote_addr or "")
-        except Throttled as exc:
-            resp.set_header("Retry-After", str(exc.retry_after))
-            self._pages.render(req, resp, "login.html", status=falcon.HTTP_429, username=username,
-                               error=exc.message, siguiente=siguiente)
+            token, usuario = self._sessions.login(username, form.get("password"), ip=req.remote_addr or "",
+                                                  anterior=req.cookies.get(SESSION_COOKIE))
+        except (NotAllowed, Throttled) as exc:
+            # The form again with the name typed: 401, authentication failed (not a denial, which
+            # mpv.web.errors would audit as one: the failure is already audited as a login's), or 429 while
+            # the account waits.
+            status = form_status(resp, exc) if isinstance(exc, Throttled) else falcon.HTTP_401
+            self._pages.render(req, resp, "login.html", status=status, username=username, error=exc.message,
+                               siguiente=siguiente)
             return
-        except NotAllowed as exc:
-            self._pages.render(req, resp, "login.html", status=falcon.HTTP_401, username=username,
-                               error=exc.message, siguiente=siguiente)
-            return
-        # Signing in again ends the session this browser already had: the older token must not outlive
-        # the re-authentication (ASVS V7.2.4). A failed attempt leaves it as it was.
-        if req.cookies.get(SESSION_COOKIE):
-            self._sessions.logout(req.cookies.get(SESSION_COOKIE), ip=req.remote_addr or "")
         set_cookie(req, resp, SESSION_COOKIE, token)
         raise falcon.HTTPSeeOther("/cuenta" if usuario.cambiar_clave else siguiente)
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import falcon
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, MPVError, Throttled
 from ..passwords import MIN_LENGTH
 from ..tramites.sessions import Current
+from .errors import form_status
 from .middleware import require
 from .requests import read_form
 
@@ -19,11 +20,13 @@ class Cuenta:
         self._pages = pages
         self._sessions = sessions
 
-    def _show(self, req, resp, error: InvalidInput | None = None):
+    def _show(self, req, resp, error: MPVError | None = None):
+        """The page; again with ``error``'s messages next to the fields it names (422, or 429 while the
+        account waits)."""
         usuario = require(req)
-        self._pages.render(req, resp, "cuenta.html", status=falcon.HTTP_422 if error else falcon.HTTP_200,
+        self._pages.render(req, resp, "cuenta.html", status=form_status(resp, error) if error else falcon.HTTP_200,
                            sesiones=self._sessions.of(usuario.id), actual_id=req.context.sesion.id,
-                           errores=error.campos if error else {}, mensaje=error.message if error else "",
+                           errores=getattr(error, "campos", {}), mensaje=error.message if error else "",
                            min_length=MIN_LENGTH)
 
     def on_get(self, req, resp):
@@ -35,7 +38,7 @@ class Cuenta:
         try:
             self._sessions.change_password(self._current(req), form.get("actual"), form.get("nueva"),
                                            form.get("confirmacion"), ip=req.remote_addr or "")
-        except InvalidInput as exc:
+        except (InvalidInput, Throttled) as exc:
             self._show(req, resp, exc)
             return
         self._pages.redirect(req, resp, "/cuenta", "Se cambió su contraseña; sus otras sesiones se cerraron.")

@@ -126,7 +126,8 @@ class DefinicionEditor(_Pagina):
         self._pages.render(req, resp, "definiciones/editar.html", v=diagrama.fila, bpmn=diagrama.bpmn)
 
     def on_post(self, req, resp, definicion_id):
-        """201 {"id", "url", "sha256", "avisos"} for the new version; 422 {"error", "problemas": [{"elemento", "mensaje"}]}."""
+        """201 {"id", "url", "sha256", "avisos"} for the new version; 422 {"error", "problemas": [{"elemento", "mensaje"}]}
+        (from :mod:`mpv.web.errors`, as every error of this JSON request)."""
         actor = procesos.analista(staff_actor(req))
         if not req.context.csrf_checked:  # a multipart post: the middleware leaves those to their reader
             check_csrf(req, None)
@@ -136,17 +137,11 @@ class DefinicionEditor(_Pagina):
         else:
             form = req.get_media(default_when_empty={}) if req.content_length else {}
             xml = form.get("xml") if isinstance(form, dict) else None
-        try:
-            nueva = procesos.guardar_diagrama(self._services, actor, definicion_id, xml)
-        except DefinitionError as exc:
-            resp.status = falcon.HTTP_422
-            resp.media = {"error": exc.message, "problemas": [
-                {"elemento": p.element, "mensaje": p.message} for p in _problemas(exc)]}
-        else:
-            resp.status = falcon.HTTP_201
-            resp.media = {"id": nueva.fila.id, "url": f"/definiciones/{nueva.fila.id}", "sha256": nueva.fila.sha256,
-                          "avisos": nueva.avisos}
         resp.content_type = falcon.MEDIA_JSON
+        nueva = procesos.guardar_diagrama(self._services, actor, definicion_id, xml)
+        resp.status = falcon.HTTP_201
+        resp.media = {"id": nueva.fila.id, "url": f"/definiciones/{nueva.fila.id}", "sha256": nueva.fila.sha256,
+                      "avisos": nueva.avisos}
 
 
 class DefinicionMigracion(_Pagina):

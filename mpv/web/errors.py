@@ -1,5 +1,8 @@
-"""Errors → responses, in one place: a Spanish page (or JSON under /api/) with an incident id for
-unexpected failures. No response ever carries a traceback; the log does."""
+"""Errors → responses, in one place: a Spanish page (or JSON, under /api/ and to a request sent as JSON) with
+an incident id for unexpected failures. No response ever carries a traceback; the log does.
+
+A form shown again with its fields' messages (POST → validate → re-render) is its resource's own page; it
+takes its status from here (:func:`form_status`)."""
 from __future__ import annotations
 
 import logging
@@ -8,9 +11,10 @@ import secrets
 
 import falcon
 
-from ..errors import Conflict, InvalidInput, MPVError, NotAllowed, NotFound, Throttled, TooLarge
-from ..models import Expediente
+from ..errors import Conflict, DefinitionError, InvalidInput, MPVError, NotAllowed, NotFound, Throttled, TooLarge
 from ..storage import StorageError
+from ..tramites import expedientes
+from .expedientes import actor_of
 from .middleware import CsrfRefused, is_api
 
 log = logging.getLogger("mpv.web")
@@ -22,6 +26,7 @@ STATUS = [
     (Conflict, falcon.HTTP_409, "Esta acción ya no está disponible"),
     (NotAllowed, falcon.HTTP_403, "Acceso no permitido"),
     (Throttled, falcon.HTTP_429, "Demasiadas solicitudes"),
+    (DefinitionError, falcon.HTTP_422, "El proceso no es válido"),
     (StorageError, falcon.HTTP_503, "No se pudo guardar"),
 ]
 
@@ -46,9 +51,42 @@ class HTTPMessage(falcon.HTTPError):
 _EXPEDIENTE_PATH = re.compile(r"^/expedientes/(\d{4}-\d{6})(/|$)")
 
 
-def _expediente_of(path: str):
-    match = _EXPEDIENTE_PATH.match(path)
-    return Expediente.por_numero(match.group(1)) if match else None
+def status_of(exc: MPVError) -> tuple[str, str] | None:
+    """(HTTP status, page title) of a domain error, from :data:`STATUS`; None for one it does not name."""
+    for cls, status, title in STATUS:
+        if isinstance(exc, cls):
+            return status, title
+    return None
+
+
+def form_status(resp, exc: MPVError) -> str:
+    """The status of a form shown again for ``exc`` (422 for bad input, 429 for a wait…), with the
+    ``Retry-After`` header a wait asks for."""
+    if isinstance(exc, Throttled):
+        resp.set_header("Retry-After", str(exc.retry_after))
+    return status_of(exc)[0]
+
+
+def answers_json(req) -> bool:
+    """The JSON API, and a page's script that sent JSON (the diagram editor), read errors as JSON."""
+    return is_api(req) or (req.content_type or "").startswith("application/json")
+
+
+def _expediente_of(req):
+    """The expediente of the page, as it is now, when the signed-in user may see it (None otherwise)."""
+    match = _EXPEDIENTE_PATH.match(req.path)
+    if not match or getattr(req.context, "usuario", None) is None:
+        return None
+    try:
+        return expedientes.visible(actor_of(req), match.group(1))
+    except (NotFound, NotAllowed):
+        return None
+
+
+def _problemas(exc: DefinitionError) -> list[dict]:
+    """Each problem by its element id, as the diagram editor marks them (the message alone when none is named)."""
+    return ([{"elemento": p.element, "mensaje": p.message} for p in exc.problems]
+            or [{"elemento": "archivos", "mensaje": exc.message}])
 
 
 class ErrorPages:
@@ -63,7 +101,7 @@ class ErrorPages:
 
     def _respond(self, req, resp, status, title, message, extra=None, incident=None):
         resp.status = status
-        if is_api(req):
+        if answers_json(req):
             body = {"error": message, "campos": {}}  # one shape for every API error (see mpv.web.openapi)
             body.update(extra or {})
             if incident:
@@ -74,28 +112,28 @@ class ErrorPages:
                            incidente=incident, extra=extra or {})
 
     def domain(self, req, resp, exc, params):
-        for cls, status, title in STATUS:
-            if isinstance(exc, cls):
-                if isinstance(exc, NotAllowed):
-                    usuario = getattr(req.context, "usuario", None)
-                    log.warning("Denied %s %r for %r: %r", req.method, req.path,
-                                usuario.username if usuario else "anónimo", exc.message)
-                    self._sessions.denied(usuario, req.remote_addr or "", req.method, req.path, exc.message,
-                                          "csrf" if isinstance(exc, CsrfRefused) else "denegado")
-                if isinstance(exc, Throttled):
-                    resp.set_header("Retry-After", str(exc.retry_after))
-                    log.warning("Rate limit: %s %r from %r", req.method, req.path, req.remote_addr)
-                    self._sessions.refusals.record("limite", f"Límite de solicitudes: {req.method} {req.path}",
-                                                   req.remote_addr or "", getattr(req.context, "usuario", None),
-                                                   nombre="anónimo", detalle=f"espere {exc.retry_after} s")
-                extra = {"campos": exc.campos} if isinstance(exc, InvalidInput) and exc.campos else {}
-                if isinstance(exc, Conflict) and not is_api(req):
-                    extra["expediente"] = _expediente_of(req.path)  # the fresh state, next to the message
-                self._respond(req, resp, status, title, exc.message, extra)
-                return
-        incident = secrets.token_hex(4).upper()
-        log.error("Incident %s on %s %r: %r", incident, req.method, req.path, exc.message, exc_info=exc)
-        self._respond(req, resp, falcon.HTTP_500, "No se pudo completar la acción", exc.message, incident=incident)
+        known = status_of(exc)
+        if known is None:
+            incident = secrets.token_hex(4).upper()
+            log.error("Incident %s on %s %r: %r", incident, req.method, req.path, exc.message, exc_info=exc)
+            self._respond(req, resp, falcon.HTTP_500, "No se pudo completar la acción", exc.message,
+                          incident=incident)
+            return
+        usuario = getattr(req.context, "usuario", None)
+        if isinstance(exc, NotAllowed):
+            log.warning("Denied %s %r for %r: %r", req.method, req.path,
+                        usuario.username if usuario else "anónimo", exc.message)
+            self._sessions.denied(usuario, req.remote_addr or "", req.method, req.path, exc.message,
+                                  "csrf" if isinstance(exc, CsrfRefused) else "denegado")
+        if isinstance(exc, Throttled):
+            log.warning("Rate limit: %s %r from %r", req.method, req.path, req.remote_addr)
+            self._sessions.limited(usuario, req.remote_addr or "", req.method, req.path, exc.retry_after)
+        extra = {"campos": exc.campos} if isinstance(exc, InvalidInput) and exc.campos else {}
+        if isinstance(exc, DefinitionError) and answers_json(req):
+            extra["problemas"] = _problemas(exc)
+        if isinstance(exc, Conflict) and not answers_json(req):
+            extra["expediente"] = _expediente_of(req)  # the fresh state, next to the message
+        self._respond(req, resp, form_status(resp, exc), known[1], exc.message, extra)
 
     def http_error(self, req, resp, exc, params):
         code = int(exc.status_code)
