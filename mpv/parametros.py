@@ -48,8 +48,14 @@ class Parametros:
         value = self.get("corte_presentacion")
         return time.fromisoformat(value) if value else None
 
-    def update(self, values: dict[str, str]):
-        """Validate and save; :raise InvalidInput: naming each bad field."""
+    def refresh(self):
+        """Forget the cached values (after a change this process made, once it is committed)."""
+        with self._lock:
+            self._loaded = float("-inf")
+
+    def update(self, values: dict[str, str]) -> list[tuple[str, str, str]]:
+        """Validate and save; return (key, before, after) of each setting that changed. Inside a caller's write
+        transaction, call :meth:`refresh` once it is committed. :raise InvalidInput: naming each bad field."""
         campos = {}
         clean = {}
         for key in DEFAULTS:
@@ -68,8 +74,9 @@ class Parametros:
         if campos:
             raise InvalidInput("Revise los campos marcados.", campos)
         with self._db.write():
+            before = {**DEFAULTS, **dict(self._db.locked(Parametro.select(Parametro.clave, Parametro.valor)).tuples())}
             for key, value in clean.items():
                 (Parametro.insert(clave=key, valor=value)
                  .on_conflict(conflict_target=[Parametro.clave], update={Parametro.valor: value}).execute())
-        with self._lock:
-            self._loaded = float("-inf")
+        self.refresh()
+        return [(key, before.get(key, ""), value) for key, value in clean.items() if before.get(key, "") != value]

@@ -56,6 +56,10 @@ class Calendario:
         """The name of the holiday on ``d``, or None."""
         return self._locales_vigentes().get(d) or _nacionales(d.year).get(d)
 
+    def feriados_nacionales(self, anio: int) -> dict[date, str]:
+        """The national holidays of ``anio`` ({date: name}), without the municipality's own days."""
+        return dict(_nacionales(anio))
+
     def es_habil(self, d: date) -> bool:
         return d.weekday() < 5 and self.feriado(d) is None
 

@@ -25,15 +25,10 @@ def evento(now: datetime, tipo: str, accion: str, descripcion: str, usuario=None
             "ip": ip, "detalle": detalle, "payload": {}}
 
 
-def admin_change(db, now: datetime, usuario, ip: str, accion: str, descripcion: str, detalle: str = ""):
-    """Append one ``tipo=admin`` row: who changed what in Administración. Call inside ``db.write()``;
-    never pass a password in ``descripcion`` or ``detalle``."""
-    history.append(db, [evento(now, "admin", accion, descripcion, usuario, ip, detalle=detalle)])
-
-
 def admin_action(db, now: datetime, actor, accion: str, descripcion: str, detalle: str = ""):
-    """:func:`admin_change` for a use case's ``actor`` (an :class:`mpv.engine.Actor`: a signed-in
-    administrator, or the system for the ``mpv`` command); the row is the same a :class:`Usuario` gives."""
+    """Append one ``tipo=admin`` row: who changed what in Administración (``actor``, an
+    :class:`mpv.engine.Actor`: a signed-in administrator, or the system for the ``mpv`` command). Call inside
+    the change's ``db.write()``; never pass a password in ``descripcion`` or ``detalle``."""
     row = evento(now, "admin", accion, descripcion, ip=actor.ip, nombre=actor.nombre, detalle=detalle)
     row.update(actor=actor.usuario_id, rol=actor.rol, actor_oficina=actor.oficina)
     history.append(db, [row])

@@ -114,3 +114,21 @@ def test_engine_use_cases_and_models_know_nothing_of_http_or_pages():
                      else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             offences += [f"{path.relative_to(MPV)}: {n}" for n in names if n.split(".")[0] in ("falcon", "waitress")]
     assert offences == []
+
+
+# Faces already behind their use cases: no model imported, no query, write transaction or engine check of
+# their own. (A face that needs one more list asks its use case module for it.)
+SIN_CONSULTAS = sorted((MPV / "web").glob("admin*.py"))
+QUERIES = {"select", "get_or_none", "get_by_id", "update", "delete", "create", "insert", "insert_many",
+           "count", "execute", "write", "locked", "authorize", "validate"}
+
+
+@pytest.mark.parametrize("path", SIN_CONSULTAS, ids=lambda p: str(p.relative_to(MPV)))
+def test_these_faces_run_no_query_of_their_own(path):
+    models = [module for module, _ in imported(path) if module == "mpv.models"]
+    tree = ast.parse(path.read_text())
+    libraries = [a.name for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names
+                 if a.name == "peewee"]
+    calls = [f"línea {node.lineno}: .{node.func.attr}()" for node in ast.walk(tree) if isinstance(node, ast.Call)
+             and isinstance(node.func, ast.Attribute) and node.func.attr in QUERIES]
+    assert (models, libraries, calls) == ([], [], [])

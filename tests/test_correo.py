@@ -353,6 +353,47 @@ def test_a_message_being_sent_cannot_be_retried_by_hand(services, mailer, smtp, 
     assert mailer.send_due() == 1 and correo().intentos == 2
 
 
+def test_retrying_is_the_administrators_action_and_audits_itself(services, staff, server, clock):
+    """mpv.correo.cola: the row made due and its audit row in one transaction; a refusal writes neither."""
+    from mpv.correo import cola
+    from mpv.errors import Conflict, NotAllowed, NotFound
+    from mpv.models import Evento
+
+    exp = file_tramite(services)
+    row = correo()
+    with services.db.write():
+        Correo.update(estado="fallido", intentos=MAX_INTENTOS, ultimo_error="conexión rechazada").where(
+            Correo.id == row.id).execute()
+    admin = Actor.de_usuario(make_user("admin", "admin"), ip="203.0.113.9")
+
+    def written():
+        return list(Correo.select().order_by(Correo.id).dicts()), Evento.select().count()
+
+    before = written()
+    for refused, action in [(NotAllowed, lambda: cola.reintentar(services, staff["mesa"], row.id)),
+                            (NotAllowed, lambda: cola.pagina(services, staff["auditor"])),
+                            (NotFound, lambda: cola.reintentar(services, admin, 999999))]:
+        with pytest.raises(refused):
+            action()
+        assert written() == before
+    pagina = cola.pagina(services, admin, "fallido")
+    assert ([c.id for c, _ in pagina.filas], pagina.cuentas["fallido"], pagina.siguiente) == ([row.id], 1, None)
+    assert cola.pagina(services, admin, "cualquiera").estado == ""
+
+    retried = cola.reintentar(services, admin, row.id)
+    assert (retried.estado, retried.proximo_intento, retried.expediente.numero) == ("pendiente", clock(), exp.numero)
+    audit = Evento.select().where(Evento.tipo == "admin").get()
+    assert (audit.accion, audit.descripcion, audit.actor_nombre, audit.ip) == (
+        "correo_reintentado", f"Se programó el reintento del correo N° {row.id} del expediente {exp.numero}.",
+        "admin", "203.0.113.9")
+    with services.db.write():
+        Correo.update(estado="enviado").where(Correo.id == row.id).execute()
+    before = written()
+    with pytest.raises(Conflict, match="ya se envió"):
+        cola.reintentar(services, admin, row.id)
+    assert written() == before
+
+
 # -- without an SMTP server, and several senders at once -----------------------------------------------
 def test_without_smtp_host_messages_go_to_the_outbox(tmp_path, database_url, clock):
     settings = Settings(data_dir=tmp_path / "data", database_url=database_url, base_url=BASE)

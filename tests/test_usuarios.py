@@ -6,8 +6,9 @@ import pytest
 from helpers import derivar, file_tramite, make_user, step
 
 from mpv.engine import SISTEMA, Actor
-from mpv.errors import InvalidInput, NotAllowed
+from mpv.errors import InvalidInput, NotAllowed, NotFound
 from mpv.models import Evento, Expediente, Oficina, Usuario
+from mpv.tramites import usuarios
 from mpv.tramites.usuarios import crear_usuario, modificar_usuario
 
 TYPED = "tres gatos pardos cruzan el rio de noche"
@@ -113,3 +114,26 @@ def test_only_an_administrator_or_the_system_manages_users(services):
     with pytest.raises(NotAllowed):
         modificar_usuario(services, mesa, mesa.usuario_id, "Mesa", "admin")
     assert Usuario.select().count() == 1 and Usuario.get_by_id(mesa.usuario_id).rol == "mesa"
+
+
+def test_the_list_and_a_users_form_are_for_administrators(services, admin):
+    gdur = make_user("gdur", "oficina", "GDUR")
+    inactivo = make_user("inactivo", "auditor")
+    Usuario.update(activo=False).where(Usuario.id == inactivo.id).execute()
+    assert [u.username for u in usuarios.lista(admin)] == ["admin", "gdur", "inactivo"]
+    nuevo = usuarios.ficha(admin)
+    assert nuevo.usuario is None and [o.codigo for o in nuevo.oficinas] == [o.codigo for o in Oficina.activas()]
+    mesa = Actor.de_usuario(make_user("mesa", "mesa", "MP"))
+    for action in (lambda: usuarios.lista(mesa), lambda: usuarios.ficha(mesa, gdur.id)):
+        with pytest.raises(NotAllowed):
+            action()
+    with pytest.raises(NotFound, match="No existe el usuario N° 9999"):
+        usuarios.ficha(admin, 9999)
+
+
+def test_a_users_form_keeps_offering_the_deactivated_office_they_work_in(services, admin):
+    gdur = make_user("gdur", "oficina", "GDUR")
+    Oficina.update(activa=False).where(Oficina.codigo == "GDUR").execute()
+    assert "GDUR" not in [o.codigo for o in usuarios.ficha(admin).oficinas]
+    ficha = usuarios.ficha(admin, gdur.id)
+    assert ficha.usuario.username == "gdur" and [o.codigo for o in ficha.oficinas][-1] == "GDUR"

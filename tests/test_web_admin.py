@@ -424,6 +424,21 @@ def test_adding_a_holiday_refuses_bad_input(services, admin, data, message):
     assert services.calendario.es_habil(date(2026, 6, 1))
 
 
+def test_a_local_holiday_another_process_deleted_is_neither_listed_as_national_nor_refused(services, admin):
+    """Each process caches the local holidays for a minute: the page named a day another process had just deleted
+    «Feriado nacional», and refused to register it again («ya es feriado nacional»)."""
+    tuesday = date(2026, 3, 3)
+    Feriado.create(fecha=tuesday, nombre="Aniversario del distrito", tipo="local")
+    services.calendario.refresh()
+    assert not services.calendario.es_habil(tuesday)  # this process now holds it in its cache
+    Feriado.delete().execute()  # what another process's «Eliminar» leaves in the database
+    page = admin.get("/admin/feriados", anio="2026")
+    assert page.status_code == 200 and "03/03/2026" not in page.text
+    result = admin.post("/admin/feriados", {"fecha": "2026-03-03", "nombre": "Fiesta patronal", "tipo": "local"})
+    assert result.status_code == 303, result.text
+    assert Feriado.get(Feriado.fecha == tuesday).nombre == "Fiesta patronal"
+
+
 def test_a_holiday_date_may_be_typed_day_first(admin):
     follow(admin, admin.post("/admin/feriados", {"fecha": "20/01/2027", "nombre": "Fiesta patronal",
                                                  "tipo": "no laborable"}))

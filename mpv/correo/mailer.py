@@ -26,7 +26,6 @@ from email.message import EmailMessage
 import peewee
 
 from .mensajes import Mensajes, NoEnviable
-from ..errors import Conflict, NotFound
 from ..models import Correo
 from ..periodic import Periodic
 
@@ -229,31 +228,11 @@ def _rechazo_definitivo(exc: BaseException) -> bool:
         code >= 500 for code, _ in exc.recipients.values())
 
 
-# -- what the administrator's page and the CLI use ---------------------------------------------------
+# -- what the administrator's queue (mpv.correo.cola) and the CLI use ---------------------------------------
 def en_envio(correo: Correo, now: datetime) -> bool:
     """Whether a sender has claimed ``correo`` and may be talking to the server right now."""
     return (correo.estado == "pendiente" and correo.intentos > 0 and not correo.ultimo_error
             and correo.proximo_intento > now)
-
-
-def reintentar(services, correo_id: int) -> Correo:
-    """Make a fallido or waiting row due now; a fallido row gets one more attempt.
-
-    :raise NotFound: no such row.
-    :raise Conflict: it was already sent, or a sender is sending it right now.
-    """
-    now = services.clock()
-    with services.db.write():
-        correo = services.db.locked(Correo.select().where(Correo.id == correo_id)).get_or_none()
-        if correo is None:
-            raise NotFound(f"No existe el correo N° {correo_id}; vuelva a la lista.")
-        if correo.estado == "enviado":
-            raise Conflict(f"El correo N° {correo_id} ya se envió; no se vuelve a enviar.")
-        if en_envio(correo, now):
-            raise Conflict(f"El correo N° {correo_id} se está enviando en este momento; "
-                           "actualice la página en un minuto para ver el resultado.")
-        Correo.update(estado="pendiente", proximo_intento=now).where(Correo.id == correo_id).execute()
-    return Correo.get_by_id(correo_id)
 
 
 def contar() -> dict[str, int]:

@@ -1,4 +1,5 @@
-"""The staff's accounts: create, edit, activate and deactivate a user, reset their password, end their sessions.
+"""The staff's accounts: list them, create, edit, activate and deactivate a user, reset their password, end
+their sessions.
 
 One set of rules for every face (Administración, ``mpv create-user``, the demo data and the volume seeder):
 
@@ -154,6 +155,37 @@ def cerrar_sesiones(services, actor: Actor, usuario_id: int) -> tuple[Usuario, i
     return usuario, cerradas
 
 
+class Ficha(NamedTuple):
+    """What a user's form shows: the user (None for a new one) and the offices it offers."""
+
+    usuario: Usuario | None
+    oficinas: list[Oficina]
+
+
+def lista(actor: Actor) -> list[Usuario]:
+    """Every user with their office, the active ones first, by username. :raise NotAllowed:"""
+    _puede(actor)
+    return list(Usuario.select(Usuario, Oficina).join(Oficina, peewee.JOIN.LEFT_OUTER)
+                .order_by(Usuario.activo.desc(), Usuario.username))
+
+
+def ficha(actor: Actor, usuario_id: int | None = None) -> Ficha:
+    """The user ``usuario_id`` (None: a new one) and the offices their form offers: the active ones, and the
+    deactivated one the user still works in (kept until an administrator chooses another).
+    :raise NotFound: / :raise NotAllowed:"""
+    _puede(actor)
+    usuario = None
+    if usuario_id is not None:
+        usuario = (Usuario.select(Usuario, Oficina).join(Oficina, peewee.JOIN.LEFT_OUTER)
+                   .where(Usuario.id == usuario_id).first())
+        if usuario is None:
+            raise _no_existe(usuario_id)
+    oficinas = Oficina.activas()
+    if usuario is not None and usuario.oficina_id and not usuario.oficina.activa:
+        oficinas.append(usuario.oficina)
+    return Ficha(usuario, oficinas)
+
+
 def existe(username: str) -> bool:
     """Whether ``username`` is taken, whatever its case."""
     return _con_nombre(username.strip()) is not None
@@ -168,8 +200,12 @@ def _usuario(services, usuario_id: int) -> Usuario:
     """The user, locked until the transaction ends. :raise NotFound:"""
     usuario = services.db.locked(Usuario.select().where(Usuario.id == usuario_id)).first()
     if usuario is None:
-        raise NotFound(f"No existe el usuario N° {usuario_id}; vuelva a la lista y elíjalo de nuevo.")
+        raise _no_existe(usuario_id)
     return usuario
+
+
+def _no_existe(usuario_id: int) -> NotFound:
+    return NotFound(f"No existe el usuario N° {usuario_id}; vuelva a la lista y elíjalo de nuevo.")
 
 
 def _otro(services, actor: Actor, usuario_id: int, refusal: str) -> Usuario:

@@ -1,13 +1,14 @@
 """Administración (admin role): users, offices, document types, local holidays, office hours.
 
 Each family of pages lives in its own ``admin_*`` module; this one wires them and holds the two small
-pages left: the index and Horario y corte (``services.parametros``).
+pages left: the index and Horario y corte (:mod:`mpv.tramites.parametros`).
 """
 from __future__ import annotations
 
 from ..errors import InvalidInput
 from ..engine.forms import Field
 from ..parametros import DEFAULTS, LABELS
+from ..tramites import parametros
 from .admin_base import AdminResource, texto
 from .admin_catalogos import add_catalogo_routes
 from .admin_correos import add_correo_routes
@@ -53,27 +54,22 @@ class AdminIndex(AdminResource):
 
 
 class Parametros(AdminResource):
-    """Horario y corte: the entity-wide settings, validated by ``services.parametros``."""
+    """Horario y corte: the entity-wide settings (:mod:`mpv.tramites.parametros`)."""
 
     template = "admin/parametros.html"
     fields = [Field(key, LABELS[key], "text", key != "corte_presentacion", help=PARAMETRO_HELP.get(key, ""),
                     max_length=200 if key == "entidad_nombre" else 5) for key in DEFAULTS]
 
     def on_get(self, req, resp):
-        self._admin(req)
-        self._show(req, resp, valores=self._services.parametros.all(), fields=self.fields)
+        self._show(req, resp, valores=parametros.actuales(self._services, self._actor(req)), fields=self.fields)
 
     def on_post(self, req, resp):
-        self._admin(req)
+        actor = self._actor(req)
         form = read_form(req)
         valores = {key: texto(form, key) for key in DEFAULTS}
-        antes = self._services.parametros.all()
         try:
-            self._services.parametros.update(valores)
+            parametros.guardar(self._services, actor, valores)
         except InvalidInput as exc:
             self._show(req, resp, exc, valores, fields=self.fields)
             return
-        cambios = [f"{LABELS[k]}: «{antes.get(k, '')}» → «{valores[k]}»" for k in DEFAULTS if antes.get(k, "") != valores[k]]
-        self._audit(req, "parametros", "Se cambiaron el horario de atención y la hora de corte.",
-                    "; ".join(cambios) or "sin cambios")
         self._pages.redirect(req, resp, "/admin/parametros", "Se guardaron el horario de atención y la hora de corte.")

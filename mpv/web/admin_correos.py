@@ -1,19 +1,16 @@
-"""Administración › Correos: the queue of e-mails to citizens by state, and «Reintentar» for the ones
-that failed or wait for their next attempt (the sending itself is ``mpv.correo.mailer``'s)."""
+"""Administración › Correos: the queue of e-mails to citizens by state, and «Reintentar» for the ones that failed
+or wait for their next attempt (the actions are :mod:`mpv.correo.cola`'s, the sending :mod:`mpv.correo.mailer`'s)."""
 from __future__ import annotations
 
 from urllib.parse import urlencode
 
-import peewee
-
-from ..correo.mailer import ESPERAS_MINUTOS, ESTADOS, MAX_INTENTOS, contar, en_envio, reintentar
+from ..correo import cola
+from ..correo.mailer import ESPERAS_MINUTOS, ESTADOS, MAX_INTENTOS
 from ..correo.mensajes import NOMBRES
 from ..errors import Conflict
-from ..models import Correo, Expediente
 from .admin_base import AdminResource
 from .requests import read_form
 
-POR_PAGINA = 50
 ETIQUETAS = {"pendiente": "Pendientes", "enviado": "Enviados", "fallido": "Fallidos"}
 
 
@@ -45,35 +42,21 @@ class Correos(AdminResource):
     template = "admin/correos.html"
 
     def on_get(self, req, resp):
-        self._admin(req)
-        estado = req.get_param("estado") or ""
-        if estado not in ESTADOS:
-            estado = ""
-        antes = req.get_param_as_int("antes", min_value=1)
-        query = (Correo.select(Correo, Expediente.id, Expediente.numero)
-                 .join(Expediente, peewee.JOIN.LEFT_OUTER, on=(Correo.expediente == Expediente.id))
-                 .order_by(Correo.id.desc()).limit(POR_PAGINA + 1))
-        if estado:
-            query = query.where(Correo.estado == estado)
-        if antes:
-            query = query.where(Correo.id < antes)
-        filas = list(query)
-        siguiente = filas[POR_PAGINA - 1].id if len(filas) > POR_PAGINA else None
-        now = self._services.clock()
-        self._show(req, resp, filas=[(c, en_envio(c, now)) for c in filas[:POR_PAGINA]], estado=estado,
-                   cuentas=contar(), etiquetas=ETIQUETAS, tipos=NOMBRES, max_intentos=MAX_INTENTOS, esperas=esperas(),
-                   siguiente=siguiente, antes=antes)
+        actor = self._actor(req)
+        pagina = cola.pagina(self._services, actor, req.get_param("estado") or "",
+                             req.get_param_as_int("antes", min_value=1))
+        self._show(req, resp, filas=pagina.filas, estado=pagina.estado, cuentas=pagina.cuentas, etiquetas=ETIQUETAS,
+                   tipos=NOMBRES, max_intentos=MAX_INTENTOS, esperas=esperas(), siguiente=pagina.siguiente,
+                   antes=pagina.antes)
 
     def on_post_reintentar(self, req, resp, correo_id):
-        self._admin(req)
-        form = read_form(req)
-        volver = _lista(form.get("estado"))
+        actor = self._actor(req)
+        volver = _lista(read_form(req).get("estado"))
         try:
-            correo = reintentar(self._services, correo_id)
+            correo = cola.reintentar(self._services, actor, correo_id)
         except Conflict as exc:
             self._pages.redirect(req, resp, volver, exc.message)
         numero = f" del expediente {correo.expediente.numero}" if correo.expediente_id else ""
-        self._audit(req, "correo_reintentado", f"Se programó el reintento del correo N° {correo.id}{numero}.")
         self._pages.redirect(req, resp, volver,
                              f"El correo N° {correo.id}{numero} a {correo.destinatario} se enviará en la próxima "
                              f"ronda de envío (cada {self._services.settings.timer_interval:g} segundos).")

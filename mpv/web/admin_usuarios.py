@@ -7,14 +7,12 @@ from __future__ import annotations
 
 from urllib.parse import quote, unquote
 
-import peewee
-
-from ..tramites import usuarios
-from ..errors import InvalidInput
 from ..engine.forms import Field
-from ..models import ROLES, Oficina, Usuario
+from ..errors import InvalidInput
 from ..passwords import MIN_LENGTH
-from .admin_base import AdminResource, get_or_404, texto
+from ..tramites import usuarios
+from ..tramites.usuarios import ROLES
+from .admin_base import AdminResource, texto
 from .middleware import clear_cookie, set_cookie
 from .requests import read_form
 
@@ -31,10 +29,8 @@ def add_usuario_routes(app, pages, services):
         app.add_route(f"/admin/usuarios/{{usuario_id:int}}/{suffix}", detalle, suffix=suffix)
 
 
-def _fields(nuevo: bool, oficina_actual: Oficina | None = None) -> list[Field]:
-    oficinas = list(Oficina.activas())
-    if oficina_actual is not None and not oficina_actual.activa:
-        oficinas.append(oficina_actual)  # the user keeps it until the administrator chooses another
+def _fields(nuevo: bool, oficinas: list) -> list[Field]:
+    """The user form's fields; ``oficinas`` are the offices it offers (:func:`usuarios.ficha`)."""
     username = Field("username", "Usuario", "text", True, max_length=60,
                      help="De 3 a 60 caracteres: letras sin tilde, números, punto, guion o guion bajo.")
     return ([username] if nuevo else []) + [
@@ -58,10 +54,7 @@ class Usuarios(AdminResource):
     template = "admin/usuarios.html"
 
     def on_get(self, req, resp):
-        self._admin(req)
-        filas = (Usuario.select(Usuario, Oficina).join(Oficina, peewee.JOIN.LEFT_OUTER)
-                 .order_by(Usuario.activo.desc(), Usuario.username))
-        self._show(req, resp, usuarios=list(filas))
+        self._show(req, resp, usuarios=usuarios.lista(self._actor(req)))
 
 
 class UsuarioNuevo(AdminResource):
@@ -69,9 +62,12 @@ class UsuarioNuevo(AdminResource):
 
     template = "admin/usuario.html"
 
+    def _form(self, req, resp, actor, error=None, valores=None):
+        self._show(req, resp, error, valores, fields=_fields(True, usuarios.ficha(actor).oficinas), u=None,
+                   min_length=MIN_LENGTH)
+
     def on_get(self, req, resp):
-        self._admin(req)
-        self._show(req, resp, fields=_fields(nuevo=True), u=None, min_length=MIN_LENGTH)
+        self._form(req, resp, self._actor(req))
 
     def on_post(self, req, resp):
         actor = self._actor(req)
@@ -83,7 +79,7 @@ class UsuarioNuevo(AdminResource):
             usuario, generada = usuarios.crear_usuario(self._services, actor, password=form.get("password"),
                                                        **valores)
         except InvalidInput as exc:
-            self._show(req, resp, exc, valores, fields=_fields(nuevo=True), u=None, min_length=MIN_LENGTH)
+            self._form(req, resp, actor, exc, valores)
             return
         oficina = f" (oficina {usuario.oficina.codigo})" if usuario.oficina_id else ""
         if generada:
@@ -99,15 +95,14 @@ class UsuarioDetalle(AdminResource):
 
     template = "admin/usuario.html"
 
-    def _form(self, req, resp, usuario, error=None, valores=None):
+    def _form(self, req, resp, actor, usuario_id, error=None, valores=None):
+        usuario, oficinas = usuarios.ficha(actor, usuario_id)
         valores = valores or {"nombre": usuario.nombre, "email": usuario.email, "rol": usuario.rol,
                               "oficina": usuario.oficina.codigo if usuario.oficina_id else ""}
-        self._show(req, resp, error, valores, fields=_fields(nuevo=False, oficina_actual=usuario.oficina),
-                   u=usuario, min_length=MIN_LENGTH)
+        self._show(req, resp, error, valores, fields=_fields(False, oficinas), u=usuario, min_length=MIN_LENGTH)
 
     def on_get(self, req, resp, usuario_id):
-        self._admin(req)
-        self._form(req, resp, get_or_404(Usuario, usuario_id, "el usuario"))
+        self._form(req, resp, self._actor(req), usuario_id)
 
     def on_post(self, req, resp, usuario_id):
         actor = self._actor(req)
@@ -116,7 +111,7 @@ class UsuarioDetalle(AdminResource):
         try:
             usuario = usuarios.modificar_usuario(self._services, actor, usuario_id, **valores)
         except InvalidInput as exc:
-            self._form(req, resp, get_or_404(Usuario, usuario_id, "el usuario"), exc, valores)
+            self._form(req, resp, actor, usuario_id, exc, valores)
             return
         self._pages.redirect(req, resp, "/admin/usuarios", f"Se guardaron los datos del usuario {usuario.username}.")
 
@@ -127,7 +122,7 @@ class UsuarioDetalle(AdminResource):
         try:
             return action(self._services, actor, usuario_id)
         except InvalidInput as exc:
-            self._form(req, resp, get_or_404(Usuario, usuario_id, "el usuario"), exc)
+            self._form(req, resp, actor, usuario_id, exc)
             return None
 
     def on_post_desactivar(self, req, resp, usuario_id):
@@ -160,8 +155,7 @@ class UsuarioDetalle(AdminResource):
 
     def on_get_contrasena(self, req, resp, usuario_id):
         """The generated password, once: the cookie that carries it is removed by this page."""
-        self._admin(req)
-        usuario = get_or_404(Usuario, usuario_id, "el usuario")
+        usuario = usuarios.ficha(self._actor(req), usuario_id).usuario
         owner, _, password = unquote(req.cookies.get(PASSWORD_COOKIE) or "").partition(":")
         if owner != str(usuario.id):
             password = ""
