@@ -15,7 +15,6 @@ from pathlib import Path
 import orjson
 import pytest
 from markupsafe import escape
-from helpers import make_user
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -25,7 +24,6 @@ from mpv.cli import main
 from mpv.engine.definitions import compile_bundle, decode_file, read_bundles
 from mpv.errors import DefinitionError
 from mpv.models import Evento, ProcessDefinition
-from mpv.web.app import create_app
 
 WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
 TEMPLATE = (WORKFLOWS / "tramite.bpmn").read_text(encoding="utf-8")
