@@ -10,11 +10,9 @@ from datetime import datetime
 
 import falcon
 
-from .. import history
-from ..errors import NotFound
-from ..tramites.presentacion import presentar
-from ..models import Expediente, TipoDocumento
+from ..tramites import ciudadano
 from ..tramites.campos import API
+from ..tramites.presentacion import presentar
 from .errors import HTTPMessage
 from .openapi import PREFIX, document
 from .requests import partes_presentacion, read_multipart
@@ -73,20 +71,15 @@ class SeguimientoPublico:
 
     def on_get(self, req, resp, codigo):
         """:raise NotFound: no trámite has this tracking code."""
-        expediente = Expediente.por_codigo(codigo)
-        if expediente is None:
-            raise NotFound("No hay ningún trámite con ese código de seguimiento. Revise el código que figura "
-                           "en su constancia de presentación.")
-        calendario = self._services.calendario
-        definition = self._services.definitions.get(expediente.definicion_id)
-        movimientos = history.seguimiento(expediente.id, calendario, publico=True, definition=definition)
+        seguimiento = ciudadano.seguimiento(self._services, codigo)
+        expediente, calendario = seguimiento.expediente, self._services.calendario
         resp.media = {
             "numero": expediente.numero,
             "estado": expediente.estado,
             "fecha_presentacion": expediente.fecha_presentacion.isoformat(),
             "terminado": expediente.terminado,
             "eventos": [{"fecha": iso(m.momento, calendario), "accion": m.descripcion, "oficina_origen": m.origen,
-                         "oficina_destino": m.destino, "detalle": m.detalle} for m in movimientos],
+                         "oficina_destino": m.destino, "detalle": m.detalle} for m in seguimiento.movimientos],
         }
 
 
@@ -96,10 +89,8 @@ class TiposDocumento:
     (the README and the OpenAPI document show this shape; tests/test_api_readme.py holds them to it)."""
 
     def on_get(self, req, resp):
-        rows = (TipoDocumento.select(TipoDocumento.codigo, TipoDocumento.nombre)
-                .where(TipoDocumento.activo == True)  # noqa: E712 - a peewee expression
-                .order_by(TipoDocumento.nombre).dicts())
-        resp.media = {"tipos_documento": [{"codigo": r["codigo"], "nombre": r["nombre"]} for r in rows]}
+        resp.media = {"tipos_documento": [{"codigo": codigo, "nombre": nombre}
+                                          for codigo, nombre in ciudadano.tipos_documento()]}
 
 
 class OpenApi:

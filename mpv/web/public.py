@@ -9,23 +9,13 @@ import re
 
 import falcon
 
-from .. import history, identidad
-from ..errors import InvalidInput, NotFound, TooLarge
-from ..models import Adjunto, Expediente, Tarea, TipoDocumento
-from ..pdf import pdf_name
-from ..tramites import constancia, tareas
+from .. import identidad
+from ..errors import InvalidInput, TooLarge
+from ..tramites import ciudadano, constancia, tareas
 from ..tramites.campos import WEB, de_cara, textos
 from ..tramites.presentacion import presentar
 from .requests import partes_presentacion, read_form
 from .tasks import form_view, submitted
-
-
-def by_code(codigo: str) -> Expediente:
-    """:raise NotFound: the same message for any unknown code (nothing to learn from it)."""
-    expediente = Expediente.por_codigo(codigo)
-    if expediente is None:
-        raise NotFound("No encontramos un trámite con ese código de seguimiento. Revise el código de su constancia.")
-    return expediente
 
 
 class Portada:
@@ -55,8 +45,7 @@ class Presentar:
 
     def _render(self, req, resp, valores, errores, status=falcon.HTTP_200, mensaje=""):
         limits = self._services.limits
-        tipos = [(t.codigo, t.nombre) for t in TipoDocumento.select().where(TipoDocumento.activo == True)  # noqa: E712
-                 .order_by(TipoDocumento.nombre)]
+        tipos = ciudadano.tipos_documento()
         self._pages.render(req, resp, "publico/presentar.html", status=status, valores=valores, errores=errores,
                            mensaje=mensaje, tipos=tipos, campos={c.nombre: c for c in de_cara(WEB)},
                            limite_principal=limits.principal_bytes // (1024 * 1024),
@@ -102,16 +91,11 @@ class ConstanciaPagina:
         self._pages = pages
         self._services = services
 
-    def _build(self, codigo):
-        expediente = by_code(codigo)
-        return constancia.build(expediente, self._services.calendario,
-                                self._services.parametros.get("entidad_nombre"), self._services.settings.base_url)
-
     def on_get(self, req, resp, codigo):
-        self._pages.render(req, resp, "publico/constancia.html", c=self._build(codigo))
+        self._pages.render(req, resp, "publico/constancia.html", c=ciudadano.constancia_de(self._services, codigo))
 
     def on_get_pdf(self, req, resp, codigo):
-        c = self._build(codigo)
+        c = ciudadano.constancia_de(self._services, codigo)
         resp.content_type = "application/pdf"
         resp.set_header("Content-Disposition", f'attachment; filename="constancia-{c.numero}.pdf"')
         resp.data = constancia.pdf(c)
@@ -131,13 +115,10 @@ class Consulta:
         if codigo:
             raise falcon.HTTPSeeOther(f"/seguimiento/{falcon.uri.encode_value(codigo)}")
         if numero or documento:
-            expediente = Expediente.get_or_none(
-                (Expediente.numero == numero) & (Expediente.remitente_documento == documento))
-            if expediente is not None:
-                # Números are sequential and a DNI is no secret: this pathway shows only the state, never
-                # the tracking code, which alone opens the files, the constancia and subsanación (V6.3.4).
-                pendientes = list(Tarea.select().where(Tarea.expediente == expediente.id).order_by(Tarea.desde))
-                self._pages.render(req, resp, "publico/resumen.html", e=expediente, pendientes=pendientes)
+            expediente = ciudadano.por_numero_y_documento(numero, documento)
+            if expediente is not None:  # only its state: never the tracking code (V6.3.4)
+                self._pages.render(req, resp, "publico/resumen.html", e=expediente,
+                                   pendientes=ciudadano.pendientes(expediente))
                 return
             error = ("No encontramos un trámite con ese número de expediente y ese documento de identidad. "
                      "Revise ambos datos (el número tiene la forma 2026-000123).")
@@ -153,16 +134,9 @@ class SeguimientoPublico:
         self._services = services
 
     def on_get(self, req, resp, codigo):
-        expediente = by_code(codigo)
-        definition = self._services.definitions.get(expediente.definicion_id)
-        observacion = Tarea.get_or_none((Tarea.expediente == expediente.id) & (Tarea.rol == "ciudadano"))
-        self._pages.render(
-            req, resp, "publico/seguimiento.html", e=expediente,
-            movimientos=history.seguimiento(expediente.id, self._services.calendario, publico=True,
-                                            definition=definition),
-            pendientes=list(Tarea.select().where(Tarea.expediente == expediente.id).order_by(Tarea.desde)),
-            subsanacion=observacion, adjuntos=list(Adjunto.select().where(Adjunto.expediente == expediente.id)
-                                                   .order_by(Adjunto.id)))
+        s = ciudadano.seguimiento(self._services, codigo)
+        self._pages.render(req, resp, "publico/seguimiento.html", e=s.expediente, movimientos=s.movimientos,
+                           pendientes=s.pendientes, subsanacion=s.subsanacion, adjuntos=s.adjuntos)
 
 
 class Subsanar:
@@ -179,7 +153,7 @@ class Subsanar:
         expediente, _, task = self._load(req, codigo)
         view = form_view(self._services.engine, self._pages.renderer, task.info, task.data)
         self._pages.render(req, resp, "publico/subsanar.html", e=expediente, tarea=task, vista=view, valores={},
-                           errores={}, observacion=_observacion(expediente))
+                           errores={}, observacion=ciudadano.observacion(expediente))
 
     def on_post(self, req, resp, codigo):
         expediente, actor, task = self._load(req, codigo)
@@ -191,18 +165,10 @@ class Subsanar:
         except InvalidInput as exc:
             self._pages.render(req, resp, "publico/subsanar.html", status=falcon.HTTP_422, e=expediente, tarea=task,
                                vista=view, valores=values, errores=exc.campos or {"__all__": exc.message},
-                               observacion=_observacion(expediente), mensaje=exc.message)
+                               observacion=ciudadano.observacion(expediente), mensaje=exc.message)
             return
         self._pages.redirect(req, resp, f"/seguimiento/{codigo}",
                              "Recibimos su subsanación: el expediente vuelve a revisión de mesa de partes.")
-
-
-def _observacion(expediente) -> str:
-    from ..models import Evento
-
-    row = (Evento.select().where((Evento.expediente == expediente.id) & (Evento.tarea == "recepcion")
-                                 & (Evento.accion == "observar")).order_by(Evento.seq.desc()).first())
-    return row.detalle if row else ""
 
 
 class ArchivoPublico:
@@ -214,15 +180,11 @@ class ArchivoPublico:
     def on_get(self, req, resp, codigo, adjunto_id):
         from .expedientes import content_disposition
 
-        expediente = by_code(codigo)
-        adjunto = Adjunto.get_or_none((Adjunto.id == adjunto_id) & (Adjunto.expediente == expediente.id))
-        path = self._services.storage.path(adjunto.sha256) if adjunto else None
-        if adjunto is None or not path.exists():
-            raise NotFound("Ese archivo no existe en este expediente.")
+        archivo = ciudadano.archivo(self._services, codigo, adjunto_id)
         resp.content_type = "application/pdf"
-        resp.set_header("Content-Disposition", content_disposition("attachment", pdf_name(adjunto.nombre)))
+        resp.set_header("Content-Disposition", content_disposition("attachment", archivo.nombre))
         resp.set_header("Content-Security-Policy", "sandbox; default-src 'none'")
-        resp.set_stream(path.open("rb"), path.stat().st_size)
+        resp.set_stream(archivo.path.open("rb"), archivo.path.stat().st_size)
 
 
 def add_public_routes(app, pages, services):
