@@ -116,9 +116,9 @@ def test_engine_use_cases_and_models_know_nothing_of_http_or_pages():
     assert offences == []
 
 
-# Every web module parses, calls a use case and renders: no model imported, no query, write transaction or engine
-# check of its own (a face that needs one more list asks its use case module for it).
-SIN_CONSULTAS = sorted((MPV / "web").glob("*.py"))
+# Every web module and command parses, calls a use case and renders: no model imported, no query, write
+# transaction or engine check of its own (a face that needs one more list asks its use case module for it).
+SIN_CONSULTAS = sorted([*(MPV / "web").glob("*.py"), *(MPV / "cli").glob("*.py")])
 QUERIES = {"select", "get_or_none", "get_by_id", "update", "delete", "create", "insert", "insert_many",
            "count", "execute", "write", "locked", "authorize", "validate"}
 

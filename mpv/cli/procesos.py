@@ -48,12 +48,12 @@ def cmd_definiciones_validar(args, settings) -> int:
 
 
 def cmd_definiciones_migrar(args, services) -> int:
-    from ..engine import migration
+    from ..engine import SISTEMA
+    from ..tramites import procesos
 
     destino = args.version or services.definitions.active(args.proceso).row_id
-    resultados = migration.migrar_todos(services.engine, destino)
-    for r in resultados:
+    migracion = procesos.migrar(services, SISTEMA, destino)
+    for r in migracion.resultados:
         print(f"{r.numero}: {'migrado' if r.migrado else 'sin migrar: ' + r.motivo}")
-    migrados = sum(r.migrado for r in resultados)
-    print(f"{migrados} migrado(s), {len(resultados) - migrados} sin migrar, a la versión {destino}.")
+    print(f"{migracion.migrados} migrado(s), {migracion.rechazados} sin migrar, a la versión {destino}.")
     return 0

@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 
 from ..engine import SISTEMA, Actor
-from ..errors import InvalidInput, MPVError, NotFound
-from ..models import ROLES, Usuario
+from ..errors import InvalidInput, MPVError
+from ..models import ROLES
 from ..tramites import catalogos, expedientes
 from ..tramites.campos import ARCHIVO, CLI, de_cara, textos
 
@@ -142,13 +142,12 @@ def cmd_tramites_completar(args, services) -> int:
         raise InvalidInput(f"--datos no es JSON válido: {exc}") from None
     if not isinstance(datos, dict):
         raise InvalidInput("--datos debe ser un objeto JSON")
+    from ..tramites.usuarios import actor_activo
+
     if args.ciudadano:
         actor = Actor.ciudadano(expedientes.visible(SISTEMA, args.numero))
     else:
-        usuario = Usuario.get_or_none((Usuario.username == args.usuario) & (Usuario.activo == True))  # noqa: E712
-        if usuario is None:
-            raise NotFound(f"No existe el usuario activo {args.usuario}.")
-        actor = Actor.de_usuario(usuario)
+        actor = actor_activo(args.usuario)
     result = tareas.completar_por_nombre(services, actor, args.numero, args.tarea, datos)
     print(f"Expediente {result.expediente.numero}: {result.expediente.estado}"
           f"{' — ' + result.expediente.tarea_actual if result.expediente.tarea_actual else ''}")

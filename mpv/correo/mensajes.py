@@ -50,7 +50,7 @@ TIPOS_ADJUNTO = {"principal": "documento principal", "anexo": "anexo"}
 # Above this, the response files stay out of the e-mail (many servers refuse 20–25 MB messages).
 MAX_ADJUNTOS_BYTES = 15 * 1024 * 1024
 
-DERIVACION = "derivacion"  # the mesa de partes task that opens a round of atención (as in mpv.web.tasks)
+DERIVACION = "derivacion"  # the mesa de partes task that opens a round of atención (as in mpv.tramites.tareas)
 
 
 class NoEnviable(Exception):

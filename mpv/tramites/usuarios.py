@@ -186,6 +186,15 @@ def ficha(actor: Actor, usuario_id: int | None = None) -> Ficha:
     return Ficha(usuario, oficinas)
 
 
+def actor_activo(username: str, ip: str = "") -> Actor:
+    """The active staff user ``username`` as the :class:`Actor` of an action taken for them (the command line).
+    :raise NotFound: no active user has that name."""
+    usuario = Usuario.get_or_none((Usuario.username == username) & (Usuario.activo == True))  # noqa: E712
+    if usuario is None:
+        raise NotFound(f"No existe el usuario activo {username}.")
+    return Actor.de_usuario(usuario, ip=ip)
+
+
 def existe(username: str) -> bool:
     """Whether ``username`` is taken, whatever its case."""
     return _con_nombre(username.strip()) is not None

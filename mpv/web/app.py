@@ -14,7 +14,7 @@ from .api import add_api_routes
 from .auditoria import add_auditoria_routes
 from .auth import Login, Logout
 from .cuenta import add_cuenta_routes
-from .definiciones import add_definiciones_routes
+from .procesos import add_definiciones_routes
 from .errors import ErrorPages
 from .expedientes import AdjuntoArchivo, ExpedienteDetalle, Seguimiento, TramitesRecibidos
 from .inicio import Inicio
@@ -23,7 +23,7 @@ from .pages import Pages
 from .public import add_public_routes
 from .ratelimit import public_limits
 from .render import Renderer
-from .tasks import Bandeja, Derivado, Derivar, EventoAccion, TaskPage
+from .tareas import Bandeja, Derivado, Derivar, EventoAccion, TaskPage
 
 STATIC = Path(__file__).resolve().parent / "static"
 NODE_MODULES = PACKAGE_ROOT / "node_modules"

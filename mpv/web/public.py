@@ -15,7 +15,7 @@ from ..tramites import ciudadano, constancia, tareas
 from ..tramites.campos import WEB, de_cara, textos
 from ..tramites.presentacion import presentar
 from .requests import partes_presentacion, read_form
-from .tasks import form_view, submitted
+from .tareas import form_view, submitted
 
 
 class Portada:

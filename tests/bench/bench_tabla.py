@@ -45,7 +45,7 @@ from comun import (ROOT, Servidor, carga_media, csrf_token, demo_password, load_
 from mpv.models import BaseModel, Evento, Expediente, Tarea  # noqa: E402
 
 P99_MS = 250
-DERIVACION = "derivacion"  # the mesa de partes task (mpv.web.tasks.DERIVACION)
+DERIVACION = "derivacion"  # the mesa de partes task (mpv.tramites.tareas.DERIVACION)
 DERIVAR = {"paso": "confirmar", "oficina_destino": "GDUR", "proveido": "Evaluar y atender", "prioridad": "normal",
            "plazo_dias": "5"}
 
