@@ -55,6 +55,9 @@ def test_a_mesa_user_without_office_gets_mesa_de_partes_and_can_derive(services,
     ({"password": "corta"}, "password", "al menos 12 caracteres"),
     ({"password": "nuevo usuario 1"}, "password", "demasiado común o fácil de adivinar"),
     ({"email": "sin-arroba"}, "email", "Escriba un correo como"),
+    # the one e-mail rule (mpv.correo_direccion) the filing and the mailer apply: MPV could not write to these
+    ({"email": "lucía@muni.gob.pe"}, "email", "Escriba un correo como"),
+    ({"email": "jefe@muni"}, "email", "Escriba un correo como"),
 ])
 def test_each_rule_names_its_field_and_writes_nothing(services, admin, values, field, message):
     error = refused(services, admin, **values)

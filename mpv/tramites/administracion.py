@@ -9,7 +9,8 @@ import peewee
 
 from .. import registro
 from ..engine import SISTEMA, Actor
-from ..errors import InvalidInput, NotAllowed
+from ..errors import InvalidInput
+from .roles import exigir_rol
 
 T = TypeVar("T")
 REVISE = "Revise los campos marcados."
@@ -18,8 +19,7 @@ REVISE = "Revise los campos marcados."
 def solo_administrador(actor: Actor, que: str):
     """:raise NotAllowed: unless ``actor`` is an administrator or the system; ``que`` names the action
     («cambiar las oficinas»)."""
-    if actor.rol not in ("admin", SISTEMA.rol):
-        raise NotAllowed(f"Solo un administrador puede {que}.")
+    exigir_rol(actor, ("admin", SISTEMA.rol), f"Solo un administrador puede {que}.")
 
 
 def auditar(services, actor: Actor, accion: str, descripcion: str, detalle: str = ""):

@@ -4,6 +4,7 @@ observation to correct; and the document types a filing may name."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 from .. import history
@@ -24,6 +25,12 @@ def tipos_documento() -> list[tuple[str, str]]:
 def pendientes(expediente: Expediente) -> list[Tarea]:
     """The expediente's pending steps, oldest first."""
     return list(Tarea.select().where(Tarea.expediente == expediente.id).order_by(Tarea.desde))
+
+
+def normalizar_numero(numero: str) -> str:
+    """«2026-123» → «2026-000123» (the register's format); anything else unchanged."""
+    match = re.fullmatch(r"(\d{4})-(\d{1,6})", numero)
+    return f"{match.group(1)}-{int(match.group(2)):06d}" if match else numero
 
 
 def por_numero_y_documento(numero: str, documento: str) -> Expediente | None:

@@ -24,15 +24,16 @@ from typing import NamedTuple
 import peewee
 from peewee import fn
 
-from .. import history, registro
-from . import sessions
-from ..engine import SISTEMA, Actor
-from ..errors import InvalidInput, NotAllowed, NotFound
+from .. import history
+from ..correo_direccion import DireccionNoValida, direccion
+from ..engine import Actor
+from ..errors import InvalidInput, NotFound
 from ..models import ROLES, Oficina, Usuario
+from . import sessions
+from .administracion import auditar, solo_administrador
 from ..passwords import generate_password, hash_password, password_problem
 
 USERNAME = re.compile(r"[A-Za-z0-9._-]{3,60}")
-EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 SIN_OFICINA = ("auditor", "analista", "admin")
 REVISE = "Revise los datos del usuario."
 
@@ -76,7 +77,7 @@ def crear_usuario(services, actor: Actor, username: str, nombre: str, rol: str, 
                 raise _taken(taken)
             usuario = Usuario.create(username=username, password_hash=password_hash, cambiar_clave=cambiar_clave,
                                      creado_en=services.clock(), **datos)
-            _audit(services, actor, "usuario_creado", f"Se creó el usuario {username}.",
+            auditar(services, actor, "usuario_creado", f"Se creó el usuario {username}.",
                    f"{_describe(datos)}; contraseña {como}{', temporal' if cambiar_clave else ''}")
     except peewee.IntegrityError:  # a writer outside this module took the exact name first
         raise _taken(username) from None
@@ -100,7 +101,7 @@ def modificar_usuario(services, actor: Actor, usuario_id: int, nombre: str, rol:
         antes = _describe({"nombre": usuario.nombre, "email": usuario.email, "rol": usuario.rol,
                            "oficina": usuario.oficina})
         Usuario.update(**datos).where(Usuario.id == usuario.id).execute()
-        _audit(services, actor, "usuario_modificado", f"Se guardaron los datos del usuario {usuario.username}.",
+        auditar(services, actor, "usuario_modificado", f"Se guardaron los datos del usuario {usuario.username}.",
                f"antes: {antes}; después: {_describe(datos)}")
     return Usuario.get_by_id(usuario.id)
 
@@ -112,7 +113,7 @@ def desactivar_usuario(services, actor: Actor, usuario_id: int) -> Usuario:
                         "No puede desactivar su propia cuenta; pida a otro administrador que lo haga.")
         Usuario.update(activo=False).where(Usuario.id == usuario.id).execute()
         sessions.end_all(usuario.id)
-        _audit(services, actor, "usuario_desactivado", f"Se desactivó el usuario {usuario.username}.",
+        auditar(services, actor, "usuario_desactivado", f"Se desactivó el usuario {usuario.username}.",
                "sus sesiones abiertas se cerraron")
     return usuario
 
@@ -123,7 +124,7 @@ def activar_usuario(services, actor: Actor, usuario_id: int) -> Usuario:
     with services.db.write():
         usuario = _usuario(services, usuario_id)
         Usuario.update(activo=True).where(Usuario.id == usuario.id).execute()
-        _audit(services, actor, "usuario_activado", f"Se activó el usuario {usuario.username}.")
+        auditar(services, actor, "usuario_activado", f"Se activó el usuario {usuario.username}.")
     return usuario
 
 
@@ -138,7 +139,7 @@ def restablecer_contrasena(services, actor: Actor, usuario_id: int) -> tuple[Usu
                         "No puede restablecer su propia contraseña; pida a otro administrador que lo haga.")
         Usuario.update(password_hash=password_hash, cambiar_clave=True).where(Usuario.id == usuario.id).execute()
         sessions.end_all(usuario.id)
-        _audit(services, actor, "contrasena_restablecida", f"Se restableció la contraseña de {usuario.username}.",
+        auditar(services, actor, "contrasena_restablecida", f"Se restableció la contraseña de {usuario.username}.",
                "contraseña generada; sus sesiones abiertas se cerraron")
     return usuario, password
 
@@ -150,7 +151,7 @@ def cerrar_sesiones(services, actor: Actor, usuario_id: int) -> tuple[Usuario, i
         usuario = _otro(services, actor, usuario_id, "No puede cerrar desde aquí sus propias sesiones: use "
                                                      "«Mi cuenta» para cerrar las demás.")
         cerradas = sessions.end_all(usuario.id)
-        _audit(services, actor, "sesiones_cerradas", f"Se cerraron las sesiones de {usuario.username}.",
+        auditar(services, actor, "sesiones_cerradas", f"Se cerraron las sesiones de {usuario.username}.",
                f"sesiones cerradas: {cerradas}")
     return usuario, cerradas
 
@@ -201,8 +202,7 @@ def existe(username: str) -> bool:
 
 
 def _puede(actor: Actor):
-    if actor.rol not in ("admin", SISTEMA.rol):
-        raise NotAllowed("Solo un administrador puede crear o cambiar usuarios.")
+    solo_administrador(actor, "crear o cambiar usuarios")
 
 
 def _usuario(services, usuario_id: int) -> Usuario:
@@ -246,7 +246,7 @@ def _datos(campos: dict, nombre: str, email: str, rol: str, codigo: str, actual:
     campos = dict(campos)
     if not nombre or len(nombre) > 200:
         campos["nombre"] = "Escriba el nombre completo (hasta 200 caracteres)."
-    if email and (len(email) > 200 or not EMAIL.fullmatch(email)):
+    if email and (len(email) > 200 or not _es_direccion(email)):
         campos["email"] = "Escriba un correo como nombre@muni.gob.pe, o déjelo vacío."
     oficina = None
     if rol not in ROLES:
@@ -287,12 +287,18 @@ def _oficina(rol: str, codigo: str, actual: Usuario | None) -> tuple[Oficina | N
     return oficina, ""
 
 
+def _es_direccion(email: str) -> bool:
+    """Whether MPV could write to ``email``: the one rule of :mod:`mpv.correo_direccion`."""
+    try:
+        direccion(email)
+    except DireccionNoValida:
+        return False
+    return True
+
+
 def _describe(datos: dict) -> str:
     """A user's editable fields for an audit row: «nombre=…, email=…, rol=…, oficina=…» (never a password)."""
     oficina = datos["oficina"]
     return (f"nombre={datos['nombre']}, email={datos['email'] or '—'}, rol={datos['rol']}, "
             f"oficina={oficina.codigo if oficina else '—'}")
 
-
-def _audit(services, actor: Actor, accion: str, descripcion: str, detalle: str = ""):
-    registro.admin_action(services.db, services.clock(), actor, accion, descripcion, detalle)

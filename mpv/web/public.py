@@ -5,7 +5,6 @@ its number together with the sender's identity document.
 """
 from __future__ import annotations
 
-import re
 
 import falcon
 
@@ -28,12 +27,6 @@ class Portada:
         if req.context.usuario is not None:
             raise falcon.HTTPSeeOther("/inicio")
         self._pages.render(req, resp, "publico/inicio.html")
-
-
-def normalizar_numero(numero: str) -> str:
-    """«2026-123» → «2026-000123» (the register's format); anything else unchanged."""
-    match = re.fullmatch(r"(\d{4})-(\d{1,6})", numero)
-    return f"{match.group(1)}-{int(match.group(2)):06d}" if match else numero
 
 
 class Presentar:
@@ -109,7 +102,7 @@ class Consulta:
 
     def on_get(self, req, resp):
         codigo = (req.get_param("codigo") or "").strip()
-        numero = normalizar_numero((req.get_param("numero") or "").strip())
+        numero = ciudadano.normalizar_numero((req.get_param("numero") or "").strip())
         documento = identidad.normalizar(req.get_param("documento") or "")
         error = ""
         if codigo:
