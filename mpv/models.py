@@ -7,11 +7,11 @@ which the engine rewrites in the same transaction as each step; the history itse
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
 
 import peewee as pw
 
 from .db import proxy
+from .fields import UTCDateTimeField, utcnow  # noqa: F401 - utcnow: every model module's «now»
 
 ROLES = {
     "mesa": "Mesa de partes",
@@ -20,31 +20,6 @@ ROLES = {
     "analista": "Analista",
     "admin": "Administrador",
 }
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-class UTCDateTimeField(pw.Field):
-    """An aware UTC datetime, stored as naive UTC text that sorts in time order on every backend."""
-
-    field_type = "DATETIME"
-
-    def db_value(self, value):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError(f"{self.name}: se esperaba una fecha con zona horaria")
-        # isoformat, not strftime("%Y…"): strftime writes the year 99 as "99", which sorts and parses wrong.
-        return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
-
-    def python_value(self, value):
-        if value is None:
-            return None
-        if isinstance(value, str):
-            value = datetime.fromisoformat(value)
-        return value.replace(tzinfo=timezone.utc)
 
 
 class BaseModel(pw.Model):
@@ -58,6 +33,7 @@ class Oficina(BaseModel):
     nombre = pw.CharField(max_length=200)
     es_mesa_partes = pw.BooleanField(default=False)
     activa = pw.BooleanField(default=True)
+    alertas = pw.BooleanField(default=True)  # the daily digest of its expedientes por vencer and vencidos
 
     @classmethod
     def mesa_de_partes(cls) -> "Oficina | None":
@@ -131,6 +107,28 @@ class Feriado(BaseModel):
     tipo = pw.CharField(max_length=20, default="local")  # local | regional | no laborable
 
 
+CALIFICACIONES = {
+    "automatica": "Aprobación automática",
+    "positivo": "Evaluación previa con silencio positivo",
+    "negativo": "Evaluación previa con silencio negativo",
+}
+
+
+class Procedimiento(BaseModel):
+    """A procedure of the municipality's TUPA: what the citizen must bring, what it costs, who decides it and
+    in how many business days (rule 10). A filing without one is a «documento simple»: no procedure deadline."""
+
+    codigo = pw.CharField(max_length=20, unique=True)
+    nombre = pw.CharField(max_length=300)
+    requisitos = pw.TextField(default="[]")  # JSON: the checklist, in order
+    derecho_tramite = pw.DecimalField(max_digits=10, decimal_places=2, null=True)  # soles; None: gratuito
+    calificacion = pw.CharField(max_length=12)  # a key of CALIFICACIONES
+    plazo_dias = pw.IntegerField(null=True)  # business days; None for aprobación automática
+    oficina = pw.ForeignKeyField(Oficina, on_delete="RESTRICT")  # the competent office
+    base_legal = pw.CharField(max_length=500, default="")
+    activo = pw.BooleanField(default=True)
+
+
 class ProcessDefinition(BaseModel):
     """One version of a process: its BPMN and form files, stored by the SHA-256 of their content."""
 
@@ -185,12 +183,19 @@ class Expediente(BaseModel):
     presentado_en = UTCDateTimeField()  # when it was sent
     fecha_presentacion = pw.DateField()  # the legal filing date (Ley 31465)
     definicion = pw.ForeignKeyField(ProcessDefinition, on_delete="RESTRICT")
+    procedimiento = pw.ForeignKeyField(Procedimiento, null=True, on_delete="RESTRICT")  # None: documento simple
+    requisitos = pw.TextField(default="")  # JSON: the requirements the citizen ticked, as the TUPA listed them
+    recibo_pago = pw.CharField(max_length=40, default="")  # the payment receipt of the derecho de trámite
     # Projections, rewritten by the engine at every step.
     estado = pw.CharField(max_length=40)
     tarea_actual = pw.CharField(max_length=200, default="")
     oficina_actual = pw.ForeignKeyField(Oficina, null=True, on_delete="RESTRICT")
     vence = UTCDateTimeField(null=True)
     vencido = pw.BooleanField(default=False)
+    # The procedure's own deadline (rule 10–12): when it runs out, None while suspended or without one.
+    plazo_vence = UTCDateTimeField(null=True)
+    plazo_suspendido = pw.BooleanField(default=False)
+    silencio = pw.CharField(max_length=20, default="")  # "" | automatica | positivo | negativo, once it applies
     terminado = pw.BooleanField(default=False)
     # The serialized process instance, without its spec (that is ``definicion``).
     estado_motor = pw.TextField()
@@ -276,6 +281,8 @@ class Temporizador(BaseModel):
     task_id = pw.CharField(max_length=36)
     nombre = pw.CharField(max_length=200)
     vence = UTCDateTimeField(index=True)
+    # A plazo in business days counts from this date: a change of the calendar on a later day moves it.
+    desde = pw.DateField(null=True)
 
 
 class Correo(BaseModel):
@@ -338,6 +345,17 @@ Evento.add_index(Evento.index(Evento.tipo, Evento.momento, Evento.oficina_origen
                               where=pw.SQL("tipo = 'temporizador'"), name="evento_analitica_temporizadores"))
 
 
+class Resumen(BaseModel):
+    """The daily digest of one office for one day, queued once (several processes may try)."""
+
+    oficina = pw.ForeignKeyField(Oficina, on_delete="CASCADE")
+    fecha = pw.DateField()
+    creado_en = UTCDateTimeField()
+
+    class Meta:
+        indexes = ((("oficina", "fecha"), True),)
+
+
 class Cadena(BaseModel):
     """The head of the Evento hash chain: its last ``seq`` and hash (one row)."""
 
@@ -346,12 +364,14 @@ class Cadena(BaseModel):
     hash = pw.CharField(max_length=64)
 
 
-MODELS = [Oficina, Usuario, Sesion, IntentoAcceso, Parametro, TipoDocumento, Feriado, ProcessDefinition, Remitente, Numeracion,
-          Expediente, Adjunto, Tarea, Copia, Temporizador, Correo, Evento, Cadena]
+MODELS = [Oficina, Usuario, Sesion, IntentoAcceso, Parametro, TipoDocumento, Feriado, Procedimiento, ProcessDefinition, Remitente, Numeracion,
+          Expediente, Adjunto, Tarea, Copia, Temporizador, Correo, Evento, Resumen, Cadena]
 
 
 # Columns added after their table was first released: ``Services.init_db`` adds them to an older database.
-ADDED_COLUMNS = [(Usuario, "cambiar_clave")]
+ADDED_COLUMNS = [(Usuario, "cambiar_clave"), (Oficina, "alertas"), (Temporizador, "desde")] + [
+    (Expediente, name) for name in ("procedimiento", "requisitos", "recibo_pago", "plazo_vence", "plazo_suspendido",
+                                    "silencio")]
 
 
 def create_tables():
