@@ -7,7 +7,6 @@ which the engine rewrites in the same transaction as each step; the history itse
 """
 from __future__ import annotations
 
-
 import peewee as pw
 
 from .db import proxy
