@@ -88,6 +88,18 @@ class Calendario:
                 count += 1
         return count
 
+    def vence_plazo(self, desde: date, dias: int, pausas=()) -> datetime | None:
+        """When a plazo of ``dias`` business days counted from ``desde`` runs out, as UTC, after its
+        suspensions (art. 136): each pausa ``(inicio, fin)`` adds the business days after ``inicio`` up to ``fin``
+        (those after ``desde`` only). None while a pausa is still open (``fin`` None): the plazo does not run.
+        """
+        extra = 0
+        for inicio, fin in pausas:
+            if fin is None:
+                return None
+            extra += self.habiles_entre(max(inicio, desde), fin)
+        return self.vencimiento(desde, dias + extra)
+
     def fecha_local(self, momento: datetime) -> date:
         return momento.astimezone(self.tz).date()
 

@@ -195,8 +195,8 @@ def test_a_code_another_request_takes_meanwhile_is_a_clear_refusal(services, adm
             services.db.peewee.close()
 
     try:
-        other.cursor().execute("INSERT INTO oficina (codigo, nombre, es_mesa_partes, activa) "
-                               "VALUES ('GTR', 'Gerencia de Transportes', false, true)")
+        other.cursor().execute("INSERT INTO oficina (codigo, nombre, es_mesa_partes, activa, alertas) "
+                               "VALUES ('GTR', 'Gerencia de Transportes', false, true, true)")
         thread = threading.Thread(target=crear)
         thread.start()
         wait_until_blocked(backend, database_url)

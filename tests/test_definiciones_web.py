@@ -197,8 +197,9 @@ def test_seguimiento_passes_the_path_taken_to_the_diagram(services, analista, me
     exp = file_tramite(services)
     step(services, exp, mesa, accion="conforme")
     path = recorrido(exp.id, services.definitions.get(exp.definicion_id))
-    assert path == {"completadas": ["inicio", "recepcion", "gw_recepcion"], "actuales": ["derivacion"],
-                    "temporizadores": [], "esperando": []}
+    # A documento simple: the procedure deadline's branch ended at once; derivación waits with its same-day timer.
+    assert path == {"completadas": ["inicio", "gw_calificacion", "fin_sin_plazo", "recepcion", "gw_recepcion"],
+                    "actuales": ["derivacion"], "temporizadores": [], "esperando": ["plazo_derivacion"]}
     page = analista.get(f"/expedientes/{exp.numero}/seguimiento")
     assert '<script type="application/json" id="bpmn-recorrido">' in page.text
     assert '"actuales": ["derivacion"]' in page.text and 'data-bpmn="visor"' in page.text

@@ -94,9 +94,10 @@ def _encoded(codec, declared):
     return encode
 
 
+LINEAS = TEMPLATE.count("\n")  # the line the cut-off file ends on
 # name: (the .bpmn file's bytes from tramite.bpmn's text, None when accepted or (element, words of the problem)).
 CASES = {
-    "malformado": (lambda t: t[:-40].encode(), ("tramite.bpmn", "XML mal formado en la línea 543, columna 4")),
+    "malformado": (lambda t: t[:-40].encode(), ("tramite.bpmn", f"XML mal formado en la línea {LINEAS}, columna 4")),
     "utf16": (_encoded("utf-16", "UTF-16"), None),
     "iso_8859_1": (_encoded("iso-8859-1", "ISO-8859-1"), None),
     "utf8_con_bom": (lambda t: b"\xef\xbb\xbf" + t.encode(), None),

@@ -9,6 +9,7 @@ import pytest
 from helpers import FILING, base_date, build_services, derivar, file_tramite, lima, recibir, step, task_of
 
 from mpv import history
+from mpv.engine import SISTEMA
 from mpv.tramites import presentacion
 from mpv.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from mpv.models import Evento, Expediente, Feriado, Numeracion, Remitente, Tarea, Temporizador
@@ -132,7 +133,10 @@ def test_devolver_a_mesa_de_partes(services, staff):
     recibir(services, exp, staff["gdur"])
     step(services, exp, staff["gdur"], accion="devolver", proveido="No es de nuestra competencia")
     exp = refresh(exp)
-    assert exp.tarea_actual == "Recepción" and exp.oficina_actual.codigo == "MP" and exp.vence is None
+    # Back at mesa de partes it is to be received again the same day (art. 143).
+    hoy = services.calendario.fecha_presentacion(services.clock())
+    assert exp.tarea_actual == "Recepción" and exp.oficina_actual.codigo == "MP"
+    assert exp.vence == services.calendario.vencimiento(hoy, 0)
     assert eventos(exp, "tarea")[-1].oficina_destino == "MP"
 
 
@@ -281,14 +285,17 @@ def test_seguimiento_lists_exactly_the_actions_in_order(services, staff, clock):
     recibir(services, exp, staff["rentas"])
     step(services, exp, staff["rentas"], accion="atender", respuesta="Resuelto")
     movimientos = history.seguimiento(exp.id, services.calendario)
+    # The corrected filing was not received the day it came back (art. 143): that same-day timer fired first. The
+    # derivation, made the day it was received, was on time.
     assert [m.descripcion for m in movimientos] == [
-        "Trámite presentado", "Recepción: Observar", "Subsanación", "Recepción: Conforme", "Derivación",
-        "Recepción en la oficina", "Atención: Derivar a otra oficina", "Recepción en la oficina",
+        "Trámite presentado", "Recepción: Observar", "Subsanación", "Plazo de recepción vencido", "Recepción: Conforme",
+        "Derivación", "Recepción en la oficina", "Atención: Derivar a otra oficina", "Recepción en la oficina",
         "Atención: Atender (responder)"]
     assert [m.usuario for m in movimientos] == [
-        "Ana Rojas Villanueva", "mesa", "Ana Rojas Villanueva", "mesa", "mesa", "gdur", "gdur", "rentas", "rentas"]
-    assert [m.dias_habiles for m in movimientos] == [0, 0, 0, 2, 0, 3, 0, 0, 0]
-    assert movimientos[4].destino == "Gerencia de Desarrollo Urbano y Rural" and movimientos[4].detalle == "Atender"
+        "Ana Rojas Villanueva", "mesa", "Ana Rojas Villanueva", SISTEMA.nombre, "mesa", "mesa", "gdur",
+        "gdur", "rentas", "rentas"]
+    assert [m.dias_habiles for m in movimientos] == [0, 0, 0, 2, 0, 0, 3, 0, 0, 0]
+    assert movimientos[5].destino == "Gerencia de Desarrollo Urbano y Rural" and movimientos[5].detalle == "Atender"
     assert movimientos[1].detalle == "Falta la firma"
 
 

@@ -44,10 +44,10 @@ def test_a_registered_day_stops_being_a_business_day_at_once_and_is_audited(serv
     assert eliminado.fecha == MARTES and Feriado.select().count() == 0
     assert services.calendario.es_habil(MARTES)
     assert [(r.accion, r.descripcion, r.detalle, r.actor_nombre, r.ip) for r in admin_rows()] == [
-        ("feriado_registrado", "Se registró el 03/03/2026 como día no hábil.",
+        ("feriado_registrado", "Se registró el 03/03/2026 como día no hábil; ningún plazo en curso cambió.",
          "Feriado local: Aniversario del distrito", "admin", "203.0.113.9"),
-        ("feriado_eliminado", "Se eliminó el feriado del 03/03/2026.", "Feriado local: Aniversario del distrito",
-         "admin", "203.0.113.9"),
+        ("feriado_eliminado", "Se eliminó el feriado del 03/03/2026; ningún plazo en curso cambió.",
+         "Feriado local: Aniversario del distrito", "admin", "203.0.113.9"),
     ]
 
 

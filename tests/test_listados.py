@@ -99,16 +99,19 @@ def test_each_home_figure_opens_exactly_the_rows_it_counts(app, registro):
     assert set(rows["en las oficinas"]) == {n[k] for k in ("derivado_vencio", "derivado_vence_ayer",
                                                            "atencion_por_vencer", "atencion_en_plazo", "paralelo")}
     # Vencido: the plazo ran out, whether its timer already fired (vence cleared) or not yet; never one attended.
-    # The observed filing's 2 days to correct it ended on Wednesday too.
+    # The observed filing's 2 days to correct it ended on Wednesday too; and what mesa de partes did not receive
+    # or derive the day it was filed (Monday) is vencido since Tuesday 00:00 (art. 143).
     assert registro["derivado_vencio"].vencido and registro["derivado_vencio"].vence is None
-    assert rows["vencidos"] == {n[k]: "vencido" for k in ("derivado_vencio", "derivado_vence_ayer", "observado")}
+    assert rows["vencidos"] == {n[k]: "vencido" for k in ("derivado_vencio", "derivado_vence_ayer", "observado",
+                                                          "registrado", "recibido")}
     # Por vencer: the plazo's last day is today or one of the next DIAS_POR_VENCER business days, on the
     # figure, in the list's filter and on every row's badge alike.
     assert listados.DIAS_POR_VENCER == 2
-    assert rows["por vencer"] == {n["atencion_por_vencer"]: "por-vencer"}
+    # Today's filing is to be received and derived by tonight.
+    assert rows["por vencer"] == {n["atencion_por_vencer"]: "por-vencer", n["hoy"]: "por-vencer"}
     everything = filas(b, "/tramites")
     assert everything[n["atencion_en_plazo"]] == everything[n["paralelo"]] == "en-plazo"
-    assert everything[n["atendido"]] == "cerrado" and everything[n["registrado"]] == "sin-plazo"
+    assert everything[n["atendido"]] == "cerrado" and everything[n["registrado"]] == "vencido"
     assert filas(b, "/tramites?plazo=en_plazo") == {n["atencion_en_plazo"]: "en-plazo", n["paralelo"]: "en-plazo"}
 
 

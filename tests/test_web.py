@@ -107,7 +107,8 @@ def test_tramites_recibidos_table_and_actions(services, app, users):
         assert f'aria-label="{label}" title="{label}"' in page.text
     assert exp.numero in page.text and "Licencia de funcionamiento para bodega" in page.text
     assert "Ana Rojas Villanueva" in page.text and "Solicitud" in page.text
-    assert 'class="plazo sin-plazo">sin plazo' in page.text
+    # Received and derived the same day (art. 143): its plazo ends tonight.
+    assert 'class="plazo por-vencer">por vencer' in page.text
 
 
 def test_search_filters_and_keyset_pages(services, app, users, clock):

@@ -23,7 +23,7 @@ from ..config import PACKAGE_ROOT
 from ..models import Correo, Evento, Expediente, Oficina
 from ..pdf import pdf_name
 from ..text import tamano
-from ..tramites import constancia
+from ..tramites import constancia, silencio
 from ..correo_direccion import DireccionNoValida, direccion
 
 TEMPLATES = PACKAGE_ROOT / "templates" / "correo"
@@ -35,6 +35,10 @@ NOMBRES = {
     "atencion": "Respuesta (atención)",
     "archivado": "Archivado",
     "no_presentado": "No presentado",
+    "silencio_positivo": "Aprobado por silencio positivo",
+    "silencio_negativo": "Silencio negativo",
+    "silencio_positivo_oficina": "Silencio positivo (aviso a la oficina)",
+    "silencio_negativo_oficina": "Silencio negativo (aviso a la oficina)",
 }
 # … and the subject line the citizen reads, after the expediente's number.
 ASUNTOS = {
@@ -43,6 +47,10 @@ ASUNTOS = {
     "atencion": "Respuesta a su trámite",
     "archivado": "Su trámite fue archivado",
     "no_presentado": "Su trámite se considera no presentado",
+    "silencio_positivo": "Su solicitud está aprobada por silencio administrativo positivo",
+    "silencio_negativo": "Venció el plazo de su trámite: silencio administrativo negativo",
+    "silencio_positivo_oficina": "venció el plazo del procedimiento: aprobado por silencio administrativo positivo",
+    "silencio_negativo_oficina": "venció el plazo del procedimiento: silencio administrativo negativo",
 }
 
 TIPOS_ADJUNTO = {"principal": "documento principal", "anexo": "anexo"}
@@ -61,6 +69,7 @@ class Mensajes:
     """Builds the :class:`EmailMessage` of a queued :class:`Correo` row."""
 
     def __init__(self, services):
+        self._services = services
         self._settings = services.settings
         self._calendario = services.calendario
         self._storage = services.storage
@@ -96,7 +105,8 @@ class Mensajes:
         msg = EmailMessage()
         msg["Subject"] = f"Expediente N° {expediente.numero}: {ASUNTOS[correo.tipo]}"
         msg["From"] = self._settings.smtp_from
-        msg["To"] = _address(expediente.remitente_nombre, correo.destinatario)
+        oficina = correo.tipo.endswith("_oficina")  # to staff: the office's notice, not the citizen's
+        msg["To"] = _address("" if oficina else expediente.remitente_nombre, correo.destinatario)
         msg["Date"] = format_datetime(now.astimezone(self._calendario.tz))
         # Stable across retries, so a server that got a message twice (a lost reply) can drop the copy.
         msg["Message-ID"] = f"<mpv-correo-{correo.id}.{int(correo.creado_en.timestamp())}@{self._domain()}>"
@@ -156,6 +166,22 @@ class Mensajes:
         context.update(observacion=self._nota(expediente, observacion),
                        observado=observacion.momento if observacion else None)
         return []
+
+    def _silencio_positivo(self, expediente, evento, context) -> list:
+        s = silencio.de_expediente(self._services, expediente)
+        context.update(s=s, silencio_url=f"{self._settings.base_url}/seguimiento/{expediente.codigo}/silencio.pdf")
+        return [(f"silencio-positivo-{expediente.numero}.pdf", silencio.pdf(s))]
+
+    def _silencio_negativo(self, expediente, evento, context) -> list:
+        context.update(s=silencio.de_expediente(self._services, expediente))
+        return []
+
+    def _silencio_positivo_oficina(self, expediente, evento, context) -> list:
+        context.update(s=silencio.de_expediente(self._services, expediente),
+                       expediente_url=f"{self._settings.base_url}/expedientes/{expediente.numero}")
+        return []
+
+    _silencio_negativo_oficina = _silencio_positivo_oficina
 
     # -- helpers -----------------------------------------------------------------------------------
     def _nota(self, expediente, row: Evento | None) -> str:

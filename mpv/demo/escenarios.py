@@ -21,15 +21,19 @@ from datetime import date, datetime, time, timedelta, timezone
 # derivación, vence = a timer fires (``mpv timers``).
 ESCENARIOS = {
     "registrado": "",
+    "registrado_vencido": "vence",
     "observado": "obs",
     "subsanado": "obs sub",
+    "subsanado_vencido": "obs sub vence",
     "recibido": "ok",
+    "recibido_vencido": "ok vence",
     "derivado": "ok der:X",
     "en_atencion": "ok der:X rec:X",
     "vencido": "ok der:X rec:X vence",
     "rederivado": "ok der:X rec:X red:X>Y",
     "rederivado_atencion": "ok der:X rec:X red:X>Y rec:Y",
     "devuelto": "ok der:X rec:X dev:X",
+    "devuelto_vencido": "ok der:X rec:X dev:X vence",
     "paralelo": "ok der:X+Y rec:X rec:Y",
     "atencion_obs": "obs sub ok der:X/cc rec:X",
     "atendido": "ok der:X rec:X ate:X",
@@ -53,6 +57,7 @@ GAPS = {"conforme": (0, 2), "observar": (0, 2), "archivar": (0, 2), "derivar": (
 JORNADA = (time(8, 0), time(16, 30))
 COPIA_A = ("ALC", "GM", "SG", "OCI")
 ISO_MOMENT = re.compile(r'"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[^"]*"')
+ISO_DATE = re.compile(r'"\d{4}-\d\d-\d\d"')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,6 +87,7 @@ class Dias:
 
     def __init__(self, calendario, desde: date, hasta: date):
         self.tz = calendario.tz
+        self.presentacion = calendario.fecha_presentacion
         self.habiles = [desde + timedelta(days=i) for i in range((hasta - desde).days + 1)
                         if calendario.es_habil(desde + timedelta(days=i))]
 
@@ -128,20 +134,28 @@ def momento(acto: Acto, prev: datetime, pendientes: list[datetime], rng, dias: D
     """
     limite = min(pendientes) if pendientes else None
     if acto.tipo == "vence":
-        return limite + timedelta(seconds=rng.randint(1, 30))
+        return max(limite, prev) + timedelta(seconds=rng.randint(1, 30))
     if acto.tipo == "subsanar":  # citizens file at any hour, before their plazo ends
         return (prev + (limite - prev) * rng.uniform(0.05, 0.9)).replace(microsecond=0)
     lo, hi = GAPS[acto.tipo]
-    if plantilla:
-        lo = hi = max(lo, 1)
-    gap = rng.randint(lo, hi)
+    if plantilla:  # the day after, or the same day when a timer of that day waits (art. 143)
+        lo, hi = (0, 1) if lo == 0 else (max(lo, 1), max(lo, 1))
+    gap = hi if plantilla else rng.randint(lo, hi)
     while True:
         when = dias.en_jornada(prev, gap, rng)
         if limite is None or when < limite:
             return when
         if gap == lo:
-            return None
-        gap = rng.randint(lo, gap - 1)
+            break
+        gap = lo if plantilla else rng.randint(lo, gap - 1)
+    # What mesa de partes must do the day the filing came in (art. 143), it does that day, after hours if need be.
+    desde = max(prev, datetime.combine((limite - timedelta(seconds=1)).astimezone(dias.tz).date(), JORNADA[0],
+                                       dias.tz)) + timedelta(minutes=2)
+    hasta = limite - timedelta(minutes=2)
+    if lo > 0 or desde >= hasta:
+        return None
+    # Early in what is left of the day, so what else is due that day still fits.
+    return (desde + (hasta - desde) * 0.2 * rng.random()).replace(microsecond=0).astimezone(timezone.utc)
 
 
 class Molde:
@@ -184,7 +198,8 @@ class Plantilla:
     temporizadores: list[tuple]  # (task_id, nombre, timer)
     copias: list[tuple]  # (oficina_id, act, tarea)
     adjuntos: list[tuple]  # (sha256, nombre, tamano, tipo, act)
-    timers: list[tuple[int, int]]  # per timer: (act that started it, business days)
+    timers: list[tuple[int, object, int]]  # per timer: (act that started it, date it counts from, business days)
+    fechas: dict[str, object]  # ISO date in the template's state -> the base it stands for (see ``fecha``)
     pendientes: list[list[int]]  # per act: the timers waiting before it
     disparos: list[list[int]]  # per act: the timers it fired
     finales: list[int]  # timers still waiting at the end
@@ -194,11 +209,11 @@ def agenda(p: Plantilla, inicio: datetime, rng, dias: Dias, ahora: datetime):
     """A clone's act moments and timer due times from its filing moment, or None when the escenario
     does not fit before ``ahora`` (an act after now, or a timer that should have fired by now)."""
     moments, dues = [inicio], [None] * len(p.timers)
-    _start_timers(p, 0, inicio, dues, dias)
+    _start_timers(p, 0, moments, dues, dias)
     for k, acto in enumerate(p.actos, 1):
         if acto.tipo == "vence":  # the timers the template fired here, and no other
             fired = p.disparos[k]
-            when = max(dues[i] for i in fired) + timedelta(seconds=rng.randint(1, 30))
+            when = max(moments[-1], *(dues[i] for i in fired)) + timedelta(seconds=rng.randint(1, 30))
             if any(dues[i] <= when for i in p.pendientes[k] if i not in fired):
                 return None
         else:
@@ -206,13 +221,21 @@ def agenda(p: Plantilla, inicio: datetime, rng, dias: Dias, ahora: datetime):
         if when is None or when > ahora:
             return None
         moments.append(when)
-        _start_timers(p, k, when, dues, dias)
+        _start_timers(p, k, moments, dues, dias)
     if any(dues[i] <= ahora for i in p.finales):
         return None
     return moments, dues
 
 
-def _start_timers(p, k, when, dues, dias):
-    for i, (start, n) in enumerate(p.timers):
+def fecha(moments: list[datetime], base, dias: Dias) -> date:
+    """The date a plazo counts from: "P" is the filing date (Ley 31465), act k's the legal date of what was done
+    then (the next business day for what a citizen does on a day off)."""
+    if base == "P":
+        return dias.presentacion(moments[0])
+    return dias.habil_o_siguiente(moments[base].astimezone(dias.tz).date())
+
+
+def _start_timers(p, k, moments, dues, dias):
+    for i, (start, base, n) in enumerate(p.timers):
         if start == k:
-            dues[i] = dias.vencimiento(when.astimezone(dias.tz).date(), n)
+            dues[i] = dias.vencimiento(fecha(moments, base, dias), n)

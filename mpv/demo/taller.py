@@ -14,8 +14,8 @@ from ..engine import Actor, Engine
 from ..models import Adjunto, Copia, Evento, Expediente, Tarea, Temporizador
 from ..tramites.presentacion import presentar
 from . import personas
-from .escenarios import (COPIA_A, ESCENARIOS, ISO_MOMENT, Acto, Dias, Molde, Plantilla, actos, momento,
-                         usa_oficinas)
+from .escenarios import (COPIA_A, ESCENARIOS, ISO_DATE, ISO_MOMENT, Acto, Dias, Molde, Plantilla, actos, fecha,
+                         momento, usa_oficinas)
 
 
 class _Reloj:
@@ -114,7 +114,8 @@ class Taller:
                 if value in seen:
                     raise ValueError(f"temporizador repetido en la plantilla: {value}")
                 dues[value] = len(timers)
-                timers.append((k, self.dias.plazo_de(when.astimezone(self.dias.tz).date(), row.vence)))
+                desde = row.desde or when.astimezone(self.dias.tz).date()
+                timers.append((k, desde, self.dias.plazo_de(desde, row.vence)))
                 seen.add(value)
             waiting.append(dues[value])
         return waiting
@@ -163,12 +164,20 @@ class Taller:
 
     def _capture(self, escenario, x, steps, expediente_id, moments, dues, timers, pendientes, disparos) -> Plantilla:
         act = {m: k for k, m in enumerate(moments)}
+        # Each date the template counts from stands for the filing date or the date of the first act done on it
+        # (acts are a business day apart unless the law makes them the same day).
+        fechas = {}
+        for k in range(len(moments) - 1, -1, -1):
+            fechas[fecha(moments, k, self.dias).isoformat()] = k
+        fechas[fecha(moments, "P", self.dias).isoformat()] = "P"
+        timers = [(k, fechas[desde.isoformat()], n) for k, desde, n in timers]
         row = Expediente.get_by_id(expediente_id)
         slots: dict[str, object] = {f'"numero":"{row.numero}"': "numero",
                                     f'"tipo_documento":"{row.tipo_documento.codigo}"': "tipo"}
         slots.update({f'"{value}"': index for value, index in dues.items()})
+        slots.update({f'"{value}"': ("fecha", base) for value, base in fechas.items()})
         text = row.estado_motor
-        unknown = {s for s in ISO_MOMENT.findall(text) if s not in slots}
+        unknown = {s for s in ISO_MOMENT.findall(text) + ISO_DATE.findall(text) if s not in slots}
         if unknown or text.count(row.numero) != text.count(f'"numero":"{row.numero}"'):
             raise ValueError(f"la plantilla {escenario} guarda valores que la copia no sabría cambiar: {unknown}")
         eventos = []
@@ -176,8 +185,9 @@ class Taller:
             ciudadano = e.rol == "ciudadano"
             if e.tipo == "inicio":  # the clone's own filing data, with these files
                 payload = orjson.loads(e.payload)["adjuntos"]
-            elif any(value in e.payload for value in dues):
-                payload = Molde(e.payload, {value: index for value, index in dues.items() if value in e.payload})
+            elif any(value in e.payload for value in dues) or ISO_DATE.search(e.payload):
+                payload = Molde(e.payload, {s: slots[s] for s in ISO_MOMENT.findall(e.payload)
+                                            + ISO_DATE.findall(e.payload) if s in slots})
             else:
                 payload = e.payload
             eventos.append((act[e.momento], e.tipo, e.accion, e.descripcion, e.actor_id,
@@ -188,7 +198,7 @@ class Taller:
             escenario=escenario, oficina=x, actos=steps,
             expediente={name: getattr(row, name) for name in (
                 "estado", "tarea_actual", "oficina_actual_id", "vencido", "terminado", "version", "definicion_id",
-                "formato_estado")},
+                "formato_estado", "silencio")},
             vence=dues[row.vence.isoformat()] if row.vence else None, actualizado=act[row.actualizado_en],
             estado_motor=Molde(text, slots), eventos=eventos,
             tareas=[(t.task_id, t.spec, t.nombre, t.rol, t.oficina_id, act[t.desde])
@@ -199,4 +209,4 @@ class Taller:
                     for c in Copia.select().where(Copia.expediente == expediente_id)],
             adjuntos=[(a.sha256, a.nombre, a.tamano, a.tipo, act[a.creado_en])
                       for a in Adjunto.select().where(Adjunto.expediente == expediente_id)],
-            timers=timers, pendientes=pendientes, disparos=disparos, finales=pendientes[-1])
+            timers=timers, fechas=fechas, pendientes=pendientes, disparos=disparos, finales=pendientes[-1])

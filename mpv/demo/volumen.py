@@ -32,15 +32,16 @@ from ..errors import InvalidInput, MPVError
 from ..tramites.listados import fold
 from ..tramites.presentacion import codigo_seguimiento
 from ..models import (Adjunto, Copia, Evento, Expediente, Numeracion, Oficina, Remitente, Tarea, Temporizador, TipoDocumento, Usuario)
-from .escenarios import ESCENARIOS, Dias, Molde, Plantilla, agenda
+from .escenarios import ESCENARIOS, Dias, Molde, Plantilla, agenda, fecha as fecha_base
 from .taller import Taller
 
 # How likely each escenario is for a filing made less than 3 days ago, 3–20, 20–90, and more.
 PESOS = {
-    "registrado": (30, 3, 0.3, 0.05), "observado": (10, 1, 0, 0), "subsanado": (5, 1, 0.2, 0),
-    "recibido": (12, 3, 0.3, 0.05), "derivado": (15, 8, 1, 0.3), "en_atencion": (15, 25, 6, 0.5),
+    "registrado": (30, 0.5, 0, 0), "registrado_vencido": (3, 3, 0.3, 0.05), "observado": (10, 1, 0, 0),
+    "subsanado": (5, 0.5, 0, 0), "subsanado_vencido": (1, 1, 0.2, 0), "recibido": (12, 0.5, 0, 0),
+    "recibido_vencido": (2, 3, 0.3, 0.05), "derivado": (15, 8, 1, 0.3), "en_atencion": (15, 25, 6, 0.5),
     "vencido": (0, 4, 4, 1.5), "rederivado": (2, 3, 1, 0.2), "rederivado_atencion": (2, 5, 2, 0.3),
-    "devuelto": (2, 2, 0.5, 0.1), "paralelo": (2, 4, 1, 0.2), "atencion_obs": (2, 4, 1, 0.2),
+    "devuelto": (2, 0.5, 0, 0), "devuelto_vencido": (0.5, 2, 0.5, 0.1), "paralelo": (2, 4, 1, 0.2), "atencion_obs": (2, 4, 1, 0.2),
     "atendido": (3, 20, 45, 50), "atendido_obs": (0.5, 3, 6, 7), "atendido_rederivado": (0.5, 3, 6, 7),
     "atendido_tarde": (0, 2, 6, 8), "atendido_paralelo": (0.5, 2, 4, 4), "atendido_devuelto": (0, 1, 2, 2),
     "atendido_anulado": (0, 1, 2, 2), "atendido_largo": (0, 0.5, 2, 3), "archivado": (3, 5, 6, 6),
@@ -183,11 +184,11 @@ class _Sembrador:
         column = sum(edad >= limit for limit in EDADES)
         x = rng.choices(self.oficinas, cum_weights=self.pesos_oficina)[0]
         plan = None
-        for attempt in range(5):
+        for attempt in range(6):
             if attempt < 3:
                 escenario = rng.choices(self.escenarios, cum_weights=self.pesos[column])[0]
-            else:
-                escenario = ("atendido", "registrado")[attempt - 3]  # registrado always fits
+            else:  # one of the two registrados always fits
+                escenario = ("atendido", "registrado", "registrado_vencido")[attempt - 3]
             plantilla = self.taller.plantilla(escenario, x)
             plan = agenda(plantilla, inicio, rng, self.dias, self.ahora)
             if plan:
@@ -235,6 +236,8 @@ class _Sembrador:
         rows[Remitente].append((rem_id, *(persona[k] for k in _PERSONA)))
         slots = {"numero": f'"numero":"{numero}"', "tipo": f'"tipo_documento":"{b.tipo}"'}
         slots.update((i, f'"{value}"') for i, value in enumerate(d_iso))
+        fechas = {base: fecha_base(b.moments, base, self.dias) for base in set(p.fechas.values())}
+        slots.update((("fecha", base), f'"{d.isoformat()}"') for base, d in fechas.items())
         e = p.expediente
         vence = _db_time(b.dues[p.vence]) if p.vence is not None else None
         rows[Expediente].append((
@@ -242,10 +245,12 @@ class _Sembrador:
             persona["numero_documento_identidad"], self.tipos[b.tipo], b.numero_documento, b.asunto,
             fold(f"{nombre} {b.asunto} {b.numero_documento}"), b.folios, m_db[0], fecha, e["definicion_id"],
             e["estado"], e["tarea_actual"], e["oficina_actual_id"], vence, e["vencido"], e["terminado"],
-            p.estado_motor.fill(slots), e["formato_estado"], e["version"], m_db[p.actualizado]))
+            p.estado_motor.fill(slots), e["formato_estado"], e["version"], m_db[p.actualizado],
+            None, "", "", None, False, e["silencio"]))
         rows[Adjunto].extend((exp_id, sha, nom, size, tipo, m_db[k]) for sha, nom, size, tipo, k in p.adjuntos)
         rows[Tarea].extend((exp_id, tid, spec, nom, rol, of, m_db[k]) for tid, spec, nom, rol, of, k in p.tareas)
-        rows[Temporizador].extend((exp_id, tid, nom, _db_time(b.dues[i])) for tid, nom, i in p.temporizadores)
+        rows[Temporizador].extend((exp_id, tid, nom, _db_time(b.dues[i]), fechas[p.timers[i][1]])
+                                  for tid, nom, i in p.temporizadores)
         rows[Copia].extend((exp_id, of, m_db[k], tarea) for of, k, tarea in p.copias)
         eventos = rows[Evento]
         for (k, tipo, accion, desc, actor, actor_nombre, rol, actor_oficina, ip, tarea, tarea_id, kd, origen,
@@ -255,7 +260,7 @@ class _Sembrador:
                                         "asunto": b.asunto, "folios": b.folios, "adjuntos": payload,
                                         "fecha_presentacion": fecha}, option=orjson.OPT_SORT_KEYS).decode()
             elif isinstance(payload, Molde):
-                payload = payload.fill(d_iso)
+                payload = payload.fill(slots)
             seq += 1
             values = [seq, exp_id, m_iso[k], tipo, accion, desc, actor,
                       nombre if actor_nombre is None else actor_nombre, rol, actor_oficina,
@@ -300,10 +305,11 @@ _COLUMNAS = {
     Expediente: ("id", "numero", "anio", "correlativo", "codigo", "remitente", "remitente_nombre",
                  "remitente_documento", "tipo_documento", "numero_documento", "asunto", "busqueda", "folios",
                  "presentado_en", "fecha_presentacion", "definicion", "estado", "tarea_actual", "oficina_actual",
-                 "vence", "vencido", "terminado", "estado_motor", "formato_estado", "version", "actualizado_en"),
+                 "vence", "vencido", "terminado", "estado_motor", "formato_estado", "version", "actualizado_en",
+                 "procedimiento", "requisitos", "recibo_pago", "plazo_vence", "plazo_suspendido", "silencio"),
     Adjunto: ("expediente", "sha256", "nombre", "tamano", "tipo", "creado_en"),
     Tarea: ("expediente", "task_id", "spec", "nombre", "rol", "oficina", "desde"),
-    Temporizador: ("expediente", "task_id", "nombre", "vence"),
+    Temporizador: ("expediente", "task_id", "nombre", "vence", "desde"),
     Copia: ("expediente", "oficina", "desde", "tarea"),
     Evento: history.HASHED + ("hash",),
 }

@@ -42,10 +42,11 @@ LANE_ROLES = {
 }
 
 # Variables every instance has from its start (see ``Engine.start``), besides the forms' fields.
-START_VARIABLES = {"numero", "tipo_documento"}
+START_VARIABLES = {"numero", "tipo_documento", "fecha_presentacion", "calificacion",
+                   "plazo_procedimiento"}
 
 # Functions the restricted environment offers (see ``mpv.engine.scripting.ScriptEngine``).
-SCRIPT_FUNCTIONS = {"fin_plazo", "hoy"}
+SCRIPT_FUNCTIONS = {"fin_plazo", "hoy", "dia_habil"}
 
 
 def lane_role(lane: str | None) -> str | None:
@@ -288,8 +289,12 @@ def _load_json(files, name, element, problems):
 
 
 def _check_lanes(root, problems):
+    """A lane with user tasks must name the role that works them; a lane of events only (a clock) need not."""
+    kinds = {element.get("id"): etree.QName(element).localname for element in root.iter() if element.get("id")}
     for lane in root.iter(f"{{{BPMN_NS}}}lane"):
-        if lane_role(lane.get("name")) is None:
+        nodes = [kinds.get((ref.text or "").strip(), "") for ref in lane.iter(f"{{{BPMN_NS}}}flowNodeRef")]
+        clock_only = nodes and all(kind.endswith(("Event", "Gateway")) for kind in nodes)
+        if lane_role(lane.get("name")) is None and not clock_only:
             known = ", ".join(sorted({k.title() for k in LANE_ROLES}))
             problems.append(Problem(lane.get("id") or "lane",
                                     f"el carril «{lane.get('name') or ''}» no corresponde a ningún rol ({known})"))

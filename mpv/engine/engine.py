@@ -17,7 +17,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 
-from . import forms
+from . import forms, relojes
 from .definitions import Definition, DefinitionStore, UserTaskInfo
 from ..errors import Conflict, InvalidInput, MPVError, NotAllowed, NotFound
 from ..models import ROLES, Expediente, Oficina, Tarea, Temporizador
@@ -67,8 +67,13 @@ class Engine:
               adjuntos: list | None = None) -> StepResult:
         """Start the instance of a newly inserted expediente. Call inside ``database.write()``."""
         definition = self.definitions.get(expediente.definicion_id)
+        procedimiento = expediente.procedimiento if expediente.procedimiento_id else None
+        presentado = expediente.fecha_presentacion.isoformat()
         workflow = self.new_instance(definition, {
-            "numero": expediente.numero, "tipo_documento": expediente.tipo_documento.codigo})
+            "numero": expediente.numero, "tipo_documento": expediente.tipo_documento.codigo,
+            "fecha_presentacion": presentado,
+            "calificacion": procedimiento.calificacion if procedimiento else "",
+            "plazo_procedimiento": (procedimiento.plazo_dias or 0) if procedimiento else 0})
         step = Step(self, expediente, definition, workflow, actor)
         step.nuevo = True
         row = step.record(tipo="inicio", accion="presentar", descripcion="Trámite presentado",
@@ -175,13 +180,19 @@ class Engine:
         PostgreSQL (SQLite has one writer at a time) and its timers are read again under that lock, so a
         timer another process fired meanwhile is not fired twice, and nobody waits for anybody."""
         now = self.clock()
-        due = (Temporizador.select(Temporizador.expediente).distinct()
-               .where(Temporizador.vence <= now).limit(limit))
-        return sum(self.fire_timers(expediente_id, claim=True) for (expediente_id,) in due.tuples())
+        due = list((Temporizador.select(Temporizador.expediente).distinct()
+                    .where(Temporizador.vence <= now).limit(limit)).tuples())
+        if due:
+            # Another process may have changed the calendar a moment ago: read it again before firing anything.
+            self.calendario.refresh()
+        return sum(self.fire_timers(expediente_id, claim=True, fresh=True) for (expediente_id,) in due)
 
-    def fire_timers(self, expediente_id: int, claim: bool = False) -> int:
+    def fire_timers(self, expediente_id: int, claim: bool = False, fresh: bool = False) -> int:
         """Fire the due timers of one expediente, in one transaction; return how many Eventos that wrote.
-        With ``claim``, an expediente another process holds is skipped, and so is one with no timer due."""
+        With ``claim``, an expediente another process holds is skipped, and so is one with no timer due.
+        ``fresh``: the caller has just re-read the calendar."""
+        if not fresh:
+            self.calendario.refresh()
         with self.db.write():
             if claim:
                 query = Expediente.select(Expediente.id).where(Expediente.id == expediente_id)
@@ -195,6 +206,20 @@ class Engine:
             workflow.refresh_timers()
             step.run_engine()
             return len(step.finish().eventos)
+
+    def recompute_timers(self, expediente_id: int) -> int:
+        """Work out again, by today's calendar, the due times of the expediente's running timers and save them
+        (call inside ``database.write()``, after the calendar changed); return how many timers moved."""
+        antes = dict(Temporizador.select(Temporizador.task_id, Temporizador.vence)
+                     .where(Temporizador.expediente == expediente_id).tuples())
+        expediente, definition, workflow = self.restore_locked(expediente_id)
+        step = Step(self, expediente, definition, workflow, SISTEMA)
+        for task in relojes.esperando(workflow):
+            relojes.actualizar(task)
+        step.finish()
+        despues = dict(Temporizador.select(Temporizador.task_id, Temporizador.vence)
+                       .where(Temporizador.expediente == expediente_id).tuples())
+        return sum(1 for task_id, vence in despues.items() if antes.get(task_id) != vence)
 
     # -- reading -----------------------------------------------------------------------------
     def tasks_for(self, actor: Actor, expediente_id: int | None = None):

@@ -22,6 +22,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     DurationTimerEventDefinition, TimeDateEventDefinition, TimerEventDefinition)
 
 from ..plazos import Calendario
+from . import relojes
 
 _INPLACE = {
     "+=": operator.iadd, "-=": operator.isub, "*=": operator.imul, "/=": operator.itruediv,
@@ -122,6 +123,7 @@ class ScriptEngine(PythonScriptEngine):
         super().__init__(environment=RestrictedEnvironment({
             "fin_plazo": self.fin_plazo,
             "hoy": self.hoy,
+            "dia_habil": self.dia_habil,
         }))
 
     def now(self) -> datetime:
@@ -131,10 +133,16 @@ class ScriptEngine(PythonScriptEngine):
         """Today's local date, ISO."""
         return self.calendario.fecha_local(self.now()).isoformat()
 
-    def fin_plazo(self, dias, desde: str | None = None) -> str:
-        """When a plazo of ``dias`` business days counted from today (or ``desde``) is over, ISO UTC."""
-        inicio = date.fromisoformat(desde) if desde else self.calendario.fecha_local(self.now())
-        return self.calendario.vencimiento(inicio, int(dias)).isoformat()
+    def dia_habil(self) -> str:
+        """The legal date of what is done now (Ley 31465: a non-business day counts as the next one), ISO."""
+        return self.calendario.fecha_presentacion(self.now()).isoformat()
+
+    def fin_plazo(self, dias, desde: str | None = None, reloj: str | None = None) -> dict:
+        """A plazo of ``dias`` business days counted from today (or ``desde``), on the clock ``reloj`` if it
+        may be suspended: a timer with it fires at the end of the plazo's last business day, as the calendar
+        says on the day it fires (``relojes``)."""
+        inicio = date.fromisoformat(str(desde)) if desde else self.calendario.fecha_local(self.now())
+        return relojes.plazo(dias, inicio, reloj)
 
 
 def _due(event_value) -> datetime:
@@ -145,11 +153,11 @@ class ClockTimeDateEventDefinition(TimeDateEventDefinition):
     """A timeDate timer that fires by the engine's clock."""
 
     def has_fired(self, my_task):
-        value = my_task._get_internal_data("event_value")
-        if value is None:
+        if my_task._get_internal_data("event_value") is None and my_task._get_internal_data("plazo") is None:
             value = my_task.workflow.script_engine.evaluate(my_task, self.expression)
-            my_task._set_internal_data(event_value=value)
-        if _due(value) <= my_task.workflow.script_engine.now():
+            my_task._set_internal_data(**({"plazo": value} if isinstance(value, dict) else {"event_value": value}))
+        due = relojes.actualizar(my_task)
+        if due is not None and due <= my_task.workflow.script_engine.now():
             my_task._set_internal_data(event_fired=True)
         return my_task._get_internal_data("event_fired", False)
 

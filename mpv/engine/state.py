@@ -70,15 +70,37 @@ def _prune_tree(workflow):
         paths.append(path)
     common = set.intersection(*({t.id for t in path} for path in paths))
     new_root = next((t for t in paths[0] if t.id in common and t.has_state(TaskState.FINISHED_MASK)), None)
-    if new_root is None or new_root is workflow.task_tree:
-        return
-    data = new_root.data
-    workflow.tasks = {t.id: t for t in new_root}
-    new_root._parent = None
-    new_root.data = data
-    workflow.task_tree = new_root
+    if new_root is not None and new_root is not workflow.task_tree:
+        data = new_root.data
+        workflow.tasks = {t.id: t for t in new_root}
+        new_root._parent = None
+        new_root.data = data
+        workflow.task_tree = new_root
+    root = workflow.task_tree
+    if root.id in common:
+        _prune_branches(workflow, root, [p[:p.index(root)] for p in paths if root in p])
     if workflow.last_task is not None and workflow.last_task.id not in workflow.tasks:
         workflow.last_task = None
+
+
+def _prune_branches(workflow, root, paths):
+    """Below a fork that stays open (the procedure deadline's branch waits beside the trámite's own), each
+    branch keeps only what its open tasks need: from the deepest finished task they share, whose parent
+    becomes the fork. Without this, every finished task of a long-running branch would stay in the state."""
+    branches = {}
+    for path in paths:
+        if path:
+            branches.setdefault(path[-1].id, []).append(path)
+    for first_id, branch in branches.items():
+        common = set.intersection(*({t.id for t in path} for path in branch))
+        keep = next((t for t in branch[0] if t.id in common and t.has_state(TaskState.FINISHED_MASK)), None)
+        if keep is None or keep.id == first_id:
+            continue
+        dropped = {t.id for t in workflow.tasks[first_id]} - {t.id for t in keep}
+        root._children = [keep.id if child == first_id else child for child in root._children]
+        keep._parent = root.id
+        for task_id in dropped:
+            del workflow.tasks[task_id]
 
 
 def prune_finished(workflow: BpmnWorkflow):

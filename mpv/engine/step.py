@@ -18,13 +18,13 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from .. import history
-from . import forms
+from . import forms, relojes
 from .definitions import Definition, UserTaskInfo
 from ..errors import Conflict
-from ..models import Adjunto, Copia, Correo, Expediente, Oficina, Tarea, Temporizador
+from ..models import Adjunto, Copia, Correo, Expediente, Oficina, Tarea, Temporizador, Usuario
 from ..prepared import PreparedQuery
 from .state import STATE_FORMAT, prune_finished
-from .values import CIUDADANO, Actor, NuevoAdjunto, StepResult
+from .values import CIUDADANO, SISTEMA, Actor, NuevoAdjunto, StepResult
 
 LOCKED = PreparedQuery(Expediente, lambda eid: Expediente.select().where(Expediente.id == eid), lock=True)
 OFFICE_CHOICES = PreparedQuery(Oficina, lambda: Oficina.select(Oficina.codigo, Oficina.nombre).where(
@@ -36,10 +36,11 @@ INSERT_ATTACHMENT = PreparedQuery.insertion(Adjunto, "expediente", "sha256", "no
 INSERT_MAIL = PreparedQuery.insertion(Correo, "expediente", "tipo", "destinatario", "evento_seq", "proximo_intento",
                                       "creado_en")
 DELETE_TIMERS = PreparedQuery(Temporizador, lambda eid: Temporizador.delete().where(Temporizador.expediente == eid))
-INSERT_TIMER = PreparedQuery.insertion(Temporizador, "expediente", "task_id", "nombre", "vence")
+INSERT_TIMER = PreparedQuery.insertion(Temporizador, "expediente", "task_id", "nombre", "vence", "desde")
 # What a step saves of its expediente: these columns, then version + 1 where the version is still the one read.
 SAVED_COLUMNS = ("estado_motor", "formato_estado", "estado", "tarea_actual", "oficina_actual", "vence", "vencido",
-                 "terminado", "actualizado_en")
+                 "plazo_vence", "plazo_suspendido", "silencio", "terminado", "actualizado_en")
+PROCEDIMIENTO = "procedimiento"  # the clock of the procedure's own deadline (rules 10–12)
 
 
 def _save(*params):
@@ -87,7 +88,9 @@ class Step:
         self.rows: list[dict] = []
         self.copias: list[tuple[str, str]] = []
         self.avisos: list[tuple[str, dict]] = []  # (notice type, the history row it is about)
+        self.avisos_oficina: list[tuple[str, dict]] = []  # the same, to the staff of the offices that hold it
         self.end_estado: str | None = None
+        self.silencio: str | None = None  # set by an event whose property «silencio» says how the plazo ended
         self.nuevo = False  # a just-created expediente: it has no Tarea or Temporizador rows yet
         self._mesa: str | None = None
         self._oficinas: dict[str, Oficina | None] = {}
@@ -191,17 +194,26 @@ class Step:
         elif isinstance(spec, EndEvent):
             if props.get("estado"):
                 self.end_estado = props["estado"]
+            if props.get("silencio"):
+                self.silencio = props["silencio"]
             row = self.record(tipo="fin", descripcion=name[:200], payload={},
                               oficina_origen=self._office_of_instance(task), **common)
         elif isinstance(spec, CatchingEvent):
             timer = isinstance(spec.event_definition, TimerEventDefinition)
+            # A timer runs out by itself, even when a user's step is what finds it due: the system records it.
+            quien = {"actor": None, "actor_nombre": SISTEMA.nombre, "rol": SISTEMA.rol, "actor_oficina": "",
+                     "ip": ""} if timer else {}
             row = self.record(tipo="temporizador" if timer else "evento", descripcion=name[:200],
                               payload={"vence": task._get_internal_data("event_value")} if timer else {},
-                              oficina_origen=self.attached_office(task), **common)
+                              oficina_origen=self.attached_office(task), **common, **quien)
         elif isinstance(spec, ThrowingEvent) and props:
+            if props.get("silencio"):
+                self.silencio = props["silencio"]
             row = self.record(tipo="evento", descripcion=name[:200], payload={}, **common)
         if props.get("notificacion") and row is not None:
             self.notify(props["notificacion"], row)
+            if props.get("notificar_oficina") == "true":
+                self.avisos_oficina.append((f"{props['notificacion']}_oficina", row))
 
     def attached_office(self, task) -> str:
         """The office of the activity a boundary event is attached to (a user task, or a subprocess
@@ -226,10 +238,14 @@ class Step:
                  if t.task_spec.name in self.definition.user_tasks]
         offices = {t.id: self.office_of(t, self.definition.user_tasks[t.task_spec.name]) for t in ready}
         vencido = any(self._overdue(t) for t in ready)
+        # A suspension starts and ends on the legal date of the act (Ley 31465: a day off counts as the next).
+        relojes.suspender(workflow, {self.definition.properties(t.task_spec.name).get("suspende")
+                                     for t in ready} - {None, ""}, self.engine.calendario.fecha_presentacion(self.now))
         if engine.prune:
             prune_finished(workflow)
         self._sync_tareas(ready, offices)
         vence = self._sync_timers()
+        plazo_vence, plazo_suspendido = self.plazo_procedimiento()
         completed = workflow.is_completed()
         if completed:
             estado = self.end_estado or "Finalizado"
@@ -244,7 +260,9 @@ class Step:
                  "tarea_actual": ", ".join(dict.fromkeys(
                      self.definition.user_tasks[t.task_spec.name].label for t in ready))[:200],
                  "oficina_actual": oficina, "vence": None if completed else vence,
-                 "vencido": vencido and not completed, "terminado": completed, "actualizado_en": self.now}
+                 "vencido": vencido and not completed, "plazo_vence": plazo_vence, "plazo_suspendido": plazo_suspendido,
+                 "silencio": self.silencio if self.silencio is not None else expediente.silencio,
+                 "terminado": completed, "actualizado_en": self.now}
         if SAVE.execute(*(saved[name] for name in SAVED_COLUMNS), expediente.id, expediente.version) != 1:
             raise Conflict(f"El expediente {expediente.numero} cambió mientras se guardaba; inténtelo de nuevo.")
         for name, value in saved.items():  # the saved row, without reading it back
@@ -265,7 +283,21 @@ class Step:
             for tipo, row in self.avisos:
                 INSERT_MAIL.insert(expediente.id, tipo, email, eventos[position[id(row)]].seq, self.now,
                                        self.now)
+        if self.avisos_oficina:
+            self._notify_offices(eventos)
         return StepResult(expediente, eventos)
+
+    def _notify_offices(self, eventos):
+        """Queue each office notice to the active staff, with an e-mail, of the procedure's competent office
+        and of the office the expediente is in now."""
+        oficinas = {self.expediente.procedimiento.oficina_id if self.expediente.procedimiento_id else None,
+                    self.expediente.oficina_actual_id} - {None}
+        correos = sorted({email for (email,) in Usuario.select(Usuario.email).where(
+            Usuario.oficina.in_(list(oficinas)), Usuario.activo == True, Usuario.email != "").tuples()})  # noqa: E712
+        position = {id(row): i for i, row in enumerate(self.rows)}
+        for tipo, row in self.avisos_oficina:
+            for email in correos:
+                INSERT_MAIL.insert(self.expediente.id, tipo, email, eventos[position[id(row)]].seq, self.now, self.now)
 
     def _overdue(self, task) -> bool:
         """Whether a «vencido» timer fired on this task or on a subprocess that encloses it."""
@@ -309,13 +341,20 @@ class Step:
         if not self.nuevo:
             DELETE_TIMERS.execute(self.expediente.id)
         rows = []
-        for task in self.workflow.get_tasks(state=TaskState.WAITING):
-            event = getattr(task.task_spec, "event_definition", None)
-            value = task._get_internal_data("event_value")
-            if isinstance(event, TimerEventDefinition) and isinstance(value, str):
-                rows.append({"expediente": self.expediente.id, "task_id": str(task.id),
-                             "nombre": task.task_spec.bpmn_name or task.task_spec.name,
-                             "vence": TimerEventDefinition.get_datetime(value)})
+        for task in relojes.esperando(self.workflow):
+            vence = relojes.vence(task)
+            if vence is not None:  # a suspended plazo has no due time until its clock runs again
+                rows.append((self.expediente.id, str(task.id), task.task_spec.bpmn_name or task.task_spec.name, vence,
+                             relojes.desde_de(task)))
         for row in rows:
-            INSERT_TIMER.insert(row["expediente"], row["task_id"], row["nombre"], row["vence"])
-        return min((r["vence"] for r in rows), default=None)
+            INSERT_TIMER.insert(*row)
+        return min((row[3] for row in rows), default=None)
+
+    def plazo_procedimiento(self) -> tuple[datetime | None, bool]:
+        """The procedure deadline's due time (None when it has none, or while suspended) and whether it is
+        suspended now; a finished plazo keeps what the expediente showed."""
+        running = [t for t in relojes.esperando(self.workflow) if relojes.reloj_de(t) == PROCEDIMIENTO]
+        if not running:
+            return (self.expediente.plazo_vence if self.silencio or self.expediente.silencio else None), False
+        vence = relojes.vence(running[0])
+        return vence, vence is None

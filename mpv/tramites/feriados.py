@@ -1,18 +1,20 @@
 """The municipality's own non-working days (local and regional holidays, decreed non-working days), kept by the
 administrator next to the national holidays the calendar already knows.
 
-Each change writes its ``tipo=admin`` audit row in the same transaction, and refreshes this process's
-business-day calendar as soon as it is committed (other processes re-read it within a minute).
+Each change re-times, in the same transaction, every running plazo whose window holds the day (rule 4: a deadline
+counts business days only, as they are on the day it runs out), writes its ``tipo=admin`` audit row naming the day
+and how many timers moved, and refreshes this process's calendar; other processes re-read it within a minute, and
+always before firing a timer.
 """
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, datetime
+from datetime import date, datetime, time, timezone
 from typing import NamedTuple
 
 from ..engine import Actor
 from ..errors import InvalidInput, NotFound
-from ..models import Feriado
+from ..models import Feriado, Temporizador
 from .administracion import REVISE, auditar, solo_administrador, unique_write
 
 TIPOS = {"local": "Feriado local", "regional": "Feriado regional", "no laborable": "Día no laborable"}
@@ -101,13 +103,16 @@ def registrar(services, actor: Actor, fecha: date | None, nombre: str, tipo: str
             raise InvalidInput(f"El {fecha:%d/%m/%Y} ya es feriado nacional ({nacional}).",
                                {"fecha": "Esa fecha ya es feriado nacional; no hace falta registrarla."})
         feriado = Feriado.create(fecha=fecha, nombre=nombre, tipo=tipo)
-        auditar(services, actor, "feriado_registrado", f"Se registró el {fecha:%d/%m/%Y} como día no hábil.",
-                f"{TIPOS[tipo]}: {nombre}")
+        movidos = recalcular_plazos(services, fecha)
+        auditar(services, actor, "feriado_registrado", f"Se registró el {fecha:%d/%m/%Y} como día no hábil; "
+                f"{_plazos(movidos)}.", f"{TIPOS[tipo]}: {nombre}")
+        feriado.plazos_movidos = movidos
         return feriado
 
-    feriado = unique_write(services.db, create, duplicate)
-    services.calendario.refresh()
-    return feriado
+    try:
+        return unique_write(services.db, create, duplicate)
+    finally:
+        services.calendario.refresh()  # committed or rolled back, the calendar reads the table again
 
 
 def eliminar(services, actor: Actor, feriado_id: int) -> Feriado:
@@ -119,10 +124,39 @@ def eliminar(services, actor: Actor, feriado_id: int) -> Feriado:
         if feriado is None:
             raise NotFound(f"No existe el feriado N° {feriado_id}; vuelva a la lista y elíjalo de nuevo.")
         Feriado.delete().where(Feriado.id == feriado.id).execute()
-        auditar(services, actor, "feriado_eliminado", f"Se eliminó el feriado del {feriado.fecha:%d/%m/%Y}.",
-                f"{TIPOS.get(feriado.tipo, feriado.tipo)}: {feriado.nombre}")
+        try:
+            movidos = recalcular_plazos(services, feriado.fecha)
+        finally:
+            services.calendario.refresh()
+        auditar(services, actor, "feriado_eliminado", f"Se eliminó el feriado del {feriado.fecha:%d/%m/%Y}; "
+                f"{_plazos(movidos)}.", f"{TIPOS.get(feriado.tipo, feriado.tipo)}: {feriado.nombre}")
     services.calendario.refresh()
+    feriado.plazos_movidos = movidos
     return feriado
+
+
+def recalcular_plazos(services, fecha: date) -> int:
+    """Re-time, in the caller's write transaction, every running business-day timer whose window holds ``fecha``
+    (it started before that day and ends on it or later), by the calendar as this transaction sees it; return how
+    many timers moved. Timers of a suspended plazo have no due time yet: they are timed when their clock resumes."""
+    services.calendario.refresh()  # read this transaction's holidays
+    inicio = datetime.combine(fecha, time(0), services.calendario.tz).astimezone(timezone.utc)
+    afectados = (Temporizador.select(Temporizador.expediente).distinct()
+                 .where(Temporizador.desde.is_null(False), Temporizador.desde < fecha, Temporizador.vence > inicio)
+                 .order_by(Temporizador.expediente))
+    return sum(services.engine.recompute_timers(expediente_id) for (expediente_id,) in afectados.tuples())
+
+
+def plazos_movidos(feriado: Feriado) -> str:
+    """What a registration or removal did to the running plazos, as a sentence."""
+    texto = _plazos(getattr(feriado, "plazos_movidos", 0))
+    return texto[0].upper() + texto[1:] + "."
+
+
+def _plazos(movidos: int) -> str:
+    if movidos == 0:
+        return "ningún plazo en curso cambió"
+    return "1 plazo en curso se recalculó" if movidos == 1 else f"{movidos} plazos en curso se recalcularon"
 
 
 def _puede(actor: Actor):

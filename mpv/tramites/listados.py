@@ -126,7 +126,8 @@ class Pagina:
 COLUMNS = (Expediente.id, Expediente.numero, Expediente.presentado_en, Expediente.fecha_presentacion,
            Expediente.remitente_nombre, Expediente.remitente_documento, Expediente.tipo_documento,
            Expediente.asunto, Expediente.estado, Expediente.tarea_actual, Expediente.oficina_actual,
-           Expediente.vence, Expediente.vencido, Expediente.terminado)
+           Expediente.vence, Expediente.vencido, Expediente.terminado, Expediente.plazo_vence,
+           Expediente.plazo_suspendido, Expediente.silencio)
 # A page's row: those columns, and the names of its document type and office (joined, not looked up).
 _FILA = [(field.name, field) for field in COLUMNS] + [("tipo_nombre", TipoDocumento.nombre),
                                                        ("oficina_nombre", Oficina.nombre)]

@@ -48,7 +48,8 @@ class Feriados(AdminResource):
             self._year_page(req, resp, actor, fecha.year if fecha else None, exc, valores)
             return
         self._pages.redirect(req, resp, f"/admin/feriados?anio={feriado.fecha.year}",
-                             f"Se registró el {feriado.fecha:%d/%m/%Y} ({feriado.nombre}) como día no hábil.")
+                             f"Se registró el {feriado.fecha:%d/%m/%Y} ({feriado.nombre}) como día no hábil. "
+                             f"{feriados.plazos_movidos(feriado)}")
 
     def on_post_eliminar(self, req, resp, feriado_id):
         actor = self._actor(req)
@@ -56,4 +57,5 @@ class Feriados(AdminResource):
         feriado = feriados.eliminar(self._services, actor, feriado_id)
         self._pages.redirect(req, resp, f"/admin/feriados?anio={feriado.fecha.year}",
                              f"Se eliminó el feriado del {feriado.fecha:%d/%m/%Y} ({feriado.nombre}); "
-                             "ese día vuelve a ser hábil si no es fin de semana ni feriado nacional.")
+                             "ese día vuelve a ser hábil si no es fin de semana ni feriado nacional. "
+                             f"{feriados.plazos_movidos(feriado)}")

@@ -130,7 +130,9 @@ def presentacion(services, veces: int) -> dict[str, float]:
     def iniciar():
         from mpv.engine import prune_finished
 
-        workflow = engine.new_instance(definition, {"numero": "2026-000001", "tipo_documento": "SOL"})
+        workflow = engine.new_instance(definition, {"numero": "2026-000001", "tipo_documento": "SOL",
+                                                    "fecha_presentacion": "2026-03-02", "calificacion": "",
+                                                    "plazo_procedimiento": 0})  # a documento simple
         workflow.do_engine_steps()
         prune_finished(workflow)
         engine.dump(workflow)

@@ -223,7 +223,8 @@ def trabajo(carpeta: Path, cantidad: int, clock) -> list[str]:
     shutil.rmtree(carpeta, ignore_errors=True)
     carpeta.mkdir(parents=True)
     services = Services.build(settings_for(carpeta), clock=clock)
-    pesos = {k: (1, 1, 1, 1) if k == "recibido" else (0, 0, 0, 0) for k in PESOS}
+    # Received the day it came in, or later than that (art. 143: then its derivation is already overdue).
+    pesos = {k: (1, 1, 1, 1) if k in ("recibido", "recibido_vencido") else (0, 0, 0, 0) for k in PESOS}
     try:
         services.init_db()
         demo_seed(services, 0)
