@@ -357,3 +357,38 @@ def resolve_refs(node, spec):
     if isinstance(node, list):
         return [resolve_refs(v, spec) for v in node]
     return node
+
+
+class OtroProceso:
+    """Another MPV process on the test's database, polling due timers (``mpv timers``) at the moment it is told:
+    a real process of its own (spawned), with its own connection and calendar, under an injected clock."""
+
+    def __init__(self, settings, momento: datetime):
+        import concurrent.futures
+        import multiprocessing
+
+        self._pool = concurrent.futures.ProcessPoolExecutor(
+            1, mp_context=multiprocessing.get_context("spawn"), initializer=_proceso_iniciar,
+            initargs=(settings, momento))
+
+    def disparar(self, momento: datetime):
+        """Start firing the timers due at ``momento``; ``.result()`` of what it returns is how many fired."""
+        return self._pool.submit(_proceso_disparar, momento)
+
+    def close(self):
+        self._pool.shutdown()
+
+
+_PROCESO: dict = {}
+
+
+def _proceso_iniciar(settings, momento):
+    from mpv.services import Services
+
+    _PROCESO["clock"] = FakeClock(momento)
+    _PROCESO["services"] = Services.build(settings, clock=_PROCESO["clock"])
+
+
+def _proceso_disparar(momento):
+    _PROCESO["clock"].set(momento)
+    return _PROCESO["services"].engine.fire_due_timers()

@@ -151,6 +151,7 @@ def test_filing_natural_with_two_annexes(services, client, spec):
     assert body == {
         "numero": "2026-000001", "codigo": expediente.codigo, "fecha_presentacion": "2026-03-02",
         "presentado_en": "2026-03-02T09:30:00-05:00", "estado": "Registrado",
+        "procedimiento": None, "plazo_vence": None, "plazo_suspendido": False, "silencio": None,  # documento simple
         "seguimiento_url": f"{base}/seguimiento/{expediente.codigo}",
         "constancia_url": f"{base}/constancia/{expediente.codigo}"}
     assert result.headers["location"] == f"{base}/api/v1/tramites/{expediente.codigo}/seguimiento"

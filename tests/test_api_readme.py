@@ -17,6 +17,7 @@ from helpers import resolve_refs
 from webclient import multipart
 
 from mpv.demo import sample_pdf
+from mpv.models import Oficina, Procedimiento
 from mpv.web.app import create_app
 from mpv.web.openapi import document
 
@@ -116,7 +117,17 @@ def spec(services):
     return document(services.settings, services.limits)
 
 
-def test_each_readme_example_gives_the_answer_it_shows(services, spec):
+@pytest.fixture
+def tupa(services):
+    """The TUPA procedure the README's examples file against."""
+    Procedimiento.create(codigo="LF-01", nombre="Licencia de funcionamiento para establecimientos de riesgo bajo",
+                         requisitos=json.dumps(["Solicitud con carácter de declaración jurada",
+                                                "Copia del comprobante de pago"]),
+                         derecho_tramite="120.50", calificacion="positivo", plazo_dias=4,
+                         oficina=Oficina.get(Oficina.codigo == "GDUR"), base_legal="Ley 28976, art. 8")
+
+
+def test_each_readme_example_gives_the_answer_it_shows(services, spec, tupa):
     client = testing.TestClient(create_app(services))
     codigo = None
     for example in examples():

@@ -18,6 +18,8 @@ Where the faces differ, on purpose, the field says so:
 - ``declaracion`` (the filer declares the data and documents true) is asked by the HTML form only. API v1
   never had it and refuses it as an unknown field: requiring it now would refuse filings its clients send
   today, and a client application shows its users its own declaration. The CLI is the operator's tool.
+- ``requisitos`` (the numbers of the TUPA procedure's requirements the filer ticks) is the one text field that
+  may come as several parts (the form's checkboxes) or as one, «1, 2, 4» (the API and the CLI).
 - ``acepta_notificacion`` is asked by the form and the API; the CLI, which files at a citizen's request at the
   counter, never asked it (notification by e-mail is how MPV answers at all).
 - The API names a required field the request did not send at all («Falta el campo…»: a client's mistake);
@@ -42,6 +44,8 @@ IDENTIDAD = "identidad"    # an identity document number (checked against its ty
 CORREO = "correo"          # an e-mail address
 OPCION = "opcion"          # one of ``opciones``
 CATALOGO = "catalogo"      # a code of the document-type catalogue (checked against the database by mpv.tramites.presentacion)
+PROCEDIMIENTO = "procedimiento"  # a code of the TUPA, or empty: a documento simple (mpv.tramites.presentacion checks it)
+NUMEROS = "numeros"        # whole numbers from 1, each once: the requirements ticked, by their place in the TUPA
 ENTERO = "entero"          # a whole number from ``minimo`` to ``maximo``
 CASILLA = "casilla"        # a box the filer must tick (not stored: filing at all means it was ticked)
 ARCHIVO = "archivo"        # a PDF file (or several, ``multiple``); mpv.tramites.presentacion checks them
@@ -69,7 +73,7 @@ class Campo:
     defecto: str = ""              # the value an empty field takes
     inicial: str = ""              # the form's initial value and the CLI's default
     caras: frozenset = CARAS       # the faces that take it
-    multiple: bool = False         # ARCHIVO: several files under this name
+    multiple: bool = False         # ARCHIVO: several files under this name; NUMEROS: several parts
 
     @property
     def una_linea(self) -> bool:
@@ -98,6 +102,17 @@ CAMPOS: tuple[Campo, ...] = (
           ayuda="Aquí llegan la constancia y las notificaciones. Sin tildes ni ñ antes de la @."),
     Campo("telefono", "Teléfono", LINEA, requerido=False, maximo=30),
     Campo("direccion", "Dirección", LINEA, maximo=300, falta="Escriba su dirección.", ejemplo="Jr. Loreto 215"),
+    Campo("procedimiento", "Procedimiento del TUPA", PROCEDIMIENTO, requerido=False, maximo=20, ejemplo="LF-01",
+          falta="Elija un procedimiento del TUPA de la lista, o ninguno si presenta un documento simple.",
+          ayuda="El procedimiento que solicita, por su código en el TUPA (GET /api/v1/procedimientos). Vacío: un "
+                "documento simple, que no tiene plazo de procedimiento."),
+    Campo("requisitos", "Requisitos que cumple y adjunta", NUMEROS, requerido=False, maximo=200, multiple=True,
+          falta="Indique los requisitos por su número en el TUPA (1, 2, 3…), separados por comas.",
+          ayuda="Los números de los requisitos del procedimiento que cumple, en el orden del TUPA. Si le falta "
+                "alguno igual puede presentar: mesa de partes le indicará qué subsanar (Ley 27444, art. 136).",
+          ejemplo="1, 2"),
+    Campo("recibo_pago", "Número del recibo de pago", LINEA, requerido=False, maximo=40,
+          ayuda="Si el procedimiento tiene derecho de trámite: el número del recibo o de la operación del pago."),
     Campo("tipo_documento", "Tipo de documento", CATALOGO, maximo=20, ejemplo="SOL",
           falta="Elija un tipo de documento de la lista."),
     Campo("numero_documento", "Número del documento", LINEA, requerido=False, maximo=60,
@@ -146,8 +161,10 @@ def revisar(datos: Mapping[str, object], cara: str = CLI) -> tuple[dict, dict[st
             problemas[campo.nombre] = f"Falta el campo «{campo.nombre}»."
             continue
         if isinstance(crudo, (list, tuple)):
-            problemas[campo.nombre] = "Envíe este campo una sola vez."
-            continue
+            if not campo.multiple:
+                problemas[campo.nombre] = "Envíe este campo una sola vez."
+                continue
+            crudo = ",".join(str(parte) for parte in crudo)
         texto = "" if crudo is None else str(crudo).strip()
         problema = _higiene(campo, texto)
         if problema is None:
@@ -189,6 +206,13 @@ def _limpiar(campo: Campo, texto: str) -> tuple[object, str | None]:
         return (valor, None) if ok else (texto, campo.falta)
     if campo.tipo == CASILLA:
         return (True, None) if texto.lower() in SI else (False, campo.falta)
+    if campo.tipo == NUMEROS:
+        partes = [parte.strip() for parte in texto.split(",") if parte.strip()]
+        if not all(parte.isascii() and parte.isdigit() and 1 <= int(parte) <= 100 for parte in partes):
+            return texto, campo.falta
+        return sorted({int(parte) for parte in partes}), None
+    if campo.tipo == PROCEDIMIENTO:
+        texto = texto.upper()
     if campo.tipo == IDENTIDAD:
         texto = identidad.normalizar(texto)
     if not texto:

@@ -11,7 +11,7 @@ from .. import history
 from ..errors import NotFound
 from ..models import Adjunto, Evento, Expediente, Tarea, TipoDocumento
 from ..pdf import pdf_name
-from . import constancia
+from . import constancia, tupa
 from .expedientes import por_codigo
 
 
@@ -50,6 +50,7 @@ class SeguimientoPublico:
     pendientes: list[Tarea]
     subsanacion: Tarea | None  # the correction the citizen owes, if any
     adjuntos: list[Adjunto]
+    procedimiento: tupa.Ficha | None  # None: a documento simple
 
 
 def seguimiento(services, codigo: str) -> SeguimientoPublico:
@@ -60,7 +61,8 @@ def seguimiento(services, codigo: str) -> SeguimientoPublico:
     return SeguimientoPublico(
         expediente, movimientos, pendientes(expediente),
         Tarea.get_or_none((Tarea.expediente == expediente.id) & (Tarea.rol == "ciudadano")),
-        list(Adjunto.select().where(Adjunto.expediente == expediente.id).order_by(Adjunto.id)))
+        list(Adjunto.select().where(Adjunto.expediente == expediente.id).order_by(Adjunto.id)),
+        tupa.ficha(expediente))
 
 
 def observacion(expediente: Expediente) -> str:

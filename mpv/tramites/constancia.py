@@ -6,13 +6,14 @@ number) and the legal filing date of Ley 31465, with the SHA-256 of every docume
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import orjson
 from fpdf import FPDF
 
 from ..models import Adjunto, Evento, Expediente
 from ..plazos import Calendario
+from . import tupa
 
 MESES = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
          "noviembre", "diciembre"]
@@ -33,6 +34,7 @@ class Constancia:
     folios: int
     documentos: list[tuple[str, str, int, str]]  # (tipo, nombre, bytes, sha256)
     seguimiento_url: str
+    procedimiento: list[tuple[str, str]] = dataclasses.field(default_factory=list)  # (label, value) rows
 
 
 def build(expediente: Expediente, calendario: Calendario, entidad: str, base_url: str) -> Constancia:
@@ -58,7 +60,32 @@ def build(expediente: Expediente, calendario: Calendario, entidad: str, base_url
         fecha_presentacion=expediente.fecha_presentacion, nota_fecha=nota, remitente=expediente.remitente_nombre,
         documento_identidad=f"{remitente.tipo_documento_identidad} {remitente.numero_documento_identidad}",
         tipo_documento=expediente.tipo_documento.nombre, asunto=expediente.asunto, folios=expediente.folios,
-        documentos=documentos, seguimiento_url=f"{base_url}/seguimiento/{expediente.codigo}")
+        documentos=documentos, seguimiento_url=f"{base_url}/seguimiento/{expediente.codigo}",
+        procedimiento=_procedimiento(expediente, calendario))
+
+
+def _procedimiento(expediente: Expediente, calendario: Calendario) -> list[tuple[str, str]]:
+    """What the constancia says of the TUPA procedure filed: its calificación and what follows from it."""
+    f = tupa.ficha(expediente)
+    if f is None:
+        return [("Procedimiento", "Documento simple (no es un procedimiento del TUPA: sin plazo de procedimiento)")]
+    rows = [("Procedimiento (TUPA)", f"{f.codigo} {f.nombre}"), ("Calificación", f.calificacion_texto)]
+    if expediente.silencio == "automatica":
+        rows.append(("Resultado", "APROBADO al presentarse (aprobación automática, TUO de la Ley 27444, art. 33): "
+                                  "esta constancia acredita la aprobación, sin perjuicio de la fiscalización "
+                                  "posterior."))
+    elif expediente.plazo_vence:
+        ultimo = (expediente.plazo_vence.astimezone(calendario.tz) - timedelta(seconds=1)).date()
+        efecto = "silencio positivo" if f.calificacion == "positivo" else "silencio negativo"
+        rows.append(("Plazo máximo", f"{f.plazo_dias} días hábiles: hasta el {fecha_larga(ultimo)}, salvo que se "
+                                     f"suspenda por una observación; vencido sin respuesta, se aplica el {efecto}."))
+    rows.append(("Derecho de trámite", f.derecho + (f" (recibo N° {f.recibo_pago})" if f.recibo_pago else "")))
+    marcados = sum(r["marcado"] for r in f.requisitos)
+    texto = f"{marcados} de {len(f.requisitos)} marcados"
+    if f.faltantes:
+        texto += "; no marcados: " + "; ".join(f.faltantes)
+    rows.append(("Requisitos declarados", texto))
+    return rows
 
 
 def fecha_larga(value: date) -> str:
@@ -94,6 +121,7 @@ def pdf(c: Constancia) -> bytes:
         ("Asunto", c.asunto),
         ("Folios", str(c.folios)),
         ("Lugar", "Mesa de Partes Virtual - " + c.entidad),
+        *c.procedimiento,
     ]
     for label, value in rows:
         doc.set_font("helvetica", "B", 10)

@@ -16,6 +16,7 @@ from ..text import fold
 from ..errors import ArchivoRechazado, InvalidInput
 from ..models import Adjunto, Expediente, Numeracion, Remitente, TipoDocumento
 from ..pdf import check_pdf, pdf_name
+from . import tupa
 from .campos import CLI, POR_NOMBRE, REVISE, SIN_ARCHIVO, revisar
 from ..storage import Received, Stored
 
@@ -38,11 +39,43 @@ def validar(datos: dict, cara: str = CLI, archivo: bool = True) -> dict:
         tipo = TipoDocumento.get_or_none(TipoDocumento.codigo == limpio["tipo_documento"])
         if tipo is None or not tipo.activo:
             campos["tipo_documento"] = ELIJA_TIPO
+    _procedimiento(limpio, campos)
     if not archivo:
         campos["archivo"] = SIN_ARCHIVO
     if campos:
         raise InvalidInput(REVISE, campos)
     return limpio
+
+
+def _procedimiento(limpio: dict, campos: dict[str, str]):
+    """The TUPA procedure the filing names, its requirements ticked and its payment receipt (rule 10). A
+    requirement left unticked does not stop the filing: mesa de partes observes it (art. 136)."""
+    codigo = limpio.get("procedimiento") or ""
+    marcados = limpio.get("requisitos") if "requisitos" not in campos else []
+    marcados = marcados or []
+    if "procedimiento" in campos:
+        return
+    if not codigo:
+        if marcados:
+            campos["requisitos"] = ("Los requisitos son los de un procedimiento del TUPA: elija el procedimiento, o "
+                                    "deje los requisitos sin marcar si presenta un documento simple.")
+        limpio["recibo_pago"] = ""
+        return
+    procedimiento = tupa.por_codigo(codigo)
+    if procedimiento is None or not procedimiento.activo:
+        campos["procedimiento"] = POR_NOMBRE["procedimiento"].falta
+        return
+    total = len(tupa.requisitos(procedimiento))
+    fuera = [n for n in marcados if n > total]
+    if fuera:
+        campos["requisitos"] = (f"El procedimiento {procedimiento.codigo} tiene {total} requisitos: el número "
+                                f"{fuera[0]} no es uno de ellos.")
+    if tupa.tiene_derecho(procedimiento):
+        if not limpio.get("recibo_pago") and "recibo_pago" not in campos:
+            campos["recibo_pago"] = (f"El derecho de trámite de este procedimiento es {tupa.derecho(procedimiento)}: "
+                                     "indique el número del recibo o de la operación con que lo pagó.")
+    else:
+        limpio["recibo_pago"] = ""  # a free procedure has nothing to pay
 
 
 def check_files(principal: Received | None, anexos: list[Received], limits: Limits) -> None:
@@ -135,6 +168,7 @@ def _registrar(services, d: dict, stored: list[Stored], ip: str, proceso: str) -
         tipo = TipoDocumento.get_or_none(TipoDocumento.codigo == d["tipo_documento"])
         if tipo is None:
             raise InvalidInput(REVISE, {"tipo_documento": ELIJA_TIPO})  # removed meanwhile
+        procedimiento = tupa.por_codigo(d["procedimiento"]) if d["procedimiento"] else None
         expediente = Expediente(
             numero=f"{anio}-{correlativo:06d}", anio=anio, correlativo=correlativo,
             codigo=codigo_seguimiento(), remitente=remitente, remitente_nombre=remitente.nombre_completo,
@@ -142,6 +176,8 @@ def _registrar(services, d: dict, stored: list[Stored], ip: str, proceso: str) -
             numero_documento=d["numero_documento"], asunto=d["asunto"], folios=d["folios"],
             busqueda=fold(f"{remitente.nombre_completo} {d['asunto']} {d['numero_documento']}"),
             presentado_en=now, fecha_presentacion=calendario.fecha_presentacion(now),
+            procedimiento=procedimiento, recibo_pago=d["recibo_pago"],
+            requisitos=tupa.declarados(procedimiento, d["requisitos"]) if procedimiento else "",
             definicion=definition.row_id, estado="Presentado", estado_motor="{}",
             formato_estado=STATE_FORMAT, version=0, actualizado_en=now)
         expediente.save(force_insert=True)

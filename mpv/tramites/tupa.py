@@ -4,6 +4,7 @@ upkeep, the CSV import and export build on them.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from decimal import Decimal
 
@@ -25,6 +26,23 @@ def requisitos(procedimiento: Procedimiento) -> list[str]:
     return list(json.loads(procedimiento.requisitos or "[]"))
 
 
+def tiene_derecho(procedimiento: Procedimiento) -> bool:
+    """Whether the procedure has a fee to pay (a derecho de trámite above zero)."""
+    return procedimiento.derecho_tramite is not None and Decimal(procedimiento.derecho_tramite) > 0
+
+
+def declarados(procedimiento: Procedimiento, marcados: list[int]) -> str:
+    """What the filing keeps of its checklist: each requirement as the TUPA words it today, and whether the
+    citizen ticked it (JSON), so a later change of the TUPA does not change what he declared."""
+    return json.dumps([{"requisito": texto, "marcado": n in marcados}
+                       for n, texto in enumerate(requisitos(procedimiento), 1)], ensure_ascii=False)
+
+
+def marcados(expediente) -> list[dict]:
+    """The checklist the filing declared: [{"requisito": …, "marcado": bool}], empty for a documento simple."""
+    return list(json.loads(expediente.requisitos or "[]"))
+
+
 def derecho(procedimiento: Procedimiento) -> str:
     """The fee as a citizen reads it: «S/ 45.50» or «Gratuito»."""
     monto = procedimiento.derecho_tramite
@@ -33,3 +51,40 @@ def derecho(procedimiento: Procedimiento) -> str:
 
 def calificacion(procedimiento: Procedimiento) -> str:
     return CALIFICACIONES.get(procedimiento.calificacion, procedimiento.calificacion)
+
+
+@dataclasses.dataclass
+class Ficha:
+    """What every face shows of the procedure an expediente was filed under."""
+
+    codigo: str
+    nombre: str
+    calificacion: str  # the key: automatica | positivo | negativo
+    calificacion_texto: str
+    plazo_dias: int | None
+    derecho: str
+    recibo_pago: str
+    oficina: str
+    base_legal: str
+    requisitos: list[dict]  # [{"requisito": …, "marcado": bool}] as the citizen declared them
+
+    @property
+    def faltantes(self) -> list[str]:
+        return [r["requisito"] for r in self.requisitos if not r["marcado"]]
+
+
+def oficina_competente(expediente) -> str | None:
+    """The code of the office the TUPA names for the expediente's procedure, if it has one and it is active."""
+    if expediente.procedimiento_id is None:
+        return None
+    oficina = expediente.procedimiento.oficina
+    return oficina.codigo if oficina.activa else None
+
+
+def ficha(expediente) -> Ficha | None:
+    """The procedure of ``expediente`` as its pages show it; None for a documento simple."""
+    if expediente.procedimiento_id is None:
+        return None
+    p = expediente.procedimiento
+    return Ficha(p.codigo, p.nombre, p.calificacion, calificacion(p), p.plazo_dias, derecho(p),
+                 expediente.recibo_pago, p.oficina.nombre, p.base_legal, marcados(expediente))

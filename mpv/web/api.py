@@ -7,10 +7,11 @@ document served at /api/v1/openapi.json (``mpv.web.openapi``) describes every ro
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 import falcon
 
-from ..tramites import ciudadano
+from ..tramites import ciudadano, tupa
 from ..tramites.campos import API
 from ..tramites.presentacion import presentar
 from .errors import HTTPMessage
@@ -23,6 +24,7 @@ def add_api_routes(app: falcon.App, services):
     app.add_route(f"{PREFIX}/tramites", Tramites(services))
     app.add_route(f"{PREFIX}/tramites/{{codigo}}/seguimiento", SeguimientoPublico(services))
     app.add_route(f"{PREFIX}/tipos-documento", TiposDocumento())
+    app.add_route(f"{PREFIX}/procedimientos", Procedimientos())
     app.add_route(f"{PREFIX}/openapi.json", OpenApi(document(services.settings, services.limits)))
 
 
@@ -58,6 +60,7 @@ class Tramites:
             "fecha_presentacion": expediente.fecha_presentacion.isoformat(),
             "presentado_en": iso(expediente.presentado_en, services.calendario),
             "estado": expediente.estado,
+            **plazo_legal(expediente, services.calendario),
             "seguimiento_url": f"{base}/seguimiento/{codigo}",
             "constancia_url": f"{base}/constancia/{codigo}",
         }
@@ -78,9 +81,33 @@ class SeguimientoPublico:
             "estado": expediente.estado,
             "fecha_presentacion": expediente.fecha_presentacion.isoformat(),
             "terminado": expediente.terminado,
+            **plazo_legal(expediente, calendario),
             "eventos": [{"fecha": iso(m.momento, calendario), "accion": m.descripcion, "oficina_origen": m.origen,
                          "oficina_destino": m.destino, "detalle": m.detalle} for m in seguimiento.movimientos],
         }
+
+
+def plazo_legal(expediente, calendario) -> dict:
+    """The procedure an expediente was filed under and where its legal deadline stands (null: none)."""
+    procedimiento = expediente.procedimiento if expediente.procedimiento_id else None
+    return {
+        "procedimiento": procedimiento.codigo if procedimiento else None,
+        "plazo_vence": iso(expediente.plazo_vence, calendario) if expediente.plazo_vence else None,
+        "plazo_suspendido": expediente.plazo_suspendido,
+        "silencio": expediente.silencio or None,
+    }
+
+
+class Procedimientos:
+    """GET: the TUPA's active procedures a filing may name in ``procedimiento``, by code, each with its
+    requirements in order (``requisitos`` of a filing names them by their place, from 1)."""
+
+    def on_get(self, req, resp):
+        resp.media = {"procedimientos": [{
+            "codigo": p.codigo, "nombre": p.nombre, "requisitos": tupa.requisitos(p),
+            "derecho_tramite": f"{Decimal(p.derecho_tramite):.2f}" if tupa.tiene_derecho(p) else None,
+            "calificacion": p.calificacion, "plazo_dias": p.plazo_dias, "oficina": p.oficina.nombre,
+            "base_legal": p.base_legal} for p in tupa.activos()]}
 
 
 class TiposDocumento:

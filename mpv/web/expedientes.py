@@ -5,7 +5,7 @@ from datetime import date
 from urllib.parse import quote, urlencode
 
 from ..engine import Actor
-from ..tramites import expedientes, listados
+from ..tramites import expedientes, listados, tupa
 from .middleware import require
 
 STAFF = expedientes.PERSONAL
@@ -83,7 +83,7 @@ class ExpedienteDetalle:
         detalle = expedientes.ver(self._services, staff_actor(req), numero)
         self._pages.render(req, resp, "expediente.html", e=detalle.expediente, r=detalle.remitente,
                            adjuntos=detalle.adjuntos, tareas=detalle.tareas, eventos=detalle.eventos,
-                           copias=detalle.copias)
+                           copias=detalle.copias, procedimiento=tupa.ficha(detalle.expediente))
 
 
 class Seguimiento:
@@ -96,7 +96,8 @@ class Seguimiento:
     def on_get(self, req, resp, numero):
         vista = expedientes.ver_seguimiento(self._services, staff_actor(req), numero)
         self._pages.render(req, resp, "seguimiento.html", e=vista.expediente, movimientos=vista.movimientos,
-                           pendientes=vista.pendientes, bpmn=vista.bpmn, recorrido=vista.recorrido)
+                           pendientes=vista.pendientes, bpmn=vista.bpmn, recorrido=vista.recorrido,
+                           procedimiento=tupa.ficha(vista.expediente))
 
 
 def content_disposition(kind: str, nombre: str) -> str:

@@ -6,8 +6,8 @@ tests check it against the OpenAPI schema and against the app's routes and answe
 """
 from __future__ import annotations
 
-from ..tramites.campos import (API, ARCHIVO, CASILLA, CATALOGO, CORREO, ENTERO, IDENTIDAD, LINEA, OPCION,
-                                   Campo, de_cara, obligatorios)
+from ..tramites.campos import (API, ARCHIVO, CASILLA, CATALOGO, CORREO, ENTERO, IDENTIDAD, LINEA, NUMEROS, OPCION,
+                               PROCEDIMIENTO, Campo, de_cara, obligatorios)
 
 PREFIX = "/api/v1"
 MB = 1024 * 1024
@@ -48,6 +48,10 @@ def _property(campo: Campo, limits) -> dict:
         partes.append(f"«{campo.etiqueta}» (obligatorio).")
     elif campo.tipo == OPCION:
         schema = {"type": "string", "enum": [valor for valor, _ in campo.opciones]}
+    elif campo.tipo == NUMEROS:
+        schema = {"type": "string", "maxLength": campo.maximo, "pattern": r"^[0-9, ]*$"}
+        partes.append(f"Una parte «{campo.nombre}» con los números separados por comas («1, 2»), o una parte por "
+                      "número.")
     else:
         schema = {"type": "string", "maxLength": campo.maximo}
         if campo.requerido is True:
@@ -59,6 +63,9 @@ def _property(campo: Campo, limits) -> dict:
         schema["format"] = "email"
     elif campo.tipo == CATALOGO:
         partes.append(f"Un código activo de GET {PREFIX}/tipos-documento.")
+    elif campo.tipo == PROCEDIMIENTO:
+        partes.append(f"Un código activo de GET {PREFIX}/procedimientos. Si el procedimiento tiene derecho de trámite, "
+                      "«recibo_pago» es obligatorio.")
     elif campo.tipo == LINEA:
         partes.append("Una sola línea: sin saltos de línea ni caracteres de control.")
     schema["description"] = " ".join(partes) or campo.etiqueta
@@ -77,6 +84,20 @@ def _file(campo: Campo, limits) -> dict:
                            "contraseña ni contenido activo (JavaScript, archivos incrustados)."}
 
 
+# Where the procedure's legal deadline stands (rules 10–12), in the filing's answer and in the seguimiento.
+PLAZO_LEGAL = {
+    "procedimiento": {"type": "string", "nullable": True,
+                      "description": "Código del procedimiento del TUPA; null para un documento simple."},
+    "plazo_vence": {"type": "string", "format": "date-time", "nullable": True,
+                    "description": "Cuándo vence el plazo del procedimiento (fin de su último día hábil); null si no "
+                                   "tiene plazo, si está suspendido o si se aprobó automáticamente."},
+    "plazo_suspendido": {"type": "boolean",
+                         "description": "El plazo está suspendido mientras el trámite está observado (art. 136)."},
+    "silencio": {"type": "string", "nullable": True, "enum": ["automatica", "positivo", "negativo", None],
+                 "description": "automatica: aprobado al presentarse; positivo: aprobado por silencio "
+                                "administrativo positivo; negativo: vencido el plazo, puede considerarse denegado."},
+}
+
 SCHEMAS = {
     "Error": {
         "type": "object",
@@ -91,8 +112,8 @@ SCHEMAS = {
     },
     "Presentacion": {
         "type": "object",
-        "required": ["numero", "codigo", "fecha_presentacion", "presentado_en", "estado", "seguimiento_url",
-                     "constancia_url"],
+        "required": ["numero", "codigo", "fecha_presentacion", "presentado_en", "estado", "procedimiento",
+                     "plazo_vence", "plazo_suspendido", "silencio", "seguimiento_url", "constancia_url"],
         "additionalProperties": False,
         "properties": {
             "numero": {"type": "string", "pattern": r"^\d{4}-\d{6}$", "description": "Número de expediente."},
@@ -102,6 +123,7 @@ SCHEMAS = {
                                                   "inhábil cuenta desde el siguiente día hábil)."},
             "presentado_en": {"type": "string", "format": "date-time", "description": "Momento del envío."},
             "estado": {"type": "string"},
+            **PLAZO_LEGAL,
             "seguimiento_url": {"type": "string", "format": "uri", "description": "Página pública de seguimiento."},
             "constancia_url": {"type": "string", "format": "uri", "description": "Constancia de presentación."},
         },
@@ -120,15 +142,38 @@ SCHEMAS = {
     },
     "Seguimiento": {
         "type": "object",
-        "required": ["numero", "estado", "fecha_presentacion", "terminado", "eventos"],
+        "required": ["numero", "estado", "fecha_presentacion", "terminado", "procedimiento", "plazo_vence",
+                     "plazo_suspendido", "silencio", "eventos"],
         "additionalProperties": False,
         "properties": {
             "numero": {"type": "string"},
             "estado": {"type": "string"},
             "fecha_presentacion": {"type": "string", "format": "date"},
             "terminado": {"type": "boolean"},
+            **PLAZO_LEGAL,
             "eventos": {"type": "array", "items": _ref("schemas/Evento")},
         },
+    },
+    "Procedimientos": {
+        "type": "object",
+        "required": ["procedimientos"],
+        "additionalProperties": False,
+        "properties": {"procedimientos": {"type": "array", "items": {
+            "type": "object", "additionalProperties": False,
+            "required": ["codigo", "nombre", "requisitos", "derecho_tramite", "calificacion", "plazo_dias", "oficina",
+                         "base_legal"],
+            "properties": {
+                "codigo": {"type": "string"}, "nombre": {"type": "string"},
+                "requisitos": {"type": "array", "items": {"type": "string"},
+                               "description": "En orden: «requisitos» de una presentación los nombra por su número, "
+                                              "desde 1."},
+                "derecho_tramite": {"type": "string", "nullable": True, "pattern": r"^\d+\.\d{2}$",
+                                    "description": "En soles; null si es gratuito."},
+                "calificacion": {"type": "string", "enum": ["automatica", "positivo", "negativo"]},
+                "plazo_dias": {"type": "integer", "nullable": True,
+                               "description": "Días hábiles; null para aprobación automática."},
+                "oficina": {"type": "string", "description": "La oficina competente."},
+                "base_legal": {"type": "string"}}}}},
     },
     "TiposDocumento": {
         "type": "object",
@@ -211,6 +256,12 @@ def document(settings, limits) -> dict:
                 "operationId": "listarTiposDocumento",
                 "summary": "Los tipos de documento que se pueden presentar (solo los activos)",
                 "responses": {"200": _json(_ref("schemas/TiposDocumento"), "El catálogo, por nombre."),
+                              **_errors("429", "500")},
+            }},
+            f"{PREFIX}/procedimientos": {"get": {
+                "operationId": "listarProcedimientos",
+                "summary": "Los procedimientos del TUPA que se pueden presentar, con sus requisitos en orden",
+                "responses": {"200": _json(_ref("schemas/Procedimientos"), "El TUPA vigente, por código."),
                               **_errors("429", "500")},
             }},
             f"{PREFIX}/openapi.json": {"get": {

@@ -10,7 +10,7 @@ import falcon
 
 from .. import identidad
 from ..errors import InvalidInput, TooLarge
-from ..tramites import ciudadano, constancia, tareas
+from ..tramites import ciudadano, constancia, silencio, tareas, tupa
 from ..tramites.campos import WEB, de_cara, textos
 from ..tramites.presentacion import presentar
 from .requests import partes_presentacion, read_form
@@ -39,13 +39,29 @@ class Presentar:
     def _render(self, req, resp, valores, errores, status=falcon.HTTP_200, mensaje=""):
         limits = self._services.limits
         tipos = ciudadano.tipos_documento()
+        elegido = tupa.por_codigo(str(valores.get("procedimiento") or ""))
+        elegido = elegido if elegido is not None and elegido.activo else None
+        marcados = {str(n) for n in valores.get("requisitos") or []}
         self._pages.render(req, resp, "publico/presentar.html", status=status, valores=valores, errores=errores,
                            mensaje=mensaje, tipos=tipos, campos={c.nombre: c for c in de_cara(WEB)},
+                           procedimientos=tupa.activos(), elegido=elegido, marcados=marcados,
+                           requisitos=tupa.requisitos(elegido) if elegido else [],
+                           derecho=tupa.derecho(elegido) if elegido else "",
+                           con_derecho=bool(elegido and tupa.tiene_derecho(elegido)),
+                           calificacion=tupa.calificacion(elegido) if elegido else "",
                            limite_principal=limits.principal_bytes // (1024 * 1024),
                            limite_anexo=limits.anexo_bytes // (1024 * 1024), max_anexos=limits.anexos)
 
     def on_get(self, req, resp):
-        self._render(req, resp, {c.nombre: c.inicial for c in de_cara(WEB) if c.inicial}, {})
+        valores = {c.nombre: c.inicial for c in de_cara(WEB) if c.inicial}
+        codigo = (req.get_param("procedimiento") or "").strip()
+        elegido = tupa.por_codigo(codigo) if codigo else None
+        errores = {}
+        if elegido is not None and elegido.activo:
+            valores.update(procedimiento=elegido.codigo, asunto=elegido.nombre[:500])
+        elif codigo:
+            errores["procedimiento"] = "Ese procedimiento no está en el TUPA vigente: elija uno de la lista."
+        self._render(req, resp, valores, errores, falcon.HTTP_404 if errores else falcon.HTTP_200)
 
     def on_post(self, req, resp):
         services = self._services
@@ -74,7 +90,9 @@ def _values(form) -> dict:
     """What the filer typed, to show the form again with it."""
     if form is None:
         return {}
-    return {name: form.get(name) for name in textos(WEB) if name in form.fields}
+    valores = {name: form.get(name) for name in textos(WEB) if name in form.fields}
+    valores["requisitos"] = [v for v in form.getlist("requisitos") if v]
+    return valores
 
 
 class ConstanciaPagina:
@@ -129,7 +147,8 @@ class SeguimientoPublico:
     def on_get(self, req, resp, codigo):
         s = ciudadano.seguimiento(self._services, codigo)
         self._pages.render(req, resp, "publico/seguimiento.html", e=s.expediente, movimientos=s.movimientos,
-                           pendientes=s.pendientes, subsanacion=s.subsanacion, adjuntos=s.adjuntos)
+                           pendientes=s.pendientes, subsanacion=s.subsanacion, adjuntos=s.adjuntos,
+                           procedimiento=s.procedimiento)
 
 
 class Subsanar:
@@ -164,6 +183,30 @@ class Subsanar:
                              "Recibimos su subsanación: el expediente vuelve a revisión de mesa de partes.")
 
 
+class Tupa:
+    """``/tupa``: the procedures a citizen may file, each with its requirements, fee, calificación and plazo."""
+
+    def __init__(self, pages):
+        self._pages = pages
+
+    def on_get(self, req, resp):
+        self._pages.render(req, resp, "publico/tupa.html", procedimientos=[
+            (p, tupa.requisitos(p), tupa.derecho(p), tupa.calificacion(p)) for p in tupa.activos()])
+
+
+class SilencioPdf:
+    """The citizen's statement that silencio administrativo applied to his expediente (positivo: approved)."""
+
+    def __init__(self, services):
+        self._services = services
+
+    def on_get(self, req, resp, codigo):
+        s = silencio.de_expediente(self._services, ciudadano.por_codigo(codigo))
+        resp.content_type = "application/pdf"
+        resp.set_header("Content-Disposition", f'attachment; filename="silencio-{s.numero}.pdf"')
+        resp.data = silencio.pdf(s)
+
+
 class ArchivoPublico:
     """A file of the citizen's expediente, reached through its tracking code."""
 
@@ -190,3 +233,5 @@ def add_public_routes(app, pages, services):
     app.add_route("/seguimiento/{codigo}", SeguimientoPublico(pages, services))
     app.add_route("/seguimiento/{codigo}/subsanar", Subsanar(pages, services))
     app.add_route("/seguimiento/{codigo}/archivos/{adjunto_id:int}", ArchivoPublico(services))
+    app.add_route("/seguimiento/{codigo}/silencio.pdf", SilencioPdf(services))
+    app.add_route("/tupa", Tupa(pages))

@@ -75,6 +75,7 @@ class Partes:
     otro_limite: int = 0
     max_archivos: int = 50
     max_texto: int = 256 * 1024            # bytes of one text field; past it the field is refused unread
+    varias: frozenset = frozenset()        # text fields of ``campos`` that may come as several parts (a list)
     mensaje: str = REVISE                  # the message of a refusal (the one next to each field says why)
 
 
@@ -141,6 +142,11 @@ def _read_part(part, form: Form, storage, partes: Partes):
         previous = form.fields.get(name)
         form.fields[name] = value if previous is None else (
             previous if isinstance(previous, list) else [previous]) + [value]
+    elif name in partes.varias:
+        valores = form.fields.setdefault(name, [])
+        if len(valores) >= 100:
+            raise InvalidInput(partes.mensaje, {name: "Envíe este campo como máximo 100 veces."})
+        valores.append(_text(part, partes))
     elif name in partes.campos:
         if name in form.fields:
             raise InvalidInput(partes.mensaje, {name: "Envíe este campo una sola vez."})
@@ -166,7 +172,8 @@ def partes_presentacion(cara: str, limits) -> Partes:
     desconocido = "Campo desconocido: revise el nombre (vea /api/v1/openapi.json)." if cara == API else ""
     return Partes(csrf=cara == WEB, campos=frozenset(textos(cara)), desconocido=desconocido, archivos=archivos,
                   max_archivos=sum(a.maximo for a in archivos.values()), max_texto=MAX_TEXTO_PRESENTACION,
-                  mensaje=REVISE_PRESENTACION)
+                  mensaje=REVISE_PRESENTACION,
+                  varias=frozenset(c.nombre for c in de_cara(cara) if c.multiple and c.tipo != ARCHIVO))
 
 
 def _receive(part, form: Form, storage, partes: Partes, regla: Archivo):

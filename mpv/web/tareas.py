@@ -6,7 +6,7 @@ import falcon
 
 from ..engine import forms
 from ..errors import InvalidInput
-from ..tramites import tareas
+from ..tramites import tareas, tupa
 from .expedientes import staff_actor
 from .requests import read_form
 
@@ -87,7 +87,11 @@ class Derivar:
     def on_get(self, req, resp, numero):
         pendiente = tareas.derivacion_pendiente(self._services, staff_actor(req), numero)
         view = self._vista(pendiente)
-        self._form(req, resp, pendiente, view, {f.name: f.default for f in view["fields"] if f.default is not None}, {})
+        values = {f.name: f.default for f in view["fields"] if f.default is not None}
+        competente = tupa.oficina_competente(pendiente.expediente)
+        if competente and any(f.name == "oficina_destino" for f in view["fields"]):
+            values["oficina_destino"] = competente  # the TUPA names who decides the procedure
+        self._form(req, resp, pendiente, view, values, {})
 
     def on_post(self, req, resp, numero):
         actor = staff_actor(req)
