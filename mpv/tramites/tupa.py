@@ -1,13 +1,58 @@
 """The municipality's TUPA (rule 10): the procedures a citizen can file, each with its requirements, fee,
-calificación, maximum time and competent office. These are the reads every face uses; the administrator's
-upkeep, the CSV import and export build on them.
+calificación, maximum time and competent office. These are the reads every face uses and the administrator's
+upkeep (create, modify, activate, deactivate); the CSV import and export (:mod:`.tupa_csv`) build on them.
+
+Codes are never edited, and a procedure is never deleted: expedientes and history rows keep it. Deactivating
+stops offering it to new filings. An active procedure always has an active competent office. Each change writes
+its ``tipo=admin`` audit row in the same transaction, and only an administrator (or the system) may make it.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 from decimal import Decimal
 
-from ..models import CALIFICACIONES, Procedimiento
+from ..engine import Actor
+from ..errors import InvalidInput, NotFound
+from ..models import CALIFICACIONES, Oficina, Procedimiento
+from .administracion import REVISE, auditar, solo_administrador, unique_write
+from .catalogos import CODIGO
+
+# The columns of the CSV file, and the text each field is written as (:func:`en_texto`).
+COLUMNAS = ("codigo", "nombre", "requisitos", "derecho_tramite", "calificacion", "plazo_dias", "oficina",
+            "base_legal", "activo")
+SEPARADOR = " | "  # between requirements, in the CSV file and the audit rows
+NOMBRE_MAX, REQUISITO_MAX, BASE_LEGAL_MAX = 300, 500, 500
+PLAZO_MAX = 365
+MONTO = re.compile(r"(?:S/\.?\s*)?([0-9]{1,8})(?:[.,]([0-9]{1,2}))?", re.IGNORECASE)
+MENSAJES = {
+    "codigo": "Use de 1 a 20 caracteres: letras mayúsculas sin tilde, números o guion (por ejemplo, LF-01).",
+    "nombre": f"Escriba el nombre del procedimiento (hasta {NOMBRE_MAX} caracteres).",
+    "requisitos": "Escriba al menos un requisito, uno por línea.",
+    "derecho_tramite": "Escriba el monto en soles, con punto y hasta dos decimales (por ejemplo, 45.50); "
+                       "déjelo vacío si el procedimiento es gratuito.",
+    "calificacion": "Elija la calificación: automatica (aprobación automática), positivo o negativo (evaluación "
+                    "previa con silencio positivo o negativo).",
+    "plazo_dias": f"Escriba el plazo en días hábiles: un número entero de 1 a {PLAZO_MAX}.",
+    "plazo_automatica": "La aprobación automática no tiene plazo: deje el plazo vacío.",
+    "oficina": "Elija la oficina competente.",
+    "base_legal": f"Escriba la base legal (hasta {BASE_LEGAL_MAX} caracteres), por ejemplo «Ley 28976, art. 8».",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Ficha:
+    """A procedure as a person writes it, in a form or a CSV row: text, checked by :func:`revisar`."""
+
+    codigo: str = ""
+    nombre: str = ""
+    requisitos: tuple[str, ...] = ()
+    derecho_tramite: str = ""
+    calificacion: str = ""
+    plazo_dias: str = ""
+    oficina: str = ""  # the office's code
+    base_legal: str = ""
 
 
 def activos() -> list[Procedimiento]:
@@ -33,3 +78,226 @@ def derecho(procedimiento: Procedimiento) -> str:
 
 def calificacion(procedimiento: Procedimiento) -> str:
     return CALIFICACIONES.get(procedimiento.calificacion, procedimiento.calificacion)
+
+
+def plazo(procedimiento: Procedimiento) -> str:
+    """«15 días hábiles», or «—» for aprobación automática."""
+    dias = procedimiento.plazo_dias
+    return "—" if dias is None else f"{dias} día{'' if dias == 1 else 's'} hábil{'' if dias == 1 else 'es'}"
+
+
+def en_texto(procedimiento: Procedimiento) -> dict[str, str]:
+    """Each column of :data:`COLUMNAS` as the CSV file writes it (and the audit rows compare it)."""
+    p = procedimiento
+    monto = p.derecho_tramite
+    return {"codigo": p.codigo, "nombre": p.nombre, "requisitos": SEPARADOR.join(requisitos(p)),
+            "derecho_tramite": "" if monto is None else f"{Decimal(monto):.2f}", "calificacion": p.calificacion,
+            "plazo_dias": "" if p.plazo_dias is None else str(p.plazo_dias), "oficina": p.oficina.codigo,
+            "base_legal": p.base_legal, "activo": "sí" if p.activo else "no"}
+
+
+def lineas(texto: str) -> tuple[str, ...]:
+    """The requirements typed one per line in a text area, blank lines left out."""
+    return tuple(linea.strip() for linea in texto.splitlines() if linea.strip())
+
+
+def lista(actor: Actor) -> list[Procedimiento]:
+    """Every procedure, active or not, by code. :raise NotAllowed: for a non-administrator."""
+    _puede(actor)
+    return list(Procedimiento.select(Procedimiento, Oficina).join(Oficina).order_by(Procedimiento.codigo))
+
+
+def procedimiento(actor: Actor, procedimiento_id: int) -> Procedimiento:
+    """The procedure ``procedimiento_id``. :raise NotFound: / :raise NotAllowed:"""
+    _puede(actor)
+    return _procedimiento(Procedimiento.select(), procedimiento_id)
+
+
+def oficinas(actor: Actor) -> list[Oficina]:
+    """The offices a procedure may name as competent: the active ones, by name."""
+    _puede(actor)
+    return Oficina.activas()
+
+
+def revisar(ficha: Ficha, activo: bool = True) -> tuple[dict, dict[str, str]]:
+    """(the procedure's column values, {field: message} for each field that breaks its rule). The office is
+    looked up: it must exist, and be active when the procedure is."""
+    f, errores = ficha, {}
+    valores = {"codigo": f.codigo.strip().upper(), "nombre": f.nombre.strip(), "base_legal": f.base_legal.strip(),
+               "calificacion": f.calificacion.strip().lower()}
+    if not CODIGO.fullmatch(valores["codigo"]):
+        errores["codigo"] = MENSAJES["codigo"]
+    for campo, maximo in (("nombre", NOMBRE_MAX), ("base_legal", BASE_LEGAL_MAX)):
+        if not valores[campo] or len(valores[campo]) > maximo:
+            errores[campo] = MENSAJES[campo]
+    lista_requisitos = [r.strip() for r in f.requisitos if r.strip()]
+    valores["requisitos"] = json.dumps(lista_requisitos, ensure_ascii=False)
+    mensaje = _requisitos(lista_requisitos)
+    if mensaje:
+        errores["requisitos"] = mensaje
+    try:
+        valores["derecho_tramite"] = _monto(f.derecho_tramite)
+    except ValueError as exc:
+        errores["derecho_tramite"] = str(exc)
+    if valores["calificacion"] not in CALIFICACIONES:
+        errores["calificacion"] = MENSAJES["calificacion"]
+    try:
+        valores["plazo_dias"] = _plazo(f.plazo_dias, valores["calificacion"])
+    except ValueError as exc:
+        errores["plazo_dias"] = str(exc)
+    try:
+        valores["oficina"] = _oficina(f.oficina, activo)
+    except ValueError as exc:
+        errores["oficina"] = str(exc)
+    return valores, errores
+
+
+def crear(services, actor: Actor, ficha: Ficha) -> Procedimiento:
+    """Add a procedure to the TUPA, active. Returns it.
+
+    :raise InvalidInput: naming each bad field, or the code already taken (even by a request that took it a
+        moment before this one); nothing is written. :raise NotAllowed:
+    """
+    _puede(actor)
+    valores, errores = revisar(ficha)
+    if errores:
+        raise InvalidInput(REVISE, errores)
+    codigo = valores["codigo"]
+    tomado = {"codigo": f"Ya existe el procedimiento {codigo}; use otro código."}
+
+    def create():
+        if Procedimiento.get_or_none(Procedimiento.codigo == codigo) is not None:
+            raise InvalidInput(f"Ya existe el procedimiento {codigo}.", tomado)
+        return guardar(services, actor, None, valores, True)[0]
+
+    return unique_write(services.db, create, InvalidInput(f"Ya existe el procedimiento {codigo}.", tomado))
+
+
+def modificar(services, actor: Actor, procedimiento_id: int, ficha: Ficha) -> Procedimiento:
+    """Change a procedure's data (never its code). Returns it changed.
+
+    :raise InvalidInput: naming each bad field; nothing is written. :raise NotFound: / :raise NotAllowed:
+    """
+    _puede(actor)
+    with services.db.write():
+        row = _procedimiento(services.db.locked(Procedimiento.select()), procedimiento_id)
+        valores, errores = revisar(dataclasses.replace(ficha, codigo=row.codigo), row.activo)
+        if errores:
+            raise InvalidInput(REVISE, errores)
+        return guardar(services, actor, row, valores, row.activo)[0]
+
+
+def activar(services, actor: Actor, procedimiento_id: int) -> Procedimiento:
+    """Offer a procedure again to new filings. :raise InvalidInput: its competent office is deactivated.
+    :raise NotFound: / :raise NotAllowed:"""
+    return _cambiar_estado(services, actor, procedimiento_id, True)
+
+
+def desactivar(services, actor: Actor, procedimiento_id: int) -> Procedimiento:
+    """Stop offering a procedure to new filings; the expedientes filed with it keep it.
+    :raise NotFound: / :raise NotAllowed:"""
+    return _cambiar_estado(services, actor, procedimiento_id, False)
+
+
+def guardar(services, actor: Actor, row: Procedimiento | None, valores: dict, activo: bool,
+            origen: str = "") -> tuple[Procedimiento, str]:
+    """Write ``valores`` (checked by :func:`revisar`) as a new procedure (``row`` None) or over ``row``, and its
+    audit row; ``origen`` opens the audit detail («importado de tupa.csv»). Call inside ``db.write()``.
+    Returns (the procedure, "creado" | "modificado" | "" when nothing changed)."""
+    columnas = {**valores, "oficina": valores["oficina"].id, "activo": activo}
+    if row is None:
+        row = Procedimiento.create(**columnas)
+        cambio, detalle = "creado", "; ".join(f"{k}: {v}" for k, v in en_texto(row).items() if k != "codigo")
+    else:
+        antes = en_texto(row)
+        Procedimiento.update(**columnas).where(Procedimiento.id == row.id).execute()
+        row = Procedimiento.get_by_id(row.id)
+        despues = en_texto(row)
+        detalle = "; ".join(f"{k}: {antes[k] or '(vacío)'} → {despues[k] or '(vacío)'}"
+                            for k in COLUMNAS if antes[k] != despues[k])
+        if not detalle:
+            return row, ""
+        cambio = "modificado"
+    auditar(services, actor, f"procedimiento_{cambio}", f"El procedimiento {row.codigo} fue {cambio}.",
+            f"{origen}; {detalle}" if origen else detalle)
+    return row, cambio
+
+
+def _cambiar_estado(services, actor: Actor, procedimiento_id: int, activo: bool) -> Procedimiento:
+    _puede(actor)
+    with services.db.write():
+        row = _procedimiento(services.db.locked(Procedimiento.select()), procedimiento_id)
+        if activo and not row.oficina.activa:
+            raise InvalidInput(f"La oficina competente {row.oficina.codigo} está desactivada: elija otra oficina "
+                               f"para el procedimiento {row.codigo} y vuelva a activarlo.",
+                               {"oficina": "Elija una oficina activa."})
+        Procedimiento.update(activo=activo).where(Procedimiento.id == row.id).execute()
+        estado = "activado" if activo else "desactivado"
+        auditar(services, actor, f"procedimiento_{estado}", f"El procedimiento {row.codigo} quedó {estado}.")
+    return Procedimiento.get_by_id(row.id)
+
+
+def _puede(actor: Actor):
+    solo_administrador(actor, "cambiar el TUPA")
+
+
+def _procedimiento(query, procedimiento_id: int) -> Procedimiento:
+    row = query.where(Procedimiento.id == procedimiento_id).first()
+    if row is None:
+        raise NotFound(f"No existe el procedimiento N° {procedimiento_id}; vuelva a la lista del TUPA y elíjalo "
+                       "de nuevo.")
+    return row
+
+
+def _requisitos(lista_requisitos: list[str]) -> str:
+    """The message for the requirements, or "" when they are right."""
+    if not lista_requisitos:
+        return MENSAJES["requisitos"]
+    for numero, requisito in enumerate(lista_requisitos, 1):
+        if len(requisito) > REQUISITO_MAX:
+            return f"El requisito {numero} pasa de {REQUISITO_MAX} caracteres: acórtelo o divídalo en dos."
+        if "|" in requisito:  # the CSV file separates the requirements with it
+            return f"El requisito {numero} contiene «|», que separa los requisitos en el archivo CSV: use otro signo."
+        if any(ord(c) < 32 or c in "\x7f\u2028\u2029" for c in requisito):
+            return f"El requisito {numero} contiene saltos de línea o caracteres no válidos: escriba uno por línea."
+    return ""
+
+
+def _monto(texto: str) -> Decimal | None:
+    """The fee in soles; None (gratuito) when empty or zero. :raise ValueError: with the message to show."""
+    texto = texto.strip()
+    if not texto:
+        return None
+    coincide = MONTO.fullmatch(texto)
+    if not coincide:
+        negativo = texto.lstrip("S/. ").startswith("-")
+        raise ValueError("El derecho de trámite no puede ser negativo; déjelo vacío si el procedimiento es gratuito."
+                         if negativo else MENSAJES["derecho_tramite"])
+    monto = Decimal(f"{coincide[1]}.{coincide[2] or '0'}").quantize(Decimal("0.01"))
+    return monto or None
+
+
+def _plazo(texto: str, clave: str) -> int | None:
+    """The business days; None for aprobación automática. :raise ValueError: with the message to show."""
+    texto = texto.strip()
+    if clave == "automatica":
+        if texto:
+            raise ValueError(MENSAJES["plazo_automatica"])
+        return None
+    if not re.fullmatch(r"[0-9]{1,3}", texto) or not 1 <= int(texto) <= PLAZO_MAX:
+        raise ValueError(MENSAJES["plazo_dias"])
+    return int(texto)
+
+
+def _oficina(codigo: str, activo: bool) -> Oficina:
+    """The competent office. :raise ValueError: with the message to show."""
+    codigo = codigo.strip().upper()
+    if not codigo:
+        raise ValueError(MENSAJES["oficina"])
+    oficina = Oficina.por_codigo(codigo)
+    if oficina is None:
+        raise ValueError(f"No existe la oficina «{codigo[:20]}»: use el código de una oficina activa "
+                         "(Administración › Oficinas).")
+    if activo and not oficina.activa:
+        raise ValueError(f"La oficina {codigo} está desactivada: elija una oficina activa.")
+    return oficina
