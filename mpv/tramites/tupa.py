@@ -123,8 +123,9 @@ def revisar(ficha: Ficha, activo: bool = True) -> tuple[dict, dict[str, str]]:
     """(the procedure's column values, {field: message} for each field that breaks its rule). The office is
     looked up: it must exist, and be active when the procedure is."""
     f, errores = ficha, {}
-    valores = {"codigo": f.codigo.strip().upper(), "nombre": f.nombre.strip(), "base_legal": f.base_legal.strip(),
-               "calificacion": f.calificacion.strip().lower()}
+    # A name or a legal basis is one line, whatever line breaks a text area or a spreadsheet cell brought.
+    valores = {"codigo": f.codigo.strip().upper(), "nombre": " ".join(f.nombre.split()),
+               "base_legal": " ".join(f.base_legal.split()), "calificacion": f.calificacion.strip().lower()}
     if not CODIGO.fullmatch(valores["codigo"]):
         errores["codigo"] = MENSAJES["codigo"]
     for campo, maximo in (("nombre", NOMBRE_MAX), ("base_legal", BASE_LEGAL_MAX)):
@@ -141,10 +142,11 @@ def revisar(ficha: Ficha, activo: bool = True) -> tuple[dict, dict[str, str]]:
         errores["derecho_tramite"] = str(exc)
     if valores["calificacion"] not in CALIFICACIONES:
         errores["calificacion"] = MENSAJES["calificacion"]
-    try:
-        valores["plazo_dias"] = _plazo(f.plazo_dias, valores["calificacion"])
-    except ValueError as exc:
-        errores["plazo_dias"] = str(exc)
+    else:  # the plazo's rule depends on the calificación
+        try:
+            valores["plazo_dias"] = _plazo(f.plazo_dias, valores["calificacion"])
+        except ValueError as exc:
+            errores["plazo_dias"] = str(exc)
     try:
         valores["oficina"] = _oficina(f.oficina, activo)
     except ValueError as exc:
