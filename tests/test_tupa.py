@@ -1,6 +1,7 @@
-"""The TUPA's upkeep (mpv.tramites.tupa), its CSV file (mpv.tramites.tupa_csv), its Administración pages, the
-``mpv tupa`` commands and the demo's TUPA: refusals name the field (or «Línea N, campo X») and write nothing;
-every change writes one audit row; exporting, importing and exporting again gives the same bytes."""
+"""The TUPA's upkeep (mpv.tramites.tupa, with the rules of mpv.tramites.tupa_ficha), its CSV file
+(mpv.tramites.tupa_csv), its Administración pages, the ``mpv tupa`` commands and the demo's TUPA: refusals name
+the field (or «Línea N, campo X») and write nothing; every change writes one audit row; exporting, importing and
+exporting again gives the same bytes."""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -15,7 +16,7 @@ from mpv.engine import SISTEMA, Actor
 from mpv.errors import InvalidInput, NotAllowed
 from mpv.models import Evento, Expediente, Oficina, Procedimiento
 from mpv.tramites import tupa, tupa_csv
-from mpv.tramites.tupa import Ficha
+from mpv.tramites.tupa_ficha import MENSAJES, Ficha
 from mpv.web.app import create_app
 
 LF = Ficha(codigo=" lf-01 ", nombre="Licencia de funcionamiento (riesgo bajo o medio)",
@@ -198,8 +199,8 @@ def test_a_bad_file_is_refused_whole_with_every_bad_line_and_nothing_is_written(
     assert error.message == ("El archivo no se importó: 4 líneas con errores. Corríjalas y vuelva a importarlo; no se "
                              "guardó ningún cambio.")
     assert error.campos == {
-        "Línea 3, campo plazo_dias": tupa.MENSAJES["plazo_dias"],
-        "Línea 5, campo plazo_dias": tupa.MENSAJES["plazo_automatica"],
+        "Línea 3, campo plazo_dias": MENSAJES["plazo_dias"],
+        "Línea 5, campo plazo_dias": MENSAJES["plazo_automatica"],
         "Línea 5, campo activo": "Escriba sí o no.",
         "Línea 7, campo codigo": "El código CPU-01 ya aparece en la línea 2.",
         "Línea 7, campo oficina": "No existe la oficina «XX»: use el código de una oficina activa "
@@ -218,7 +219,8 @@ def test_a_bad_file_is_refused_whole_with_every_bad_line_and_nothing_is_written(
      "columnas son: codigo, nombre, requisitos, derecho_tramite, calificacion, plazo_dias, oficina, base_legal, "
      "activo."}),
     (BUENA.replace("base_legal", "nombre").encode(), "",
-     {"Línea 1, campo base_legal": "Falta esta columna.", "Línea 1, campo nombre": "Esta columna aparece más de una vez."}),
+     {"Línea 1, campo base_legal": "Falta esta columna.",
+      "Línea 1, campo nombre": "Esta columna aparece más de una vez."}),
     (b"\x00\x01", "caracteres no válidos", {}),
 ])
 def test_a_file_that_is_not_the_tupa_csv_is_refused_with_what_to_fix(services, admin, datos, mensaje, campos):
@@ -248,7 +250,7 @@ def test_the_cli_exports_and_imports_the_tupa(capsys, services, settings, clock,
     archivo.write_text(BUENA.replace(",5,", ",cinco,"), encoding="utf-8")
     code, out, err = run(capsys, settings, clock, "tupa", "importar", str(archivo))
     assert code == 1 and "Error: El archivo no se importó: 1 línea con errores." in err
-    assert f"  - Línea 2, campo plazo_dias: {tupa.MENSAJES['plazo_dias']}" in err
+    assert f"  - Línea 2, campo plazo_dias: {MENSAJES['plazo_dias']}" in err
     code, _, err = run(capsys, settings, clock, "tupa", "importar", str(tmp_path / "no-existe.csv"))
     assert code == 1 and "Error: No se pudo leer" in err and "Traceback" not in err
 

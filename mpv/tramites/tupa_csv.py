@@ -2,7 +2,7 @@
 export every procedure, and import a file all or nothing.
 
 An import creates or updates each procedure by its code, in one write transaction. Every row is checked first
-with the same rules as the administrator's form (:func:`tupa.revisar`); one bad row refuses the whole file, and
+with the same rules as the administrator's form (:func:`tupa_ficha.revisar`); one bad row refuses the whole file, and
 the refusal lists every bad row as «Línea N, campo X» (the header is line 1). Exporting, importing that file
 and exporting again gives the same bytes.
 """
@@ -15,7 +15,7 @@ import io
 from ..engine import Actor
 from ..errors import InvalidInput
 from ..models import Procedimiento
-from . import tupa
+from . import tupa, tupa_ficha
 from .administracion import solo_administrador, unique_write
 
 ACTIVO = {"sí": True, "si": True, "no": False}
@@ -125,9 +125,9 @@ def _leer(texto: str) -> list[_Fila]:
         activo = ACTIVO.get(fila["activo"].strip().lower())
         if activo is None:
             campos["activo"] = "Escriba sí o no."
-        ficha = tupa.Ficha(**{c: fila[c] for c in tupa.COLUMNAS if c not in ("requisitos", "activo")},
+        ficha = tupa_ficha.Ficha(**{c: fila[c] for c in tupa.COLUMNAS if c not in ("requisitos", "activo")},
                            requisitos=tuple(fila["requisitos"].split("|")))
-        valores, revisados = tupa.revisar(ficha, activo is not False)
+        valores, revisados = tupa_ficha.revisar(ficha, activo is not False)
         campos = {**revisados, **campos}
         codigo = valores["codigo"]
         if "codigo" not in campos and codigo in vistos:

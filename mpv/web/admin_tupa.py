@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..engine.forms import Field
 from ..errors import InvalidInput
-from ..tramites import tupa, tupa_csv
+from ..tramites import tupa, tupa_csv, tupa_ficha
 from .admin_base import AdminResource, texto
 from .requests import Archivo, Partes, read_form
 
@@ -32,23 +32,23 @@ def _fields(nuevo: bool, oficinas: list) -> list[Field]:
     codigo = Field("codigo", "Código", "text", True, max_length=20, placeholder="LF-01",
                    help="Hasta 20 caracteres: letras mayúsculas, números o guion. No se puede cambiar después.")
     return ([codigo] if nuevo else []) + [
-        Field("nombre", "Nombre del procedimiento", "text", True, max_length=tupa.NOMBRE_MAX),
+        Field("nombre", "Nombre del procedimiento", "text", True, max_length=tupa_ficha.NOMBRE_MAX),
         Field("requisitos", "Requisitos", "textarea", True,
               help="Un requisito por línea, en el orden en que el ciudadano los presenta."),
         Field("derecho_tramite", "Derecho de trámite (S/)", "text", False, max_length=12, placeholder="45.50",
               help="En soles, con punto y hasta dos decimales. Déjelo vacío si el procedimiento es gratuito."),
         Field("calificacion", "Calificación", "select", True, choices=list(tupa.CALIFICACIONES.items())),
-        Field("plazo_dias", "Plazo máximo (días hábiles)", "integer", False, minimum=1, maximum=tupa.PLAZO_MAX,
+        Field("plazo_dias", "Plazo máximo (días hábiles)", "integer", False, minimum=1, maximum=tupa_ficha.PLAZO_MAX,
               help="De 1 a 365 días hábiles. Déjelo vacío para la aprobación automática, que no tiene plazo."),
         Field("oficina", "Oficina competente", "select", True,
               choices=[(o.codigo, f"{o.codigo} — {o.nombre}{'' if o.activa else ' (inactiva)'}") for o in oficinas]),
-        Field("base_legal", "Base legal", "textarea", True, max_length=tupa.BASE_LEGAL_MAX,
+        Field("base_legal", "Base legal", "textarea", True, max_length=tupa_ficha.BASE_LEGAL_MAX,
               help="La norma que crea el procedimiento y fija su plazo, por ejemplo «Ley 28976, art. 8»."),
     ]
 
 
-def _ficha(valores: dict) -> tupa.Ficha:
-    return tupa.Ficha(**{**valores, "requisitos": tupa.lineas(valores.get("requisitos", ""))})
+def _ficha(valores: dict) -> tupa_ficha.Ficha:
+    return tupa_ficha.Ficha(**{**valores, "requisitos": tupa_ficha.lineas(valores.get("requisitos", ""))})
 
 
 def _valores(form, nombres) -> dict:
