@@ -61,8 +61,7 @@ class Tupa(AdminResource):
     template = "admin/tupa.html"
 
     def _lista(self, req, resp, actor, error=None):
-        self._show(req, resp, error, filas=[(p, tupa.en_texto(p)) for p in tupa.lista(actor)], tupa=tupa,
-                   limite_mb=CSV_BYTES // (1024 * 1024))
+        self._show(req, resp, error, filas=tupa.lista(actor), tupa=tupa, limite_mb=CSV_BYTES // (1024 * 1024))
 
     def on_get(self, req, resp):
         self._lista(req, resp, self._actor(req))
