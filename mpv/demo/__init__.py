@@ -1,5 +1,6 @@
-"""Demo data: the offices of a district municipality's organigram, document types, one user per
-role (passwords generated, written once to a private file), and a few trámites in varied states."""
+"""Demo data: the offices of a district municipality's organigram, document types, its TUPA (``tupa.csv``, read
+by the same import an administrator uses), one user per role (passwords generated, written once to a private
+file), and a few trámites in varied states."""
 from __future__ import annotations
 
 import io
@@ -9,8 +10,9 @@ from pathlib import Path
 from fpdf import FPDF
 
 from ..engine import SISTEMA, Actor
-from ..models import Expediente, Oficina, TipoDocumento, Usuario
+from ..models import Expediente, Oficina, Procedimiento, TipoDocumento, Usuario
 from ..text import fold
+from ..tramites import tupa_csv
 from ..tramites.presentacion import presentar
 from ..tramites.usuarios import crear_usuario
 
@@ -37,6 +39,10 @@ OFICINAS = [
     ("OGRD", "Oficina de Gestión del Riesgo de Desastres", False),
     ("OII", "Oficina de Imagen Institucional", False),
 ]
+
+# A district municipality's TUPA: the procedures, their requirements, fees, calificación and competent offices
+# (codes of OFICINAS), in the CSV format of «mpv tupa exportar».
+TUPA = Path(__file__).with_name("tupa.csv")
 
 TIPOS_DOCUMENTO = [
     ("SOL", "Solicitud"), ("CAR", "Carta"), ("OFI", "Oficio"), ("REC", "Recurso administrativo"),
@@ -75,8 +81,8 @@ def sample_pdf(title: str, pages: int = 1) -> bytes:
 
 def contar() -> str:
     """How many offices, users and expedientes the database holds, in one line."""
-    return (f"Oficinas: {Oficina.select().count()}  Usuarios: {Usuario.select().count()}  "
-            f"Expedientes: {Expediente.select().count()}")
+    return (f"Oficinas: {Oficina.select().count()}  Procedimientos del TUPA: {Procedimiento.select().count()}  "
+            f"Usuarios: {Usuario.select().count()}  Expedientes: {Expediente.select().count()}")
 
 
 def credentials_path(settings) -> Path:
@@ -84,7 +90,8 @@ def credentials_path(settings) -> Path:
 
 
 def seed(services, tramites: int = 6) -> list[tuple[str, str, str]]:
-    """Create the demo offices, document types and users (when the database has no users).
+    """Create the demo offices and document types, the TUPA (when the database has no procedure) and the users
+    (when it has no users).
 
     Returns (username, role, password) for the users created; the passwords are also written to
     ``credenciales-demo.txt`` in the data folder (readable by its owner only).
@@ -94,6 +101,10 @@ def seed(services, tramites: int = 6) -> list[tuple[str, str, str]]:
             Oficina.insert(codigo=codigo, nombre=nombre, es_mesa_partes=es_mesa).on_conflict_ignore().execute()
         for codigo, nombre in TIPOS_DOCUMENTO:
             TipoDocumento.insert(codigo=codigo, nombre=nombre).on_conflict_ignore().execute()
+        sin_tupa = not Procedimiento.select().exists()
+    if sin_tupa:  # an administrator's later changes to the TUPA are theirs: the demo never undoes them
+        tupa_csv.importar(services, SISTEMA, TUPA.read_bytes(), TUPA.name)
+    with services.db.write():
         if Usuario.select().exists():
             return []
         created = []

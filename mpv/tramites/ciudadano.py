@@ -50,7 +50,7 @@ class SeguimientoPublico:
     pendientes: list[Tarea]
     subsanacion: Tarea | None  # the correction the citizen owes, if any
     adjuntos: list[Adjunto]
-    procedimiento: tupa.Ficha | None  # None: a documento simple
+    procedimiento: tupa.ProcedimientoPresentado | None  # None: a documento simple
 
 
 def seguimiento(services, codigo: str) -> SeguimientoPublico:
@@ -62,7 +62,7 @@ def seguimiento(services, codigo: str) -> SeguimientoPublico:
         expediente, movimientos, pendientes(expediente),
         Tarea.get_or_none((Tarea.expediente == expediente.id) & (Tarea.rol == "ciudadano")),
         list(Adjunto.select().where(Adjunto.expediente == expediente.id).order_by(Adjunto.id)),
-        tupa.ficha(expediente))
+        tupa.de_expediente(expediente))
 
 
 def observacion(expediente: Expediente) -> str:

@@ -66,7 +66,7 @@ def build(expediente: Expediente, calendario: Calendario, entidad: str, base_url
 
 def _procedimiento(expediente: Expediente, calendario: Calendario) -> list[tuple[str, str]]:
     """What the constancia says of the TUPA procedure filed: its calificación and what follows from it."""
-    f = tupa.ficha(expediente)
+    f = tupa.de_expediente(expediente)
     if f is None:
         return [("Procedimiento", "Documento simple (no es un procedimiento del TUPA: sin plazo de procedimiento)")]
     rows = [("Procedimiento (TUPA)", f"{f.codigo} {f.nombre}"), ("Calificación", f.calificacion_texto)]

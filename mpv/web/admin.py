@@ -1,4 +1,4 @@
-"""Administración (admin role): users, offices, document types, local holidays, office hours.
+"""Administración (admin role): users, offices, document types, the TUPA, local holidays, office hours.
 
 Each family of pages lives in its own ``admin_*`` module; this one wires them and holds the two small
 pages left: the index and Horario y corte (:mod:`mpv.tramites.parametros`).
@@ -13,6 +13,7 @@ from .admin_base import AdminResource, texto
 from .admin_catalogos import add_catalogo_routes
 from .admin_correos import add_correo_routes
 from .admin_feriados import add_feriado_routes
+from .admin_tupa import add_tupa_routes
 from .admin_usuarios import add_usuario_routes
 from .requests import read_form
 
@@ -20,6 +21,9 @@ SECCIONES = [
     ("/admin/usuarios", "Usuarios", "Crear cuentas, asignar rol y oficina, desactivar y restablecer contraseñas."),
     ("/admin/oficinas", "Oficinas", "Las unidades orgánicas a las que se derivan los trámites."),
     ("/admin/tipos-documento", "Tipos de documento", "Los tipos que el ciudadano elige al presentar un escrito."),
+    ("/admin/tupa", "TUPA",
+     "Los procedimientos del TUPA: requisitos, derecho de trámite, calificación, plazo y oficina competente; "
+     "descargar e importar el archivo CSV."),
     ("/admin/feriados", "Feriados locales",
      "Feriados locales y regionales y días no laborables, que no cuentan en los plazos."),
     ("/admin/parametros", "Horario y corte", "Nombre de la entidad, horario de atención y hora de corte opcional."),
@@ -41,6 +45,7 @@ def add_admin_routes(app, pages, services):
     app.add_route("/admin/parametros", Parametros(pages, services))
     add_usuario_routes(app, pages, services)
     add_catalogo_routes(app, pages, services)
+    add_tupa_routes(app, pages, services)
     add_feriado_routes(app, pages, services)
     add_correo_routes(app, pages, services)
 

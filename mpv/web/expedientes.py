@@ -83,7 +83,7 @@ class ExpedienteDetalle:
         detalle = expedientes.ver(self._services, staff_actor(req), numero)
         self._pages.render(req, resp, "expediente.html", e=detalle.expediente, r=detalle.remitente,
                            adjuntos=detalle.adjuntos, tareas=detalle.tareas, eventos=detalle.eventos,
-                           copias=detalle.copias, procedimiento=tupa.ficha(detalle.expediente))
+                           copias=detalle.copias, procedimiento=tupa.de_expediente(detalle.expediente))
 
 
 class Seguimiento:
@@ -97,7 +97,7 @@ class Seguimiento:
         vista = expedientes.ver_seguimiento(self._services, staff_actor(req), numero)
         self._pages.render(req, resp, "seguimiento.html", e=vista.expediente, movimientos=vista.movimientos,
                            pendientes=vista.pendientes, bpmn=vista.bpmn, recorrido=vista.recorrido,
-                           procedimiento=tupa.ficha(vista.expediente))
+                           procedimiento=tupa.de_expediente(vista.expediente))
 
 
 def content_disposition(kind: str, nombre: str) -> str:
