@@ -189,3 +189,31 @@ def test_two_processes_at_once_queue_each_digest_once(settings, oficina):
     assert outcomes == ["0", "0", "3"]
     assert [c.destinatario for c in digests()] == ["gdur@muni.gob.pe", "mesa@muni.gob.pe", "urbano@muni.gob.pe"]
     assert Resumen.select().count() == Oficina.select().where(Oficina.activa == True).count()  # noqa: E712
+
+
+def test_the_office_page_has_the_digest_checkbox(services):
+    from webclient import Browser
+
+    from mpv.models import Evento
+    from mpv.web.app import create_app
+
+    make_user("admin", "admin")
+    admin = Browser(create_app(services))
+    admin.login("admin")
+    gdur = Oficina.por_codigo("GDUR")
+    page = admin.get(f"/admin/oficinas/{gdur.id}")
+    assert 'name="alertas" value="true" checked' in page.text and "Enviar resumen diario" in page.text
+    result = admin.post(f"/admin/oficinas/{gdur.id}/resumen", {})
+    assert result.status_code == 303
+    page = admin.get(result.headers["location"])
+    assert "La oficina GDUR ya no recibirá el resumen diario por correo." in page.text
+    assert 'name="alertas" value="true" aria-describedby' in page.text and not Oficina.por_codigo("GDUR").alertas
+    admin.post(f"/admin/oficinas/{gdur.id}/resumen", {"alertas": "true"})
+    assert Oficina.por_codigo("GDUR").alertas
+    assert [(r.accion, r.descripcion) for r in Evento.select().where(Evento.tipo == "admin").order_by(Evento.seq)] == [
+        ("oficina_resumen_desactivado",
+         "La oficina GDUR ya no recibirá el resumen diario de sus expedientes vencidos y por vencer."),
+        ("oficina_resumen_activado",
+         "La oficina GDUR recibirá el resumen diario de sus expedientes vencidos y por vencer.")]
+    assert "Enviar resumen diario" not in admin.get("/admin/tipos-documento/1").text
+    assert admin.post("/admin/tipos-documento/1/resumen", {}).status_code == 404
