@@ -297,7 +297,8 @@ class Resumen(BaseModel):
 
 
 class Correo(BaseModel):
-    """An e-mail to send to a citizen, queued in the same transaction as the step that caused it.
+    """An e-mail to send to a citizen (or to staff: an office notice, a daily digest), queued in the same
+    transaction as the step that caused it.
 
     The text is rendered when it is sent, from the expediente and the Evento rows (immutable), so a
     queued notice never loses what it has to say; a failed send is retried (``mpv.correo.mailer``).

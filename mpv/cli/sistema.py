@@ -35,7 +35,8 @@ def add_commands(sub):
     s.add_argument("--loop", action="store_true", help="repite cada MPV_TIMER_INTERVAL segundos")
     s.set_defaults(func=cmd_timers)
 
-    c = sub.add_parser("correos", help="correos a los ciudadanos y resumen diario a las oficinas").add_subparsers(metavar="acción")
+    c = sub.add_parser("correos", help="correos a los ciudadanos y resumen diario a las oficinas"
+                       ).add_subparsers(metavar="acción")
     s = c.add_parser("enviar", help="envía los correos pendientes")
     s.add_argument("--loop", action="store_true", help="repite cada MPV_TIMER_INTERVAL segundos")
     s.set_defaults(func=cmd_correos_enviar)
