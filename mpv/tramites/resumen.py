@@ -6,8 +6,8 @@ vencer. The figures are the home page's, counted by the same function (:func:`mp
 mesa de partes (its tray: «ubicación: en mesa de partes»).
 
 Exactly once per office and day, whatever the number of processes: the :class:`Resumen` row (unique office + day)
-and the office's Correo rows are written in one transaction. A process that comes second finds the row, or hits
-the unique key and rolls back, and queues nothing. An office is looked at once a day: with nothing to report it
+and the office's Correo rows are written in one transaction. A process that comes second skips the offices it
+sees done, or hits the unique key and rolls back that office's transaction, queueing nothing. An office is looked at once a day: with nothing to report it
 gets its Resumen row and no e-mail. The e-mails are rendered when sent (:mod:`mpv.correo.mensajes`), with the
 figures of that moment.
 """
@@ -113,12 +113,10 @@ def _enviar(services, oficina: Oficina, fecha: date, ahora: datetime) -> tuple[P
     enviar = resumen is not None and resumen.total > 0
     try:
         with services.db.write():
-            if Resumen.select().where(Resumen.oficina == oficina.id, Resumen.fecha == fecha).exists():
-                return None  # another process, whose transaction came first
             row = Resumen.create(oficina=oficina.id, fecha=fecha, creado_en=ahora)
             if enviar:
                 Correo.insert_many([{"tipo": TIPO, "destinatario": email, "resumen": row.id, "proximo_intento": ahora,
                                      "creado_en": ahora} for email in correos]).execute()
     except peewee.IntegrityError:
-        return None  # the unique (oficina, fecha): another process wrote it while this one counted
+        return None  # the unique (oficina, fecha): another process wrote it since this one looked
     return (resumen, len(correos)) if enviar else None
