@@ -284,8 +284,21 @@ class Temporizador(BaseModel):
     desde = pw.DateField(null=True)
 
 
+class Resumen(BaseModel):
+    """The daily digest of one office for one day, queued once (several processes may try); its e-mails are
+    the Correo rows that point at it (:mod:`mpv.tramites.resumen`)."""
+
+    oficina = pw.ForeignKeyField(Oficina, on_delete="CASCADE")
+    fecha = pw.DateField()
+    creado_en = UTCDateTimeField()
+
+    class Meta:
+        indexes = ((("oficina", "fecha"), True),)
+
+
 class Correo(BaseModel):
-    """An e-mail to send to a citizen, queued in the same transaction as the step that caused it.
+    """An e-mail to send to a citizen (or to staff: an office notice, a daily digest), queued in the same
+    transaction as the step that caused it.
 
     The text is rendered when it is sent, from the expediente and the Evento rows (immutable), so a
     queued notice never loses what it has to say; a failed send is retried (``mpv.correo.mailer``).
@@ -295,6 +308,7 @@ class Correo(BaseModel):
     tipo = pw.CharField(max_length=30)  # constancia | observacion | atencion | no_presentado | archivado …
     destinatario = pw.CharField(max_length=200)
     evento_seq = pw.BigIntegerField(null=True)  # the history row the notice is about
+    resumen = pw.ForeignKeyField(Resumen, null=True, on_delete="CASCADE")  # a staff digest: its office and day
     estado = pw.CharField(max_length=12, default="pendiente")  # pendiente | enviado | fallido
     intentos = pw.IntegerField(default=0)
     proximo_intento = UTCDateTimeField(index=True)
@@ -344,17 +358,6 @@ Evento.add_index(Evento.index(Evento.tipo, Evento.momento, Evento.oficina_origen
                               where=pw.SQL("tipo = 'temporizador'"), name="evento_analitica_temporizadores"))
 
 
-class Resumen(BaseModel):
-    """The daily digest of one office for one day, queued once (several processes may try)."""
-
-    oficina = pw.ForeignKeyField(Oficina, on_delete="CASCADE")
-    fecha = pw.DateField()
-    creado_en = UTCDateTimeField()
-
-    class Meta:
-        indexes = ((("oficina", "fecha"), True),)
-
-
 class Cadena(BaseModel):
     """The head of the Evento hash chain: its last ``seq`` and hash (one row)."""
 
@@ -368,7 +371,7 @@ MODELS = [Oficina, Usuario, Sesion, IntentoAcceso, Parametro, TipoDocumento, Fer
 
 
 # Columns added after their table was first released: ``Services.init_db`` adds them to an older database.
-ADDED_COLUMNS = [(Usuario, "cambiar_clave"), (Oficina, "alertas"), (Temporizador, "desde")] + [
+ADDED_COLUMNS = [(Usuario, "cambiar_clave"), (Oficina, "alertas"), (Temporizador, "desde"), (Correo, "resumen")] + [
     (Expediente, name) for name in ("procedimiento", "requisitos", "recibo_pago", "plazo_vence", "plazo_suspendido",
                                     "silencio")]
 

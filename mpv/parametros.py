@@ -1,4 +1,5 @@
-"""Entity-wide settings the administrator edits: the entity's name, office hours, the filing cutoff."""
+"""Entity-wide settings the administrator edits: the entity's name, office hours, the filing cutoff, the hour of
+the offices' daily digest."""
 from __future__ import annotations
 
 import threading
@@ -13,6 +14,7 @@ DEFAULTS = {
     "horario_inicio": "08:00",
     "horario_fin": "16:30",
     "corte_presentacion": "",  # empty: no cutoff (Ley 31465's default)
+    "resumen_hora": "07:00",  # local time from which the offices' daily digest goes out (mpv.tramites.resumen)
 }
 
 LABELS = {
@@ -20,6 +22,7 @@ LABELS = {
     "horario_inicio": "Horario de atención: inicio",
     "horario_fin": "Horario de atención: fin",
     "corte_presentacion": "Hora de corte de la presentación virtual (vacío: sin corte)",
+    "resumen_hora": "Hora del resumen diario a las oficinas",
 }
 
 
@@ -47,6 +50,10 @@ class Parametros:
     def cutoff(self) -> time | None:
         value = self.get("corte_presentacion")
         return time.fromisoformat(value) if value else None
+
+    def hora_resumen(self) -> time:
+        """The local time from which the offices' daily digest is sent."""
+        return time.fromisoformat(self.get("resumen_hora") or DEFAULTS["resumen_hora"])
 
     def refresh(self):
         """Forget the cached values (after a change this process made, once it is committed)."""

@@ -273,4 +273,4 @@ def test_one_set_of_verbs_and_the_old_spellings_still_work_unlisted(capsys, sett
         main(["--help"])
     listed = set(re.findall(r"^    (\S+)", capsys.readouterr().out, re.M))  # the commands --help lists
     assert {"tramites", "usuarios", "oficinas", "definiciones", "auditoria", "correos", "archivos", "serve",
-            "init-db", "demo", "timers", "tupa"} == listed
+            "init-db", "demo", "timers", "tupa", "feriados"} == listed

@@ -14,7 +14,7 @@ from mpv.parametros import DEFAULTS
 from mpv.tramites import parametros
 
 HOURS = {"entidad_nombre": "Municipalidad Distrital de Ejemplo", "horario_inicio": "07:30",
-         "horario_fin": "15:30", "corte_presentacion": "17:00"}
+         "horario_fin": "15:30", "corte_presentacion": "17:00", "resumen_hora": "06:30"}
 
 
 @pytest.fixture
@@ -41,7 +41,8 @@ def test_saving_audits_each_change_and_takes_effect_at_once(services, admin):
     assert rows[0].detalle == (
         "Nombre de la entidad: «Municipalidad Distrital (demostración)» → «Municipalidad Distrital de Ejemplo»; "
         "Horario de atención: inicio: «08:00» → «07:30»; Horario de atención: fin: «16:30» → «15:30»; "
-        "Hora de corte de la presentación virtual (vacío: sin corte): «» → «17:00»")
+        "Hora de corte de la presentación virtual (vacío: sin corte): «» → «17:00»; "
+        "Hora del resumen diario a las oficinas: «07:00» → «06:30»")
     assert rows[1].detalle == "Hora de corte de la presentación virtual (vacío: sin corte): «17:00» → «»"
     assert rows[2].detalle == "sin cambios"
     assert (rows[0].actor_nombre, rows[0].rol, rows[0].ip) == ("admin", "admin", "203.0.113.9")

@@ -448,7 +448,7 @@ def test_a_holiday_date_may_be_typed_day_first(admin):
 # -- office hours and the filing cutoff ---------------------------------------------------------
 
 HOURS = {"entidad_nombre": "Municipalidad Distrital de Ejemplo", "horario_inicio": "07:30",
-         "horario_fin": "15:30", "corte_presentacion": "17:00"}
+         "horario_fin": "15:30", "corte_presentacion": "17:00", "resumen_hora": "06:30"}
 
 
 def test_office_hours_and_cutoff_are_saved(services, admin):

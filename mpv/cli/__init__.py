@@ -1,6 +1,6 @@
 """The ``mpv`` command: set-up and serving (``sistema``), trámites, users and offices (``tramites``), process
-definitions (``procesos``), the TUPA's CSV file (``tupa``). Each command parses its arguments, calls one action
-and prints its result.
+definitions (``procesos``), the TUPA's CSV file (``tupa``), the municipality's holidays (``feriados``). Each
+command parses its arguments, calls one action and prints its result.
 
 Command names follow the naming rule (docs/arquitectura.md): what users call things in Spanish
 (``mpv tramites presentar``, ``mpv usuarios crear``, ``mpv definiciones validar``), machinery in English
@@ -16,7 +16,7 @@ import time
 
 from ..config import Settings, SettingsError
 from ..errors import DefinitionError, InvalidInput, MPVError
-from . import procesos, sistema, tramites, tupa
+from . import feriados, procesos, sistema, tramites, tupa
 
 # Older spellings → today's, so that scripts written for them keep working; --help lists only today's.
 ALIASES = {
@@ -75,6 +75,7 @@ def parser() -> argparse.ArgumentParser:
     tramites.add_commands(sub)
     procesos.add_commands(sub)
     tupa.add_commands(sub)
+    feriados.add_commands(sub)
     return p
 
 

@@ -35,10 +35,21 @@ def add_commands(sub):
     s.add_argument("--loop", action="store_true", help="repite cada MPV_TIMER_INTERVAL segundos")
     s.set_defaults(func=cmd_timers)
 
-    c = sub.add_parser("correos", help="correos a los ciudadanos").add_subparsers(metavar="acción")
+    c = sub.add_parser("correos", help="correos a los ciudadanos y resumen diario a las oficinas"
+                       ).add_subparsers(metavar="acción")
     s = c.add_parser("enviar", help="envía los correos pendientes")
     s.add_argument("--loop", action="store_true", help="repite cada MPV_TIMER_INTERVAL segundos")
     s.set_defaults(func=cmd_correos_enviar)
+    s = c.add_parser("resumen", help="pone en cola el resumen diario de las oficinas, si ya toca",
+                     description="Pone en cola el resumen diario (vencidos y por vencer) de cada oficina activa con el "
+                                 "resumen activado que aún no lo tiene hoy, un correo por usuario activo con "
+                                 "dirección; las oficinas sin nada pendiente no reciben nada. Toca en los días hábiles "
+                                 "desde la hora del parámetro «Hora del resumen diario» (07:00 por defecto); el "
+                                 "servidor (y «mpv timers») lo hace solo. Envíelos después con «mpv correos enviar».")
+    s.add_argument("--forzar", action="store_true",
+                   help="aunque todavía no sea la hora o no sea día hábil; ni así una oficina recibe dos resúmenes "
+                        "el mismo día")
+    s.set_defaults(func=cmd_correos_resumen)
 
     f = sub.add_parser("archivos", help="archivos adjuntos").add_subparsers(metavar="acción")
     s = f.add_parser("limpiar", help="elimina los archivos que ningún expediente referencia (subidas "
@@ -107,9 +118,13 @@ def cmd_serve(args, services) -> int:
 
 
 def cmd_timers(args, services) -> int:
+    from ..tramites.resumen import enviar_resumenes
+
     while True:
         fired = services.engine.fire_due_timers()
         print(f"Temporizadores: {fired} evento(s) registrados.")
+        for pendientes, correos in enviar_resumenes(services).enviados:
+            print(f"Resumen diario de {pendientes.oficina.codigo}: {correos} correo(s) en cola.")
         if not args.loop:
             return 0
         time.sleep(services.settings.timer_interval)
@@ -126,6 +141,22 @@ def cmd_correos_enviar(args, services) -> int:
         if not args.loop:
             return 0
         time.sleep(services.settings.timer_interval)
+
+
+def cmd_correos_resumen(args, services) -> int:
+    from ..tramites.resumen import enviar_resumenes
+
+    envio = enviar_resumenes(services, forzar=args.forzar)
+    if envio.motivo:
+        print(f"Resumen diario del {envio.fecha:%d/%m/%Y}: todavía no toca ({envio.motivo}); use --forzar para "
+              "enviarlo ya.")
+        return 0
+    for p, correos in envio.enviados:
+        print(f"{p.oficina.codigo:8} {p.cifras['vencidos']} vencido(s), {p.cifras['por_vencer']} por vencer: "
+              f"{correos} correo(s) en cola.")
+    print(f"Resumen diario del {envio.fecha:%d/%m/%Y}: {len(envio.enviados)} oficina(s) con resumen en cola "
+          "(las demás ya lo tenían, no tienen nada pendiente, o tienen el resumen desactivado).")
+    return 0
 
 
 def cmd_archivos_limpiar(args, services) -> int:

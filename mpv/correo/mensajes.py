@@ -1,4 +1,5 @@
-"""The e-mails to citizens, rendered when they are sent from the expediente and its Evento rows.
+"""The e-mails to citizens, rendered when they are sent from the expediente and its Evento rows; and the daily
+digest to staff (:mod:`mpv.tramites.resumen`), rendered with the figures of the moment it is sent.
 
 Plain text only (``text/plain``, UTF-8): a legal notice should read the same in every mail client,
 and text has no markup to inject, so the templates in ``templates/correo/`` are rendered without
@@ -20,10 +21,11 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from .. import history
 from ..config import PACKAGE_ROOT
-from ..models import Correo, Evento, Expediente, Oficina
+from ..models import Correo, Evento, Expediente, Oficina, Resumen
 from ..pdf import pdf_name
 from ..text import tamano
-from ..tramites import constancia, silencio
+from ..tramites import constancia, resumen, silencio
+from ..tramites.listados import PLAZOS
 from ..correo_direccion import DireccionNoValida, direccion
 
 TEMPLATES = PACKAGE_ROOT / "templates" / "correo"
@@ -39,6 +41,7 @@ NOMBRES = {
     "silencio_negativo": "Silencio negativo",
     "silencio_positivo_oficina": "Silencio positivo (aviso a la oficina)",
     "silencio_negativo_oficina": "Silencio negativo (aviso a la oficina)",
+    resumen.TIPO: "Resumen diario a la oficina",
 }
 # … and the subject line the citizen reads, after the expediente's number.
 ASUNTOS = {
@@ -78,7 +81,8 @@ class Mensajes:
         self._env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=False,  # text/plain only
                                 undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                                 keep_trailing_newline=True)
-        self._env.filters.update(fecha=self._fecha, fechahora=self._fechahora, tamano=tamano)
+        self._env.filters.update(fecha=self._fecha, fechahora=self._fechahora, tamano=tamano,
+                                 ultimo_dia=self._ultimo_dia)
 
     def build(self, correo: Correo, now: datetime) -> EmailMessage:
         """The message for ``correo``, dated ``now``.
@@ -86,6 +90,8 @@ class Mensajes:
         :raise NoEnviable: unknown notice type, missing expediente or history row, invalid address.
         :raise OSError: a response file is missing from storage (it may come back: worth a retry).
         """
+        if correo.tipo == resumen.TIPO:
+            return self._resumen_diario(correo, now)
         if correo.tipo not in ASUNTOS:
             raise NoEnviable(f"No hay plantilla de correo para el aviso «{correo.tipo}» "
                              f"(conocidos: {', '.join(ASUNTOS)}); corrija la propiedad «notificacion» del BPMN.")
@@ -102,19 +108,44 @@ class Mensajes:
             "constancia_url": f"{base}/constancia/{expediente.codigo}",
         }
         archivos = getattr(self, f"_{correo.tipo}")(expediente, evento, context)
-        msg = EmailMessage()
-        msg["Subject"] = f"Expediente N° {expediente.numero}: {ASUNTOS[correo.tipo]}"
-        msg["From"] = self._settings.smtp_from
         oficina = correo.tipo.endswith("_oficina")  # to staff: the office's notice, not the citizen's
-        msg["To"] = _address("" if oficina else expediente.remitente_nombre, correo.destinatario)
-        msg["Date"] = format_datetime(now.astimezone(self._calendario.tz))
-        # Stable across retries, so a server that got a message twice (a lost reply) can drop the copy.
-        msg["Message-ID"] = f"<mpv-correo-{correo.id}.{int(correo.creado_en.timestamp())}@{self._domain()}>"
-        msg.set_content(self._env.get_template(f"{correo.tipo}.txt").render(**context))
+        msg = self._message(correo, now, f"Expediente N° {expediente.numero}: {ASUNTOS[correo.tipo]}",
+                            _address("" if oficina else expediente.remitente_nombre, correo.destinatario), context)
         for nombre, data in archivos:
             maintype, _, subtype = (mimetypes.guess_type(nombre)[0] or "application/octet-stream").partition("/")
             msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=nombre)
         return msg
+
+    def _message(self, correo: Correo, now: datetime, asunto: str, to: Address, context: dict) -> EmailMessage:
+        """The message of ``correo``: its headers and its template rendered with ``context``."""
+        msg = EmailMessage()
+        msg["Subject"] = asunto
+        msg["From"] = self._settings.smtp_from
+        msg["To"] = to
+        msg["Date"] = format_datetime(now.astimezone(self._calendario.tz))
+        # Stable across retries, so a server that got a message twice (a lost reply) can drop the copy.
+        msg["Message-ID"] = f"<mpv-correo-{correo.id}.{int(correo.creado_en.timestamp())}@{self._domain()}>"
+        msg.set_content(self._env.get_template(f"{correo.tipo}.txt").render(**context))
+        return msg
+
+    def _resumen_diario(self, correo: Correo, now: datetime) -> EmailMessage:
+        """The office's digest: what it has vencido and por vencer as it is ``now``, with a link to each list.
+
+        :raise NoEnviable: the digest row is gone (its office was deleted).
+        """
+        row = Resumen.get_or_none(Resumen.id == correo.resumen_id)
+        if row is None:
+            raise NoEnviable("El correo no está ligado a un resumen diario de una oficina.")
+        p = resumen.pendientes(self._services, row.oficina, now)
+        base = self._settings.base_url
+        listas = [{"titulo": PLAZOS[plazo], "cifra": p.cifras[clave], "filas": p.filas[clave],
+                   "url": f"{base}/tramites?{p.consultas[clave]}"}
+                  for clave, plazo in (("vencidos", "vencido"), ("por_vencer", "por_vencer"))]
+        context = {"entidad": self._parametros.get("entidad_nombre"), "oficina": row.oficina, "fecha": row.fecha,
+                   "ahora": now, "p": p, "listas": listas, "inicio_url": f"{base}/inicio"}
+        asunto = (f"Resumen diario del {row.fecha:%d/%m/%Y}, {row.oficina.nombre}: "
+                  f"{p.cifras['vencidos']} vencido(s), {p.cifras['por_vencer']} por vencer")
+        return self._message(correo, now, asunto, _address("", correo.destinatario), context)
 
     # -- one method per notice: fill ``context``, return the files to attach ---------------------
     def _constancia(self, expediente, evento, context) -> list:
@@ -200,6 +231,10 @@ class Mensajes:
         if isinstance(value, datetime):
             value = value.astimezone(self._calendario.tz).date()
         return value.strftime("%d/%m/%Y") if isinstance(value, date) else "—"
+
+    def _ultimo_dia(self, vence: datetime | None) -> str:
+        """The last day of a plazo that runs out at ``vence`` (the midnight that ends it)."""
+        return "—" if vence is None else self._fecha(vence - timedelta(minutes=1))
 
     def _fechahora(self, value: datetime | None) -> str:
         return "—" if value is None else value.astimezone(self._calendario.tz).strftime("%d/%m/%Y a las %H:%M")

@@ -1,5 +1,5 @@
 """The catalogues staff choose from: offices and document types, each a code + name + active flag, and their
-upkeep in Administración (create, rename, activate, deactivate).
+upkeep in Administración (create, rename, activate, deactivate; an office's daily digest on or off).
 
 Codes are never edited: history rows and process data keep them. Deactivating hides an entry from new choices
 (derivations, filings) and leaves everything recorded with it as it was; the mesa de partes office, which
@@ -134,6 +134,19 @@ def desactivar(services, actor: Actor, catalogo: Catalogo, item_id: int):
     :raise InvalidInput: for the mesa de partes office, which receives every filing. :raise NotFound:
     """
     return _cambiar_estado(services, actor, catalogo, item_id, False)
+
+
+def cambiar_resumen(services, actor: Actor, oficina_id: int, alertas: bool) -> Oficina:
+    """Whether the office gets the daily digest of its expedientes vencidos and por vencer
+    (:mod:`mpv.tramites.resumen`); returns it. :raise NotFound: / :raise NotAllowed:"""
+    _puede(actor)
+    with services.db.write():
+        row = _bloqueada(services, OFICINAS, oficina_id)
+        Oficina.update(alertas=alertas).where(Oficina.id == row.id).execute()
+        auditar(services, actor, "oficina_resumen_" + ("activado" if alertas else "desactivado"),
+                f"La oficina {row.codigo} {'recibirá' if alertas else 'ya no recibirá'} el resumen diario "
+                "de sus expedientes vencidos y por vencer.")
+    return Oficina.get_by_id(row.id)
 
 
 def _cambiar_estado(services, actor: Actor, c: Catalogo, item_id: int, activo: bool):

@@ -135,6 +135,23 @@ def eliminar(services, actor: Actor, feriado_id: int) -> Feriado:
     return feriado
 
 
+def eliminar_dia(services, actor: Actor, fecha: date) -> Feriado:
+    """As :func:`eliminar`, for the municipality's holiday on ``fecha`` (what the ``mpv`` command names).
+
+    :raise NotFound: no holiday of the municipality that day. :raise InvalidInput: it is a national holiday.
+    :raise NotAllowed:
+    """
+    _puede(actor)
+    feriado = Feriado.get_or_none(Feriado.fecha == fecha)
+    if feriado is None:
+        nacional = services.calendario.feriados_nacionales(fecha.year).get(fecha)
+        if nacional:
+            raise InvalidInput(f"El {fecha:%d/%m/%Y} es feriado nacional ({nacional}); no se puede eliminar.")
+        raise NotFound(f"No hay un feriado local registrado el {fecha:%d/%m/%Y}; vea «mpv feriados listar "
+                       f"--anio {fecha.year}».")
+    return eliminar(services, actor, feriado.id)
+
+
 def recalcular_plazos(services, fecha: date) -> int:
     """Re-time, in the caller's write transaction, every running business-day timer whose window holds ``fecha``
     (it started before that day and ends on it or later), by the calendar as this transaction sees it; return how

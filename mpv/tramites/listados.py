@@ -10,6 +10,7 @@ import base64
 import dataclasses
 import re
 from datetime import date, datetime, time, timedelta, timezone
+from urllib.parse import urlencode
 
 import orjson
 import peewee as pw
@@ -294,9 +295,15 @@ def _search(query, q: str, search):
     return query
 
 
+def filtros_plazo() -> dict[str, Filtro]:
+    """The figures of what runs late, each as the filter of the list it opens: the home page's and the daily
+    digest's (:mod:`mpv.tramites.resumen`), so the two cannot disagree."""
+    return {"vencidos": Filtro(plazo="vencido"), "por_vencer": Filtro(plazo="por_vencer", orden="vence")}
+
+
 def filtros_inicio(rol: str, hoy: Hoy) -> dict[str, Filtro]:
     """The home page's figures that open Trámites recibidos, each as the filter of the list it opens."""
-    plazos = {"vencidos": Filtro(plazo="vencido"), "por_vencer": Filtro(plazo="por_vencer", orden="vence")}
+    plazos = filtros_plazo()
     if rol == "oficina":
         return plazos
     return {"presentados_hoy": Filtro(desde=hoy.fecha, hasta=hoy.fecha),
@@ -304,16 +311,31 @@ def filtros_inicio(rol: str, hoy: Hoy) -> dict[str, Filtro]:
             "en_oficinas": Filtro(ubicacion="oficinas"), "observados": Filtro(estado="Observado"), **plazos}
 
 
+def cifras(filtros: dict[str, Filtro], oficina_id: int | None, hoy: Hoy, tz) -> dict[str, int]:
+    """Each of ``filtros`` counted as the list counts it, within what waits in the office ``oficina_id`` (every
+    row when None)."""
+    return {clave: contar(alcance(filtro, oficina_id), tz, hoy) for clave, filtro in filtros.items()}
+
+
 def contadores(filtros: dict[str, Filtro], oficina_id: int | None, hoy: Hoy, tz) -> dict[str, int]:
     """The home page's figures: each of ``filtros`` (:func:`filtros_inicio`) counted as the list counts it,
     within what the user may list, and the sections of an office's tray (``oficina_id``)."""
-    figuras = {clave: contar(alcance(filtro, oficina_id), tz, hoy) for clave, filtro in filtros.items()}
+    figuras = cifras(filtros, oficina_id, hoy, tz)
     if oficina_id is not None:  # the tray's sections (/bandeja): its tasks, and what came «con copia»
         mine = Tarea.select().where(Tarea.oficina == oficina_id)
         figuras.update(por_recibir=mine.where(Tarea.spec == "recibir").count(),
                        en_atencion=mine.where(Tarea.spec != "recibir").count(),
                        con_copia=Copia.select().where(Copia.oficina == oficina_id).count())
     return figuras
+
+
+def consulta(filtro: Filtro) -> str:
+    """The query string of /tramites that lists ``filtro``'s rows (from its first page)."""
+    pares = [("q", filtro.q), ("estado", filtro.estado), ("ubicacion", filtro.ubicacion), ("plazo", filtro.plazo),
+             ("desde", filtro.desde.isoformat() if filtro.desde else ""),
+             ("hasta", filtro.hasta.isoformat() if filtro.hasta else ""),
+             ("orden", "" if filtro.orden == "recientes" else filtro.orden)]
+    return urlencode([(name, value) for name, value in pares if value])
 
 
 # -- the pages: one action each ----------------------------------------------------------------------------

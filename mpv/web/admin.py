@@ -26,7 +26,8 @@ SECCIONES = [
      "descargar e importar el archivo CSV."),
     ("/admin/feriados", "Feriados locales",
      "Feriados locales y regionales y días no laborables, que no cuentan en los plazos."),
-    ("/admin/parametros", "Horario y corte", "Nombre de la entidad, horario de atención y hora de corte opcional."),
+    ("/admin/parametros", "Horario y corte",
+     "Nombre de la entidad, horario de atención, hora de corte opcional y hora del resumen diario."),
     ("/admin/correos", "Correos a ciudadanos",
      "Los avisos por correo a los ciudadanos: pendientes, enviados y fallidos; reintentar los que fallaron."),
 ]
@@ -36,6 +37,8 @@ PARAMETRO_HELP = {
     "horario_fin": "Formato de 24 horas, por ejemplo 16:30; posterior al inicio.",
     "corte_presentacion": "Lo enviado en un día hábil a partir de esta hora se considera presentado el día hábil "
                           "siguiente. Déjelo vacío para no aplicar corte.",
+    "resumen_hora": "Desde esta hora de cada día hábil, cada oficina con el resumen activado recibe por correo sus "
+                    "expedientes vencidos y por vencer (si tiene alguno). Por ejemplo 07:00.",
 }
 
 

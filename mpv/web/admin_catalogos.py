@@ -45,6 +45,7 @@ def add_catalogo_routes(app, pages, services):
         app.add_route(f"{pagina.ruta}/{{item_id:int}}", item)
         for suffix in ("activar", "desactivar"):
             app.add_route(f"{pagina.ruta}/{{item_id:int}}/{suffix}", item, suffix=suffix)
+    app.add_route(f"{OFICINAS.ruta}/{{item_id:int}}/resumen", CatalogoItem(pages, services, OFICINAS), suffix="resumen")
 
 
 class _CatalogoResource(AdminResource):
@@ -106,6 +107,15 @@ class CatalogoItem(_CatalogoResource):
 
     def on_post_desactivar(self, req, resp, item_id):
         self._set_active(req, resp, item_id, catalogos.desactivar, "desactiv")
+
+    def on_post_resumen(self, req, resp, item_id):
+        """An office's «Enviar resumen diario» checkbox (only the offices' pages have this route)."""
+        actor = self._actor(req)
+        alertas = texto(read_form(req), "alertas") == "true"
+        row = catalogos.cambiar_resumen(self._services, actor, item_id, alertas)
+        self._pages.redirect(req, resp, f"{self._p.ruta}/{row.id}",
+                             f"La oficina {row.codigo} {'recibirá' if alertas else 'ya no recibirá'} el resumen "
+                             "diario por correo.")
 
     def _set_active(self, req, resp, item_id, action, estado: str):
         actor = self._actor(req)

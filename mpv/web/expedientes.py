@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from datetime import date
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from ..engine import Actor
 from ..tramites import expedientes, listados, tupa
+from ..tramites.listados import consulta
 from .middleware import require
 
 STAFF = expedientes.PERSONAL
@@ -34,7 +35,7 @@ def date_param(req, name: str, errors: dict) -> date | None:
 
 
 def filtro_tramites(req, errors: dict) -> listados.Filtro:
-    """The filters of Trámites recibidos in the query string (:func:`consulta` writes them); a bad date
+    """The filters of Trámites recibidos in the query string (:func:`mpv.tramites.listados.consulta` writes them); a bad date
     is left out, with its message in ``errors``, and an unknown choice is ignored."""
     orden, plazo, ubicacion = (req.get_param(name) or "" for name in ("orden", "plazo", "ubicacion"))
     return listados.Filtro(
@@ -43,15 +44,6 @@ def filtro_tramites(req, errors: dict) -> listados.Filtro:
         orden=orden if orden in listados.ORDENES else "recientes",
         plazo=plazo if plazo in listados.PLAZOS else "", ubicacion=ubicacion if ubicacion in listados.UBICACIONES else "",
         cursor=req.get_param("despues") or req.get_param("antes") or "", atras=bool(req.get_param("antes")))
-
-
-def consulta(filtro: listados.Filtro) -> str:
-    """The query string of /tramites that lists ``filtro``'s rows (from its first page)."""
-    pares = [("q", filtro.q), ("estado", filtro.estado), ("ubicacion", filtro.ubicacion), ("plazo", filtro.plazo),
-             ("desde", filtro.desde.isoformat() if filtro.desde else ""),
-             ("hasta", filtro.hasta.isoformat() if filtro.hasta else ""),
-             ("orden", "" if filtro.orden == "recientes" else filtro.orden)]
-    return urlencode([(name, value) for name, value in pares if value])
 
 
 class TramitesRecibidos:

@@ -1,5 +1,5 @@
-"""Serving: waitress in this process, plus background threads that fire due timers, send e-mails and
-remove the files no row references."""
+"""Serving: waitress in this process, plus background threads that fire due timers (and queue the offices' daily
+digests), send e-mails and remove the files no row references."""
 from __future__ import annotations
 
 import logging
@@ -15,6 +15,7 @@ import waitress
 
 from ..correo.mailer import SenderThread
 from ..tramites.presentacion import referenced_among
+from ..tramites.resumen import enviar_resumenes
 from ..periodic import Periodic
 from .app import create_app
 
@@ -22,16 +23,19 @@ log = logging.getLogger(__name__)
 
 
 class TimerThread(Periodic):
-    """Fires due timers every ``interval`` seconds until stopped (what ``mpv timers --loop`` does)."""
+    """Fires due timers, then queues the offices' daily digests when they are due, every ``interval`` seconds
+    until stopped (what ``mpv timers --loop`` does)."""
 
-    def __init__(self, engine, interval: float):
-        super().__init__("mpv-timers", engine.db, interval)
-        self._engine = engine
+    def __init__(self, services, interval: float):
+        super().__init__("mpv-timers", services.db, interval)
+        self._services = services
 
     def round(self):
-        fired = self._engine.fire_due_timers()
+        fired = self._services.engine.fire_due_timers()
         if fired:
             log.info("Timers: %d event(s) recorded", fired)
+        for pendientes, correos in enviar_resumenes(self._services).enviados:
+            log.info("Daily digest of %s queued: %d e-mail(s)", pendientes.oficina.codigo, correos)
 
 
 class SweeperThread(Periodic):
@@ -76,8 +80,9 @@ def serve(services, threads: int = 8, timers: bool = True, correos: bool = True,
     sweeper = SweeperThread(services, sweep_interval, sweep_grace) if sweep_interval else None
     if sweeper:
         sweeper.start()
-    # Timers: with several processes each expediente is claimed by one of them (Engine.fire_due_timers).
-    timer = TimerThread(services.engine, settings.timer_interval) if timers else None
+    # Timers: with several processes each expediente is claimed by one of them (Engine.fire_due_timers);
+    # each office's daily digest is queued by one of them (mpv.tramites.resumen).
+    timer = TimerThread(services, settings.timer_interval) if timers else None
     if timer:
         timer.start()
     # E-mails to citizens: several processes may send at once, each row is claimed by one (mpv.correo.mailer).
