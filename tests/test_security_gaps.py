@@ -166,7 +166,7 @@ def _admin_rows():
 
 
 def test_every_admin_post_writes_one_audit_row_naming_the_change(services):
-    from mpv.models import Feriado, Oficina, TipoDocumento, Usuario
+    from mpv.models import Feriado, Oficina, Procedimiento, TipoDocumento, Usuario
 
     make_user("admin", "admin")
     gdur = make_user("gdur", "oficina", "GDUR")
@@ -196,12 +196,23 @@ def test_every_admin_post_writes_one_audit_row_naming_the_change(services):
         ("/admin/feriados", {"fecha": "2026-03-03", "nombre": "Aniversario del distrito", "tipo": "local"},
          "feriado_registrado", "Aniversario del distrito"),
         ("/admin/feriados/{feriado}/eliminar", {}, "feriado_eliminado", "03/03/2026"),
+        ("/admin/oficinas/{GTR}/resumen", {}, "oficina_resumen_desactivado", "GTR"),
+        ("/admin/tupa/nuevo", {"codigo": "LF-01", "nombre": "Licencia de funcionamiento", "requisitos": "Solicitud",
+                               "derecho_tramite": "98.50", "calificacion": "positivo", "plazo_dias": "15",
+                               "oficina": "GDUR", "base_legal": "Ley 28976"}, "procedimiento_creado", "LF-01"),
+        ("/admin/tupa/{LF-01}", {"nombre": "Licencia de funcionamiento", "requisitos": "Solicitud",
+                                 "derecho_tramite": "98.50", "calificacion": "positivo", "plazo_dias": "12",
+                                 "oficina": "GDUR", "base_legal": "Ley 28976"}, "procedimiento_modificado", "15 → 12"),
+        ("/admin/tupa/{LF-01}/desactivar", {}, "procedimiento_desactivado", "LF-01"),
+        ("/admin/tupa/{LF-01}/activar", {}, "procedimiento_activado", "LF-01"),
         ("/admin/parametros", {"entidad_nombre": "Municipalidad de Ejemplo", "horario_inicio": "07:30",
-                               "horario_fin": "15:30", "corte_presentacion": "17:00"}, "parametros", "«17:00»"),
+                               "horario_fin": "15:30", "corte_presentacion": "17:00", "resumen_hora": "07:00"}, "parametros",
+         "«17:00»"),
     ]
     for url, data, accion, names in steps:
         ids = {"{GTR}": Oficina.get_or_none(Oficina.codigo == "GTR"), "{ACTA}": TipoDocumento.get_or_none(
-            TipoDocumento.codigo == "ACTA"), "{feriado}": Feriado.select().first()}
+            TipoDocumento.codigo == "ACTA"), "{feriado}": Feriado.select().first(),
+               "{LF-01}": Procedimiento.get_or_none(Procedimiento.codigo == "LF-01")}
         for key, row in ids.items():
             url = url.replace(key, str(row.id) if row else key)
         before = _admin_rows()

@@ -296,6 +296,18 @@ def test_archivar_with_reason(services, app, users):
     assert Expediente.get_by_id(exp.id).estado == "Archivado"
 
 
+def test_a_field_the_acciones_page_did_not_show_is_not_held_against_it(services, app, users):
+    """Found by test_fuzz: the Archivar page has no «Observación»; a stray value for it (an old tab, a client
+    that sends every field) is not the user's, so it neither stops the step nor gets an error nobody can see."""
+    exp = file_tramite(services)
+    b = browser(app, "mesa")
+    task = Tarea.get(Tarea.expediente == exp.id).task_id
+    result = b.post(f"/expedientes/{exp.numero}/tareas/{task}", {"accion": "archivar", "_vista": "archivar",
+                                                                 "motivo": "Presentado por duplicado",
+                                                                 "observacion": "x" * 5000})
+    assert result.status_code == 303 and Expediente.get_by_id(exp.id).estado == "Archivado"
+
+
 def office_tray(b):
     page = b.get("/bandeja")
     assert page.status_code == 200

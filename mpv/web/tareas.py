@@ -53,6 +53,9 @@ class TaskPage:
         form = read_form(req, self._services.storage, max_file_bytes=self._services.limits.principal_bytes)
         view = form_view(self._services.engine, self._pages.renderer, task.info, task.data, form.get("_vista") or None)
         values = submitted(view["schema"], form)
+        if view["accion"]:  # a view of one acción: what its page did not show is not the user's (nor its error)
+            shown = {f.name for f in view["fields"]} | {"accion"}
+            values = {k: v for k, v in values.items() if k in shown}
         try:
             result = tareas.completar(self._services, actor, numero, task_id, values, form.files)
         except InvalidInput as exc:
