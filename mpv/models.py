@@ -222,6 +222,7 @@ class Expediente(BaseModel):
             (("oficina_actual", "presentado_en", "id"), False),
             (("remitente_documento",), False),
             (("vence", "id"), False),
+            (("plazo_vence", "id"), False),  # the procedures' deadlines por vencer (home page, daily digest)
             (("tipo_documento", "presentado_en", "id"), False),  # the auditor's filter by document type
             # Counts by legal filing date (Trámites recibidos' Desde/Hasta, the home page's «presentados hoy»).
             (("fecha_presentacion", "presentado_en"), False),

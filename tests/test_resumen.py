@@ -78,7 +78,8 @@ def sent_bodies(services) -> dict[str, tuple[str, str]]:
 def test_each_active_user_gets_one_digest_listing_the_vencido_and_the_por_vencer(services, oficina):
     envio = enviar_resumenes(services)
     assert envio.motivo == "" and [(p.oficina.codigo, p.cifras, n) for p, n in envio.enviados] == [
-        ("GDUR", {"vencidos": 1, "por_vencer": 1}, 2), ("MP", {"vencidos": 0, "por_vencer": 1}, 1)]
+        ("GDUR", {"vencidos": 1, "por_vencer": 1, "procedimientos_por_vencer": 0}, 2),
+        ("MP", {"vencidos": 0, "por_vencer": 1, "procedimientos_por_vencer": 0}, 1)]
     assert [(c.destinatario, c.expediente_id, c.estado) for c in digests()] == [
         ("gdur@muni.gob.pe", None, "pendiente"), ("mesa@muni.gob.pe", None, "pendiente"),
         ("urbano@muni.gob.pe", None, "pendiente")]
@@ -136,8 +137,35 @@ def test_the_home_page_shows_the_digests_figures(services, oficina):
     gdur = Actor.de_usuario(Usuario.get(Usuario.username == "gdur"))
     figuras = listados.inicio(services, gdur).figuras
     digest = pendientes(services, Oficina.por_codigo("GDUR"), services.clock())
-    assert {k: figuras[k] for k in ("vencidos", "por_vencer")} == digest.cifras == {"vencidos": 1, "por_vencer": 1}
+    assert {k: figuras[k] for k in ("vencidos", "por_vencer", "procedimientos_por_vencer")} == digest.cifras == {
+        "vencidos": 1, "por_vencer": 1, "procedimientos_por_vencer": 0}
     assert [f["numero"] for f in digest.filas["vencidos"]] == [oficina["vencido"].numero]
+
+
+def test_a_procedures_deadline_por_vencer_is_a_figure_of_the_home_page_and_the_digest(services, oficina, clock):
+    """An expediente of a TUPA procedure waiting in GDUR, whose own deadline (3 business days from Friday 27
+    November: 1, 2 and 3 December) ends tomorrow, is counted apart from the step's plazo and listed with it."""
+    import json
+
+    from mpv.models import Procedimiento
+
+    Procedimiento.create(codigo="LF-01", nombre="Licencia de funcionamiento", requisitos=json.dumps(["Solicitud"]),
+                         calificacion="positivo", plazo_dias=3, oficina=Oficina.por_codigo("GDUR"), base_legal="Ley")
+    mesa = Actor.de_usuario(Usuario.get(Usuario.username == "mesa"))
+    clock.set(lima(2026, 11, 27, 9, 0))
+    exp = file_tramite(services, procedimiento="LF-01", requisitos=[1], asunto="Licencia de la bodega")
+    step(services, exp, mesa, accion="conforme")
+    derivar(services, exp, mesa, "GDUR", plazo_dias=10)
+    clock.set(MIERCOLES)
+    gdur = Actor.de_usuario(Usuario.get(Usuario.username == "gdur"))
+    figuras = listados.inicio(services, gdur).figuras
+    digest = pendientes(services, Oficina.por_codigo("GDUR"), services.clock())
+    assert figuras["procedimientos_por_vencer"] == digest.cifras["procedimientos_por_vencer"] == 1
+    assert [f["numero"] for f in digest.filas["procedimientos_por_vencer"]] == [exp.numero]
+    enviar_resumenes(services)
+    subject, body = sent_bodies(services)["gdur@muni.gob.pe"]
+    assert "1 plazo(s) de procedimiento por vencer" in subject
+    assert f"Expediente N° {exp.numero}: Licencia de la bodega" in body and "Último día del plazo: 03/12/2026" in body
 
 
 def test_the_cli_queues_when_due_and_forzar_sends_before_the_hour_but_never_twice(capsys, settings, clock,

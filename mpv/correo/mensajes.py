@@ -138,13 +138,15 @@ class Mensajes:
             raise NoEnviable("El correo no está ligado a un resumen diario de una oficina.")
         p = resumen.pendientes(self._services, row.oficina, now)
         base = self._settings.base_url
-        listas = [{"titulo": PLAZOS[plazo], "cifra": p.cifras[clave], "filas": p.filas[clave],
+        listas = [{"titulo": PLAZOS[plazo], "cifra": p.cifras[clave], "filas": p.filas[clave], "campo": campo,
                    "url": f"{base}/tramites?{p.consultas[clave]}"}
-                  for clave, plazo in (("vencidos", "vencido"), ("por_vencer", "por_vencer"))]
+                  for clave, plazo, campo in (("vencidos", "vencido", "vence"), ("por_vencer", "por_vencer", "vence"),
+                                              ("procedimientos_por_vencer", "procedimiento_por_vencer", "plazo_vence"))]
         context = {"entidad": self._parametros.get("entidad_nombre"), "oficina": row.oficina, "fecha": row.fecha,
                    "ahora": now, "p": p, "listas": listas, "inicio_url": f"{base}/inicio"}
         asunto = (f"Resumen diario del {row.fecha:%d/%m/%Y}, {row.oficina.nombre}: "
-                  f"{p.cifras['vencidos']} vencido(s), {p.cifras['por_vencer']} por vencer")
+                  f"{p.cifras['vencidos']} vencido(s), {p.cifras['por_vencer']} por vencer"
+                  + (f", {n} plazo(s) de procedimiento por vencer" if (n := p.cifras["procedimientos_por_vencer"]) else ""))
         return self._message(correo, now, asunto, _address("", correo.destinatario), context)
 
     # -- one method per notice: fill ``context``, return the files to attach ---------------------

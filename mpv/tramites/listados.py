@@ -36,6 +36,9 @@ PLAZOS = {
     "vencido": "Vencidos",
     "por_vencer": f"Por vencer (hoy o en los {DIAS_POR_VENCER} días hábiles siguientes)",
     "en_plazo": "En plazo",
+    # The procedure's own deadline (TUPA), not the step's: its last day is today or one of the next days.
+    "procedimiento_por_vencer": f"Plazo del procedimiento por vencer (hoy o en los {DIAS_POR_VENCER} días hábiles "
+                                "siguientes)",
 }
 
 # Where an expediente waits: whose tray holds a pending task of it (Tarea.rol). With a parallel
@@ -114,6 +117,9 @@ class Hoy:
             return corre & (Expediente.vence <= self.por_vencer_hasta)
         if plazo == "en_plazo":
             return corre & (Expediente.vence > self.por_vencer_hasta)
+        if plazo == "procedimiento_por_vencer":  # plazo_vence is None while suspended, and silencio once it ran out
+            return (abierto & (Expediente.plazo_vence > self.ahora) & (Expediente.plazo_vence <= self.por_vencer_hasta)
+                    & (Expediente.silencio == ""))
         raise ValueError(f"plazo desconocido: {plazo!r}")
 
 
@@ -298,7 +304,8 @@ def _search(query, q: str, search):
 def filtros_plazo() -> dict[str, Filtro]:
     """The figures of what runs late, each as the filter of the list it opens: the home page's and the daily
     digest's (:mod:`mpv.tramites.resumen`), so the two cannot disagree."""
-    return {"vencidos": Filtro(plazo="vencido"), "por_vencer": Filtro(plazo="por_vencer", orden="vence")}
+    return {"vencidos": Filtro(plazo="vencido"), "por_vencer": Filtro(plazo="por_vencer", orden="vence"),
+            "procedimientos_por_vencer": Filtro(plazo="procedimiento_por_vencer")}
 
 
 def filtros_inicio(rol: str, hoy: Hoy) -> dict[str, Filtro]:
