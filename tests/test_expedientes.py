@@ -143,7 +143,7 @@ def test_inicio_counts_each_figure_with_the_filter_of_its_list(services, staff, 
     assert mesa.figuras["en_oficinas"] == 1
     assert [(t.spec, t.expediente.numero) for t in mesa.tareas] == [("recepcion", nuevo.numero)]
     gdur = listados.inicio(services, staff["gdur"])
-    assert set(gdur.filtros) == {"vencidos", "por_vencer"}
+    assert set(gdur.filtros) == {"vencidos", "por_vencer", "procedimientos_por_vencer"}
     assert (gdur.figuras["por_recibir"], gdur.figuras["en_atencion"], gdur.figuras["con_copia"]) == (1, 0, 0)
     assert [t.expediente.numero for t in gdur.tareas] == [derivado.numero]
     assert listados.inicio(services, staff["rentas"]).tareas == []
