@@ -45,7 +45,7 @@ FECHAS := 2026-03-07 2026-03-08 2026-07-28 2026-12-08 2026-12-31 2027-01-01
 FECHAS_MODULOS := tests/test_bench_smoke.py tests/test_web.py tests/test_engine.py tests/test_public.py \
 	tests/test_api.py tests/test_plazos.py tests/test_seed.py tests/test_analitica.py tests/test_auditoria.py \
 	tests/test_correo.py tests/test_definiciones_web.py tests/test_cli.py tests/test_faults.py tests/test_web_admin.py \
-	tests/test_sin_reloj.py
+	tests/test_sin_reloj.py tests/test_listados.py tests/test_resumen.py tests/test_feriados_cli.py tests/test_tupa.py
 FECHAS_PG := tests/test_engine.py tests/test_public.py tests/test_api.py tests/test_auditoria.py tests/test_seed.py \
 	tests/test_correo.py
 test-fechas: $(STAMP) $(NODE_STAMP)

@@ -20,6 +20,9 @@ FIGURA = re.compile(r'<a class="cifra[^"]*" href="([^"]+)"><strong>(\d+)</strong
 FILA = re.compile(r'<strong>(\d{4}-\d{6})</strong>.*?class="plazo ([a-z-]+)"', re.S)
 
 
+pytestmark = pytest.mark.fecha_fija  # the registro's plazos are written out on the days of March 2026
+
+
 @pytest.fixture
 def app(services):
     return create_app(services)

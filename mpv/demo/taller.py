@@ -30,6 +30,10 @@ class _Descartar(Exception):
     pass
 
 
+class _Coinciden(Exception):
+    """Two timers of a template fall due at the same moment, counted differently."""
+
+
 @contextlib.contextmanager
 def descartado(database):
     """A write transaction that is always rolled back (the engine's own transactions nest in it)."""
@@ -67,14 +71,24 @@ class Taller:
     def plantilla(self, escenario: str, x: str) -> Plantilla:
         key = (escenario, x if usa_oficinas(escenario) else "")
         if key not in self._hechas:
-            self._hechas[key] = self._build(*key)
+            self._hechas[key] = self._sin_coincidencias(*key)
         return self._hechas[key]
+
+    def _sin_coincidencias(self, escenario: str, x: str) -> Plantilla:
+        """The template, built again with other plazos while two of its timers would share a due time without
+        counting the same days from the same date: a clone could not tell them apart."""
+        for intento in range(8):
+            try:
+                return self._build(escenario, x, intento)
+            except _Coinciden:
+                continue
+        raise ValueError(f"la plantilla {escenario} ({x}) no logra plazos distintos")
 
     def __len__(self):
         return len(self._hechas)
 
-    def _build(self, escenario: str, x: str) -> Plantilla:
-        rng = random.Random(f"{escenario}:{x}")
+    def _build(self, escenario: str, x: str, intento: int = 0) -> Plantilla:
+        rng = random.Random(f"{escenario}:{x}" + (f":{intento}" if intento else ""))
         offices = {"X": x, "Y": self.siguiente(x) if x else ""}
         steps = actos(ESCENARIOS[escenario])
         with descartado(self.services.db):
@@ -82,15 +96,15 @@ class Taller:
             self.reloj.now = self.inicio
             exp = self._presentar()
             dues: dict[str, int] = {}  # due time (ISO) -> timer index
-            timers, pendientes, seen = [], [[]], set()
-            pendientes.append(self._timers(exp.id, 0, moments[0], dues, timers, seen))
+            timers, pendientes = [], [[]]
+            pendientes.append(self._timers(exp.id, 0, moments[0], dues, timers))
             for k, acto in enumerate(steps, 1):
                 waiting = [datetime.fromisoformat(d) for d in dues if dues[d] in pendientes[k]]
                 when = momento(acto, moments[-1], waiting, rng, self.dias, plantilla=True)
                 moments.append(when)
                 self.reloj.now = when
                 self._act(acto, exp, offices, rng)
-                pendientes.append(self._timers(exp.id, k, when, dues, timers, seen))
+                pendientes.append(self._timers(exp.id, k, when, dues, timers))
             disparos = [[] if k == 0 or steps[k - 1].tipo != "vence" else
                          [i for i in pendientes[k] if i not in pendientes[k + 1]] for k in range(len(steps) + 1)]
             return self._capture(escenario, x, steps, exp.id, moments, dues, timers, pendientes, disparos)
@@ -105,18 +119,18 @@ class Taller:
                  "asunto": "Plantilla", "folios": 1, "acepta_notificacion": "true"}
         return presentar(services, datos, received, [], ip="10.0.0.1")
 
-    def _timers(self, expediente_id, k, when, dues, timers, seen) -> list[int]:
+    def _timers(self, expediente_id, k, when, dues, timers) -> list[int]:
         """The timers waiting after act k; new ones are numbered with the act and plazo that started them."""
         waiting = []
         for row in Temporizador.select().where(Temporizador.expediente == expediente_id):
             value = row.vence.isoformat()
+            desde = row.desde or when.astimezone(self.dias.tz).date()
+            cuenta = (desde, self.dias.plazo_de(desde, row.vence))
             if value not in dues:
-                if value in seen:
-                    raise ValueError(f"temporizador repetido en la plantilla: {value}")
                 dues[value] = len(timers)
-                desde = row.desde or when.astimezone(self.dias.tz).date()
-                timers.append((k, desde, self.dias.plazo_de(desde, row.vence)))
-                seen.add(value)
+                timers.append((k, *cuenta))
+            elif timers[dues[value]][1:] != cuenta:  # the same due time, by another count (see _sin_coincidencias)
+                raise _Coinciden(value)
             waiting.append(dues[value])
         return waiting
 
