@@ -1,0 +1,109 @@
+"""Issue 14, item 3: every PDF received has its digital signatures verified (:mod:`mpv.firmas`), kept with its
+Adjunto and in the history, and shown in Ver datos, the public seguimiento and the API. An invalid signature is
+shown with its problem and never blocks a filing."""
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from asn1crypto import x509 as asn1_x509
+from cryptography.hazmat.primitives import serialization
+
+from firmas_pki import Autoridad, modificar_pagina
+from mpv import firmas
+from mpv.demo import sample_pdf
+from mpv.firmas import MODIFICADO, NO_VERIFICADA, SIN_RAIZ, VENCIDO, cargar_raices, verificar
+
+
+@pytest.fixture
+def pki(clock):
+    """A trusted authority and a stranger's one, both started a month before the test's day."""
+    return Autoridad(clock() - timedelta(days=30)), Autoridad(clock() - timedelta(days=30), "Raíz ajena")
+
+
+def raices(*autoridades):
+    return [asn1_x509.Certificate.load(a.raiz.public_bytes(serialization.Encoding.DER)) for a in autoridades]
+
+
+def escrito(tmp_path: Path, data: bytes, nombre="firmado.pdf") -> Path:
+    path = tmp_path / nombre
+    path.write_bytes(data)
+    return path
+
+
+def test_a_valid_signature_from_a_trusted_root(tmp_path, clock, pki):
+    confiable, _ = pki
+    cuando = clock() - timedelta(hours=1)
+    ana = confiable.firmante("Ana Rojas", "PNOPE-45871236")
+    [firma] = verificar(escrito(tmp_path, ana.firmar(sample_pdf("Solicitud"), cuando)), clock(), raices(confiable))
+    assert (firma.firmante, firma.documento_identidad, firma.firmado_en) == ("Ana Rojas", "DNI 45871236", cuando)
+    assert firma.intacto and firma.confiable and firma.problema == ""
+    assert firma.resumen == (f"Firmado por Ana Rojas (DNI 45871236) el {cuando.astimezone(clock().tzinfo):%d/%m/%Y %H:%M}; "
+                             "el documento no cambió después de la firma; certificado emitido por una raíz de confianza")
+    assert firma.para_historial()["firmado_en"] == cuando.isoformat()
+
+
+def test_a_document_changed_after_signing(tmp_path, clock, pki):
+    confiable, _ = pki
+    firmado = confiable.firmante("Ana Rojas").firmar(sample_pdf("Solicitud"), clock() - timedelta(hours=1))
+    [firma] = verificar(escrito(tmp_path, modificar_pagina(firmado)), clock(), raices(confiable))
+    assert not firma.intacto and firma.confiable and firma.problema == MODIFICADO
+    assert MODIFICADO in firma.resumen
+    # A byte changed inside the signed range: the digest no longer matches.
+    i = firmado.index(b"/Producer") + 12
+    [firma] = verificar(escrito(tmp_path, firmado[:i] + bytes([firmado[i] ^ 1]) + firmado[i + 1:], "byte.pdf"),
+                        clock(), raices(confiable))
+    assert not firma.intacto and firma.problema.startswith(MODIFICADO)
+
+
+def test_an_expired_certificate(tmp_path, clock, pki):
+    confiable, _ = pki
+    vencida = confiable.firmante("Ana Rojas", "PNOPE-45871236", dias=10)
+    [firma] = verificar(escrito(tmp_path, vencida.firmar(sample_pdf("Solicitud"), clock() - timedelta(hours=1))),
+                        clock(), raices(confiable))
+    assert firma.intacto and not firma.confiable and firma.problema == VENCIDO
+    assert firma.resumen.endswith(f"el documento no cambió después de la firma; {VENCIDO}")
+
+
+def test_a_root_that_is_not_configured(tmp_path, clock, pki):
+    confiable, ajena = pki
+    path = escrito(tmp_path, ajena.firmante("Luis Paz").firmar(sample_pdf("Solicitud"), clock() - timedelta(hours=1)))
+    for configuradas in (raices(confiable), []):
+        [firma] = verificar(path, clock(), configuradas)
+        assert firma.intacto and not firma.confiable and firma.problema == SIN_RAIZ
+
+
+def test_a_second_signature_is_an_allowed_update(tmp_path, clock, pki):
+    confiable, ajena = pki
+    cuando = clock() - timedelta(hours=2)
+    dos = confiable.firmante("Luis Paz", "VATPE-20123456789").firmar(
+        confiable.firmante("Ana Rojas").firmar(sample_pdf("Solicitud"), cuando), cuando + timedelta(hours=1), "Firma2")
+    primera, segunda = verificar(escrito(tmp_path, dos), clock(), raices(confiable))
+    assert (primera.firmante, primera.firmado_en, primera.intacto, primera.confiable) == ("Ana Rojas", cuando, True, True)
+    assert (segunda.firmante, segunda.documento_identidad, segunda.intacto) == ("Luis Paz", "RUC 20123456789", True)
+
+
+def test_unsigned_and_damaged_files(tmp_path, clock, pki):
+    assert verificar(escrito(tmp_path, sample_pdf("Solicitud")), clock(), []) == []
+    assert verificar(escrito(tmp_path, b"%PDF-1.7 roto\n%%EOF", "roto.pdf"), clock(), []) == []
+    firmado = pki[0].firmante("Ana Rojas").firmar(sample_pdf("Solicitud"), clock() - timedelta(hours=1))
+    i = firmado.rindex(b"/Contents <") + len(b"/Contents <")
+    danado = firmado[:i] + b"0" * 40 + firmado[i + 40:]  # the signature's CMS is no longer readable
+    [firma] = verificar(escrito(tmp_path, danado, "danado.pdf"), clock(), [])
+    assert not firma.intacto and not firma.confiable and firma.problema == NO_VERIFICADA
+
+
+def test_trust_roots_load_from_pem_and_der_files_and_folders(tmp_path, pki):
+    confiable, ajena = pki
+    carpeta = tmp_path / "raices"
+    carpeta.mkdir()
+    (carpeta / "a.pem").write_bytes(confiable.raiz_pem())
+    (carpeta / "b.cer").write_bytes(ajena.raiz.public_bytes(serialization.Encoding.DER))
+    (tmp_path / "sola.crt").write_bytes(confiable.raiz_pem())
+    assert len(cargar_raices([carpeta, tmp_path / "sola.crt"])) == 3
+    (tmp_path / "mala.pem").write_bytes(b"no es un certificado")
+    with pytest.raises(ValueError, match="mala.pem"):
+        cargar_raices([tmp_path / "mala.pem"])
+    with pytest.raises(ValueError, match="no existe"):
+        cargar_raices([tmp_path / "falta.pem"])
