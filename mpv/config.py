@@ -47,10 +47,14 @@ class Settings:
     limite_ingresos: int = 30
     # waitress: the address of a reverse proxy whose X-Forwarded-* headers are trusted ("" = none).
     trusted_proxy: str = ""
+    # Certificates (PEM or DER files, or folders of them) a digital signature's chain must reach to be trusted:
+    # the IOFE roots the entity installs (mpv.firmas).
+    trust_roots: tuple[Path, ...] = ()
 
     def __post_init__(self):
         object.__setattr__(self, "data_dir", Path(self.data_dir))
         object.__setattr__(self, "workflows_dir", Path(self.workflows_dir))
+        object.__setattr__(self, "trust_roots", tuple(Path(p) for p in self.trust_roots))
         if not self.database_url:
             object.__setattr__(self, "database_url", f"sqlite:///{self.data_dir / 'mpv.sqlite3'}")
         if not self.base_url:
@@ -122,6 +126,8 @@ class Settings:
         for name, (field, low, high) in numbers.items():
             if env.get(name):
                 kwargs[field] = _integer(env, name, low, high)
+        if env.get("MPV_TRUST_ROOTS"):
+            kwargs["trust_roots"] = tuple(Path(p) for p in env["MPV_TRUST_ROOTS"].split(os.pathsep) if p.strip())
         if env.get("MPV_SMTP_STARTTLS"):
             value = env["MPV_SMTP_STARTTLS"].strip().lower()
             if value not in ("true", "false", "1", "0", "si", "no"):

@@ -96,8 +96,9 @@ def _verificar_una(firma, momento: datetime, raices) -> Firma:
         log.info("Signature %s not verified: %r", getattr(firma, "field_name", "?"), exc)
         return _no_verificada()
     sujeto = estado.signing_cert.subject.native
-    firmante = str(sujeto.get("common_name") or sujeto.get("organization_name") or "firmante sin nombre")
-    documento = _documento(sujeto)
+    # The lengths FirmaAdjunto keeps: a certificate may carry names of any length.
+    firmante = str(sujeto.get("common_name") or sujeto.get("organization_name") or "firmante sin nombre")[:250]
+    documento = _documento(sujeto)[:60]
     sello = estado.timestamp_validity.timestamp if estado.timestamp_validity is not None else None
     firmado_en = sello or estado.signer_reported_dt
     intacto = (estado.intact and estado.coverage in (SignatureCoverageLevel.ENTIRE_FILE,

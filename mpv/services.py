@@ -8,11 +8,12 @@ from typing import Callable
 
 from . import history
 from .tramites.busqueda import Busqueda
-from .config import Settings
+from .config import Settings, SettingsError
 from .db import Database
 from .engine.definitions import DefinitionStore
 from .engine import Engine
 from .errors import MPVError
+from .firmas import cargar_raices
 from .tramites.presentacion import Limits
 from .models import ADDED_COLUMNS, MODELS, Feriado, create_tables
 from .parametros import Parametros
@@ -41,6 +42,7 @@ class Services:
     busqueda: Busqueda
     parametros: Parametros
     refusals: Refusals  # one per process: the per-minute folding of refused requests is shared
+    raices: list = dataclasses.field(default_factory=list)  # MPV_TRUST_ROOTS, read once (mpv.firmas)
 
     @classmethod
     def build(cls, settings: Settings, clock: Callable[[], datetime] = system_clock,
@@ -50,10 +52,15 @@ class Services:
         calendario = Calendario(settings.tz, _feriados_locales, cutoff=parametros.cutoff)
         definitions = DefinitionStore(settings.workflows_dir, cache=cache_definitions, clock=clock)
         engine = Engine(db, definitions, calendario, clock, prune=prune)
+        try:
+            raices = cargar_raices(settings.trust_roots)
+        except ValueError as exc:
+            raise SettingsError(f"MPV_TRUST_ROOTS: {exc}") from exc
         return cls(settings=settings, db=db, clock=clock, calendario=calendario,
                    storage=Storage(settings.attachments_dir), definitions=definitions, engine=engine,
                    limits=Limits(settings.max_principal_mb * MB, settings.max_anexo_mb * MB, settings.max_anexos),
-                   busqueda=Busqueda(db), parametros=parametros, refusals=Refusals(db, clock))
+                   busqueda=Busqueda(db), parametros=parametros, refusals=Refusals(db, clock),
+                   raices=raices)
 
     def init_db(self):
         """Create what is missing: tables, the audit chain's head, the workflows folder's versions.

@@ -97,7 +97,11 @@ def main(argv=None, settings: Settings | None = None, clock=None) -> int:
         return args.func(args, settings)
     from ..services import Services, system_clock
 
-    services = Services.build(settings, clock=clock or system_clock)
+    try:
+        services = Services.build(settings, clock=clock or system_clock)
+    except SettingsError as exc:  # a trust root that cannot be read (MPV_TRUST_ROOTS)
+        print(f"Error de configuración: {exc}", file=sys.stderr)
+        return 2
     try:
         services.init_db()
         return args.func(args, services)

@@ -4,6 +4,7 @@ Every query here runs on each step, so each is a :class:`PreparedQuery` (its SQL
 """
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timezone
 
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
@@ -21,7 +22,7 @@ from .. import history
 from . import forms, relojes
 from .definitions import Definition, UserTaskInfo
 from ..errors import Conflict
-from ..models import Adjunto, Copia, Correo, Expediente, Oficina, Tarea, Temporizador, Usuario
+from ..models import Adjunto, Copia, Correo, Expediente, FirmaAdjunto, Oficina, Tarea, Temporizador, Usuario
 from ..prepared import PreparedQuery
 from .state import STATE_FORMAT, prune_finished
 from .values import CIUDADANO, SISTEMA, Actor, NuevoAdjunto, StepResult
@@ -155,7 +156,7 @@ class Step:
         tarea = self.tareas().get(str(task.id))
         payload = dict(values)
         if adjuntos:
-            payload["adjuntos"] = [{"sha256": a.sha256, "nombre": a.nombre, "tipo": a.tipo} for a in adjuntos]
+            payload["adjuntos"] = [a.para_historial() for a in adjuntos]
         row = self.record(tipo="tarea", accion=str(accion or info.name), descripcion=descripcion[:200],
                           tarea=info.name, tarea_id=str(task.id), tarea_desde=tarea.desde if tarea else None, detalle=detalle,
                           oficina_origen=self.office_of(task, info), payload=payload)
@@ -269,8 +270,11 @@ class Step:
             setattr(expediente, name, as_read(value))
         expediente.version += 1
         for adjunto in adjuntos or []:
-            INSERT_ATTACHMENT.insert(expediente.id, adjunto.sha256, adjunto.nombre, adjunto.tamano, adjunto.tipo,
-                                    self.now)
+            adjunto_id = INSERT_ATTACHMENT.insert(expediente.id, adjunto.sha256, adjunto.nombre, adjunto.tamano,
+                                                  adjunto.tipo, self.now)
+            if adjunto.firmas:
+                FirmaAdjunto.insert_many([{**dataclasses.asdict(f), "adjunto": adjunto_id, "orden": orden}
+                                          for orden, f in enumerate(adjunto.firmas, 1)]).execute()
         if self.copias:
             ids = dict(Oficina.select(Oficina.codigo, Oficina.id).where(
                 Oficina.codigo.in_([c for c, _ in self.copias])).tuples())

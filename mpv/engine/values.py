@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 
 from .definitions import UserTaskInfo
+from ..firmas import Firma
 from ..models import Expediente
 
 CIUDADANO = "ciudadano"  # the pseudo-office of tasks in the Ciudadano lane
@@ -55,6 +56,12 @@ class NuevoAdjunto:
     nombre: str
     tamano: int
     tipo: str
+    firmas: list[Firma] = dataclasses.field(default_factory=list)  # verified before the step (mpv.firmas)
+
+    def para_historial(self) -> dict:
+        """The file as the step's Evento payload lists it: with its signatures' summaries when it has any."""
+        fila = {"sha256": self.sha256, "nombre": self.nombre, "tamano": self.tamano, "tipo": self.tipo}
+        return {**fila, "firmas": [f.para_historial() for f in self.firmas]} if self.firmas else fila
 
 
 

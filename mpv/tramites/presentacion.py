@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from ..engine import STATE_FORMAT, Actor, NuevoAdjunto
 from ..text import fold
 from ..errors import ArchivoRechazado, InvalidInput
+from ..firmas import verificar
 from ..models import Adjunto, Expediente, Numeracion, Remitente, TipoDocumento
 from ..pdf import check_pdf, pdf_name
 from . import tupa
@@ -129,7 +130,17 @@ def presentar(services, datos: dict, principal: Received | None, anexos: list[Re
                                      detalle=exc.message)
         raise
     with services.storage.kept(received, referenced) as stored:
-        return _registrar(services, limpio, stored, ip, proceso)
+        tipos = ["principal" if i == 0 else "anexo" for i in range(len(stored))]
+        return _registrar(services, limpio, nuevos_adjuntos(services, stored, tipos), ip, proceso)
+
+
+def nuevos_adjuntos(services, stored: list[Stored], tipos: list[str]) -> list[NuevoAdjunto]:
+    """The files just kept, as a step attaches them, each with its digital signatures verified
+    (:func:`mpv.firmas.verificar`, at the moment received): here, before the step, so its transaction stays short."""
+    momento = services.clock()
+    return [NuevoAdjunto(s.sha256, pdf_name(s.nombre), s.size, tipo,
+                         verificar(services.storage.path(s.sha256), momento, services.raices))
+            for s, tipo in zip(stored, tipos)]
 
 
 def referenced(sha256: str) -> bool:
@@ -157,7 +168,7 @@ def referenced_among(hashes: list[str]) -> set[str]:
     return {sha for (sha,) in query.tuples()}
 
 
-def _registrar(services, d: dict, stored: list[Stored], ip: str, proceso: str) -> Expediente:
+def _registrar(services, d: dict, adjuntos: list[NuevoAdjunto], ip: str, proceso: str) -> Expediente:
     now: datetime = services.clock().astimezone(timezone.utc)  # as the row reads back: it is not read again
     calendario = services.calendario
     definition = services.definitions.active(proceso)
@@ -181,10 +192,7 @@ def _registrar(services, d: dict, stored: list[Stored], ip: str, proceso: str) -
             definicion=definition.row_id, estado="Presentado", estado_motor="{}",
             formato_estado=STATE_FORMAT, version=0, actualizado_en=now)
         expediente.save(force_insert=True)
-        adjuntos = [NuevoAdjunto(s.sha256, pdf_name(s.nombre), s.size, "principal" if i == 0 else "anexo")
-                    for i, s in enumerate(stored)]
-        payload = {**d, "adjuntos": [{"sha256": a.sha256, "nombre": a.nombre, "tamano": a.tamano, "tipo": a.tipo}
-                                     for a in adjuntos],
+        payload = {**d, "adjuntos": [a.para_historial() for a in adjuntos],
                    "fecha_presentacion": expediente.fecha_presentacion.isoformat()}
         actor = Actor.ciudadano(expediente, ip)
         return services.engine.start(expediente, actor, payload, adjuntos).expediente

@@ -7,11 +7,11 @@ from datetime import date
 
 from ..engine import forms
 from ..engine.definitions import UserTaskInfo
-from ..engine import CIUDADANO, Actor, NuevoAdjunto, StepResult, TaskView
+from ..engine import CIUDADANO, Actor, StepResult, TaskView
 from ..errors import ArchivoRechazado, Conflict, InvalidInput, NotAllowed, NotFound
-from .presentacion import referenced
+from .presentacion import nuevos_adjuntos, referenced
 from ..models import Copia, Evento, Expediente, Oficina, Tarea
-from ..pdf import check_pdf, pdf_name
+from ..pdf import check_pdf
 from ..storage import Received
 from . import expedientes
 from .roles import exigir_rol
@@ -86,8 +86,8 @@ def completar(services, actor: Actor, numero: str, task_id: str, valores: dict,
             props = forms.properties(schema)
             tipos = [tipo or props.get(name, {}).get("x-mpv-tipo-adjunto", name)
                      for name, items in archivos.items() for _ in items]
-            adjuntos = [NuevoAdjunto(s.sha256, pdf_name(s.nombre), s.size, t) for s, t in zip(stored, tipos)]
-            return services.engine.complete(expediente.id, task_id, actor, valores, adjuntos)
+            return services.engine.complete(expediente.id, task_id, actor, valores,
+                                            nuevos_adjuntos(services, stored, tipos))
     except BaseException as exc:
         services.storage.discard(recibidos)
         if isinstance(exc, ArchivoRechazado):
