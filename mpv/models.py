@@ -382,8 +382,7 @@ class FirmaAdjunto(BaseModel):
 
 
 MODELS = [Oficina, Usuario, Sesion, IntentoAcceso, Parametro, TipoDocumento, Feriado, Procedimiento, ProcessDefinition, Remitente, Numeracion,
-          Expediente, Adjunto, Tarea, Copia, Temporizador, Correo, Evento, Resumen, Cadena,
-          FirmaAdjunto]
+          Expediente, Adjunto, Tarea, Copia, Temporizador, Correo, Evento, Resumen, Cadena, FirmaAdjunto]
 
 
 # Columns added after their table was first released: ``Services.init_db`` adds them to an older database.

@@ -12,7 +12,7 @@ from ..errors import NotFound
 from ..models import Adjunto, Evento, Expediente, Tarea, TipoDocumento
 from ..pdf import pdf_name
 from . import constancia, tupa
-from .expedientes import por_codigo
+from .expedientes import con_firmas, por_codigo
 
 
 def tipos_documento() -> list[tuple[str, str]]:
@@ -61,7 +61,7 @@ def seguimiento(services, codigo: str) -> SeguimientoPublico:
     return SeguimientoPublico(
         expediente, movimientos, pendientes(expediente),
         Tarea.get_or_none((Tarea.expediente == expediente.id) & (Tarea.rol == "ciudadano")),
-        list(Adjunto.select().where(Adjunto.expediente == expediente.id).order_by(Adjunto.id)),
+        con_firmas(Adjunto.select().where(Adjunto.expediente == expediente.id).order_by(Adjunto.id)),
         tupa.de_expediente(expediente))
 
 

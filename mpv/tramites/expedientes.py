@@ -13,7 +13,7 @@ from ..engine import SISTEMA, Actor
 from ..engine.path import recorrido
 from ..errors import NotAllowed, NotFound
 from .roles import exigir_rol
-from ..models import Adjunto, Copia, Evento, Expediente, Oficina, Remitente, Tarea
+from ..models import Adjunto, Copia, Evento, Expediente, FirmaAdjunto, Oficina, Remitente, Tarea
 from ..pdf import pdf_name
 
 # The roles of the municipality's staff: they read the register (an office, what reached it).
@@ -112,6 +112,11 @@ def por_codigo(codigo: str) -> Expediente:
     return expediente
 
 
+def con_firmas(adjuntos) -> list[Adjunto]:
+    """The Adjunto rows of the query ``adjuntos``, each with its ``firmas`` in the file's order (one more query)."""
+    return pw.prefetch(adjuntos, FirmaAdjunto.select().order_by(FirmaAdjunto.orden))
+
+
 def ver(services, actor: Actor, numero: str) -> Detalle:
     """Figs. 4–6: what staff see of the expediente ``numero``; only mesa de partes sends events from here.
 
@@ -119,7 +124,7 @@ def ver(services, actor: Actor, numero: str) -> Detalle:
     solo_personal(actor)
     expediente = visible(actor, numero)
     return Detalle(
-        expediente, expediente.remitente, list(expediente.adjuntos.order_by(Adjunto.id)),
+        expediente, expediente.remitente, con_firmas(expediente.adjuntos.order_by(Adjunto.id)),
         tareas=list(services.engine.tasks_for(actor, expediente.id)),
         eventos=services.engine.events_for(actor, expediente) if actor.rol == "mesa" else [],
         copias=list(Copia.select(Copia, Oficina).join(Oficina).where(Copia.expediente == expediente.id)))

@@ -84,7 +84,16 @@ class SeguimientoPublico:
             **plazo_legal(expediente, calendario),
             "eventos": [{"fecha": iso(m.momento, calendario), "accion": m.descripcion, "oficina_origen": m.origen,
                          "oficina_destino": m.destino, "detalle": m.detalle} for m in seguimiento.movimientos],
+            "documentos": [{"nombre": a.nombre, "tipo": a.tipo, "sha256": a.sha256,
+                            "firmas": [firma(f, calendario) for f in a.firmas]} for a in seguimiento.adjuntos],
         }
+
+
+def firma(f, calendario) -> dict:
+    """A digital signature of a document (:mod:`mpv.firmas`) as the API gives it; a problem is never left out."""
+    return {"firmante": f.firmante, "documento_identidad": f.documento_identidad,
+            "firmado_en": iso(f.firmado_en, calendario) if f.firmado_en else None, "intacto": f.intacto,
+            "confiable": f.confiable, "resumen": f.resumen, "problema": f.problema}
 
 
 def plazo_legal(expediente, calendario) -> dict:

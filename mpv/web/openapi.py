@@ -143,7 +143,7 @@ SCHEMAS = {
     "Seguimiento": {
         "type": "object",
         "required": ["numero", "estado", "fecha_presentacion", "terminado", "procedimiento", "plazo_vence",
-                     "plazo_suspendido", "silencio", "eventos"],
+                     "plazo_suspendido", "silencio", "eventos", "documentos"],
         "additionalProperties": False,
         "properties": {
             "numero": {"type": "string"},
@@ -152,6 +152,39 @@ SCHEMAS = {
             "terminado": {"type": "boolean"},
             **PLAZO_LEGAL,
             "eventos": {"type": "array", "items": _ref("schemas/Evento")},
+            "documentos": {"type": "array", "items": _ref("schemas/Documento"),
+                           "description": "Los archivos del trámite, en el orden en que llegaron."},
+        },
+    },
+    "Documento": {
+        "type": "object",
+        "required": ["nombre", "tipo", "sha256", "firmas"],
+        "additionalProperties": False,
+        "properties": {
+            "nombre": {"type": "string"},
+            "tipo": {"type": "string", "description": "principal, anexo, subsanacion, respuesta…"},
+            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+            "firmas": {"type": "array", "items": _ref("schemas/Firma"),
+                       "description": "Sus firmas digitales, verificadas al recibirlo; vacío: sin firma digital."},
+        },
+    },
+    "Firma": {
+        "type": "object",
+        "required": ["firmante", "documento_identidad", "firmado_en", "intacto", "confiable", "resumen", "problema"],
+        "additionalProperties": False,
+        "description": "Una firma digital (Ley 27269). Una firma observada se muestra con su problema: no impide "
+                       "la presentación.",
+        "properties": {
+            "firmante": {"type": "string", "description": "Nombre del certificado; vacío si no se pudo leer."},
+            "documento_identidad": {"type": "string", "description": "«DNI 45871236», «RUC 20123456789» o vacío."},
+            "firmado_en": {"type": "string", "format": "date-time", "nullable": True,
+                           "description": "Hora del sello de tiempo, o la que declara el firmante."},
+            "intacto": {"type": "boolean", "description": "El documento no cambió después de la firma."},
+            "confiable": {"type": "boolean",
+                          "description": "El certificado llega a una raíz de confianza configurada y era válido "
+                                         "al firmar."},
+            "resumen": {"type": "string", "description": "Una frase para personas."},
+            "problema": {"type": "string", "description": "Qué está mal; vacío si nada."},
         },
     },
     "Procedimientos": {
