@@ -3,16 +3,24 @@ Adjunto and in the history, and shown in Ver datos, the public seguimiento and t
 shown with its problem and never blocks a filing."""
 from __future__ import annotations
 
+import dataclasses
+import html
 from datetime import timedelta
 from pathlib import Path
 
+import orjson
 import pytest
 from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives import serialization
+from falcon import testing
 
 from firmas_pki import Autoridad, modificar_pagina
-from mpv import firmas
+from helpers import FILING, build_services, make_user
+from webclient import Browser, multipart
+from mpv import history
 from mpv.demo import sample_pdf
+from mpv.models import Adjunto, Evento, Expediente, FirmaAdjunto
+from mpv.web.app import create_app
 from mpv.firmas import MODIFICADO, NO_VERIFICADA, SIN_RAIZ, VENCIDO, cargar_raices, verificar
 
 
@@ -107,3 +115,59 @@ def test_trust_roots_load_from_pem_and_der_files_and_folders(tmp_path, pki):
         cargar_raices([tmp_path / "mala.pem"])
     with pytest.raises(ValueError, match="no existe"):
         cargar_raices([tmp_path / "falta.pem"])
+
+
+# -- a filing keeps and shows its signatures ---------------------------------------------------------------
+@pytest.fixture
+def firmados(tmp_path, settings, clock, pki):
+    """Services trusting the test authority (MPV_TRUST_ROOTS as a folder), and mesa de partes signed in."""
+    confiable, _ = pki
+    carpeta = tmp_path / "raices"
+    carpeta.mkdir()
+    (carpeta / "raiz.pem").write_bytes(confiable.raiz_pem())
+    services = build_services(dataclasses.replace(settings, trust_roots=(carpeta,)), clock)
+    make_user("mesa", "mesa", "MP")
+    yield services
+    services.close()
+
+
+def test_a_filing_with_an_invalid_signature_is_accepted_and_shows_it(firmados, clock, pki):
+    confiable, ajena = pki
+    cuando = clock() - timedelta(hours=1)
+    valido = confiable.firmante("Ana Rojas", "PNOPE-45871236").firmar(sample_pdf("Solicitud"), cuando)
+    alterado = modificar_pagina(ajena.firmante("Luis Paz").firmar(sample_pdf("Plano"), cuando))
+    app = create_app(firmados)
+    client = testing.TestClient(app)
+    body, content_type = multipart([(k, str(v)) for k, v in FILING.items()],
+                                   [("archivo", "solicitud.pdf", valido), ("anexos", "plano.pdf", alterado),
+                                    ("anexos", "recibo.pdf", sample_pdf("Recibo"))])
+    result = client.simulate_post("/api/v1/tramites", body=body, headers={"Content-Type": content_type})
+    assert result.status_code == 201, result.text  # an invalid signature never blocks a filing
+    expediente = Expediente.get(Expediente.codigo == result.json["codigo"])
+
+    filas = list(FirmaAdjunto.select(FirmaAdjunto, Adjunto).join(Adjunto).where(Adjunto.expediente == expediente.id)
+                 .order_by(Adjunto.id, FirmaAdjunto.orden))
+    assert [(f.adjunto.nombre, f.orden, f.firmante, f.intacto, f.confiable, f.firmado_en) for f in filas] == [
+        ("solicitud.pdf", 1, "Ana Rojas", True, True, cuando), ("plano.pdf", 1, "Luis Paz", False, False, cuando)]
+    assert filas[1].problema == f"{MODIFICADO}; {SIN_RAIZ}"
+    # The hash-chained history keeps what was found.
+    inicio = Evento.get(Evento.expediente == expediente.id, Evento.tipo == "inicio")
+    adjuntos = orjson.loads(inicio.payload)["adjuntos"]
+    assert [[f["problema"] for f in a.get("firmas", [])] for a in adjuntos] == [[""], [filas[1].problema], []]
+    assert history.verify().ok
+
+    seguimiento = client.simulate_get(f"/api/v1/tramites/{expediente.codigo}/seguimiento").json
+    assert [(d["nombre"], [(f["firmante"], f["intacto"], f["confiable"], f["problema"]) for f in d["firmas"]])
+            for d in seguimiento["documentos"]] == [
+        ("solicitud.pdf", [("Ana Rojas", True, True, "")]),
+        ("plano.pdf", [("Luis Paz", False, False, filas[1].problema)]), ("recibo.pdf", [])]
+    assert seguimiento["documentos"][0]["firmas"][0]["documento_identidad"] == "DNI 45871236"
+
+    publico = client.simulate_get(f"/seguimiento/{expediente.codigo}").text
+    mesa = Browser(app)
+    mesa.login("mesa")
+    ver_datos = mesa.get(f"/expedientes/{expediente.numero}").text
+    for pagina in (publico, ver_datos):
+        assert html.escape(filas[0].resumen, quote=False) in pagina
+        assert "Firma digital observada:" in pagina and html.escape(filas[1].resumen, quote=False) in pagina
+        assert "Sin firma digital" in pagina
