@@ -105,5 +105,5 @@ REVOKE INSERT, DELETE, TRUNCATE ON :"esquema".cadena FROM :"app";
 -- El registro de la mesa de partes: sus filas se actualizan (estado, proyecciones) pero no se borran.
 -- The register: its rows are updated (state, projections) but never deleted.
 REVOKE DELETE, TRUNCATE ON :"esquema".expediente, :"esquema".remitente, :"esquema".adjunto,
-    :"esquema".numeracion FROM :"app";
+    :"esquema".firmaadjunto, :"esquema".numeracion FROM :"app";
 \endif

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from firmas_pki import Autoridad, modificar_pagina
 from helpers import FILING, build_services, make_user
 from webclient import Browser, multipart
 from mpv import history
+from mpv.config import Settings, SettingsError
 from mpv.demo import sample_pdf
 from mpv.models import Adjunto, Evento, Expediente, FirmaAdjunto
 from mpv.web.app import create_app
@@ -171,3 +173,10 @@ def test_a_filing_with_an_invalid_signature_is_accepted_and_shows_it(firmados, c
         assert html.escape(filas[0].resumen, quote=False) in pagina
         assert "Firma digital observada:" in pagina and html.escape(filas[1].resumen, quote=False) in pagina
         assert "Sin firma digital" in pagina
+
+
+def test_mpv_trust_roots_names_files_and_folders(tmp_path):
+    settings = Settings.from_env({"MPV_TRUST_ROOTS": f"{tmp_path / 'iofe'}{os.pathsep}{tmp_path / 'raiz.pem'}"})
+    assert settings.trust_roots == (tmp_path / "iofe", tmp_path / "raiz.pem")
+    with pytest.raises(SettingsError, match="MPV_TRUST_ROOTS: no existe"):
+        build_services(dataclasses.replace(settings, data_dir=tmp_path / "data"), lambda: None)
