@@ -370,6 +370,11 @@ class Cadena(BaseModel):
 MODELS = [Oficina, Usuario, Sesion, IntentoAcceso, Parametro, TipoDocumento, Feriado, Procedimiento, ProcessDefinition, Remitente, Numeracion,
           Expediente, Adjunto, Tarea, Copia, Temporizador, Correo, Evento, Resumen, Cadena]
 
+# The official documents (rule 13) live in their own module, which builds on the models above.
+from .models_documentos import TIPOS_DOCUMENTO_OFICIAL, DocumentoOficial, NumeracionDocumento  # noqa: E402,F401
+
+MODELS += [DocumentoOficial, NumeracionDocumento]
+
 
 # Columns added after their table was first released: ``Services.init_db`` adds them to an older database.
 ADDED_COLUMNS = [(Usuario, "cambiar_clave"), (Oficina, "alertas"), (Temporizador, "desde"), (Correo, "resumen")] + [

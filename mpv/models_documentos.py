@@ -1,0 +1,55 @@
+"""The official documents of an office (DOMAIN.md rule 13): drafts, issued documents and their numbering.
+
+Kept apart from :mod:`mpv.models` (which imports them into ``MODELS``) so that no module passes 400 lines.
+"""
+from __future__ import annotations
+
+import peewee as pw
+
+from .fields import UTCDateTimeField
+from .models import BaseModel, Expediente, Oficina, Usuario
+
+TIPOS_DOCUMENTO_OFICIAL = {
+    "informe": "Informe",
+    "oficio": "Oficio",
+    "carta": "Carta",
+    "memorandum": "Memorándum",
+    "resolucion": "Resolución",
+}
+
+
+class DocumentoOficial(BaseModel):
+    """A document an office drafts on an expediente (rule 13): a draft is edited; once issued it has its number
+    (per office, type and year), its PDF kept by SHA-256 (``mpv.storage``) and never changes again."""
+
+    expediente = pw.ForeignKeyField(Expediente, backref="documentos", on_delete="RESTRICT")
+    oficina = pw.ForeignKeyField(Oficina, on_delete="RESTRICT")
+    tipo = pw.CharField(max_length=20)  # a key of TIPOS_DOCUMENTO_OFICIAL
+    estado = pw.CharField(max_length=10, default="borrador")  # borrador | emitido
+    anio = pw.IntegerField(null=True)  # these four are set when it is issued
+    correlativo = pw.IntegerField(null=True)
+    numero = pw.CharField(max_length=200, null=True)
+    sha256 = pw.CharField(max_length=64, null=True, index=True)
+    destinatario = pw.CharField(max_length=300)
+    asunto = pw.CharField(max_length=500)
+    referencia = pw.CharField(max_length=300, default="")
+    cuerpo = pw.TextField()
+    autor = pw.ForeignKeyField(Usuario, on_delete="RESTRICT")
+    creado_en = UTCDateTimeField()
+    actualizado_en = UTCDateTimeField()
+    emitido_en = UTCDateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("oficina", "tipo", "anio", "correlativo"), True), (("expediente", "id"), False))
+
+
+class NumeracionDocumento(BaseModel):
+    """The last number given to the documents of one type of one office in one year: consecutive, never reused."""
+
+    oficina = pw.ForeignKeyField(Oficina, on_delete="RESTRICT")
+    tipo = pw.CharField(max_length=20)
+    anio = pw.IntegerField()
+    ultimo = pw.IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("oficina", "tipo", "anio"), True),)
