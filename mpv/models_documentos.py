@@ -42,6 +42,15 @@ class DocumentoOficial(BaseModel):
     class Meta:
         indexes = ((("oficina", "tipo", "anio", "correlativo"), True), (("expediente", "id"), False))
 
+    @classmethod
+    def de_expediente(cls, expediente_id: int, oficina_id: int | None) -> list["DocumentoOficial"]:
+        """The expediente's issued documents and the drafts of the office ``oficina_id``, oldest first."""
+        alcance = cls.estado == "emitido"
+        if oficina_id is not None:
+            alcance |= cls.oficina == oficina_id
+        return list(cls.select(cls, Oficina).join(Oficina).where((cls.expediente == expediente_id) & alcance)
+                    .order_by(cls.id))
+
 
 class NumeracionDocumento(BaseModel):
     """The last number given to the documents of one type of one office in one year: consecutive, never reused."""

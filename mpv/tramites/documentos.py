@@ -194,12 +194,17 @@ def de_expediente(services, actor: Actor, numero_expediente: str) -> list[Docume
     solo_personal(actor)
     expediente = visible(actor, numero_expediente)
     oficina = Oficina.por_codigo(actor.oficina) if actor.oficina else None
-    alcance = DocumentoOficial.estado == "emitido"
-    if oficina is not None:
-        alcance |= DocumentoOficial.oficina == oficina.id
-    return list(DocumentoOficial.select(DocumentoOficial, Oficina).join(Oficina)
-                .where((DocumentoOficial.expediente == expediente.id) & alcance)
-                .order_by(DocumentoOficial.id))
+    return DocumentoOficial.de_expediente(expediente.id, oficina.id if oficina else None)
+
+
+def borrador(services, actor: Actor, documento_id) -> DocumentoOficial:
+    """A draft of ``actor``'s office, to edit it. :raise NotAllowed: another office's.
+    :raise Conflict: already issued. :raise NotFound: no such document."""
+    documento = _documento(documento_id)
+    _de_su_oficina(documento, _oficina_del(actor))
+    if documento.estado != "borrador":
+        raise Conflict(YA_EMITIDO)
+    return documento
 
 
 def pdf_emitido(services, actor: Actor, documento_id) -> tuple[DocumentoOficial, "io.BufferedReader"]:
@@ -208,9 +213,9 @@ def pdf_emitido(services, actor: Actor, documento_id) -> tuple[DocumentoOficial,
     :raise NotFound: no such issued document, or its file is missing. :raise NotAllowed: as :func:`de_expediente`."""
     solo_personal(actor)
     documento = _documento(documento_id)
+    visible(actor, documento.expediente.numero)
     if documento.estado != "emitido":
         raise NotFound("Ese documento aún no fue emitido: no tiene PDF.")
-    visible(actor, documento.expediente.numero)
     try:
         return documento, services.storage.open(documento.sha256)
     except FileNotFoundError:
