@@ -75,7 +75,7 @@ def redactar(services, actor: Actor, numero_expediente: str, tipo: str, destinat
     :raise NotFound: unknown expediente. :raise InvalidInput: naming the fields to fix; nothing is written.
     """
     oficina = _oficina_del(actor)
-    expediente = visible(actor, numero_expediente)
+    expediente = puede_redactar(actor, numero_expediente)
     borrador = validar(tipo, destinatario, asunto, cuerpo)
     now = services.clock().astimezone(timezone.utc)
     with services.db.write():
@@ -83,6 +83,14 @@ def redactar(services, actor: Actor, numero_expediente: str, tipo: str, destinat
             expediente=expediente, oficina=oficina, autor=actor.usuario_id, estado="borrador",
             referencia=f"Expediente N° {expediente.numero}", creado_en=now, actualizado_en=now,
             **dataclasses.asdict(borrador))
+
+
+def puede_redactar(actor: Actor, numero_expediente: str) -> Expediente:
+    """The expediente, when ``actor`` may draft on it (the blank form asks this before it is shown).
+
+    :raise NotAllowed: / :raise NotFound: as :func:`redactar`."""
+    _oficina_del(actor)
+    return visible(actor, numero_expediente)
 
 
 def _documento(documento_id) -> DocumentoOficial:
