@@ -197,3 +197,31 @@ def test_fifty_concurrent_issues_get_fifty_consecutive_numbers(services, staff, 
     assert len(set(DocumentoOficial.select(DocumentoOficial.sha256).tuples())) == 50
     assert Evento.select().where(Evento.tipo == "documento").count() == 50
     assert history.verify().ok
+
+
+def test_the_expediente_page_drafts_edits_and_issues(services, staff, expediente):
+    from webclient import Browser
+
+    from mpv.web.app import create_app
+
+    b = Browser(create_app(services))
+    b.login("gdur")
+    page = b.get(f"/expedientes/{expediente.numero}")
+    assert "Documentos" in page.text and "Redactar documento" in page.text
+    refused = b.post(f"/expedientes/{expediente.numero}/documentos", {"tipo": "informe", "destinatario": "",
+                                                                       "asunto": "Opinión", "cuerpo": "Texto"})
+    assert refused.status_code == 422 and "Escriba el destinatario." in refused.text
+    assert DocumentoOficial.select().count() == 0
+    saved = b.post(f"/expedientes/{expediente.numero}/documentos", {"tipo": "informe", **TEXTO})
+    assert saved.status_code == 303
+    borrador = DocumentoOficial.get()
+    assert b.post(f"/documentos/{borrador.id}", {"tipo": "oficio", **TEXTO, "asunto": "Nuevo asunto"}).status_code == 303
+    assert "Nuevo asunto" in b.get(f"/documentos/{borrador.id}").text
+    assert b.post(f"/documentos/{borrador.id}/emitir", {}).status_code == 303
+    numero = f"OFICIO N° 001-{ANIO}-GDUR/MDX"
+    assert numero in b.get(f"/expedientes/{expediente.numero}").text
+    again = b.post(f"/documentos/{borrador.id}", {"tipo": "oficio", **TEXTO})
+    assert again.status_code == 409 and "El documento ya fue emitido: no se puede modificar." in again.text
+    pdf = b.get(f"/documentos/{borrador.id}/pdf")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert numero in " ".join(PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text().split())
