@@ -21,6 +21,7 @@ from .expedientes import SIN_OFICINA, solo_personal, visible
 from .presentacion import referenced
 from .roles import exigir_rol
 
+TIPOS = TIPOS_DOCUMENTO_OFICIAL  # key → name, for the faces
 REDACTAN = ("mesa", "oficina")
 SOLO_OFICINAS = "Solo mesa de partes y las oficinas redactan y emiten documentos oficiales."
 YA_EMITIDO = "El documento ya fue emitido: no se puede modificar."

@@ -5,14 +5,13 @@ import falcon
 
 from ..engine.forms import Field
 from ..errors import InvalidInput
-from ..models import TIPOS_DOCUMENTO_OFICIAL
 from ..tramites import documentos
 from .expedientes import content_disposition, staff_actor
 from .requests import read_form
 
 CAMPOS = ("tipo", "destinatario", "asunto", "cuerpo")
 FIELDS = [
-    Field("tipo", "Tipo de documento", "select", True, choices=list(TIPOS_DOCUMENTO_OFICIAL.items())),
+    Field("tipo", "Tipo de documento", "select", True, choices=list(documentos.TIPOS.items())),
     Field("destinatario", "Destinatario", "text", True, max_length=documentos.LIMITES["destinatario"],
           help="Nombre y cargo de quien lo recibe, por ejemplo «Ing. Rosa Quispe, Gerente Municipal»."),
     Field("asunto", "Asunto", "text", True, max_length=documentos.LIMITES["asunto"]),

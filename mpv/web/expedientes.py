@@ -5,8 +5,7 @@ from datetime import date
 from urllib.parse import quote
 
 from ..engine import Actor
-from ..models import TIPOS_DOCUMENTO_OFICIAL
-from ..tramites import expedientes, listados, tupa
+from ..tramites import documentos, expedientes, listados, tupa
 from ..tramites.listados import consulta
 from .middleware import require
 
@@ -77,7 +76,7 @@ class ExpedienteDetalle:
         self._pages.render(req, resp, "expediente.html", e=detalle.expediente, r=detalle.remitente,
                            adjuntos=detalle.adjuntos, tareas=detalle.tareas, eventos=detalle.eventos,
                            copias=detalle.copias, procedimiento=tupa.de_expediente(detalle.expediente),
-                           documentos=detalle.documentos, redacta=detalle.redacta, tipos=TIPOS_DOCUMENTO_OFICIAL)
+                           documentos=detalle.documentos, redacta=detalle.redacta, tipos=documentos.TIPOS)
 
 
 class Seguimiento:
