@@ -367,22 +367,14 @@ class Cadena(BaseModel):
     hash = pw.CharField(max_length=64)
 
 
-class FirmaAdjunto(BaseModel):
-    """A digital signature of an Adjunto, as :func:`mpv.firmas.verificar` found it when the file was received."""
-
-    adjunto = pw.ForeignKeyField(Adjunto, backref="firmas", on_delete="RESTRICT")
-    orden = pw.SmallIntegerField()  # the signature's place in the file, from 1
-    firmante = pw.CharField(max_length=250)
-    documento_identidad = pw.CharField(max_length=60)
-    firmado_en = UTCDateTimeField(null=True)
-    intacto = pw.BooleanField()
-    confiable = pw.BooleanField()
-    resumen = pw.TextField()
-    problema = pw.TextField()
-
-
 MODELS = [Oficina, Usuario, Sesion, IntentoAcceso, Parametro, TipoDocumento, Feriado, Procedimiento, ProcessDefinition, Remitente, Numeracion,
-          Expediente, Adjunto, Tarea, Copia, Temporizador, Correo, Evento, Resumen, Cadena, FirmaAdjunto]
+          Expediente, Adjunto, Tarea, Copia, Temporizador, Correo, Evento, Resumen, Cadena]
+
+# What MPV verifies and issues (rules 13–14) lives in its own module, which builds on the models above.
+from .models_documentos import (TIPOS_DOCUMENTO_OFICIAL, DocumentoOficial, FirmaAdjunto,  # noqa: E402,F401
+                                NumeracionDocumento)
+
+MODELS += [FirmaAdjunto, DocumentoOficial, NumeracionDocumento]
 
 
 # Columns added after their table was first released: ``Services.init_db`` adds them to an older database.

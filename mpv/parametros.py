@@ -1,7 +1,8 @@
-"""Entity-wide settings the administrator edits: the entity's name, office hours, the filing cutoff, the hour of
-the offices' daily digest."""
+"""Entity-wide settings the administrator edits: the entity's name and acronym, office hours, the filing cutoff, the
+hour of the offices' daily digest, and the form of an official document's number."""
 from __future__ import annotations
 
+import string
 import threading
 import time as _time
 from datetime import time
@@ -15,6 +16,8 @@ DEFAULTS = {
     "horario_fin": "16:30",
     "corte_presentacion": "",  # empty: no cutoff (Ley 31465's default)
     "resumen_hora": "07:00",  # local time from which the offices' daily digest goes out (mpv.tramites.resumen)
+    "entidad_sigla": "MDX",  # the entity's acronym at the end of its documents' numbers
+    "formato_numero_documento": "{TIPO} N° {correlativo:03d}-{anio}-{oficina}/{sigla}",
 }
 
 LABELS = {
@@ -23,7 +26,41 @@ LABELS = {
     "horario_fin": "Horario de atención: fin",
     "corte_presentacion": "Hora de corte de la presentación virtual (vacío: sin corte)",
     "resumen_hora": "Hora del resumen diario a las oficinas",
+    "entidad_sigla": "Sigla de la entidad",
+    "formato_numero_documento": "Formato del número de los documentos oficiales",
 }
+
+# The parts a document's number may use: its type (in capitals, or as written), number, year, office and the sigla.
+PARTES_NUMERO = ("TIPO", "tipo", "correlativo", "anio", "oficina", "sigla")
+# Without these the number of two documents could be the same (rule 13: one number per type, office and year).
+PARTES_OBLIGATORIAS = ("TIPO", "correlativo", "anio", "oficina")
+_EJEMPLO = {"TIPO": "INFORME", "tipo": "Informe", "correlativo": 12, "anio": 2026, "oficina": "GDUR", "sigla": "MDX"}
+
+
+def numero_documento(formato: str, **partes) -> str:
+    """An official document's number in ``formato`` (``formato_numero_documento``), e.g.
+    «INFORME N° 012-2026-GDUR/MDX». :raise ValueError: a format :func:`error_formato` would refuse."""
+    return formato.format(**{k: partes[k] for k in PARTES_NUMERO})
+
+
+def error_formato(formato: str) -> str | None:
+    """What is wrong with a number format, in Spanish, or None when it is usable."""
+    try:
+        nombres = [campo for _, campo, _, _ in string.Formatter().parse(formato) if campo is not None]
+        desconocidas = [n for n in nombres if n not in PARTES_NUMERO]
+        if desconocidas:
+            return (f"«{{{desconocidas[0]}}}» no es una parte del número; use solo "
+                    + ", ".join(f"{{{p}}}" for p in PARTES_NUMERO) + ".")
+        faltan = [p for p in PARTES_OBLIGATORIAS if p not in nombres and not (p == "TIPO" and "tipo" in nombres)]
+        if faltan:
+            return f"El formato debe incluir {{{faltan[0]}}}: sin él, dos documentos podrían tener el mismo número."
+        ejemplo = numero_documento(formato, **_EJEMPLO)
+    except (ValueError, IndexError, KeyError, TypeError):
+        return ("El formato no se puede usar: escriba las partes entre llaves, como "
+                "{TIPO} N° {correlativo:03d}-{anio}-{oficina}/{sigla}.")
+    if len(ejemplo) > 120:
+        return "El número resultante es demasiado largo (más de 120 caracteres)."
+    return None
 
 
 class Parametros:
@@ -65,9 +102,18 @@ class Parametros:
         transaction, call :meth:`refresh` once it is committed. :raise InvalidInput: naming each bad field."""
         campos = {}
         clean = {}
+        current = self.all()
         for key in DEFAULTS:
-            value = (values.get(key) or "").strip()
-            if key == "entidad_nombre":
+            # A setting the caller does not send keeps its value (an older form, a face that edits a few).
+            value = str((values.get(key) if key in values else current.get(key)) or "").strip()
+            if key == "entidad_sigla":
+                if not value or len(value) > 20 or not all(c.isalnum() or c in "-." for c in value):
+                    campos[key] = "Escriba la sigla de la entidad: letras y números, hasta 20 caracteres (p. ej. MDX)."
+            elif key == "formato_numero_documento":
+                problema = error_formato(value)
+                if problema:
+                    campos[key] = problema
+            elif key == "entidad_nombre":
                 if not value or len(value) > 200:
                     campos[key] = "Escriba el nombre de la entidad (hasta 200 caracteres)."
             elif value or key != "corte_presentacion":

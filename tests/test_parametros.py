@@ -29,9 +29,9 @@ def written():
 def test_saving_audits_each_change_and_takes_effect_at_once(services, admin):
     assert parametros.actuales(services, admin) == DEFAULTS and services.parametros.cutoff() is None
     cambios = parametros.guardar(services, admin, {**HOURS, "horario_fin": " 15:30 "})
-    assert [clave for clave, _, _ in cambios] == list(DEFAULTS)
+    assert [clave for clave, _, _ in cambios] == list(HOURS)  # the others were not sent: they keep their value
     assert services.parametros.cutoff() == time(17, 0)
-    assert parametros.actuales(services, admin) == HOURS
+    assert parametros.actuales(services, admin) == {**DEFAULTS, **HOURS}
     parametros.guardar(services, admin, {**HOURS, "corte_presentacion": ""})
     assert services.parametros.cutoff() is None
     parametros.guardar(services, admin, {**HOURS, "corte_presentacion": ""})
@@ -53,6 +53,18 @@ def test_saving_audits_each_change_and_takes_effect_at_once(services, admin):
     ({"corte_presentacion": "25:00"}, "corte_presentacion", "Escriba una hora como 08:00 o 16:30."),
     ({"horario_fin": "07:30"}, "horario_fin", "El fin del horario debe ser posterior al inicio."),
     ({"entidad_nombre": " "}, "entidad_nombre", "Escriba el nombre de la entidad (hasta 200 caracteres)."),
+    ({"entidad_sigla": "M D X"}, "entidad_sigla",
+     "Escriba la sigla de la entidad: letras y números, hasta 20 caracteres (p. ej. MDX)."),
+    ({"formato_numero_documento": "{TIPO} N° {correlativo}-{anio}-{oficina}/{entidad}"}, "formato_numero_documento",
+     "«{entidad}» no es una parte del número; use solo {TIPO}, {tipo}, {correlativo}, {anio}, {oficina}, {sigla}."),
+    ({"formato_numero_documento": "{TIPO} N° {correlativo:03d}-{oficina}"}, "formato_numero_documento",
+     "El formato debe incluir {anio}: sin él, dos documentos podrían tener el mismo número."),
+    ({"formato_numero_documento": "{TIPO} N° {correlativo:03x-{anio}"}, "formato_numero_documento",
+     "El formato no se puede usar: escriba las partes entre llaves, como "
+     "{TIPO} N° {correlativo:03d}-{anio}-{oficina}/{sigla}."),
+    ({"formato_numero_documento": "{TIPO} N° {correlativo:03s}-{anio}-{oficina}"}, "formato_numero_documento",
+     "El formato no se puede usar: escriba las partes entre llaves, como "
+     "{TIPO} N° {correlativo:03d}-{anio}-{oficina}/{sigla}."),
 ])
 def test_bad_values_are_refused_naming_the_field_and_nothing_is_written(services, admin, changes, field, message):
     before = written()
@@ -70,3 +82,12 @@ def test_only_an_administrator_reads_or_changes_them(services, staff, rol):
     with pytest.raises(NotAllowed):
         parametros.actuales(services, staff[rol])
     assert written() == before
+
+
+def test_the_document_number_format_and_sigla_are_saved_and_audited(services, admin):
+    parametros.guardar(services, admin, {**HOURS, "entidad_sigla": "MPL", "formato_numero_documento":
+                                         "{tipo} {correlativo:04d}-{anio}-{oficina}-{sigla}"})
+    assert services.parametros.get("entidad_sigla") == "MPL"
+    assert services.parametros.get("formato_numero_documento") == "{tipo} {correlativo:04d}-{anio}-{oficina}-{sigla}"
+    detalle = Evento.select().where(Evento.tipo == "admin").order_by(Evento.seq.desc()).first().detalle
+    assert "Sigla de la entidad: «MDX» → «MPL»" in detalle

@@ -16,6 +16,7 @@ from webclient import Browser
 from mpv.engine import Actor
 from mpv.models import Adjunto, Evento, Tarea
 from mpv.passwords import password_problem
+from mpv.tramites import documentos
 from mpv.web.app import create_app
 
 SECURITY_HEADERS = {
@@ -238,6 +239,10 @@ POLICY = {
     "/expedientes/{numero}/tareas/{task_id}": {"GET": ("gdur",), "POST": ("gdur",)},
     "/expedientes/{numero}/eventos/{nombre}": {"GET": ("mesa",), "POST": ("mesa",)},
     "/adjuntos/{adjunto_id:int}": {"GET": SEES_EXPEDIENTE},
+    "/expedientes/{numero}/documentos": {"GET": ("mesa", "gdur"), "POST": ("mesa", "gdur")},
+    "/documentos/{documento_id:int}": {"GET": ("gdur",), "POST": ("gdur",)},  # a draft: only its office
+    "/documentos/{documento_id:int}/emitir": {"POST": ("gdur",)},
+    "/documentos/{documento_id:int}/pdf": {"GET": SEES_EXPEDIENTE},
     "/definiciones": {"GET": ("analista", "admin", "auditor"), "POST": ("analista",)},
     "/definiciones/{definicion_id:int}": {"GET": ("analista", "admin", "auditor")},
     "/definiciones/{definicion_id:int}/editar": {"GET": ("analista",), "POST": ("analista",)},
@@ -282,7 +287,9 @@ def matrix_site(settings, clock):
     values = {"numero": exp.numero, "codigo": exp.codigo, "nombre": "anulacion",
               "task_id": Tarea.get(Tarea.expediente == exp.id).task_id,
               "adjunto_id": str(Adjunto.get(Adjunto.expediente == exp.id).id),
-              "id": str(users["gdur"].id)}
+              "id": str(users["gdur"].id),
+              "documento_id": str(documentos.redactar(services, Actor.de_usuario(users["gdur"]), exp.numero, "informe",
+                                                      "Gerencia Municipal", "Opinión", "Texto").id)}
     yield services, values
     services.close()
 

@@ -206,7 +206,9 @@ def test_every_admin_post_writes_one_audit_row_naming_the_change(services):
         ("/admin/tupa/{LF-01}/desactivar", {}, "procedimiento_desactivado", "LF-01"),
         ("/admin/tupa/{LF-01}/activar", {}, "procedimiento_activado", "LF-01"),
         ("/admin/parametros", {"entidad_nombre": "Municipalidad de Ejemplo", "horario_inicio": "07:30",
-                               "horario_fin": "15:30", "corte_presentacion": "17:00", "resumen_hora": "07:00"}, "parametros",
+                               "horario_fin": "15:30", "corte_presentacion": "17:00", "resumen_hora": "07:00",
+                               "entidad_sigla": "MDE", "formato_numero_documento": "{TIPO} N° {correlativo:03d}-{anio}-"
+                                                                                  "{oficina}/{sigla}"}, "parametros",
          "«17:00»"),
     ]
     for url, data, accion, names in steps:

@@ -462,12 +462,23 @@ def test_office_hours_and_cutoff_are_saved(services, admin):
     assert services.parametros.cutoff() is None
 
 
+def test_the_document_number_format_is_a_setting(services, admin):
+    page = admin.get("/admin/parametros")
+    assert "Formato del número de los documentos oficiales" in page.text and 'value="MDX"' in page.text
+    follow(admin, admin.post("/admin/parametros", {**HOURS, "entidad_sigla": "MPL",
+                                                   "formato_numero_documento": "{TIPO} {correlativo:04d}-{anio}-{oficina}/{sigla}"}))
+    assert services.parametros.get("entidad_sigla") == "MPL"
+    assert services.parametros.get("formato_numero_documento") == "{TIPO} {correlativo:04d}-{anio}-{oficina}/{sigla}"
+
+
 @pytest.mark.parametrize("changes, message", [
     ({"horario_inicio": "8 am"}, "Escriba una hora como 08:00 o 16:30."),
     ({"corte_presentacion": "25:00"}, "Escriba una hora como 08:00 o 16:30."),
     ({"horario_fin": "07:30"}, "El fin del horario debe ser posterior al inicio."),
     ({"horario_fin": "06:00"}, "El fin del horario debe ser posterior al inicio."),
     ({"entidad_nombre": ""}, "Escriba el nombre de la entidad"),
+    ({"formato_numero_documento": "{TIPO} N° {correlativo}-{anio}"}, "El formato debe incluir {oficina}"),
+    ({"entidad_sigla": ""}, "Escriba la sigla de la entidad"),
 ])
 def test_office_hours_refuse_bad_input(services, admin, changes, message):
     page = admin.post("/admin/parametros", {**HOURS, **changes})

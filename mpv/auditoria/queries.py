@@ -32,6 +32,7 @@ TIPOS_EVENTO = {
     "temporizador": "Plazo o temporizador",
     "evento": "Evento del proceso",
     "fin": "Fin del proceso",
+    "documento": "Documento oficial emitido",
     "migracion": "Migración de versión del proceso",
     "definicion": "Cambio de definición del proceso",
 }

@@ -13,7 +13,7 @@ from ..engine import SISTEMA, Actor
 from ..engine.path import recorrido
 from ..errors import NotAllowed, NotFound
 from .roles import exigir_rol
-from ..models import Adjunto, Copia, Evento, Expediente, FirmaAdjunto, Oficina, Remitente, Tarea
+from ..models import Adjunto, Copia, DocumentoOficial, Evento, Expediente, FirmaAdjunto, Oficina, Remitente, Tarea
 from ..pdf import pdf_name
 
 # The roles of the municipality's staff: they read the register (an office, what reached it).
@@ -31,6 +31,8 @@ class Detalle:
     tareas: list[Tarea]  # the ready tasks the actor works
     eventos: list[tuple[str, str]]  # (name, label) of the events the actor may send, e.g. «Anular derivación»
     copias: list[Copia]  # with their Oficina joined
+    documentos: list[DocumentoOficial] = dataclasses.field(default_factory=list)  # issued, and the actor's drafts
+    redacta: bool = False  # whether the actor may draft official documents on it (mesa de partes, an office)
 
 
 @dataclasses.dataclass
@@ -123,11 +125,14 @@ def ver(services, actor: Actor, numero: str) -> Detalle:
     :raise NotAllowed: not staff, or an office it never reached. :raise NotFound: unknown number."""
     solo_personal(actor)
     expediente = visible(actor, numero)
+    oficina = Oficina.por_codigo(actor.oficina) if actor.oficina else None
     return Detalle(
         expediente, expediente.remitente, con_firmas(expediente.adjuntos.order_by(Adjunto.id)),
         tareas=list(services.engine.tasks_for(actor, expediente.id)),
         eventos=services.engine.events_for(actor, expediente) if actor.rol == "mesa" else [],
-        copias=list(Copia.select(Copia, Oficina).join(Oficina).where(Copia.expediente == expediente.id)))
+        copias=list(Copia.select(Copia, Oficina).join(Oficina).where(Copia.expediente == expediente.id)),
+        documentos=DocumentoOficial.de_expediente(expediente.id, oficina.id if oficina else None),
+        redacta=actor.rol in ("mesa", "oficina") and oficina is not None)
 
 
 def tareas_pendientes(services, actor: Actor, numero: str) -> tuple[Expediente, list]:

@@ -15,7 +15,7 @@ from ..engine import STATE_FORMAT, Actor, NuevoAdjunto
 from ..text import fold
 from ..errors import ArchivoRechazado, InvalidInput
 from ..firmas import verificar
-from ..models import Adjunto, Expediente, Numeracion, Remitente, TipoDocumento
+from ..models import Adjunto, DocumentoOficial, Expediente, Numeracion, Remitente, TipoDocumento
 from ..pdf import check_pdf, pdf_name
 from . import tupa
 from .campos import CLI, POR_NOMBRE, REVISE, SIN_ARCHIVO, revisar
@@ -144,8 +144,8 @@ def nuevos_adjuntos(services, stored: list[Stored], tipos: list[str]) -> list[Nu
 
 
 def referenced(sha256: str) -> bool:
-    """Whether any Adjunto row points at the file ``sha256``."""
-    return Adjunto.select().where(Adjunto.sha256 == sha256).exists()
+    """Whether any Adjunto row (or issued official document) points at the file ``sha256``."""
+    return bool(referenced_among([sha256]))
 
 
 def files_in_use(batch: int = 1000):
@@ -161,11 +161,14 @@ def files_in_use(batch: int = 1000):
 
 
 def referenced_among(hashes: list[str]) -> set[str]:
-    """Which of the files ``hashes`` some Adjunto row points at, in one query (for ``Storage.sweep``)."""
+    """Which of the files ``hashes`` some Adjunto row or issued official document (the PDF of
+    :mod:`mpv.tramites.documentos`) points at, in two queries (for ``Storage.sweep``)."""
     if not hashes:
         return set()
-    query = Adjunto.select(Adjunto.sha256).where(Adjunto.sha256.in_(list(hashes))).distinct()
-    return {sha for (sha,) in query.tuples()}
+    hashes = list(hashes)
+    adjuntos = Adjunto.select(Adjunto.sha256).where(Adjunto.sha256.in_(hashes)).distinct()
+    documentos = DocumentoOficial.select(DocumentoOficial.sha256).where(DocumentoOficial.sha256.in_(hashes))
+    return {sha for (sha,) in adjuntos.tuples()} | {sha for (sha,) in documentos.tuples()}
 
 
 def _registrar(services, d: dict, adjuntos: list[NuevoAdjunto], ip: str, proceso: str) -> Expediente:

@@ -39,7 +39,11 @@ PARAMETRO_HELP = {
                           "siguiente. Déjelo vacío para no aplicar corte.",
     "resumen_hora": "Desde esta hora de cada día hábil, cada oficina con el resumen activado recibe por correo sus "
                     "expedientes vencidos y por vencer (si tiene alguno). Por ejemplo 07:00.",
+    "entidad_sigla": "Va al final del número de cada documento oficial, p. ej. MDX en «INFORME N° 012-2026-GDUR/MDX».",
+    "formato_numero_documento": "Partes: {TIPO} (o {tipo}), {correlativo} (p. ej. {correlativo:03d} para 012), {anio}, "
+                                "{oficina} (su código) y {sigla}; las cuatro primeras son obligatorias.",
 }
+MAX_LENGTH = {"entidad_nombre": 200, "entidad_sigla": 20, "formato_numero_documento": 200}
 
 
 def add_admin_routes(app, pages, services):
@@ -66,7 +70,7 @@ class Parametros(AdminResource):
 
     template = "admin/parametros.html"
     fields = [Field(key, LABELS[key], "text", key != "corte_presentacion", help=PARAMETRO_HELP.get(key, ""),
-                    max_length=200 if key == "entidad_nombre" else 5) for key in DEFAULTS]
+                    max_length=MAX_LENGTH.get(key, 5)) for key in DEFAULTS]
 
     def on_get(self, req, resp):
         self._show(req, resp, valores=parametros.actuales(self._services, self._actor(req)), fields=self.fields)
@@ -74,7 +78,7 @@ class Parametros(AdminResource):
     def on_post(self, req, resp):
         actor = self._actor(req)
         form = read_form(req)
-        valores = {key: texto(form, key) for key in DEFAULTS}
+        valores = {key: texto(form, key) for key in DEFAULTS if key in form.fields}
         try:
             parametros.guardar(self._services, actor, valores)
         except InvalidInput as exc:

@@ -5,7 +5,7 @@ from datetime import date
 from urllib.parse import quote
 
 from ..engine import Actor
-from ..tramites import expedientes, listados, tupa
+from ..tramites import documentos, expedientes, listados, tupa
 from ..tramites.listados import consulta
 from .middleware import require
 
@@ -75,7 +75,8 @@ class ExpedienteDetalle:
         detalle = expedientes.ver(self._services, staff_actor(req), numero)
         self._pages.render(req, resp, "expediente.html", e=detalle.expediente, r=detalle.remitente,
                            adjuntos=detalle.adjuntos, tareas=detalle.tareas, eventos=detalle.eventos,
-                           copias=detalle.copias, procedimiento=tupa.de_expediente(detalle.expediente))
+                           copias=detalle.copias, procedimiento=tupa.de_expediente(detalle.expediente),
+                           documentos=detalle.documentos, redacta=detalle.redacta, tipos=documentos.TIPOS)
 
 
 class Seguimiento:
