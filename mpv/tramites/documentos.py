@@ -209,8 +209,9 @@ def de_expediente(services, actor: Actor, numero_expediente: str) -> list[Docume
 def borrador(services, actor: Actor, documento_id) -> DocumentoOficial:
     """A draft of ``actor``'s office, to edit it. :raise NotAllowed: another office's.
     :raise Conflict: already issued. :raise NotFound: no such document."""
+    oficina = _oficina_del(actor)  # who asks first: a role that never drafts is refused, whatever the id
     documento = _documento(documento_id)
-    _de_su_oficina(documento, _oficina_del(actor))
+    _de_su_oficina(documento, oficina)
     if documento.estado != "borrador":
         raise Conflict(YA_EMITIDO)
     return documento
