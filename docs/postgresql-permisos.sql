@@ -102,8 +102,11 @@ REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON :"esquema".evento FROM :
 -- The chain's head (one row, created by mpv init-db): read, locked (FOR UPDATE) and moved.
 REVOKE INSERT, DELETE, TRUNCATE ON :"esquema".cadena FROM :"app";
 
--- El registro de la mesa de partes: sus filas se actualizan (estado, proyecciones) pero no se borran.
--- The register: its rows are updated (state, projections) but never deleted.
+-- El registro de la mesa de partes, con las firmas de sus archivos y los documentos que emite y sus números: sus filas
+-- se actualizan (estado, proyecciones) pero no se borran.
+-- The register, with its files' signatures and the documents it issues and their numbers: its rows are updated
+-- (state, projections) but never deleted.
 REVOKE DELETE, TRUNCATE ON :"esquema".expediente, :"esquema".remitente, :"esquema".adjunto,
-    :"esquema".firmaadjunto, :"esquema".numeracion FROM :"app";
+    :"esquema".firma_adjunto, :"esquema".numeracion, :"esquema".documento_oficial,
+    :"esquema".numeracion_documento FROM :"app";
 \endif
