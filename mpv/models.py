@@ -64,6 +64,12 @@ class Usuario(BaseModel):
     # Set when an administrator generated the password (new user, reset): the next login must replace it.
     cambiar_clave = pw.BooleanField(default=False)
 
+    @classmethod
+    def correos_de(cls, oficinas) -> list[str]:
+        """The addresses of the active users of ``oficinas`` (ids), each once: who gets an office's mail."""
+        return sorted({email for (email,) in cls.select(cls.email).where(
+            cls.oficina.in_(list(oficinas)), cls.activo == True, cls.email != "").tuples()})  # noqa: E712
+
 
 class Sesion(BaseModel):
     """A staff login: server-side, found by the SHA-256 of the cookie's random token."""

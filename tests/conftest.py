@@ -108,14 +108,9 @@ def staff(services):
 @pytest.fixture
 def analista(services):
     """The analyst, signed in, in a test browser on the app."""
-    from webclient import Browser
+    from webclient import signed_in
 
-    from mpv.web.app import create_app
-
-    make_user("analista", "analista")
-    b = Browser(create_app(services))
-    b.login("analista")
-    return b
+    return signed_in(services, "analista", "analista")
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ from mpv.engine import Actor
 from mpv.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from mpv.models import DocumentoOficial, Evento, NumeracionDocumento
 from mpv.tramites import documentos, parametros
-from mpv.tramites.constancia import fecha_larga
+from mpv.tramites.hoja_pdf import fecha_larga
 from mpv.tramites.presentacion import referenced_among
 
 ANIO = base_date().year

@@ -54,6 +54,22 @@ def test_a_valid_signature_from_a_trusted_root(tmp_path, clock, pki):
     assert firma.para_historial()["firmado_en"] == cuando.isoformat()
 
 
+def test_a_thread_that_runs_an_event_loop_verifies_too(tmp_path, clock, pki):
+    """pyHanko's synchronous wrapper refuses a thread that runs an event loop (as the browser tests' Playwright
+    does in the same worker): MPV's verification does not depend on that."""
+    import asyncio
+
+    confiable, _ = pki
+    firmado = confiable.firmante("Ana Rojas").firmar(sample_pdf("Solicitud"), clock() - timedelta(hours=1))
+    path = escrito(tmp_path, firmado)
+
+    async def dentro_de_un_bucle():
+        return verificar(path, clock(), raices(confiable))
+
+    [firma] = asyncio.run(dentro_de_un_bucle())
+    assert firma.intacto and firma.confiable and firma.problema == ""
+
+
 def test_a_document_changed_after_signing(tmp_path, clock, pki):
     confiable, _ = pki
     firmado = confiable.firmante("Ana Rojas").firmar(sample_pdf("Solicitud"), clock() - timedelta(hours=1))

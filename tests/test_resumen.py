@@ -239,14 +239,11 @@ def test_two_processes_at_once_queue_each_digest_once(settings, oficina):
 
 
 def test_the_office_page_has_the_digest_checkbox(services):
-    from webclient import Browser
+    from webclient import signed_in
 
     from mpv.models import Evento
-    from mpv.web.app import create_app
 
-    make_user("admin", "admin")
-    admin = Browser(create_app(services))
-    admin.login("admin")
+    admin = signed_in(services, "admin", "admin")
     gdur = Oficina.por_codigo("GDUR")
     page = admin.get(f"/admin/oficinas/{gdur.id}")
     assert 'name="alertas" value="true" checked' in page.text and "Enviar resumen diario" in page.text

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 from helpers import file_tramite, make_user
-from webclient import Browser
+from webclient import Browser, signed_in
 
 from mpv.cli import main
 from mpv.demo import TUPA, seed
@@ -276,10 +276,7 @@ def test_the_demo_seeds_a_tupa_of_active_procedures_once(services):
 
 @pytest.fixture
 def browser(services):
-    make_user("admin", "admin")
-    b = Browser(create_app(services))
-    b.login("admin")
-    return b
+    return signed_in(services, "admin", "admin")
 
 
 FORM = {"codigo": "lf-01", "nombre": LF.nombre, "requisitos": "Solicitud\r\n\r\nPago del derecho de trámite\r\n",

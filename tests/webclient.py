@@ -58,6 +58,18 @@ class Browser:
         return result
 
 
+def signed_in(services, username: str, rol: str, oficina: str | None = None) -> Browser:
+    """A new user ``username`` with ``rol``, signed in, in a test browser on a fresh app over ``services``."""
+    from helpers import make_user
+
+    from mpv.web.app import create_app
+
+    make_user(username, rol, oficina)
+    b = Browser(create_app(services))
+    b.login(username)
+    return b
+
+
 def multipart(fields, files) -> tuple[bytes, str]:
     """Encode (name, value) fields and (name, filename, bytes) files as multipart/form-data."""
     boundary = uuid.uuid4().hex  # random-ok: a boundary, as browsers make them; no outcome depends on it

@@ -296,8 +296,7 @@ class Step:
         and of the office the expediente is in now."""
         oficinas = {self.expediente.procedimiento.oficina_id if self.expediente.procedimiento_id else None,
                     self.expediente.oficina_actual_id} - {None}
-        correos = sorted({email for (email,) in Usuario.select(Usuario.email).where(
-            Usuario.oficina.in_(list(oficinas)), Usuario.activo == True, Usuario.email != "").tuples()})  # noqa: E712
+        correos = Usuario.correos_de(oficinas)
         position = {id(row): i for i, row in enumerate(self.rows)}
         for tipo, row in self.avisos_oficina:
             for email in correos:

@@ -9,14 +9,12 @@ import dataclasses
 from datetime import date, datetime, timedelta
 
 import orjson
-from fpdf import FPDF
 
 from ..models import Adjunto, Evento, Expediente
 from ..plazos import Calendario
 from . import tupa
+from .hoja_pdf import fecha_larga, filas, hoja, latin1
 
-MESES = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
-         "noviembre", "diciembre"]
 
 
 @dataclasses.dataclass
@@ -88,28 +86,11 @@ def _procedimiento(expediente: Expediente, calendario: Calendario) -> list[tuple
     return rows
 
 
-def fecha_larga(value: date) -> str:
-    return f"{value.day} de {MESES[value.month - 1]} de {value.year}"
-
-
-def _latin1(text: str) -> str:
-    """PDF core fonts cover Latin-1 (all of Spanish); anything else becomes «?» rather than failing."""
-    return str(text).encode("latin-1", "replace").decode("latin-1")
-
-
 def pdf(c: Constancia) -> bytes:
     """The constancia as a one-page PDF."""
-    doc = FPDF(format="A4")
-    doc.set_auto_page_break(True, margin=15)
-    doc.add_page()
-    doc.set_title(_latin1(f"Constancia de presentación {c.numero}"))
-    doc.set_font("helvetica", "B", 11)
-    doc.cell(0, 6, _latin1(c.entidad), new_x="LMARGIN", new_y="NEXT", align="C")
-    doc.set_font("helvetica", "", 9)
-    doc.cell(0, 5, "Mesa de Partes Virtual", new_x="LMARGIN", new_y="NEXT", align="C")
-    doc.ln(4)
+    doc = hoja(f"Constancia de presentación {c.numero}", c.entidad)
     doc.set_font("helvetica", "B", 15)
-    doc.cell(0, 9, _latin1("CONSTANCIA DE PRESENTACIÓN"), new_x="LMARGIN", new_y="NEXT", align="C")
+    doc.cell(0, 9, latin1("CONSTANCIA DE PRESENTACIÓN"), new_x="LMARGIN", new_y="NEXT", align="C")
     doc.ln(3)
     rows = [
         ("N° de expediente", c.numero),
@@ -123,31 +104,27 @@ def pdf(c: Constancia) -> bytes:
         ("Lugar", "Mesa de Partes Virtual - " + c.entidad),
         *c.procedimiento,
     ]
-    for label, value in rows:
-        doc.set_font("helvetica", "B", 10)
-        doc.cell(48, 6, _latin1(label))
-        doc.set_font("helvetica", "", 10)
-        doc.multi_cell(0, 6, _latin1(value), new_x="LMARGIN", new_y="NEXT")
+    filas(doc, rows, 48)
     if c.nota_fecha:
         doc.set_font("helvetica", "I", 9)
-        doc.multi_cell(0, 5, _latin1("Nota: " + c.nota_fecha + "."), new_x="LMARGIN", new_y="NEXT")
+        doc.multi_cell(0, 5, latin1("Nota: " + c.nota_fecha + "."), new_x="LMARGIN", new_y="NEXT")
     doc.ln(3)
     doc.set_font("helvetica", "B", 11)
     doc.cell(0, 7, "Documentos recibidos", new_x="LMARGIN", new_y="NEXT")
     for tipo, nombre, tamano, sha in c.documentos:
         doc.set_font("helvetica", "", 10)
-        doc.multi_cell(0, 5, _latin1(f"{tipo.capitalize()}: {nombre} ({tamano:,} bytes)".replace(",", ".")),
+        doc.multi_cell(0, 5, latin1(f"{tipo.capitalize()}: {nombre} ({tamano:,} bytes)".replace(",", ".")),
                        new_x="LMARGIN", new_y="NEXT")
         doc.set_font("courier", "", 8)
         doc.multi_cell(0, 4, f"SHA-256 {sha}", new_x="LMARGIN", new_y="NEXT")
     doc.ln(4)
     doc.set_font("helvetica", "", 9)
-    doc.multi_cell(0, 5, _latin1(
+    doc.multi_cell(0, 5, latin1(
         "La mesa de partes virtual recibe documentos las 24 horas (Ley 31170). Lo enviado un día hábil se "
         "considera presentado ese día; lo enviado en sábado, domingo o feriado, el día hábil siguiente "
         "(Ley 31465). Los plazos se cuentan en días hábiles desde el día siguiente (TUO de la Ley 27444, "
         "art. 145). La huella SHA-256 de cada documento permite comprobar que es el mismo que usted envió."),
         new_x="LMARGIN", new_y="NEXT")
     doc.ln(2)
-    doc.multi_cell(0, 5, _latin1(f"Consulte el seguimiento en: {c.seguimiento_url}"), new_x="LMARGIN", new_y="NEXT")
+    doc.multi_cell(0, 5, latin1(f"Consulte el seguimiento en: {c.seguimiento_url}"), new_x="LMARGIN", new_y="NEXT")
     return bytes(doc.output())

@@ -8,7 +8,7 @@ from datetime import date, datetime
 
 from fpdf import FPDF
 
-from .constancia import fecha_larga
+from .hoja_pdf import fecha_larga, latin1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,11 +27,6 @@ class Contenido:
     emitido_en: datetime | None = None  # the PDF's creation date: the same content gives the same file
 
 
-def _latin1(text: str) -> str:
-    """PDF core fonts cover Latin-1 (all of Spanish); anything else becomes «?» rather than failing."""
-    return str(text).encode("latin-1", "replace").decode("latin-1")
-
-
 def parrafos(cuerpo: str) -> list[str]:
     """The body's paragraphs: text separated by blank lines, each paragraph's lines joined."""
     bloques = [b.strip() for b in cuerpo.replace("\r\n", "\n").split("\n\n")]
@@ -45,38 +40,38 @@ def pdf(c: Contenido) -> bytes:
     doc.set_auto_page_break(True, margin=20)
     if c.emitido_en is not None:
         doc.set_creation_date(c.emitido_en)
-    doc.set_title(_latin1(c.numero))
-    doc.set_author(_latin1(c.oficina))
+    doc.set_title(latin1(c.numero))
+    doc.set_author(latin1(c.oficina))
     doc.add_page()
     doc.set_font("helvetica", "B", 12)
-    doc.multi_cell(0, 6, _latin1(c.entidad), new_x="LMARGIN", new_y="NEXT", align="C")
+    doc.multi_cell(0, 6, latin1(c.entidad), new_x="LMARGIN", new_y="NEXT", align="C")
     doc.set_font("helvetica", "", 10)
-    doc.multi_cell(0, 5, _latin1(c.oficina), new_x="LMARGIN", new_y="NEXT", align="C")
+    doc.multi_cell(0, 5, latin1(c.oficina), new_x="LMARGIN", new_y="NEXT", align="C")
     doc.ln(6)
     doc.set_font("helvetica", "B", 13)
-    doc.multi_cell(0, 7, _latin1(c.numero), new_x="LMARGIN", new_y="NEXT", align="C")
+    doc.multi_cell(0, 7, latin1(c.numero), new_x="LMARGIN", new_y="NEXT", align="C")
     doc.ln(2)
     doc.set_font("helvetica", "", 10)
-    doc.multi_cell(0, 6, _latin1(fecha_larga(c.fecha)), new_x="LMARGIN", new_y="NEXT", align="R")
+    doc.multi_cell(0, 6, latin1(fecha_larga(c.fecha)), new_x="LMARGIN", new_y="NEXT", align="R")
     doc.ln(3)
     for etiqueta, valor in (("A", c.destinatario), ("Asunto", c.asunto), ("Referencia", c.referencia)):
         doc.set_font("helvetica", "B", 10)
-        doc.cell(26, 6, _latin1(f"{etiqueta}:"))
+        doc.cell(26, 6, latin1(f"{etiqueta}:"))
         doc.set_font("helvetica", "", 10)
-        doc.multi_cell(0, 6, _latin1(valor), new_x="LMARGIN", new_y="NEXT")
+        doc.multi_cell(0, 6, latin1(valor), new_x="LMARGIN", new_y="NEXT")
     doc.ln(2)
     doc.line(doc.l_margin, doc.get_y(), doc.w - doc.r_margin, doc.get_y())
     doc.ln(4)
     doc.set_font("helvetica", "", 11)
     for parrafo in parrafos(c.cuerpo):
-        doc.multi_cell(0, 6, _latin1(parrafo), new_x="LMARGIN", new_y="NEXT", align="J")
+        doc.multi_cell(0, 6, latin1(parrafo), new_x="LMARGIN", new_y="NEXT", align="J")
         doc.ln(3)
     doc.ln(6)
     doc.set_font("helvetica", "", 10)
     doc.cell(0, 6, "Atentamente,", new_x="LMARGIN", new_y="NEXT")
     doc.ln(14)
     doc.set_font("helvetica", "B", 10)
-    doc.multi_cell(0, 5, _latin1(c.autor), new_x="LMARGIN", new_y="NEXT")
+    doc.multi_cell(0, 5, latin1(c.autor), new_x="LMARGIN", new_y="NEXT")
     doc.set_font("helvetica", "", 10)
-    doc.multi_cell(0, 5, _latin1(c.oficina), new_x="LMARGIN", new_y="NEXT")
+    doc.multi_cell(0, 5, latin1(c.oficina), new_x="LMARGIN", new_y="NEXT")
     return bytes(doc.output())

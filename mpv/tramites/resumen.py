@@ -71,12 +71,6 @@ def pendientes(services, oficina: Oficina, ahora: datetime) -> Pendientes:
     return Pendientes(oficina, hoy, cifras, filas, {clave: listados.consulta(f) for clave, f in listas.items()})
 
 
-def destinatarios(oficina_id: int) -> list[str]:
-    """The addresses of the office's active users, each once."""
-    return sorted({email for (email,) in Usuario.select(Usuario.email).where(
-        Usuario.oficina == oficina_id, Usuario.activo == True, Usuario.email != "").tuples()})  # noqa: E712
-
-
 def enviar_resumenes(services, forzar: bool = False) -> Envio:
     """Queue today's digest of each active office with alertas on that has none yet (see the module docstring).
 
@@ -108,7 +102,7 @@ def enviar_resumenes(services, forzar: bool = False) -> Envio:
 def _enviar(services, oficina: Oficina, fecha: date, ahora: datetime) -> tuple[Pendientes, int] | None:
     """Write the office's Resumen row for ``fecha`` and queue its e-mails, in one transaction; None when another
     process did it first, or when there is nothing to report."""
-    correos = destinatarios(oficina.id)
+    correos = Usuario.correos_de([oficina.id])
     resumen = pendientes(services, oficina, ahora) if correos else None
     enviar = resumen is not None and resumen.total > 0
     try:

@@ -8,12 +8,10 @@ from __future__ import annotations
 import dataclasses
 from datetime import date, datetime, timedelta
 
-from fpdf import FPDF
-
 from ..errors import NotFound
 from ..models import Evento, Expediente
 from . import tupa
-from .constancia import fecha_larga
+from .hoja_pdf import fecha_larga, filas, hoja, latin1
 
 TEXTO_POSITIVO = (
     "Vencido el plazo máximo del procedimiento sin que la entidad notificara su pronunciamiento, la solicitud se "
@@ -65,41 +63,23 @@ def de_expediente(services, expediente: Expediente) -> Silencio:
         seguimiento_url=f"{services.settings.base_url}/seguimiento/{expediente.codigo}")
 
 
-def _latin1(text: str) -> str:
-    return str(text).encode("latin-1", "replace").decode("latin-1")
-
-
 def pdf(s: Silencio) -> bytes:
     """The statement of silencio administrativo positivo (or negativo) as a one-page PDF."""
-    doc = FPDF(format="A4")
-    doc.set_auto_page_break(True, margin=15)
-    doc.add_page()
     titulo = ("CONSTANCIA DE APROBACIÓN POR SILENCIO ADMINISTRATIVO POSITIVO" if s.positivo
               else "CONSTANCIA DE SILENCIO ADMINISTRATIVO NEGATIVO")
-    doc.set_title(_latin1(f"{titulo.capitalize()} {s.numero}"))
-    doc.set_font("helvetica", "B", 11)
-    doc.cell(0, 6, _latin1(s.entidad), new_x="LMARGIN", new_y="NEXT", align="C")
-    doc.set_font("helvetica", "", 9)
-    doc.cell(0, 5, "Mesa de Partes Virtual", new_x="LMARGIN", new_y="NEXT", align="C")
-    doc.ln(4)
+    doc = hoja(f"{titulo.capitalize()} {s.numero}", s.entidad)
     doc.set_font("helvetica", "B", 13)
-    doc.multi_cell(0, 7, _latin1(titulo), new_x="LMARGIN", new_y="NEXT", align="C")
+    doc.multi_cell(0, 7, latin1(titulo), new_x="LMARGIN", new_y="NEXT", align="C")
     doc.ln(3)
-    for label, value in (("N° de expediente", s.numero), ("Administrado", s.remitente), ("Asunto", s.asunto),
-                         ("Procedimiento (TUPA)", s.procedimiento), ("Calificación", s.calificacion),
-                         ("Base legal", s.base_legal or "-"),
-                         ("Fecha de presentación", fecha_larga(s.fecha_presentacion)),
-                         ("Plazo máximo", f"{s.plazo_dias} días hábiles"),
-                         ("Último día del plazo", fecha_larga(s.ultimo_dia)),
-                         ("Registrado por el sistema", s.aplicado.strftime("%d/%m/%Y %H:%M:%S") + " (hora de Lima)")):
-        doc.set_font("helvetica", "B", 10)
-        doc.cell(52, 6, _latin1(label))
-        doc.set_font("helvetica", "", 10)
-        doc.multi_cell(0, 6, _latin1(value), new_x="LMARGIN", new_y="NEXT")
+    filas(doc, [("N° de expediente", s.numero), ("Administrado", s.remitente), ("Asunto", s.asunto),
+                ("Procedimiento (TUPA)", s.procedimiento), ("Calificación", s.calificacion),
+                ("Base legal", s.base_legal or "-"), ("Fecha de presentación", fecha_larga(s.fecha_presentacion)),
+                ("Plazo máximo", f"{s.plazo_dias} días hábiles"), ("Último día del plazo", fecha_larga(s.ultimo_dia)),
+                ("Registrado por el sistema", s.aplicado.strftime("%d/%m/%Y %H:%M:%S") + " (hora de Lima)")], 52)
     doc.ln(4)
     doc.set_font("helvetica", "", 10)
-    doc.multi_cell(0, 5, _latin1(TEXTO_POSITIVO if s.positivo else TEXTO_NEGATIVO), new_x="LMARGIN", new_y="NEXT")
+    doc.multi_cell(0, 5, latin1(TEXTO_POSITIVO if s.positivo else TEXTO_NEGATIVO), new_x="LMARGIN", new_y="NEXT")
     doc.ln(3)
     doc.set_font("helvetica", "", 9)
-    doc.multi_cell(0, 5, _latin1(f"Consulte el expediente en: {s.seguimiento_url}"), new_x="LMARGIN", new_y="NEXT")
+    doc.multi_cell(0, 5, latin1(f"Consulte el expediente en: {s.seguimiento_url}"), new_x="LMARGIN", new_y="NEXT")
     return bytes(doc.output())

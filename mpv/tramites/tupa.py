@@ -27,8 +27,8 @@ SEPARADOR = " | "  # between requirements, in the CSV file and the audit rows
 
 def activos() -> list[Procedimiento]:
     """The procedures a citizen may file now, by code."""
-    return list(Procedimiento.select().where(Procedimiento.activo == True)  # noqa: E712
-                .order_by(Procedimiento.codigo))
+    return list(Procedimiento.select(Procedimiento, Oficina).join(Oficina)  # every face shows the office
+                .where(Procedimiento.activo == True).order_by(Procedimiento.codigo))  # noqa: E712
 
 
 def por_codigo(codigo: str) -> Procedimiento | None:
