@@ -109,4 +109,8 @@ REVOKE INSERT, DELETE, TRUNCATE ON :"esquema".cadena FROM :"app";
 REVOKE DELETE, TRUNCATE ON :"esquema".expediente, :"esquema".remitente, :"esquema".adjunto,
     :"esquema".firma_adjunto, :"esquema".numeracion, :"esquema".documento_oficial,
     :"esquema".numeracion_documento FROM :"app";
+
+-- Los códigos de verificación pública y el registro de los PDF que MPV genera: solo se añaden filas.
+-- The public verification codes and the register of the PDFs MPV generates: rows are only added.
+REVOKE UPDATE, DELETE, TRUNCATE ON :"esquema".codigo_verificacion, :"esquema".pdf_emitido FROM :"app";
 \endif

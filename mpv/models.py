@@ -382,6 +382,11 @@ from .models_documentos import (TIPOS_DOCUMENTO_OFICIAL, DocumentoOficial, Firma
 
 MODELS += [FirmaAdjunto, DocumentoOficial, NumeracionDocumento]
 
+# The codes of public verification and the register of the PDFs MPV generates (issue 14, items 6–7).
+from .models_verificacion import CodigoVerificacion, PdfEmitido  # noqa: E402,F401
+
+MODELS += [CodigoVerificacion, PdfEmitido]
+
 
 # Columns added after their table was first released: ``Services.init_db`` adds them to an older database.
 ADDED_COLUMNS = [(Usuario, "cambiar_clave"), (Oficina, "alertas"), (Temporizador, "desde"), (Correo, "resumen")] + [

@@ -88,7 +88,7 @@ def _procedimiento(expediente: Expediente, calendario: Calendario) -> list[tuple
 
 def pdf(c: Constancia) -> bytes:
     """The constancia as a one-page PDF."""
-    doc = hoja(f"Constancia de presentación {c.numero}", c.entidad)
+    doc = hoja(f"Constancia de presentación {c.numero}", c.entidad, creado=c.enviado)
     doc.set_font("helvetica", "B", 15)
     doc.cell(0, 9, latin1("CONSTANCIA DE PRESENTACIÓN"), new_x="LMARGIN", new_y="NEXT", align="C")
     doc.ln(3)

@@ -71,5 +71,7 @@ def public_limits(settings):
         ("GET", "/seguimiento", lookups, espere),
         ("GET", "/seguimiento/", lookups, espere),
         ("GET", "/api/v1/tramites/", lookups, espere),
+        ("GET", "/verificar/", lookups, espere),
+        ("POST", "/verificar", lookups, espere),
         ("POST", "/login", logins, espere),
     ])
