@@ -184,6 +184,12 @@ class Movimiento:
     payload: dict
     evento: int = 0  # the Evento row's id (a derivation's cargo is asked for by it)
 
+    @property
+    def deriva(self) -> bool:
+        """Whether this step sent the expediente to another office (a derivación, a rederivation, a return to
+        mesa de partes): each has its cargo."""
+        return self.tipo == "tarea" and bool(self.destino) and self.destino != self.origen
+
 
 def eventos(expediente_id: int, tipos=None):
     query = Evento.select().where(Evento.expediente == expediente_id)

@@ -10,16 +10,13 @@ from __future__ import annotations
 import dataclasses
 from datetime import date, datetime
 
-import orjson
-
 from .. import history
 from ..engine import Actor
 from ..errors import NotFound
-from ..models import Evento, Expediente, Oficina
+from ..models import Expediente
 from . import tupa, verificacion
 from .expedientes import solo_personal, visible
 from .hoja_pdf import fecha_larga, filas, hoja, latin1, qr_verificacion
-from .tareas import DERIVACION
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,23 +103,18 @@ def hoja_de_ruta(services, actor: Actor, numero: str) -> HojaDeRuta:
 
 
 def cargo(services, actor: Actor, numero: str, evento_id: int) -> Cargo:
-    """The cargo of the derivation recorded in the history row ``evento_id`` of the expediente ``numero``.
+    """The cargo of the derivation recorded in the history row ``evento_id`` of the expediente ``numero`` (any
+    step that sent it to another office: :attr:`mpv.history.Movimiento.deriva`).
 
     :raise NotFound: no derivation of that expediente has that id. :raise NotAllowed: as :func:`hoja_de_ruta`."""
     solo_personal(actor)
     expediente = visible(actor, numero)
-    row = (Evento.get_or_none((Evento.id == evento_id) & (Evento.expediente == expediente.id)
-                              & (Evento.tarea == DERIVACION) & (Evento.tipo == "tarea"))
-           if 0 < evento_id < 2**63 else None)
-    if row is None:
+    m = next((m for m in history.seguimiento(expediente.id, services.calendario)
+              if m.evento == evento_id and m.deriva), None)
+    if m is None:
         raise NotFound(f"El expediente {numero} no tiene esa derivación.")
-    nombres = Oficina.nombres()
-    payload = orjson.loads(row.payload)
-    return Cargo(
-        _cabecera(services, expediente), row.id, row.momento.astimezone(services.calendario.tz),
-        nombres.get(row.oficina_origen, row.oficina_origen),
-        ", ".join(nombres.get(c, c) for c in row.oficina_destino.split(",") if c), row.actor_nombre,
-        _plazo(payload), str(payload.get("prioridad") or "normal").capitalize(), row.detalle)
+    return Cargo(_cabecera(services, expediente), m.evento, m.momento, m.origen, m.destino, m.usuario,
+                 _plazo(m.payload), str(m.payload.get("prioridad") or "normal").capitalize(), m.detalle)
 
 
 def _datos(doc, c: Cabecera, titulo: str):
