@@ -180,3 +180,4 @@ def test_ver_datos_and_the_seguimientos_print_without_navigation_nor_buttons(ser
         assert regla in impresion, regla
     publico = Browser(create_app(services)).get(f"/seguimiento/{exp.codigo}")
     assert "data-imprimir" in publico.text and 'class="solo-impresion"' in publico.text
+
