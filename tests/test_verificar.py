@@ -116,7 +116,7 @@ def test_an_uploaded_pdf_or_a_pasted_sha256_is_recognised(services, staff, exped
     assert "Sí: es un documento emitido por la Mesa de Partes Virtual" in page.text
     assert doc.numero in page.text and doc.sha256 in page.text
     sin_nada_confidencial(page.text, expediente)
-    assert not list(services.storage.root.glob("**/*.part"))  # nothing of the upload is kept
+    assert not list(services.storage.tmp.iterdir())  # nothing of the upload is kept
 
     _, hoja = hoja_ruta.documento_hoja_de_ruta(services, staff["mesa"], expediente.numero)
     pegada = " ".join(re.findall(".{16}", hashlib.sha256(hoja).hexdigest().upper()))  # upper case, in groups
@@ -127,6 +127,8 @@ def test_an_uploaded_pdf_or_a_pasted_sha256_is_recognised(services, staff, exped
     page = b.post("/verificar", {}, files=[("archivo", "informe.pdf", cambiado)])
     assert page.status_code == 200 and "No coincide con ningún documento" in page.text
     assert hashlib.sha256(cambiado).hexdigest() in page.text and doc.numero not in page.text
+    assert not services.storage.path(hashlib.sha256(cambiado).hexdigest()).exists()
+    assert not list(services.storage.tmp.iterdir())
 
 
 def test_bad_input_on_the_form_says_what_to_fix(services, expediente):

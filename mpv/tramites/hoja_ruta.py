@@ -37,6 +37,7 @@ class Paso:
 class Cabecera:
     """What a route sheet and a cargo say of the expediente, and where to verify it."""
 
+    expediente_id: int
     entidad: str
     numero: str
     fecha_presentacion: date
@@ -81,7 +82,7 @@ def _cabecera(services, expediente: Expediente) -> Cabecera:
     procedimiento = tupa.de_expediente(expediente)
     codigo = verificacion.codigo_de_expediente(services, expediente)
     return Cabecera(
-        entidad=services.parametros.get("entidad_nombre"), numero=expediente.numero,
+        expediente_id=expediente.id, entidad=services.parametros.get("entidad_nombre"), numero=expediente.numero,
         fecha_presentacion=expediente.fecha_presentacion, remitente=expediente.remitente_nombre,
         asunto=expediente.asunto, tipo_documento=expediente.tipo_documento.nombre,
         procedimiento=f"{procedimiento.codigo} {procedimiento.nombre}" if procedimiento else "Documento simple",
@@ -186,9 +187,8 @@ def documento_hoja_de_ruta(services, actor: Actor, numero: str) -> tuple[str, by
     :raise NotAllowed: / :raise NotFound: as :func:`hoja_de_ruta`."""
     h = hoja_de_ruta(services, actor, numero)
     contenido, sellado = _sellado(services, pdf_hoja_de_ruta(h), "Hoja de ruta", h.cabecera.generado)
-    expediente = Expediente.por_numero(numero)
     titulo = f"Hoja de ruta del expediente {numero} ({h.cabecera.generado:%d/%m/%Y %H:%M})"
-    verificacion.registrar(services, "hoja_ruta", expediente, titulo, contenido, sellado)
+    verificacion.registrar(services, "hoja_ruta", h.cabecera.expediente_id, titulo, contenido, sellado)
     return f"hoja-de-ruta-{numero}.pdf", contenido
 
 
@@ -198,7 +198,6 @@ def documento_cargo(services, actor: Actor, numero: str, evento_id: int) -> tupl
     :raise NotAllowed: / :raise NotFound: as :func:`cargo`."""
     c = cargo(services, actor, numero, evento_id)
     contenido, sellado = _sellado(services, pdf_cargo(c), "Cargo de derivación", c.cabecera.generado)
-    expediente = Expediente.por_numero(numero)
     titulo = f"Cargo de derivación del expediente {numero} a {c.destinos} ({c.momento:%d/%m/%Y %H:%M})"
-    verificacion.registrar(services, "cargo", expediente, titulo, contenido, sellado)
+    verificacion.registrar(services, "cargo", c.cabecera.expediente_id, titulo, contenido, sellado)
     return f"cargo-{numero}-{c.evento}.pdf", contenido

@@ -68,13 +68,13 @@ def dar_codigo_a_documento(documento_id: int, now: datetime) -> str:
     return codigo
 
 
-def registrar(services, clase: str, expediente: Expediente, titulo: str, contenido: bytes,
+def registrar(services, clase: str, expediente_id: int, titulo: str, contenido: bytes,
               sellado: bool = False) -> bytes:
     """Record that MPV hands out the PDF ``contenido`` (a key of CLASES_PDF), so that a copy of it can be
     recognised later; the same bytes handed out again are recorded once. Returns ``contenido``."""
     sha = hashlib.sha256(contenido).hexdigest()
     with services.db.write():
-        PdfEmitido.insert(sha256=sha, clase=clase, expediente=expediente.id, titulo=titulo[:250], sellado=sellado,
+        PdfEmitido.insert(sha256=sha, clase=clase, expediente=expediente_id, titulo=titulo[:250], sellado=sellado,
                           generado_en=services.clock().astimezone(timezone.utc)).on_conflict_ignore().execute()
     return contenido
 
@@ -149,7 +149,7 @@ def constancia_registrada(services, expediente: Expediente) -> tuple[constancia.
     """The expediente's constancia de presentación and its PDF, registered as handed out."""
     c = constancia.build(expediente, services.calendario, services.parametros.get("entidad_nombre"),
                          services.settings.base_url)
-    return c, registrar(services, "constancia", expediente, f"Constancia de presentación {c.numero}", constancia.pdf(c))
+    return c, registrar(services, "constancia", expediente.id, f"Constancia de presentación {c.numero}", constancia.pdf(c))
 
 
 def silencio_registrado(services, expediente: Expediente) -> tuple[silencio.Silencio, bytes]:
@@ -157,7 +157,7 @@ def silencio_registrado(services, expediente: Expediente) -> tuple[silencio.Sile
 
     :raise NotFound: no silencio applied to it."""
     s = silencio.de_expediente(services, expediente)
-    return s, registrar(services, "silencio", expediente, f"Constancia de silencio administrativo {s.numero}",
+    return s, registrar(services, "silencio", expediente.id, f"Constancia de silencio administrativo {s.numero}",
                         silencio.pdf(s))
 
 
