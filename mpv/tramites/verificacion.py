@@ -125,8 +125,8 @@ def verificar(services, codigo: str) -> Verificacion:
 def documentos_de(services, expediente: Expediente) -> list[Verificable]:
     """What MPV issued or generated for ``expediente``: the PDFs it handed out (constancia, statement of silencio,
     hoja de ruta, cargos) and its issued official documents, oldest first. The constancia (and the statement of
-    silencio, where one applied) are registered as MPV would hand them out now, in case nobody downloaded them yet:
-    the same content gives the same file, so the copy the citizen got by e-mail is recognised too."""
+    silencio, where one applied) are registered as MPV would hand them out now in case nobody downloaded them yet:
+    unsealed, the same content gives the same file, so the copy the citizen got by e-mail is recognised too."""
     _registrar_vigentes(services, expediente)
     generados = [_de_registro(row, expediente.numero) for row in
                  PdfEmitido.select().where(PdfEmitido.expediente == expediente.id).order_by(PdfEmitido.id)]
@@ -140,8 +140,13 @@ def documentos_de(services, expediente: Expediente) -> list[Verificable]:
 
 
 def _registrar_vigentes(services, expediente: Expediente):
-    constancia_registrada(services, expediente)
-    if expediente.silencio in ("positivo", "negativo") and expediente.procedimiento_id is not None:
+    """Register the constancia (and the statement of silencio) as MPV would hand them out now, when none was
+    registered yet: a sealed PDF is a new file each time it is made, so the ones handed out are what counts."""
+    hechos = set(PdfEmitido.select(PdfEmitido.clase).where(PdfEmitido.expediente == expediente.id).tuples())
+    if ("constancia",) not in hechos:
+        constancia_registrada(services, expediente)
+    if (expediente.silencio in ("positivo", "negativo") and expediente.procedimiento_id is not None
+            and ("silencio",) not in hechos):
         silencio_registrado(services, expediente)
 
 
