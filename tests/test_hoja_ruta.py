@@ -181,3 +181,21 @@ def test_ver_datos_and_the_seguimientos_print_without_navigation_nor_buttons(ser
     publico = Browser(create_app(services)).get(f"/seguimiento/{exp.codigo}")
     assert "data-imprimir" in publico.text and 'class="solo-impresion"' in publico.text
 
+
+
+def test_a_long_route_runs_over_several_pages_with_its_headings(services, staff, derivado_dos_veces, clock):
+    exp = derivado_dos_veces
+    for _ in range(12):  # back and forth between the two offices, each time with a long indication
+        for de, a, codigo in ((staff["rentas"], staff["gdur"], "GDUR"), (staff["gdur"], staff["rentas"], "SGAT")):
+            clock.advance(minutes=3)
+            step(services, exp, de, accion="derivar", oficina=codigo, plazo_dias=2,
+                 proveido="Revisar los planos y la memoria descriptiva; " * 6)
+            recibir(services, exp, a)
+    movimientos = history.seguimiento(exp.id, services.calendario)
+    assert len(movimientos) == 6 + 48
+    _, pdf = hoja_ruta.documento_hoja_de_ruta(services, staff["mesa"], exp.numero)
+    paginas = [page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages]
+    assert len(paginas) > 2 and "Movimientos (54)" in paginas[0]
+    assert all("Fecha y hora" in p for p in paginas)  # the table's headings repeat on every page
+    ultimo = movimientos[-1].momento.strftime("%d/%m/%Y %H:%M")
+    assert f"54 {ultimo}" in paginas[-1]
