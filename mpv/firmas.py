@@ -119,16 +119,19 @@ def _verificar_una(firma, momento: datetime, raices) -> Firma:
 
 
 def _validar(firma, contexto):
-    """pyHanko's validation is asynchronous, and its synchronous wrapper calls ``asyncio.run``, which a thread that
-    already runs an event loop refuses (Playwright's, in the browser tests; any asynchronous host): there it runs
-    on a thread of its own."""
-    validacion = async_validate_pdf_signature(firma, contexto)
+    return ejecutar(async_validate_pdf_signature(firma, contexto))
+
+
+def ejecutar(corrutina):
+    """The result of one of pyHanko's coroutines (validating, signing). Its synchronous wrappers call
+    ``asyncio.run``, which a thread that already runs an event loop refuses (Playwright's, in the browser tests;
+    any asynchronous host): there the coroutine runs on a thread of its own."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(validacion)
+        return asyncio.run(corrutina)
     with concurrent.futures.ThreadPoolExecutor(1) as hilo:
-        return hilo.submit(asyncio.run, validacion).result()
+        return hilo.submit(asyncio.run, corrutina).result()
 
 
 def _no_verificada() -> Firma:
