@@ -229,6 +229,8 @@ POLICY = {
     "/cuenta": {"GET": ALL_STAFF},
     "/cuenta/clave": {"POST": ALL_STAFF},
     "/cuenta/sesiones/{sesion_id:int}/cerrar": {"POST": ALL_STAFF},
+    "/cuenta/certificado": {"POST": ALL_STAFF},
+    "/cuenta/certificado/quitar": {"POST": ALL_STAFF},
     "/inicio": {"GET": ALL_STAFF},
     "/tramites": {"GET": ALL_STAFF},
     "/bandeja": {"GET": ("gdur", "rentas")},
