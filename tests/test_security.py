@@ -245,6 +245,7 @@ POLICY = {
     "/documentos/{documento_id:int}": {"GET": ("gdur",), "POST": ("gdur",)},  # a draft: only its office
     "/documentos/{documento_id:int}/emitir": {"POST": ("gdur",)},
     "/documentos/{documento_id:int}/pdf": {"GET": SEES_EXPEDIENTE},
+    "/documentos/{documento_id:int}/firmar": {"GET": ("gdur",), "POST": ("gdur",)},  # its office (a draft: 409)
     "/definiciones": {"GET": ("analista", "admin", "auditor"), "POST": ("analista",)},
     "/definiciones/{definicion_id:int}": {"GET": ("analista", "admin", "auditor")},
     "/definiciones/{definicion_id:int}/editar": {"GET": ("analista",), "POST": ("analista",)},
