@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 CAMPO_SELLO = "SelloEntidad"
 DEMO_P12 = "sello-demo.p12"  # in MPV_DATA_DIR, written by ``mpv demo``; its passphrase beside it
 DEMO_CLAVE = "sello-demo.clave"
+DEMO_RAICES = "demo-raices"  # in MPV_DATA_DIR: the roots of ``mpv demo``'s authorities, trusted without MPV_TRUST_ROOTS
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Issue 14, item 2: the entity seals every PDF MPV writes by itself (the constancia de presentación, the statement
 of silencio) with its own certificate (MPV_SELLO_P12, MPV_SELLO_CLAVE; the demo seal of ``mpv demo`` without them),
-as a PAdES signature a citizen can verify without MPV; a timestamp joins it where MPV_TSA_URL is set."""
+as a PAdES signature a citizen can verify without MPV; a timestamp joins it where MPV_TSA_URL is set. ``mpv demo``
+also gives its staff demo certificates to sign with, under a demo root trusted while MPV_TRUST_ROOTS is unset."""
 from __future__ import annotations
 
 import dataclasses
@@ -28,7 +29,10 @@ from mpv.config import Settings, SettingsError
 from mpv.demo import sample_pdf
 from mpv.firmas import MODIFICADO, verificar
 from mpv.correo.mensajes import Mensajes
-from mpv.models import Correo, Oficina, Procedimiento
+from mpv.demo import credentials_path, seed
+from mpv.engine import Actor
+from mpv.models import CertificadoUsuario, Correo, Oficina, Procedimiento, Usuario
+from mpv.tramites import documentos, firma_documento
 from mpv.web.app import create_app
 
 
@@ -161,3 +165,47 @@ def test_a_seal_that_cannot_be_used_is_refused_at_start_up(settings, clock, pki_
     ruta.write_bytes(b"%PDF-1.4 no es un certificado")
     with pytest.raises(SettingsError, match="MPV_SELLO_P12: .*no es un certificado PKCS#12"):
         build_services(dataclasses.replace(settings, sello_p12=ruta, sello_clave="la-buena"), clock)
+
+
+# -- mpv demo ------------------------------------------------------------------------------------------------
+def test_mpv_demo_makes_a_demo_seal_and_certificates_its_staff_sign_with(services, clock, tmp_path):
+    creados = seed(services, tramites=1)
+    assert {u for u, _, _ in creados} >= {"mesa", "gdur"}
+    data_dir = services.settings.data_dir
+    assert (data_dir / sello.DEMO_P12).stat().st_mode & 0o077 == 0
+    credencial = sello.credencial_del_sello(services.settings)
+    assert credencial.titular == "CERTIFICADO DE DEMOSTRACIÓN — SIN VALOR LEGAL"
+    titulares = {f.usuario.username: f.titular for f in CertificadoUsuario.select()}
+    assert titulares == {"mesa": "María Quispe Huamán (DEMOSTRACIÓN)", "gdur": "Jorge Mendoza Ríos (DEMOSTRACIÓN)",
+                         "rentas": "Rosa Flores Salazar (DEMOSTRACIÓN)"}
+    texto = credentials_path(services.settings).read_text(encoding="utf-8")
+    claves = dict(linea.split() for linea in texto.split("contraseña para firmar documentos):")[1].split("\n")
+                  if linea.strip())
+    assert set(claves) == set(titulares)
+
+    # Without MPV_TRUST_ROOTS, the demo's root is trusted: the constancia's seal and a user's signature are.
+    demo = build_services(services.settings, clock)
+    try:
+        expediente = file_tramite(demo)
+        pdf = testing.TestClient(create_app(demo)).simulate_get(f"/constancia/{expediente.codigo}/pdf").content
+        [firma] = verificar(en_archivo(tmp_path, pdf), clock(), demo.raices)
+        assert (firma.firmante, firma.intacto, firma.confiable) == (credencial.titular, True, True)
+        mesa = Actor.de_usuario(Usuario.get(Usuario.username == "mesa"))
+        borrador = documentos.redactar(demo, mesa, file_tramite(demo).numero, "informe", "Gerencia Municipal",
+                                       "Prueba", "Texto.")
+        documentos.emitir(demo, mesa, borrador.id)
+        firma_documento.firmar(demo, mesa, borrador.id, claves["mesa"])  # the passphrase printed by the demo
+        _, archivo = documentos.pdf_emitido(demo, mesa, borrador.id)
+        with archivo:
+            [firma] = verificar(en_archivo(tmp_path, archivo.read(), "informe.pdf"), clock(), demo.raices)
+        assert (firma.firmante, firma.intacto, firma.confiable) == ("María Quispe Huamán (DEMOSTRACIÓN)", True, True)
+    finally:
+        demo.close()
+    # Where the entity names its roots, the demo's are not trusted.
+    otra = tmp_path / "iofe.pem"
+    otra.write_bytes(Autoridad(clock(), "IOFE de prueba").raiz_pem())
+    con_raices = build_services(dataclasses.replace(services.settings, trust_roots=(otra,)), clock)
+    try:
+        assert [r.subject.native["common_name"] for r in con_raices.raices] == ["IOFE de prueba"]
+    finally:
+        con_raices.close()
