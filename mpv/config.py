@@ -52,7 +52,7 @@ class Settings:
     trust_roots: tuple[Path, ...] = ()
     # The entity's seal (mpv.sello): a PKCS#12 and its passphrase; without it, the demo seal of ``mpv demo``.
     sello_p12: Path | None = None
-    sello_clave: str = ""
+    sello_clave: str = dataclasses.field(default="", repr=False)  # never in a log line of the settings
     # An RFC 3161 time-stamping authority whose timestamp joins every signature MPV makes ("" = none).
     tsa_url: str = ""
 

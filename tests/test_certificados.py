@@ -7,7 +7,7 @@ import html
 from datetime import timedelta
 
 import pytest
-from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
 
 from firmas_pki import Autoridad
 from helpers import make_user
@@ -69,6 +69,7 @@ def test_replace_and_remove(gdur, pki):
     ("grande", "certificado", "pesa más de 100 KB"),
     ("sin_archivo", "certificado", "Elija el archivo de su certificado"),
     ("sin_clave", "clave", "Escriba la contraseña del certificado"),
+    ("sin_clave_privada", "certificado", "no contiene la clave privada"),
 ])
 def test_a_bad_upload_says_what_to_fix_and_writes_nothing(gdur, pki, clock, services, caso, campo, mensaje):
     bueno = pki.firmante("Rosa Quispe").pkcs12("clave")
@@ -79,6 +80,8 @@ def test_a_bad_upload_says_what_to_fix_and_writes_nothing(gdur, pki, clock, serv
         "grande": (bueno + b"\0" * (certificado_usuario.MAX_BYTES + 10), "clave"),
         "sin_archivo": (b"", "clave"),
         "sin_clave": (bueno, ""),
+        "sin_clave_privada": (pkcs12.serialize_key_and_certificates(
+            b"solo", None, pki.firmante("Rosa Quispe").cert, None, BestAvailableEncryption(b"clave")), "clave"),
     }[caso]
     antes = Evento.select().count()
     result = subir(gdur, data, clave)
