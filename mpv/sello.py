@@ -22,7 +22,7 @@ from pyhanko.stamp import TextStampStyle
 
 from . import certificados
 from .config import Settings, SettingsError
-from .firmas import ejecutar
+from .asincrono import esperar
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ def firmar_pdf(pdf: bytes, credencial: certificados.Credencial, cuando: datetime
     firmador = _Firmador(meta, credencial.firmante(), cuando, timestamper=timestamper, stamp_style=estilo,
                          new_field_spec=espacio)
     salida = io.BytesIO()
-    ejecutar(firmador.async_sign_pdf(escritor, output=salida))
+    esperar(firmador.async_sign_pdf(escritor, output=salida))
     return salida.getvalue()
 
 
