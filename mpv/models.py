@@ -381,6 +381,9 @@ from .models_documentos import (TIPOS_DOCUMENTO_OFICIAL, DocumentoOficial, Firma
                                 NumeracionDocumento)
 
 MODELS += [FirmaAdjunto, DocumentoOficial, NumeracionDocumento]
+from .models_certificados import CertificadoUsuario, FirmaDocumento  # noqa: E402,F401
+
+MODELS += [CertificadoUsuario, FirmaDocumento]
 
 # The codes of public verification and the register of the PDFs MPV generates (issue 14, items 6–7).
 from .models_verificacion import CodigoVerificacion, PdfEmitido  # noqa: E402,F401

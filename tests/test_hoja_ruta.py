@@ -3,6 +3,7 @@ that opens the expediente's public verification (never its código de seguimient
 reached from the history and from the confirmation page, staff only; Ver datos and the seguimientos print."""
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 
@@ -199,3 +200,29 @@ def test_a_long_route_runs_over_several_pages_with_its_headings(services, staff,
     assert all("Fecha y hora" in p for p in paginas)  # the table's headings repeat on every page
     ultimo = movimientos[-1].momento.strftime("%d/%m/%Y %H:%M")
     assert f"54 {ultimo}" in paginas[-1]
+
+
+def test_the_hoja_de_ruta_and_the_cargo_are_sealed_by_the_entity(sellados, clock, tmp_path):
+    from helpers import make_user
+
+    from mpv.engine import Actor
+    from mpv.firmas import verificar
+
+    mesa = Actor.de_usuario(make_user("mesa", "mesa", "MP"))
+    exp = file_tramite(sellados)
+    step(sellados, exp, mesa, accion="conforme")
+    derivar(sellados, exp, mesa, "GDUR", proveido="Revisar")
+    evento = Evento.get((Evento.expediente == exp.id) & (Evento.tarea == "derivacion")).id
+    for clase, (_, pdf) in (("hoja_ruta", hoja_ruta.documento_hoja_de_ruta(sellados, mesa, exp.numero)),
+                            ("cargo", hoja_ruta.documento_cargo(sellados, mesa, exp.numero, evento))):
+        archivo = tmp_path / f"{clase}.pdf"
+        archivo.write_bytes(pdf)
+        [sello] = verificar(archivo, clock(), sellados.raices)
+        assert sello.firmante == "MUNICIPALIDAD DE PRUEBA" and sello.intacto and sello.confiable, sello
+        assert sello.firmado_en == clock()  # the services' clock, not the wall clock
+        assert "HOJA DE RUTA" in texto(pdf) or "CARGO DE DERIVACIÓN" in texto(pdf)
+        assert enlaces(pdf) == {verificacion_de(exp)}
+        fila = PdfEmitido.get(PdfEmitido.clase == clase)
+        assert fila.sellado and fila.sha256 == hashlib.sha256(pdf).hexdigest()
+    html = Browser(create_app(sellados)).get(f"/verificar/{exp.codigo}").text
+    assert html.count("Sellado digitalmente por la entidad") == 3  # the constancia, the hoja de ruta, the cargo

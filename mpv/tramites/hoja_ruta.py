@@ -3,14 +3,15 @@ and carried with the papers, each with a QR code that opens the expediente's pub
 (:mod:`mpv.tramites.verificacion` says why that code, and not the código de seguimiento).
 
 Every movement comes from the expediente's history (:func:`mpv.history.seguimiento`), never from process data. The
-PDFs are dated with the services' clock and registered by their SHA-256, so a printed copy can be checked later.
+PDFs are dated with the services' clock, sealed by the entity (:func:`mpv.sello.sellar`) and registered by their
+SHA-256, so a printed copy can be checked later.
 """
 from __future__ import annotations
 
 import dataclasses
 from datetime import date, datetime
 
-from .. import history
+from .. import history, sello
 from ..engine import Actor
 from ..errors import NotFound
 from ..models import Expediente
@@ -176,19 +177,16 @@ def pdf_cargo(c: Cargo) -> bytes:
     return bytes(doc.output())
 
 
-def _sellado(services, contenido: bytes, razon: str, cuando: datetime) -> tuple[bytes, bool]:
-    """The PDF with the entity's seal, and whether it has it (the seal lands with mpv.sello)."""
-    return contenido, False
-
-
 def documento_hoja_de_ruta(services, actor: Actor, numero: str) -> tuple[str, bytes]:
     """The hoja de ruta's file name and PDF (sealed where the entity has a seal), registered for verification.
 
     :raise NotAllowed: / :raise NotFound: as :func:`hoja_de_ruta`."""
     h = hoja_de_ruta(services, actor, numero)
-    contenido, sellado = _sellado(services, pdf_hoja_de_ruta(h), "Hoja de ruta", h.cabecera.generado)
+    contenido = sello.sellar(services.settings, pdf_hoja_de_ruta(h), f"Hoja de ruta del expediente {numero}",
+                             h.cabecera.generado)
     titulo = f"Hoja de ruta del expediente {numero} ({h.cabecera.generado:%d/%m/%Y %H:%M})"
-    verificacion.registrar(services, "hoja_ruta", h.cabecera.expediente_id, titulo, contenido, sellado)
+    verificacion.registrar(services, "hoja_ruta", h.cabecera.expediente_id, titulo, contenido,
+                           verificacion.sellado(services))
     return f"hoja-de-ruta-{numero}.pdf", contenido
 
 
@@ -197,7 +195,9 @@ def documento_cargo(services, actor: Actor, numero: str, evento_id: int) -> tupl
 
     :raise NotAllowed: / :raise NotFound: as :func:`cargo`."""
     c = cargo(services, actor, numero, evento_id)
-    contenido, sellado = _sellado(services, pdf_cargo(c), "Cargo de derivación", c.cabecera.generado)
+    contenido = sello.sellar(services.settings, pdf_cargo(c), f"Cargo de derivación del expediente {numero}",
+                             c.cabecera.generado)
     titulo = f"Cargo de derivación del expediente {numero} a {c.destinos} ({c.momento:%d/%m/%Y %H:%M})"
-    verificacion.registrar(services, "cargo", c.cabecera.expediente_id, titulo, contenido, sellado)
+    verificacion.registrar(services, "cargo", c.cabecera.expediente_id, titulo, contenido,
+                           verificacion.sellado(services))
     return f"cargo-{numero}-{c.evento}.pdf", contenido

@@ -18,10 +18,10 @@ import re
 import secrets
 from datetime import datetime, timezone
 
-from .. import firmas
+from .. import firmas, sello
 from ..errors import InvalidInput, NotFound
-from ..models import (TIPOS_DOCUMENTO_OFICIAL, CodigoVerificacion, DocumentoOficial, Expediente, Oficina,
-                      PdfEmitido)
+from ..models import (TIPOS_DOCUMENTO_OFICIAL, CodigoVerificacion, DocumentoOficial, Expediente, FirmaDocumento,
+                      Oficina, PdfEmitido)
 from ..models_verificacion import CLASES_PDF
 from . import constancia, silencio
 
@@ -92,6 +92,7 @@ class Verificable:
     expediente: str = ""  # the expediente's número
     oficina: str = ""
     codigo: str = ""  # its own verification code, grouped (issued documents)
+    anteriores: tuple[str, ...] = ()  # the SHA-256 of its earlier versions: the original, then each signature's
 
 
 @dataclasses.dataclass(frozen=True)
@@ -151,19 +152,25 @@ def _registrar_vigentes(services, expediente: Expediente):
 
 
 def constancia_registrada(services, expediente: Expediente) -> tuple[constancia.Constancia, bytes]:
-    """The expediente's constancia de presentación and its PDF, registered as handed out."""
+    """The expediente's constancia de presentación and its PDF, sealed by the entity, registered as handed out."""
     c = constancia.build(expediente, services.calendario, services.parametros.get("entidad_nombre"),
                          services.settings.base_url)
-    return c, registrar(services, "constancia", expediente.id, f"Constancia de presentación {c.numero}", constancia.pdf(c))
+    return c, registrar(services, "constancia", expediente.id, f"Constancia de presentación {c.numero}",
+                        constancia.sellada(services, c), sellado(services))
 
 
 def silencio_registrado(services, expediente: Expediente) -> tuple[silencio.Silencio, bytes]:
-    """The statement of the silencio that applied to the expediente and its PDF, registered as handed out.
-
-    :raise NotFound: no silencio applied to it."""
+    """The statement of the silencio that applied to the expediente and its PDF, sealed by the entity, registered as
+    handed out. :raise NotFound: no silencio applied to it."""
     s = silencio.de_expediente(services, expediente)
     return s, registrar(services, "silencio", expediente.id, f"Constancia de silencio administrativo {s.numero}",
-                        silencio.pdf(s))
+                        silencio.sellada(services, s), sellado(services))
+
+
+def sellado(services) -> bool:
+    """Whether the PDFs MPV writes by itself go out sealed (:func:`mpv.sello.sellar` seals when it has a
+    certificate: MPV_SELLO_P12, or the demo entity's)."""
+    return sello.credencial_del_sello(services.settings) is not None
 
 
 def _de_registro(row: PdfEmitido, numero: str) -> Verificable:
@@ -173,14 +180,17 @@ def _de_registro(row: PdfEmitido, numero: str) -> Verificable:
 
 
 def _de_documento(services, documento: DocumentoOficial, codigo: str) -> Verificable:
-    """An issued document, with the signatures its stored PDF carries (verified now, as in :mod:`mpv.firmas`)."""
-    path = services.storage.path(documento.sha256)
+    """An issued document as it is handed out now — its latest signed version, else the issued original — with the
+    signatures that PDF carries (verified now, as in :mod:`mpv.firmas`) and every earlier version's SHA-256."""
+    versiones = [documento.sha256] + [f.sha256 for f in FirmaDocumento.select(FirmaDocumento.sha256).where(
+        FirmaDocumento.documento == documento.id).order_by(FirmaDocumento.orden)]
+    path = services.storage.path(versiones[-1])
     encontradas = firmas.verificar(path, documento.emitido_en, services.raices) if path.exists() else []
     return Verificable(
         TIPOS_DOCUMENTO_OFICIAL.get(documento.tipo, documento.tipo), documento.numero, documento.emitido_en,
-        documento.sha256, tuple(f.resumen for f in encontradas), tuple(f.problema for f in encontradas if f.problema),
+        versiones[-1], tuple(f.resumen for f in encontradas), tuple(f.problema for f in encontradas if f.problema),
         expediente=documento.expediente.numero, oficina=documento.oficina.nombre,
-        codigo=agrupado(codigo) if codigo else "")
+        codigo=agrupado(codigo) if codigo else "", anteriores=tuple(versiones[:-1]))
 
 
 def sha256_escrito(texto: str) -> str:
@@ -194,8 +204,10 @@ def sha256_escrito(texto: str) -> str:
 
 def comprobar(services, sha256: str) -> Verificable | None:
     """The document MPV issued or generated whose SHA-256 is ``sha256``, or None when it is none of them."""
+    firmado = FirmaDocumento.get_or_none(FirmaDocumento.sha256 == sha256)  # a version signed after its issue
+    original = (DocumentoOficial.sha256 == sha256) if firmado is None else (DocumentoOficial.id == firmado.documento_id)
     documento = (DocumentoOficial.select(DocumentoOficial, Oficina).join(Oficina)
-                 .where((DocumentoOficial.sha256 == sha256) & (DocumentoOficial.estado == "emitido")).first())
+                 .where(original & (DocumentoOficial.estado == "emitido")).first())
     if documento is not None:
         fila = CodigoVerificacion.get_or_none(CodigoVerificacion.documento == documento.id)
         return _de_documento(services, documento, fila.codigo if fila else "")
