@@ -383,12 +383,9 @@ from .models_documentos import (TIPOS_DOCUMENTO_OFICIAL, DocumentoOficial, Firma
 MODELS += [FirmaAdjunto, DocumentoOficial, NumeracionDocumento]
 from .models_certificados import CertificadoUsuario, FirmaDocumento  # noqa: E402,F401
 
-MODELS += [CertificadoUsuario, FirmaDocumento]
+from .models_verificacion import CodigoVerificacion, PdfEmitido  # noqa: E402,F401 - public verification
 
-# The codes of public verification and the register of the PDFs MPV generates (issue 14, items 6–7).
-from .models_verificacion import CodigoVerificacion, PdfEmitido  # noqa: E402,F401
-
-MODELS += [CodigoVerificacion, PdfEmitido]
+MODELS += [CertificadoUsuario, FirmaDocumento, CodigoVerificacion, PdfEmitido]
 
 
 # Columns added after their table was first released: ``Services.init_db`` adds them to an older database.

@@ -78,5 +78,7 @@ def pdf(c: Contenido) -> bytes:
     doc.multi_cell(0, 5, latin1(c.oficina), new_x="LMARGIN", new_y="NEXT")
     if c.verificacion_url:
         doc.ln(8)
-        qr_verificacion(doc, c.verificacion_url, c.verificacion_codigo, lado=24)
+        # No link annotation: each signature's visible stamp joins the page's annotations in an incremental update,
+        # and pyHanko reads a page that already had some as changed after the earlier signatures.
+        qr_verificacion(doc, c.verificacion_url, c.verificacion_codigo, lado=24, enlace=False)
     return bytes(doc.output())
