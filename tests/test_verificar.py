@@ -12,9 +12,12 @@ from helpers import FILING, build_services, derivar, file_tramite, recibir, step
 from test_hoja_ruta import enlaces, qr_leidos, texto
 from webclient import Browser
 
+from test_firma_documento import emitido, pki  # noqa: F401 - fixtures: an issued informe, its author's certificate
+
+from mpv.engine import Actor
 from mpv.errors import NotFound
-from mpv.models import CodigoVerificacion, DocumentoOficial, Expediente, PdfEmitido
-from mpv.tramites import documentos, hoja_ruta, verificacion
+from mpv.models import CodigoVerificacion, DocumentoOficial, Expediente, FirmaDocumento, PdfEmitido, Usuario
+from mpv.tramites import documentos, firma_documento, hoja_ruta, verificacion
 from mpv.web.app import create_app
 
 CUERPO = "El local cumple las condiciones de seguridad.\n\nSe recomienda otorgar la licencia."
@@ -161,3 +164,18 @@ def test_verification_lookups_are_rate_limited(settings, clock):
         assert statuses == [404, 404, 404, 429]
     finally:
         services.close()
+
+
+def test_a_signed_document_is_verified_as_its_latest_version_and_every_version_is_recognised(services, emitido,
+                                                                                               clock):
+    original = emitido.sha256
+    firma_documento.firmar(services, Actor.de_usuario(Usuario.get(Usuario.username == "gdur")), emitido.id, "uno")
+    firmado = FirmaDocumento.get(FirmaDocumento.documento == emitido.id).sha256
+    codigo = CodigoVerificacion.get(CodigoVerificacion.documento == emitido.id).codigo
+    b = publico(services)
+    page = b.get(f"/verificar/{codigo}").text
+    assert firmado in page and original in page and "Versiones anteriores" in page
+    assert "Rosa Quispe Huamán" in page and "Sin firma digital" not in page  # read from the signed file
+    for sha in (original, firmado):  # the paper printed before or after the signature: both are that document
+        page = b.post("/verificar", {"sha256": sha}).text
+        assert "Sí: es un documento emitido" in page and emitido.numero in page
