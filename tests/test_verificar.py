@@ -179,3 +179,19 @@ def test_a_signed_document_is_verified_as_its_latest_version_and_every_version_i
     for sha in (original, firmado):  # the paper printed before or after the signature: both are that document
         page = b.post("/verificar", {"sha256": sha}).text
         assert "Sí: es un documento emitido" in page and emitido.numero in page
+
+
+def test_the_sealed_constancia_the_citizen_got_by_mail_is_recognised(sellados, clock):
+    from mpv.correo.mensajes import Mensajes
+    from mpv.models import Correo
+
+    expediente = file_tramite(sellados)
+    correo = Correo.get((Correo.expediente == expediente.id) & (Correo.tipo == "constancia"))
+    clock.advance(minutes=5)  # sealed later than any other copy: a file of its own
+    mensaje = Mensajes(sellados).build(correo, clock())
+    [adjunto] = [p for p in mensaje.iter_attachments() if p.get_content_type() == "application/pdf"]
+    pdf = adjunto.get_content()
+    assert b"/ByteRange" in pdf  # sealed
+    page = publico(sellados).post("/verificar", {}, files=[("archivo", "constancia.pdf", pdf)]).text
+    assert "Sí: es un documento emitido" in page and f"Constancia de presentación {expediente.numero}" in page
+    assert "Sellado digitalmente por la entidad" in page
