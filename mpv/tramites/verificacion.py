@@ -125,9 +125,8 @@ def verificar(services, codigo: str) -> Verificacion:
 
 def documentos_de(services, expediente: Expediente) -> list[Verificable]:
     """What MPV issued or generated for ``expediente``: the PDFs it handed out (constancia, statement of silencio,
-    hoja de ruta, cargos) and its issued official documents, oldest first. The constancia (and the statement of
-    silencio, where one applied) are registered as MPV would hand them out now in case nobody downloaded them yet:
-    unsealed, the same content gives the same file, so the copy the citizen got by e-mail is recognised too."""
+    hoja de ruta, cargos) and its issued official documents, oldest first. Every copy handed out (downloaded or
+    e-mailed) was registered as it went; a constancia nobody has had yet is made and registered now."""
     _registrar_vigentes(services, expediente)
     generados = [_de_registro(row, expediente.numero) for row in
                  PdfEmitido.select().where(PdfEmitido.expediente == expediente.id).order_by(PdfEmitido.id)]
