@@ -381,6 +381,9 @@ from .models_documentos import (TIPOS_DOCUMENTO_OFICIAL, DocumentoOficial, Firma
                                 NumeracionDocumento)
 
 MODELS += [FirmaAdjunto, DocumentoOficial, NumeracionDocumento]
+from .models_plantillas import AnexoDocumento, PlantillaDocumento  # noqa: E402,F401
+
+MODELS += [PlantillaDocumento, AnexoDocumento]
 
 
 # Columns added after their table was first released: ``Services.init_db`` adds them to an older database.

@@ -16,7 +16,7 @@ from ..engine import Actor
 from ..errors import Conflict, InvalidInput, NotAllowed, NotFound
 from ..models import TIPOS_DOCUMENTO_OFICIAL, DocumentoOficial, Expediente, NumeracionDocumento, Oficina, Usuario
 from ..parametros import numero_documento
-from . import documento_pdf
+from . import documento_pdf, plantillas
 from .expedientes import SIN_OFICINA, solo_personal, visible
 from .presentacion import referenced
 from .roles import exigir_rol
@@ -84,6 +84,16 @@ def redactar(services, actor: Actor, numero_expediente: str, tipo: str, destinat
             expediente=expediente, oficina=oficina, autor=actor.usuario_id, estado="borrador",
             referencia=f"Expediente N° {expediente.numero}", creado_en=now, actualizado_en=now,
             **dataclasses.asdict(borrador))
+
+
+def inicial(services, actor: Actor, numero_expediente: str, tipo: str) -> dict[str, str]:
+    """The values a new draft of ``tipo`` (an informe when unknown) starts with: its type's template
+    (:mod:`mpv.tramites.plantillas`) filled with the expediente's data. :raise NotAllowed: / :raise NotFound:"""
+    oficina = _oficina_del(actor)
+    expediente = visible(actor, numero_expediente)
+    tipo = tipo if tipo in TIPOS_DOCUMENTO_OFICIAL else "informe"
+    asunto, cuerpo = plantillas.para_borrador(services, tipo, expediente, oficina)
+    return {"tipo": tipo, "destinatario": "", "asunto": asunto, "cuerpo": cuerpo}
 
 
 def puede_redactar(actor: Actor, numero_expediente: str) -> Expediente:

@@ -38,7 +38,7 @@ class _Resource:
 
     def _form(self, req, resp, numero: str, valores: dict, documento=None, error: InvalidInput | None = None):
         self._pages.render(req, resp, "documento.html", status=falcon.HTTP_422 if error else falcon.HTTP_200,
-                           numero=numero, documento=documento, fields=FIELDS, valores=valores,
+                           numero=numero, documento=documento, fields=FIELDS, valores=valores, tipos=documentos.TIPOS,
                            errores=error.campos if error else {}, mensaje=error.message if error else "")
 
 
@@ -46,9 +46,8 @@ class Redactar(_Resource):
     """«Redactar documento»: a new draft of the user's office on the expediente."""
 
     def on_get(self, req, resp, numero):
-        actor = staff_actor(req)
-        documentos.puede_redactar(actor, numero)
-        self._form(req, resp, numero, {"tipo": "informe", "referencia": ""})
+        valores = documentos.inicial(self._services, staff_actor(req), numero, req.get_param("tipo") or "")
+        self._form(req, resp, numero, valores)
 
     def on_post(self, req, resp, numero):
         actor = staff_actor(req)
