@@ -240,3 +240,40 @@ def pdf_emitido(services, actor: Actor, documento_id) -> tuple[DocumentoOficial,
         return documento, services.storage.open(documento.sha256)
     except FileNotFoundError:
         raise NotFound("El archivo del documento no está disponible en el servidor; avise al administrador.") from None
+
+
+CAMPO_RESPUESTA = "documento_respuesta"  # the atención form's field (workflows/atencion.schema.json)
+
+
+def para_respuesta(actor: Actor, expediente: Expediente) -> list[tuple[str, str]]:
+    """The documents ``actor``'s office issued on ``expediente``, as (id, «number — subject») choices of the
+    atención form: what the office may answer the trámite with."""
+    oficina = Oficina.por_codigo(actor.oficina) if actor.oficina else None
+    if oficina is None:
+        return []
+    rows = DocumentoOficial.select().where(
+        (DocumentoOficial.expediente == expediente.id) & (DocumentoOficial.oficina == oficina.id)
+        & (DocumentoOficial.estado == "emitido")).order_by(DocumentoOficial.id)
+    return [(str(d.id), f"{d.numero} — {d.asunto}") for d in rows]
+
+
+def respuesta(actor: Actor, expediente: Expediente, valor) -> DocumentoOficial:
+    """The issued document of ``actor``'s office on ``expediente`` named by ``valor`` (its id), chosen as the answer.
+
+    :raise InvalidInput: naming the field: no such document, another expediente's, another office's, a draft."""
+    try:
+        documento = _documento(valor)
+    except NotFound as exc:
+        raise InvalidInput(exc.message, {CAMPO_RESPUESTA: exc.message}) from None
+    nombre = documento.numero or f"borrador «{documento.asunto}»"
+    problema = ""
+    if documento.expediente_id != expediente.id:
+        problema = (f"El {nombre} es de otro expediente: responda con un documento emitido en el expediente "
+                    f"{expediente.numero}.")
+    elif documento.oficina.codigo != actor.oficina:
+        problema = f"El {nombre} es de otra oficina: responda con un documento que haya emitido su oficina."
+    elif documento.estado != "emitido":
+        problema = f"El {nombre} aún no fue emitido: emítalo antes de responder con él."
+    if problema:
+        raise InvalidInput(problema, {CAMPO_RESPUESTA: problema})
+    return documento
