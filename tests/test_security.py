@@ -243,6 +243,9 @@ POLICY = {
     "/documentos/{documento_id:int}": {"GET": ("gdur",), "POST": ("gdur",)},  # a draft: only its office
     "/documentos/{documento_id:int}/emitir": {"POST": ("gdur",)},
     "/documentos/{documento_id:int}/pdf": {"GET": SEES_EXPEDIENTE},
+    "/documentos/{documento_id:int}/anexos": {"POST": ("gdur",)},  # a draft's annexes: only its office
+    "/documentos/{documento_id:int}/anexos/{anexo_id:int}": {"GET": ("gdur",)},
+    "/documentos/{documento_id:int}/anexos/{anexo_id:int}/quitar": {"POST": ("gdur",)},
     "/definiciones": {"GET": ("analista", "admin", "auditor"), "POST": ("analista",)},
     "/definiciones/{definicion_id:int}": {"GET": ("analista", "admin", "auditor")},
     "/definiciones/{definicion_id:int}/editar": {"GET": ("analista",), "POST": ("analista",)},

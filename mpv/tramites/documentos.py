@@ -14,7 +14,8 @@ from datetime import timezone
 from .. import history
 from ..engine import Actor
 from ..errors import Conflict, InvalidInput, NotAllowed, NotFound
-from ..models import TIPOS_DOCUMENTO_OFICIAL, DocumentoOficial, Expediente, NumeracionDocumento, Oficina, Usuario
+from ..models import (TIPOS_DOCUMENTO_OFICIAL, AnexoDocumento, DocumentoOficial, Expediente, NumeracionDocumento,
+                      Oficina, Usuario)
 from ..parametros import numero_documento
 from . import documento_pdf, plantillas
 from .expedientes import SIN_OFICINA, solo_personal, visible
@@ -178,24 +179,28 @@ def emitir(services, actor: Actor, documento_id: int) -> DocumentoOficial:
                                       tipo=nombre_tipo, correlativo=correlativo, anio=fecha.year,
                                       oficina=oficina.codigo, sigla=parametros["entidad_sigla"])
             autor = Usuario.get_by_id(documento.autor_id)
+            # The annexes as they are now: adding or removing one locks this row too, so none changes after.
+            anexos = tuple(AnexoDocumento.select(AnexoDocumento.nombre, AnexoDocumento.sha256)
+                           .where(AnexoDocumento.documento == documento.id).order_by(AnexoDocumento.id).tuples())
             contenido = documento_pdf.pdf(documento_pdf.Contenido(
                 entidad=parametros["entidad_nombre"], oficina=oficina.nombre, numero=numero, fecha=fecha,
                 destinatario=documento.destinatario, asunto=documento.asunto, referencia=documento.referencia,
-                cuerpo=documento.cuerpo, autor=autor.nombre, emitido_en=now))
+                cuerpo=documento.cuerpo, autor=autor.nombre, emitido_en=now, anexos=anexos))
             received = services.storage.receive(io.BytesIO(contenido), f"{numero}.pdf", len(contenido))
             stored.append(services.storage.keep(received))
             documento.estado, documento.anio, documento.correlativo, documento.numero = (
                 "emitido", fecha.year, correlativo, numero)
             documento.sha256, documento.emitido_en, documento.actualizado_en = stored[0].sha256, now, now
             documento.save()
-            history.append(services.db, [_evento(actor, documento, expediente, oficina, now)])
+            history.append(services.db, [_evento(actor, documento, expediente, oficina, now, anexos)])
         failed = False
     finally:
         services.storage.release(stored, referenced, failed)
     return documento
 
 
-def _evento(actor: Actor, documento: DocumentoOficial, expediente: Expediente, oficina: Oficina, now) -> dict:
+def _evento(actor: Actor, documento: DocumentoOficial, expediente: Expediente, oficina: Oficina, now,
+            anexos=()) -> dict:
     """The expediente's history row of an issued document: the document is part of the expediente from now on."""
     return {
         "expediente": expediente.id, "momento": now, "tipo": "documento", "accion": "emitir_documento",
@@ -203,7 +208,8 @@ def _evento(actor: Actor, documento: DocumentoOficial, expediente: Expediente, o
         "actor_nombre": actor.nombre, "rol": actor.rol, "actor_oficina": actor.oficina, "ip": actor.ip,
         "oficina_origen": oficina.codigo, "detalle": f"Asunto: {documento.asunto}\nA: {documento.destinatario}",
         "payload": {"documento": documento.id, "numero": documento.numero, "tipo": documento.tipo,
-                    "sha256": documento.sha256, "asunto": documento.asunto, "destinatario": documento.destinatario}}
+                    "sha256": documento.sha256, "asunto": documento.asunto, "destinatario": documento.destinatario,
+                    "anexos": [{"nombre": nombre, "sha256": sha256} for nombre, sha256 in anexos]}}
 
 
 def de_expediente(services, actor: Actor, numero_expediente: str) -> list[DocumentoOficial]:
