@@ -244,7 +244,8 @@ POLICY = {
     "/documentos/{documento_id:int}/emitir": {"POST": ("gdur",)},
     "/documentos/{documento_id:int}/pdf": {"GET": SEES_EXPEDIENTE},
     "/documentos/{documento_id:int}/anexos": {"POST": ("gdur",)},  # a draft's annexes: only its office
-    "/documentos/{documento_id:int}/anexos/{anexo_id:int}": {"GET": ("gdur",)},
+    # By now /emitir (allowed to gdur) issued the document: its annexes are seen as its PDF is.
+    "/documentos/{documento_id:int}/anexos/{anexo_id:int}": {"GET": SEES_EXPEDIENTE},
     "/documentos/{documento_id:int}/anexos/{anexo_id:int}/quitar": {"POST": ("gdur",)},
     "/definiciones": {"GET": ("analista", "admin", "auditor"), "POST": ("analista",)},
     "/definiciones/{definicion_id:int}": {"GET": ("analista", "admin", "auditor")},
