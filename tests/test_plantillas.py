@@ -55,6 +55,13 @@ def test_a_new_draft_starts_from_its_types_template_with_the_expedientes_data(se
     ("{{ remitente.__class__.__mro__[1].__subclasses__() }}", "cuerpo", "no está permitido"),
     ("{{ ''.__class__.__base__ }}", "cuerpo", "no está permitido"),
     ("{{ remitente.format.__globals__ }}", "cuerpo", "no está permitido"),
+    # What would make the server build a huge text: calls, repetition, loops, assignments, globals.
+    ("{{ remitente.ljust(999999999) }}", "cuerpo", "no puede llamar funciones ni métodos"),
+    ("{{ remitente * 999999999 }}", "cuerpo", "el operador «*» no se puede usar"),
+    ("{{ '%0999999999d' % 1 }}", "cuerpo", "el operador «%» no se puede usar"),
+    ("{% for a in remitente %}{% for b in remitente %}x{% endfor %}{% endfor %}", "cuerpo", "no puede usar bucles"),
+    ("{% set x = remitente ~ remitente %}{% set x = x ~ x %}{{ x }}", "cuerpo", "ni asignaciones"),
+    ("{{ lipsum(99999) }}", "cuerpo", "Usa variables que no existen: «lipsum»"),
     ("", "cuerpo", "Escriba el texto del documento."),
 ])
 def test_a_broken_or_escaping_template_is_refused_and_nothing_is_written(services, admin, cuerpo, campo, mensaje):

@@ -12,7 +12,7 @@ import dataclasses
 import logging
 from datetime import date, timezone
 
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError, meta
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from ..engine import Actor
@@ -66,7 +66,30 @@ PREDETERMINADAS = {  # what each type starts from until an administrator writes 
 LIMITES = {"asunto": 500, "cuerpo": 20000}
 REVISE = "La plantilla no se guardó: revise los campos marcados."
 
-_SANDBOX = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+FILTROS = ("upper", "lower", "title", "capitalize", "trim", "default", "truncate")
+# Loops, macros and assignments are what would let a short template build a huge text (``{% set x = x ~ x %}``
+# twenty times): a document's text needs none of them.
+SIN_BUCLES = (nodes.For, nodes.Macro, nodes.CallBlock, nodes.Assign, nodes.AssignBlock, nodes.With)
+
+
+class _Sandbox(SandboxedEnvironment):
+    """Jinja2's sandbox, narrowed to what a document's text needs (variables, a few filters, ``{% if %}``) so that an
+    administrator's template can neither reach Python's internals nor make the server build a huge text: no calls
+    (``remitente.ljust(10**9)``), no ``*``, ``**`` or ``%``, no loops, macros or ``{% set %}`` (:func:`_problema`
+    refuses them), no globals (``range``, ``lipsum``…) and only filters that cannot lengthen a text much."""
+
+    intercepted_binops = frozenset({"*", "**", "%"})
+
+    def call_binop(self, context, operator, left, right):
+        raise SecurityError(f"el operador «{operator}» no se puede usar en una plantilla")
+
+    def call(self, __context, __obj, *args, **kwargs):
+        raise SecurityError("una plantilla no puede llamar funciones ni métodos")
+
+
+_SANDBOX = _Sandbox(undefined=StrictUndefined, autoescape=False)
+_SANDBOX.globals.clear()
+_SANDBOX.filters = {nombre: _SANDBOX.filters[nombre] for nombre in FILTROS}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,6 +108,9 @@ def _problema(texto: str) -> str:
     Spanish; "" when nothing is."""
     try:
         arbol = _SANDBOX.parse(texto)
+        if next(arbol.find_all(SIN_BUCLES), None) is not None:
+            return ("La plantilla no puede usar bucles ({% for %}), macros ni asignaciones ({% set %}, {% with %}): "
+                    f"use las variables, los filtros ({', '.join(FILTROS)}) y condiciones ({{% if %}}).")
         desconocidas = sorted(meta.find_undeclared_variables(arbol) - set(VARIABLES))
         if desconocidas:
             return ("Usa variables que no existen: " + ", ".join(f"«{v}»" for v in desconocidas)
@@ -92,7 +118,7 @@ def _problema(texto: str) -> str:
         _SANDBOX.from_string(texto).render(**EJEMPLO)
     except SecurityError as exc:
         return (f"La plantilla intenta algo que no está permitido ({str(exc).rstrip('.')}). "
-                "Use solo las variables de la lista.")
+                "Use solo las variables de la lista, filtros y condiciones.")
     except TemplateSyntaxError as exc:
         return f"No se puede leer la plantilla (línea {exc.lineno}): {str(exc.message).rstrip('.')}."
     except UndefinedError as exc:

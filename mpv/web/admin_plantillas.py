@@ -13,7 +13,8 @@ FIELDS = [
           help="El asunto con el que empieza el borrador; vacío, el redactor lo escribe."),
     Field("cuerpo", "Texto del documento", "textarea", True, max_length=plantillas.LIMITES["cuerpo"],
           help="Separe los párrafos con una línea en blanco. Escriba una variable entre llaves dobles, por ejemplo "
-               "{{ remitente }}; también puede usar {% if procedimiento %}…{% endif %}."),
+               "{{ remitente }}; puede aplicarle un filtro ({{ remitente|upper }}: "
+               + ", ".join(plantillas.FILTROS) + ") y usar {% if procedimiento %}…{% else %}…{% endif %}."),
 ]
 
 
