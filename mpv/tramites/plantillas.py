@@ -18,7 +18,7 @@ from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from ..engine import Actor
 from ..errors import InvalidInput, NotFound
 from ..models import TIPOS_DOCUMENTO_OFICIAL, Expediente, Oficina, PlantillaDocumento
-from .administracion import auditar, solo_administrador
+from .administracion import auditar, solo_administrador, unique_write
 from .hoja_pdf import fecha_larga
 
 log = logging.getLogger(__name__)
@@ -195,7 +195,8 @@ def guardar(services, actor: Actor, tipo: str, asunto: str, cuerpo: str) -> Plan
     antes = _plantilla(tipo)
     asunto, cuerpo = validar(asunto, cuerpo)
     now = services.clock().astimezone(timezone.utc)
-    with services.db.write():
+
+    def escribir():
         cambiados = (PlantillaDocumento.update(asunto=asunto, cuerpo=cuerpo, actualizado_en=now)
                      .where(PlantillaDocumento.tipo == tipo).execute())
         if not cambiados:
@@ -203,6 +204,9 @@ def guardar(services, actor: Actor, tipo: str, asunto: str, cuerpo: str) -> Plan
         auditar(services, actor, "plantilla", f"Se cambió la plantilla de {antes.nombre}.",
                 f"Asunto antes: {antes.asunto}\nAsunto ahora: {asunto}\nTexto antes:\n{antes.cuerpo}\n"
                 f"Texto ahora:\n{cuerpo}")
+
+    mensaje = "Otro administrador guardó esta plantilla en el mismo momento: revise el texto y vuelva a guardarlo."
+    unique_write(services.db, escribir, InvalidInput(mensaje, {"cuerpo": mensaje}))
     return _plantilla(tipo)
 
 
