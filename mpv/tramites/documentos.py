@@ -271,15 +271,15 @@ def respuesta(actor: Actor, expediente: Expediente, valor) -> DocumentoOficial:
         documento = _documento(valor)
     except NotFound as exc:
         raise InvalidInput(exc.message, {CAMPO_RESPUESTA: exc.message}) from None
-    nombre = documento.numero or f"borrador «{documento.asunto}»"
+    nombre = f"El {documento.numero}" if documento.numero else "Ese documento"  # a draft's subject is its office's
     problema = ""
     if documento.expediente_id != expediente.id:
-        problema = (f"El {nombre} es de otro expediente: responda con un documento emitido en el expediente "
+        problema = (f"{nombre} es de otro expediente: responda con un documento emitido en el expediente "
                     f"{expediente.numero}.")
     elif documento.oficina.codigo != actor.oficina:
-        problema = f"El {nombre} es de otra oficina: responda con un documento que haya emitido su oficina."
+        problema = f"{nombre} es de otra oficina: responda con un documento que haya emitido su oficina."
     elif documento.estado != "emitido":
-        problema = f"El {nombre} aún no fue emitido: emítalo antes de responder con él."
+        problema = f"{nombre} aún no fue emitido: emítalo antes de responder con él."
     if problema:
         raise InvalidInput(problema, {CAMPO_RESPUESTA: problema})
     return documento
