@@ -110,6 +110,7 @@ def test_a_bad_file_another_office_and_an_empty_upload_are_refused_leaving_nothi
     with pytest.raises(ArchivoRechazado) as refused:
         anexos.anexar(services, staff["gdur"], borrador.id, [recibido(services, b"no soy un PDF", "plano.pdf")])
     assert refused.value.campos["anexo"]
+    assert Evento.get(Evento.accion == "archivo_rechazado").descripcion == "Archivo rechazado: plano.pdf"
     with pytest.raises(NotAllowed):
         anexos.anexar(services, staff["rentas"], borrador.id, [recibido(services, sample_pdf("X"), "x.pdf")])
     with pytest.raises(InvalidInput, match="Elija el archivo PDF"):

@@ -51,8 +51,11 @@ def anexar(services, actor: Actor, documento_id, archivos: list[Received]) -> li
                 return [AnexoDocumento.create(
                     documento=fila, sha256=s.sha256, nombre=pdf_name(s.nombre), tamano=s.size, creado_en=now,
                     firmas=orjson.dumps([f.para_historial() for f in f_s]).decode()) for s, f_s in zip(stored, firmas)]
-    except BaseException:
+    except BaseException as exc:
         services.storage.discard(archivos)
+        if isinstance(exc, ArchivoRechazado):  # as every refused upload: in the audit log
+            services.refusals.record("archivo_rechazado", f"Archivo rechazado: {exc.nombre}", actor.ip,
+                                     nombre=actor.nombre, detalle=exc.message)
         raise
 
 
