@@ -381,6 +381,9 @@ from .models_documentos import (TIPOS_DOCUMENTO_OFICIAL, DocumentoOficial, Firma
                                 NumeracionDocumento)
 
 MODELS += [FirmaAdjunto, DocumentoOficial, NumeracionDocumento]
+from .models_certificados import CertificadoUsuario, FirmaDocumento  # noqa: E402,F401
+
+MODELS += [CertificadoUsuario, FirmaDocumento]
 from .models_plantillas import AnexoDocumento, PlantillaDocumento  # noqa: E402,F401
 
 MODELS += [PlantillaDocumento, AnexoDocumento]

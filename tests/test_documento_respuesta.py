@@ -79,6 +79,26 @@ def test_attending_with_an_issued_informe_sends_its_pdf_and_shows_it_in_the_segu
     assert pdf.status_code == 200 and pdf.content == services.storage.path(informe.sha256).read_bytes()
 
 
+def test_a_signed_document_answers_with_its_signed_version(services, staff, clock):
+    from datetime import timedelta
+
+    from firmas_pki import Autoridad
+
+    from mpv.models import Usuario
+    from mpv.tramites import certificado_usuario, firma_documento
+
+    exp = en_atencion(services, staff, "GDUR")
+    informe = emitido(services, staff["gdur"], exp)
+    autoridad = Autoridad(clock() - timedelta(days=30), "Autoridad de prueba")
+    certificado_usuario.subir(services, Usuario.get(Usuario.username == "gdur"),
+                              autoridad.firmante("Rosa Quispe Huamán", "PNOPE-45871236").pkcs12("uno"), "uno")
+    firmada = firma_documento.firmar(services, staff["gdur"], informe.id, "uno")
+    atender(services, staff["gdur"], exp, documento_respuesta=str(informe.id), respuesta="")
+    [adjunto] = Adjunto.select().where(Adjunto.tipo == "respuesta")
+    assert adjunto.sha256 == firmada.sha256 != informe.sha256
+    assert [f.firmante for f in adjunto.firmas] == ["Rosa Quispe Huamán"]  # verified as every PDF kept
+
+
 def test_the_office_may_add_its_own_words_to_the_document(services, staff):
     exp = en_atencion(services, staff, "GDUR")
     oficio = emitido(services, staff["gdur"], exp, "oficio")

@@ -229,6 +229,8 @@ POLICY = {
     "/cuenta": {"GET": ALL_STAFF},
     "/cuenta/clave": {"POST": ALL_STAFF},
     "/cuenta/sesiones/{sesion_id:int}/cerrar": {"POST": ALL_STAFF},
+    "/cuenta/certificado": {"POST": ALL_STAFF},
+    "/cuenta/certificado/quitar": {"POST": ALL_STAFF},
     "/inicio": {"GET": ALL_STAFF},
     "/tramites": {"GET": ALL_STAFF},
     "/bandeja": {"GET": ("gdur", "rentas")},
@@ -247,6 +249,7 @@ POLICY = {
     # By now /emitir (allowed to gdur) issued the document: its annexes are seen as its PDF is.
     "/documentos/{documento_id:int}/anexos/{anexo_id:int}": {"GET": SEES_EXPEDIENTE},
     "/documentos/{documento_id:int}/anexos/{anexo_id:int}/quitar": {"POST": ("gdur",)},
+    "/documentos/{documento_id:int}/firmar": {"GET": ("gdur",), "POST": ("gdur",)},  # its office (a draft: 409)
     "/definiciones": {"GET": ("analista", "admin", "auditor"), "POST": ("analista",)},
     "/definiciones/{definicion_id:int}": {"GET": ("analista", "admin", "auditor")},
     "/definiciones/{definicion_id:int}/editar": {"GET": ("analista",), "POST": ("analista",)},

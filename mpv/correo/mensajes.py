@@ -158,7 +158,7 @@ class Mensajes:
             documentos=[{**a, "clase": TIPOS_ADJUNTO.get(a.get("tipo"), a.get("tipo", ""))}
                         for a in payload.get("adjuntos", [])])
         proof = constancia.build(expediente, self._calendario, context["entidad"], self._settings.base_url)
-        return [(f"constancia-{expediente.numero}.pdf", constancia.pdf(proof))]
+        return [(f"constancia-{expediente.numero}.pdf", constancia.sellada(self._services, proof))]
 
     def _observacion(self, expediente, evento, context) -> list:
         observacion = _ultimo(expediente.id, evento.seq, "observar")
@@ -203,7 +203,7 @@ class Mensajes:
     def _silencio_positivo(self, expediente, evento, context) -> list:
         s = silencio.de_expediente(self._services, expediente)
         context.update(s=s, silencio_url=f"{self._settings.base_url}/seguimiento/{expediente.codigo}/silencio.pdf")
-        return [(f"silencio-positivo-{expediente.numero}.pdf", silencio.pdf(s))]
+        return [(f"silencio-positivo-{expediente.numero}.pdf", silencio.sellada(self._services, s))]
 
     def _silencio_negativo(self, expediente, evento, context) -> list:
         context.update(s=silencio.de_expediente(self._services, expediente))

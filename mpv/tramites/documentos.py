@@ -14,8 +14,8 @@ from datetime import timezone
 from .. import history
 from ..engine import Actor
 from ..errors import Conflict, InvalidInput, NotAllowed, NotFound
-from ..models import (TIPOS_DOCUMENTO_OFICIAL, AnexoDocumento, DocumentoOficial, Expediente, NumeracionDocumento,
-                      Oficina, Usuario)
+from ..models import (TIPOS_DOCUMENTO_OFICIAL, AnexoDocumento, DocumentoOficial, Expediente, FirmaDocumento,
+                      NumeracionDocumento, Oficina, Usuario)
 from ..parametros import numero_documento
 from . import documento_pdf, plantillas
 from .expedientes import SIN_OFICINA, solo_personal, visible
@@ -233,8 +233,15 @@ def borrador(services, actor: Actor, documento_id) -> DocumentoOficial:
     return documento
 
 
+def vigente(documento: DocumentoOficial) -> str:
+    """The SHA-256 of an issued document's PDF as it stands: its latest signed version, else the issued original."""
+    firmada = FirmaDocumento.ultima(documento.id)
+    return firmada.sha256 if firmada else documento.sha256
+
+
 def pdf_emitido(services, actor: Actor, documento_id) -> tuple[DocumentoOficial, "io.BufferedReader"]:
-    """An issued document and its PDF, opened, for someone who may see its expediente.
+    """An issued document and its PDF, opened, for someone who may see its expediente: the latest signed version
+    (:mod:`mpv.tramites.firma_documento`), else the issued original.
 
     :raise NotFound: no such issued document, or its file is missing. :raise NotAllowed: as :func:`de_expediente`."""
     solo_personal(actor)
@@ -243,7 +250,7 @@ def pdf_emitido(services, actor: Actor, documento_id) -> tuple[DocumentoOficial,
     if documento.estado != "emitido":
         raise NotFound("Ese documento aún no fue emitido: no tiene PDF.")
     try:
-        return documento, services.storage.open(documento.sha256)
+        return documento, services.storage.open(vigente(documento))
     except FileNotFoundError:
         raise NotFound("El archivo del documento no está disponible en el servidor; avise al administrador.") from None
 

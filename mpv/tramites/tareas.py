@@ -126,9 +126,11 @@ def _respuesta_con_documento(schema: dict, actor: Actor, expediente: Expediente,
 
 
 def _adjunto_del(services, documento: DocumentoOficial) -> NuevoAdjunto:
-    """The issued document's PDF (already kept) as the step's answer: what the citizen receives and downloads."""
-    path = services.storage.path(documento.sha256)
-    return NuevoAdjunto(documento.sha256, pdf_name(documento.numero.replace("/", "-")), path.stat().st_size,
+    """The issued document's PDF (already kept; its latest signed version when it was signed) as the step's answer:
+    what the citizen receives and downloads, with its signatures verified as for every PDF the expediente holds."""
+    sha256 = documentos.vigente(documento)
+    path = services.storage.path(sha256)
+    return NuevoAdjunto(sha256, pdf_name(documento.numero.replace("/", "-")), path.stat().st_size,
                         "respuesta", verificar(path, services.clock(), services.raices))
 
 
