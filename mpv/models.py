@@ -384,8 +384,9 @@ MODELS += [FirmaAdjunto, DocumentoOficial, NumeracionDocumento]
 from .models_certificados import CertificadoUsuario, FirmaDocumento  # noqa: E402,F401
 
 from .models_verificacion import CodigoVerificacion, PdfEmitido  # noqa: E402,F401 - public verification
+from .models_plantillas import AnexoDocumento, PlantillaDocumento  # noqa: E402,F401
 
-MODELS += [CertificadoUsuario, FirmaDocumento, CodigoVerificacion, PdfEmitido]
+MODELS += [CertificadoUsuario, FirmaDocumento, CodigoVerificacion, PdfEmitido, PlantillaDocumento, AnexoDocumento]
 
 
 # Columns added after their table was first released: ``Services.init_db`` adds them to an older database.

@@ -9,6 +9,7 @@ list of links still tells the rows apart), and the skip link (2.4.1). Without no
 """
 from __future__ import annotations
 
+import io
 import re
 from collections import Counter
 from pathlib import Path
@@ -171,6 +172,7 @@ def test_administration_screens_meet_wcag_aa(site):
     make_user("admin", "admin")
     check_screens(site, "admin", [("/admin", None), ("/admin/usuarios", None), ("/admin/usuarios/nuevo", None),
                                   ("/admin/parametros", None), ("/admin/correos", None), ("/admin/feriados", None),
+                                  ("/admin/plantillas", None), ("/admin/plantillas/resolucion", None),
                                   ("/cuenta", None)])
 
 
@@ -249,3 +251,25 @@ def test_skip_link_is_the_first_stop_and_reaches_the_content(site):
         page.keyboard.press("Tab")  # the next stop is inside the main content, past the menus
         assert page.evaluate("document.activeElement.closest('main') !== null")
 
+
+
+def test_official_document_screens_meet_wcag_aa(site):
+    """An office's draft with an annex (its upload form), the new draft's form, and the atención that may answer
+    with an issued document."""
+    from mpv.tramites import anexos, documentos, tareas
+
+    _por_recibir, en_atencion = office_tray(site.services)
+    gdur = actor("gdur")
+    borrador = documentos.redactar(site.services, gdur, en_atencion.numero, "informe", "Ing. Rosa Quispe",
+                                   "Opinión técnica", "Texto del informe.")
+    anexo = site.services.storage.receive(io.BytesIO(sample_pdf("Plano")), "plano.pdf", 10**6)
+    anexos.anexar(site.services, gdur, borrador.id, [anexo])
+    emitido = documentos.redactar(site.services, gdur, en_atencion.numero, "oficio", "Sra. Ana Rojas", "Respuesta",
+                                  "Texto del oficio.")
+    documentos.emitir(site.services, gdur, emitido.id)
+    [tarea] = [t for t in site.services.engine.tasks_for(gdur, en_atencion.id)]
+    assert tareas.catalogos(site.services, gdur, en_atencion)["documentos_emitidos"]
+    check_screens(site, "gdur", [(f"/documentos/{borrador.id}", None),
+                                 (f"/expedientes/{en_atencion.numero}/documentos?tipo=resolucion", None),
+                                 (f"/expedientes/{en_atencion.numero}", None),
+                                 (f"/expedientes/{en_atencion.numero}/tareas/{tarea.task_id}?accion=atender", None)])

@@ -247,6 +247,10 @@ POLICY = {
     "/documentos/{documento_id:int}": {"GET": ("gdur",), "POST": ("gdur",)},  # a draft: only its office
     "/documentos/{documento_id:int}/emitir": {"POST": ("gdur",)},
     "/documentos/{documento_id:int}/pdf": {"GET": SEES_EXPEDIENTE},
+    "/documentos/{documento_id:int}/anexos": {"POST": ("gdur",)},  # a draft's annexes: only its office
+    # By now /emitir (allowed to gdur) issued the document: its annexes are seen as its PDF is.
+    "/documentos/{documento_id:int}/anexos/{anexo_id:int}": {"GET": SEES_EXPEDIENTE},
+    "/documentos/{documento_id:int}/anexos/{anexo_id:int}/quitar": {"POST": ("gdur",)},
     "/documentos/{documento_id:int}/firmar": {"GET": ("gdur",), "POST": ("gdur",)},  # its office (a draft: 409)
     "/definiciones": {"GET": ("analista", "admin", "auditor"), "POST": ("analista",)},
     "/definiciones/{definicion_id:int}": {"GET": ("analista", "admin", "auditor")},

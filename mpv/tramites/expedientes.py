@@ -13,7 +13,8 @@ from ..engine import SISTEMA, Actor
 from ..engine.path import recorrido
 from ..errors import NotAllowed, NotFound
 from .roles import exigir_rol
-from ..models import Adjunto, Copia, DocumentoOficial, Evento, Expediente, FirmaAdjunto, Oficina, Remitente, Tarea
+from ..models import (Adjunto, AnexoDocumento, Copia, DocumentoOficial, Evento, Expediente, FirmaAdjunto, Oficina,
+                      Remitente, Tarea)
 from ..pdf import pdf_name
 
 # The roles of the municipality's staff: they read the register (an office, what reached it).
@@ -33,6 +34,7 @@ class Detalle:
     copias: list[Copia]  # with their Oficina joined
     documentos: list[DocumentoOficial] = dataclasses.field(default_factory=list)  # issued, and the actor's drafts
     redacta: bool = False  # whether the actor may draft official documents on it (mesa de partes, an office)
+    anexos: dict = dataclasses.field(default_factory=dict)  # document id → its AnexoDocumento rows
 
 
 @dataclasses.dataclass
@@ -126,13 +128,14 @@ def ver(services, actor: Actor, numero: str) -> Detalle:
     solo_personal(actor)
     expediente = visible(actor, numero)
     oficina = Oficina.por_codigo(actor.oficina) if actor.oficina else None
+    documentos = DocumentoOficial.de_expediente(expediente.id, oficina.id if oficina else None)
     return Detalle(
         expediente, expediente.remitente, con_firmas(expediente.adjuntos.order_by(Adjunto.id)),
         tareas=list(services.engine.tasks_for(actor, expediente.id)),
         eventos=services.engine.events_for(actor, expediente) if actor.rol == "mesa" else [],
         copias=list(Copia.select(Copia, Oficina).join(Oficina).where(Copia.expediente == expediente.id)),
-        documentos=DocumentoOficial.de_expediente(expediente.id, oficina.id if oficina else None),
-        redacta=actor.rol in ("mesa", "oficina") and oficina is not None)
+        documentos=documentos, redacta=actor.rol in ("mesa", "oficina") and oficina is not None,
+        anexos=AnexoDocumento.de_documentos([d.id for d in documentos]))
 
 
 def tareas_pendientes(services, actor: Actor, numero: str) -> tuple[Expediente, list]:
