@@ -382,6 +382,11 @@ from .models_documentos import (TIPOS_DOCUMENTO_OFICIAL, DocumentoOficial, Firma
 
 MODELS += [FirmaAdjunto, DocumentoOficial, NumeracionDocumento]
 
+# Escritos on an existing expediente (issue 14, item 5): their register and their files.
+from .models_escritos import Escrito, EscritoAdjunto, NumeracionEscrito  # noqa: E402,F401
+
+MODELS += [Escrito, EscritoAdjunto, NumeracionEscrito]
+
 
 # Columns added after their table was first released: ``Services.init_db`` adds them to an older database.
 ADDED_COLUMNS = [(Usuario, "cambiar_clave"), (Oficina, "alertas"), (Temporizador, "desde"), (Correo, "resumen")] + [

@@ -52,6 +52,7 @@ class Bandeja:
     por_recibir: list[Tarea]
     en_atencion: list[Tarea]
     copias: list[Copia]
+    escritos: list[Tarea] = dataclasses.field(default_factory=list)  # escritos to review (mpv.tramites.escritos)
 
 
 # -- any task of the diagram -----------------------------------------------------------------------------
@@ -209,8 +210,11 @@ def bandeja(services, actor: Actor) -> Bandeja:
                 .where(Tarea.oficina == oficina.id).order_by(Tarea.desde))
     copias = list(Copia.select(Copia, Expediente).join(Expediente)
                   .where(Copia.oficina == oficina.id).order_by(Copia.desde.desc()).limit(50))
-    return Bandeja(oficina, [t for t in rows if t.spec == "recibir"], [t for t in rows if t.spec != "recibir"],
-                   copias)
+    escritos = [t for t in rows if services.definitions.get(t.expediente.definicion_id).properties(t.spec)
+                .get("escrito") == "true"]
+    propias = [t for t in rows if t not in escritos]
+    return Bandeja(oficina, [t for t in propias if t.spec == "recibir"], [t for t in propias if t.spec != "recibir"],
+                   copias, escritos)
 
 
 def _check_files(schema: dict, archivos: dict[str, list[Received]]) -> list[Received]:

@@ -76,7 +76,8 @@ class ExpedienteDetalle:
         self._pages.render(req, resp, "expediente.html", e=detalle.expediente, r=detalle.remitente,
                            adjuntos=detalle.adjuntos, tareas=detalle.tareas, eventos=detalle.eventos,
                            copias=detalle.copias, procedimiento=tupa.de_expediente(detalle.expediente),
-                           documentos=detalle.documentos, redacta=detalle.redacta, tipos=documentos.TIPOS)
+                           documentos=detalle.documentos, redacta=detalle.redacta, tipos=documentos.TIPOS,
+                           escritos=detalle.escritos)
 
 
 class Seguimiento:
