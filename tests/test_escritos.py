@@ -19,7 +19,8 @@ from webclient import Browser, multipart, signed_in
 
 from mpv.config import Settings
 from mpv.demo import sample_pdf
-from mpv.engine import Actor
+from mpv.engine import Actor, migration
+from mpv.engine.definitions import read_bundles
 from mpv.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from mpv.models import (Adjunto, Escrito, EscritoAdjunto, Evento, Expediente, FirmaAdjunto, NumeracionEscrito,
                         Tarea)
@@ -111,11 +112,18 @@ def test_an_escrito_on_an_expediente_in_an_office_reaches_its_tray_and_the_citiz
     assert "Adjunto el plano de ubicación" in seguimiento and "escrito.pdf" in seguimiento
     assert "plano.pdf (anexo escrito" in seguimiento
 
-    # The office reviews it: recorded with its note, gone from the tray, the expediente still in atención.
-    result = services.engine.complete(en_gdur.id, tarea.task_id, staff["gdur"], {"nota": "Plano conforme"})
-    assert [(e.tipo, e.descripcion, e.detalle) for e in result.eventos] == [
-        ("tarea", "Revisar escrito", "Plano conforme"), ("fin", "Escrito revisado", "")]
+    # The office reviews it from its tray: recorded with its note, gone from the tray, the expediente still in
+    # atención.
+    oficina = signed_in(services, "gdur3", "oficina", "GDUR")
+    page = oficina.get(f"/expedientes/{en_gdur.numero}/tareas/{tarea.task_id}")
+    assert page.status_code == 200 and f"escrito E-{ANIO}-000001" in text(page.text)
+    done = oficina.post(f"/expedientes/{en_gdur.numero}/tareas/{tarea.task_id}", {"nota": "Plano conforme"})
+    assert done.status_code == 303 and done.headers["location"] == "/bandeja"
+    rows = list(Evento.select().where(Evento.expediente == en_gdur.id).order_by(Evento.seq))[-2:]
+    assert [(e.tipo, e.descripcion, e.detalle, e.oficina_origen) for e in rows] == [
+        ("tarea", "Revisar escrito", "Plano conforme", "GDUR"), ("fin", "Escrito revisado", "", "")]
     assert revisiones(en_gdur) == []
+    assert "Escritos por revisar (0)" in text(oficina.get("/bandeja").text)
     assert [t.spec for t in Tarea.select().where(Tarea.expediente == en_gdur.id)] == ["atencion"]
 
 
@@ -126,6 +134,8 @@ def test_an_escrito_in_reception_goes_to_mesa_de_partes(services, staff):
     [tarea] = revisiones(exp)
     assert (tarea.rol, tarea.oficina.codigo, escrito.atendido_por_proceso) == ("mesa", "MP", True)
     assert Expediente.get_by_id(exp.id).estado == antes == "Registrado"
+    page = signed_in(services, "mesa2", "mesa", "MP").get(f"/expedientes/{exp.numero}")
+    assert f'/expedientes/{exp.numero}/tareas/{tarea.task_id}"' in page.text
     services.engine.complete(exp.id, tarea.task_id, staff["mesa"], {})
     # Reception goes on as before: conforme, then derivation.
     step(services, exp, staff["mesa"], accion="conforme")
@@ -326,7 +336,6 @@ def test_the_api_takes_an_escrito_and_its_seguimiento_lists_it(services, app, en
 
 
 def test_an_instance_of_an_older_definition_records_and_shows_the_escrito(services, staff, app):
-    from mpv.engine.definitions import read_bundles
 
     files = dict(read_bundles(services.settings.workflows_dir)["tramite.bpmn"])
     bpmn = files["tramite.bpmn"]
@@ -344,3 +353,10 @@ def test_an_instance_of_an_older_definition_records_and_shows_the_escrito(servic
     assert escrito.numero in detalle and "Registrado sin tarea" in detalle
     with pytest.raises(NotFound):
         escritos.ubicar(numero=exp.numero, documento="00000000")
+    # Migrated to the version that has the escrito event, the instance sends its next escrito to be reviewed.
+    nueva = services.definitions.add_version(  # a version newer than the old one: the same diagram, one comment more
+        services.db, {**files, "tramite.bpmn": files["tramite.bpmn"] + "<!-- escritos -->\n"}, "analista")
+    resultado = migration.migrar(services.engine, exp.id, nueva.id)
+    assert resultado.migrado, resultado.motivo
+    assert del_ciudadano(services, exp).atendido_por_proceso
+    assert [(t.rol, t.oficina.codigo) for t in revisiones(exp)] == [("mesa", "MP")]
