@@ -137,14 +137,13 @@ def _registrar(services, expediente: Expediente, descripcion: str, adjuntos, act
         correlativo = siguiente_numero(anio)
         numero = f"E-{anio}-{correlativo:06d}"
         fecha = calendario.fecha_presentacion(now)
-        quien = "" if via == "virtual" else f" (registrado por {actor.nombre}, {actor.oficina})"
-        fila = {"tipo": "escrito", "accion": "presentar_escrito", "descripcion": f"Escrito {numero} presentado",
-                "detalle": descripcion, "oficina_origen": "ciudadano",
+        titulo = f"Escrito {numero} presentado" + ("" if via == "virtual" else " en físico en mesa de partes")
+        fila = {"tipo": "escrito", "accion": "presentar_escrito", "descripcion": titulo, "detalle": descripcion,
+                "oficina_origen": "ciudadano",  # on paper too: the escrito is the citizen's, staff only register it
                 "payload": {"numero": numero, "via": via, "descripcion": descripcion,
                             "fecha_presentacion": fecha.isoformat(),
                             "adjuntos": [a.para_historial() for a in adjuntos]}}
-        if via == "presencial":
-            fila["descripcion"] = f"Escrito {numero} presentado en físico{quien}"[:200]
+        # The register's row is locked until commit (numbers stay gapless), then the expediente's, by the step.
         resultado, atendido = services.engine.deliver_message(
             expediente.id, actor, MENSAJE, {"numero": numero, "via": via}, fila, adjuntos,
             lambda e: concluido(e, calendario))
