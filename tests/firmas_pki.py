@@ -2,7 +2,6 @@
 moment: the signing time is written into the signature itself, never read from the wall clock."""
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import io
 from datetime import datetime, timedelta
@@ -18,6 +17,8 @@ from pyhanko.sign import signers
 from pyhanko.sign.signers import cms_embedder
 from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from mpv.asincrono import esperar
 
 USOS = dict(key_encipherment=False, data_encipherment=False, key_agreement=False, encipher_only=False,
             decipher_only=False)
@@ -96,7 +97,7 @@ class Firmante:
         pasos.send(cms_embedder.SigObjSetup(sig_placeholder=signers.SignatureObject(timestamp=cuando,
                                                                                     bytes_reserved=8192)))
         digest, salida = pasos.send(cms_embedder.SigIOSetup(md_algorithm="sha256", in_place=True))
-        cms = asyncio.run(signer.async_sign(digest.document_digest, "sha256",
+        cms = esperar(signer.async_sign(digest.document_digest, "sha256",
                                             signed_attr_settings=PdfCMSSignedAttributes(signing_time=cuando)))
         pasos.send(cms)
         return salida.getvalue()
