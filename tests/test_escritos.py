@@ -22,7 +22,8 @@ from mpv.demo import sample_pdf
 from mpv.engine import Actor, migration
 from mpv.engine.definitions import read_bundles
 from mpv.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from mpv.models import (Adjunto, Escrito, EscritoAdjunto, Evento, Expediente, FirmaAdjunto, NumeracionEscrito,
+from mpv.correo.mensajes import Mensajes
+from mpv.models import (Adjunto, Correo, Escrito, EscritoAdjunto, Evento, Expediente, FirmaAdjunto, NumeracionEscrito,
                         Tarea)
 from mpv.tramites import escritos
 from mpv.web.app import create_app
@@ -89,6 +90,12 @@ def test_an_escrito_on_an_expediente_in_an_office_reaches_its_tray_and_the_citiz
     assert sent.headers["location"] == f"/escritos/{escrito.codigo}"
     assert (escrito.numero, escrito.via, escrito.expediente_id) == (f"E-{ANIO}-000001", "virtual", en_gdur.id)
 
+    # The constancia: on the page, as a PDF, and by e-mail to the sender.
+    [correo] = Correo.select().where(Correo.tipo == "escrito")
+    mensaje = Mensajes(services).build(correo, services.clock())
+    assert mensaje["To"].addresses[0].addr_spec == "ana@example.com"
+    assert "Constancia de su escrito" in mensaje["Subject"] and f"E-{ANIO}-000001" in mensaje.get_body().get_content()
+    assert [a.get_filename() for a in mensaje.iter_attachments()] == [f"constancia-escrito-E-{ANIO}-000001.pdf"]
     constancia = text(citizen.get(sent.headers["location"]).text)
     assert f"N° de escrito E-{ANIO}-000001" in constancia and f"Expediente {en_gdur.numero}" in constancia
     pdf = citizen.get(f"/escritos/{escrito.codigo}/pdf")

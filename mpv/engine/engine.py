@@ -164,9 +164,11 @@ class Engine:
             return step.finish()
 
     def deliver_message(self, expediente_id: int, actor: Actor, mensaje: str, payload: dict, fila: dict,
-                        adjuntos: list[NuevoAdjunto], concluido: Callable[[Expediente], str]) -> tuple[StepResult, bool]:
+                        adjuntos: list[NuevoAdjunto], concluido: Callable[[Expediente], str],
+                        aviso: str = "") -> tuple[StepResult, bool]:
         """Deliver the BPMN message ``mensaje`` to the instance (an escrito: the process decides who reviews it),
-        recording the history row ``fila`` and attaching ``adjuntos`` in the same step. Call inside
+        recording the history row ``fila`` (with the e-mail ``aviso`` to the sender about it, if given) and
+        attaching ``adjuntos`` in the same step. Call inside
         ``database.write()``. The payload carries ``oficinas``: the offices that hold the expediente now.
         Returns the step and whether the process caught the message: an instance of an older definition, which
         does not wait for it, only records the row and the files.
@@ -178,6 +180,8 @@ class Engine:
             raise Conflict(concluido(expediente))
         step = Step(self, expediente, definition, workflow, actor)
         row = step.record(**fila)
+        if aviso:
+            step.notify(aviso, row)
         before = step.ready_ids()
         event = BpmnEvent(MessageEventDefinition(mensaje),
                           payload={**payload, "oficinas": step.oficinas_con_expediente()})

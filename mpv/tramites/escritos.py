@@ -28,6 +28,7 @@ from .presentacion import check_files, codigo_seguimiento, nuevos_adjuntos, refe
 
 MENSAJE = "escrito_presentado"  # the BPMN message the trámite's event subprocess catches
 MAX_DESCRIPCION = 500
+AVISO = "escrito"  # the e-mail that takes the sender the escrito's constancia (mpv.correo.mensajes)
 TIPOS_ADJUNTO = ("escrito", "anexo_escrito")  # Adjunto.tipo of its main PDF and of its annexes
 
 
@@ -146,7 +147,7 @@ def _registrar(services, expediente: Expediente, descripcion: str, adjuntos, act
         # The register's row is locked until commit (numbers stay gapless), then the expediente's, by the step.
         resultado, atendido = services.engine.deliver_message(
             expediente.id, actor, MENSAJE, {"numero": numero, "via": via}, fila, adjuntos,
-            lambda e: concluido(e, calendario))
+            lambda e: concluido(e, calendario), aviso=AVISO)
         escrito = Escrito.create(
             expediente=expediente.id, numero=numero, codigo=codigo_seguimiento(), anio=anio, correlativo=correlativo,
             presentado_en=now, fecha_presentacion=fecha, via=via,
