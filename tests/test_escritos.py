@@ -109,6 +109,8 @@ def test_an_escrito_on_an_expediente_in_an_office_reaches_its_tray_and_the_citiz
     assert "Escritos por revisar (1)" in bandeja and en_gdur.numero in escritos_gdur
     assert "En atención (1)" in bandeja
     assert "Escritos por revisar (0)" in text(signed_in(services, "rentas2", "oficina", "SGAT").get("/bandeja").text)
+    inicio = text(signed_in(services, "gdur4", "oficina", "GDUR").get("/inicio").text)
+    assert "1 en atención" in inicio and "1 escritos por revisar" in inicio
     [tarea] = revisiones(en_gdur)
     assert (tarea.rol, tarea.oficina.codigo) == ("oficina", "GDUR")
     assert Expediente.get_by_id(en_gdur.id).estado == "En atención"  # the review does not change its state

@@ -20,7 +20,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from .. import history
 from . import forms, relojes
-from .definitions import Definition, UserTaskInfo
+from .definitions import ESCRITO, Definition, UserTaskInfo
 from ..errors import Conflict
 from ..models import Adjunto, Copia, Correo, Expediente, FirmaAdjunto, Oficina, Tarea, Temporizador, Usuario
 from ..prepared import PreparedQuery
@@ -296,7 +296,7 @@ class Step:
     def _aparte(self, task) -> bool:
         """A task beside the trámite's own flow (the review of an escrito): it does not name the expediente's
         state, nor does it tell who holds the expediente."""
-        return self.definition.properties(task.task_spec.name).get("escrito") == "true"
+        return self.definition.properties(task.task_spec.name).get(ESCRITO) == "true"
 
     def oficinas_con_expediente(self) -> list[str]:
         """The offices that hold the expediente now: those of its ready office tasks, in order, each once."""

@@ -210,9 +210,9 @@ def bandeja(services, actor: Actor) -> Bandeja:
                 .where(Tarea.oficina == oficina.id).order_by(Tarea.desde))
     copias = list(Copia.select(Copia, Expediente).join(Expediente)
                   .where(Copia.oficina == oficina.id).order_by(Copia.desde.desc()).limit(50))
-    escritos = [t for t in rows if services.definitions.get(t.expediente.definicion_id).properties(t.spec)
-                .get("escrito") == "true"]
-    propias = [t for t in rows if t not in escritos]
+    revisiones = services.definitions.revisiones_de_escritos()
+    escritos = [t for t in rows if t.spec in revisiones]
+    propias = [t for t in rows if t.spec not in revisiones]
     return Bandeja(oficina, [t for t in propias if t.spec == "recibir"], [t for t in propias if t.spec != "recibir"],
                    copias, escritos)
 
