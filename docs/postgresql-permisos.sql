@@ -110,4 +110,8 @@ REVOKE DELETE, TRUNCATE ON :"esquema".expediente, :"esquema".remitente, :"esquem
     :"esquema".firma_adjunto, :"esquema".numeracion, :"esquema".documento_oficial,
     :"esquema".numeracion_documento, :"esquema".escrito, :"esquema".escrito_adjunto,
     :"esquema".numeracion_escrito FROM :"app";
+
+-- Las firmas digitales puestas en los documentos emitidos: se añaden, nunca se modifican ni se borran.
+-- The digital signatures put on issued documents: appended to, never updated or deleted.
+REVOKE UPDATE, DELETE, TRUNCATE ON :"esquema".firma_documento FROM :"app";
 \endif

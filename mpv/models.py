@@ -381,9 +381,10 @@ from .models_documentos import (TIPOS_DOCUMENTO_OFICIAL, DocumentoOficial, Firma
                                 NumeracionDocumento)
 
 MODELS += [FirmaAdjunto, DocumentoOficial, NumeracionDocumento]
+from .models_certificados import CertificadoUsuario, FirmaDocumento  # noqa: E402,F401
 
-# Escritos on an existing expediente (issue 14, item 5): their register and their files.
-from .models_escritos import Escrito, EscritoAdjunto, NumeracionEscrito  # noqa: E402,F401
+MODELS += [CertificadoUsuario, FirmaDocumento]
+from .models_escritos import Escrito, EscritoAdjunto, NumeracionEscrito  # noqa: E402,F401 - escritos (item 5)
 
 MODELS += [Escrito, EscritoAdjunto, NumeracionEscrito]
 

@@ -11,12 +11,18 @@ from datetime import timedelta
 
 import orjson
 import pytest
+from asn1crypto import x509 as asn1_x509
+from cryptography.hazmat.primitives import serialization
 from falcon import testing
 from firmas_pki import Autoridad
 from helpers import base_date, build_services, derivar, file_tramite, make_user, recibir, step
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko_certvalidator import ValidationContext
 from pypdf import PdfReader
 from webclient import Browser, multipart, signed_in
 
+from mpv import sello
 from mpv.config import Settings
 from mpv.demo import sample_pdf
 from mpv.engine import Actor, migration
@@ -319,6 +325,22 @@ def test_the_signatures_of_an_escritos_pdf_are_verified_and_shown(services, cloc
     assert "Firma digital observada: Firmado por Ana Rojas" in seguimiento
     payload = orjson.loads(Evento.get(Evento.tipo == "escrito").payload)
     assert payload["adjuntos"][0]["firmas"][0]["firmante"] == "Ana Rojas"
+
+
+def test_the_escritos_constancia_is_sealed_by_the_entity_and_verifies_outside_mpv(sellados, pki_sello, clock):
+    exp = file_tramite(sellados)
+    escrito = del_ciudadano(sellados, exp)
+    descarga = testing.TestClient(create_app(sellados)).simulate_get(f"/escritos/{escrito.codigo}/pdf")
+    [correo] = Correo.select().where(Correo.tipo == "escrito")
+    [adjunto] = list(Mensajes(sellados).build(correo, clock()).iter_attachments())
+    for pdf in (descarga.content, adjunto.get_content()):
+        [firma] = PdfFileReader(io.BytesIO(pdf)).embedded_signatures
+        raiz = asn1_x509.Certificate.load(pki_sello.raiz.public_bytes(serialization.Encoding.DER))
+        estado = validate_pdf_signature(firma, ValidationContext(trust_roots=[raiz], moment=clock(),
+                                                                 allow_fetching=False))
+        assert estado.bottom_line and firma.field_name == sello.CAMPO_SELLO
+        assert f"Constancia del escrito {escrito.numero}" in str(firma.sig_object.get("/Reason"))
+        assert escrito.numero in PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
 
 
 def test_the_api_takes_an_escrito_and_its_seguimiento_lists_it(services, app, en_gdur):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import date, datetime
 
+from .. import sello
 from .escritos import EscritoVista, por_codigo_escrito
 from .hoja_pdf import fecha_larga, filas, hoja, latin1
 
@@ -45,8 +46,14 @@ def build(vista: EscritoVista, calendario, entidad: str, base_url: str) -> Const
         url=f"{base_url}/escritos/{e.codigo}")
 
 
+def sellada(services, c: ConstanciaEscrito) -> bytes:
+    """The constancia's PDF sealed by the entity now (:func:`mpv.sello.sellar`): anyone can verify it without MPV."""
+    return sello.sellar(services.settings, pdf(c), f"Constancia del escrito {c.numero} (expediente {c.expediente})",
+                        services.clock())
+
+
 def pdf(c: ConstanciaEscrito) -> bytes:
-    """The constancia as a one-page PDF."""
+    """The constancia as a one-page PDF, unsealed."""
     doc = hoja(f"Constancia del escrito {c.numero}", c.entidad)
     doc.set_font("helvetica", "B", 15)
     doc.cell(0, 9, latin1("CONSTANCIA DE PRESENTACIÓN DE ESCRITO"), new_x="LMARGIN", new_y="NEXT", align="C")

@@ -87,7 +87,7 @@ class ConstanciaEscrito:
         c = constancia_escrito.de_codigo(self._services, codigo)
         resp.content_type = "application/pdf"
         resp.set_header("Content-Disposition", f'attachment; filename="constancia-escrito-{c.numero}.pdf"')
-        resp.data = constancia_escrito.pdf(c)
+        resp.data = constancia_escrito.sellada(self._services, c)
 
 
 class EscritoEnFisico:
