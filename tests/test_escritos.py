@@ -297,6 +297,10 @@ def test_mesa_de_partes_registers_an_escrito_brought_on_paper(services, en_gdur)
                        files=[("archivo", "escaneado.pdf", sample_pdf("Papel"))])
     assert result.status_code == 303, result.text
     escrito = Escrito.get()
+    assert result.headers["location"] == f"/escritos/{escrito.codigo}"  # the constancia, to hand to the citizen
+    constancia = text(mesa.get(result.headers["location"]).text)
+    assert f"Escrito {escrito.numero} registrado en el expediente {en_gdur.numero}" in constancia
+    assert "Presentado en físico en mesa de partes" in constancia
     assert (escrito.via, escrito.registrado_por.username) == ("presencial", "mesa2")
     [tarea] = revisiones(en_gdur)
     assert tarea.oficina.codigo == "GDUR"

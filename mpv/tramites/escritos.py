@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime, timezone
 
+from .. import identidad
 from ..engine import Actor
 from ..errors import ArchivoRechazado, Conflict, InvalidInput, NotAllowed, NotFound
 from ..models import Adjunto, Escrito, EscritoAdjunto, Expediente, NumeracionEscrito, Usuario
@@ -39,7 +40,7 @@ def ubicar(codigo: str = "", numero: str = "", documento: str = "") -> Expedient
     """
     if codigo:
         return por_codigo(codigo)
-    expediente = por_numero_y_documento(normalizar_numero(numero.strip()), documento.strip().upper())
+    expediente = por_numero_y_documento(normalizar_numero(numero.strip()), identidad.normalizar(documento))
     if expediente is None:
         raise NotFound("No encontramos un trámite con ese número de expediente y ese documento de identidad. Revise "
                        "ambos datos (el número tiene la forma 2026-000123) o use el código de seguimiento.")
@@ -91,6 +92,14 @@ def presentar(services, expediente: Expediente, descripcion: str, principal: Rec
         return _registrar(services, expediente, descripcion, nuevos_adjuntos(services, stored, tipos), actor, via)
 
 
+def para_escrito_en_fisico(actor: Actor, numero: str) -> Expediente:
+    """The expediente ``numero``, on which ``actor`` (mesa de partes) may register an escrito brought on paper.
+
+    :raise NotAllowed: not mesa de partes. :raise NotFound: unknown number."""
+    exigir_rol(actor, ("mesa",), "Los escritos presentados en físico los registra mesa de partes.")
+    return visible(actor, normalizar_numero(numero))
+
+
 def registrar_en_fisico(services, actor: Actor, numero: str, descripcion: str, principal: Received | None,
                         anexos: list[Received]) -> Escrito:
     """Mesa de partes registers an escrito brought on paper (scanned to PDF) on the expediente ``numero``.
@@ -98,8 +107,7 @@ def registrar_en_fisico(services, actor: Actor, numero: str, descripcion: str, p
     :raise NotAllowed: not mesa de partes. :raise NotFound: unknown number. Otherwise raises as :func:`presentar`.
     """
     try:
-        exigir_rol(actor, ("mesa",), "Los escritos presentados en físico los registra mesa de partes.")
-        expediente = visible(actor, numero)
+        expediente = para_escrito_en_fisico(actor, numero)
     except BaseException:
         services.storage.discard([r for r in [principal, *anexos] if r is not None])
         raise

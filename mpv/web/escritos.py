@@ -6,8 +6,7 @@ import falcon
 
 from ..errors import Conflict, InvalidInput, NotFound, TooLarge
 from ..tramites import constancia_escrito, escritos
-from ..tramites.ciudadano import normalizar_numero
-from ..tramites.expedientes import por_codigo, visible
+from ..tramites.expedientes import por_codigo
 from .expedientes import staff_actor
 from .requests import partes_escrito, read_form
 
@@ -105,12 +104,11 @@ class EscritoEnFisico:
                            limite_anexo=limits.anexo_bytes // (1024 * 1024), max_anexos=limits.anexos)
 
     def on_get(self, req, resp, numero):
-        actor = staff_actor(req)
-        escritos.exigir_rol(actor, ("mesa",), "Los escritos presentados en físico los registra mesa de partes.")
-        self._render(req, resp, visible(actor, normalizar_numero(numero)), {}, {})
+        self._render(req, resp, escritos.para_escrito_en_fisico(staff_actor(req), numero), {}, {})
 
     def on_post(self, req, resp, numero):
         services, actor = self._services, staff_actor(req)
+        escritos.para_escrito_en_fisico(actor, numero)  # refused before any file is read
         try:
             form = read_form(req, services.storage, partes=partes_escrito(services.limits, campos=("descripcion",)))
         except InvalidInput as exc:  # read_form removed what it had received
@@ -123,13 +121,14 @@ class EscritoEnFisico:
         except InvalidInput as exc:  # the use case removed the files
             self._refused(req, resp, actor, numero, form, exc)
             return
-        self._pages.redirect(req, resp, f"/expedientes/{escrito.expediente.numero}",
-                             f"Escrito {escrito.numero} registrado. Entregue al ciudadano su constancia "
-                             f"(/escritos/{escrito.codigo}).")
+        self._pages.redirect(req, resp, f"/escritos/{escrito.codigo}",  # to print and hand to the citizen
+                             f"Escrito {escrito.numero} registrado en el expediente {escrito.expediente.numero}. "
+                             "Imprima o descargue la constancia para el ciudadano.")
 
     def _refused(self, req, resp, actor, numero, form, exc: InvalidInput):
         valores = {"descripcion": form.get("descripcion")} if form is not None else {}
-        self._render(req, resp, visible(actor, numero), valores, exc.campos or {"__all__": exc.message},
+        self._render(req, resp, escritos.para_escrito_en_fisico(actor, numero), valores,
+                     exc.campos or {"__all__": exc.message},
                      _status(exc), exc.message + " Vuelva a adjuntar los archivos.")
 
 
