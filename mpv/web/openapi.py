@@ -201,7 +201,8 @@ SCHEMAS = {
         "additionalProperties": False,
         "properties": {
             "nombre": {"type": "string"},
-            "tipo": {"type": "string", "description": "principal, anexo, subsanacion, respuesta…"},
+            "tipo": {"type": "string",
+                     "description": "principal, anexo, subsanacion, respuesta, escrito, anexo_escrito…"},
             "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
             "firmas": {"type": "array", "items": _ref("schemas/Firma"),
                        "description": "Sus firmas digitales, verificadas al recibirlo; vacío: sin firma digital."},
