@@ -108,7 +108,8 @@ REVOKE INSERT, DELETE, TRUNCATE ON :"esquema".cadena FROM :"app";
 -- (state, projections) but never deleted.
 REVOKE DELETE, TRUNCATE ON :"esquema".expediente, :"esquema".remitente, :"esquema".adjunto,
     :"esquema".firma_adjunto, :"esquema".numeracion, :"esquema".documento_oficial,
-    :"esquema".numeracion_documento FROM :"app";
+    :"esquema".numeracion_documento, :"esquema".escrito, :"esquema".escrito_adjunto,
+    :"esquema".numeracion_escrito FROM :"app";
 
 -- Las firmas digitales puestas en los documentos emitidos: se añaden, nunca se modifican ni se borran.
 -- The digital signatures put on issued documents: appended to, never updated or deleted.

@@ -20,6 +20,9 @@ from screenshots import CHARTS_DRAWN_JS, DIAGRAM_DRAWN, PDF_PAINTED_JS, STEP_MS,
 from test_browser import actor, expect, site  # noqa: F401 - ``site`` is the fixture these tests use
 
 from mpv.demo import sample_pdf
+from mpv.engine import Actor
+from mpv.models import Tarea
+from mpv.tramites import escritos
 
 pytestmark = pytest.mark.browser
 
@@ -139,6 +142,22 @@ def test_office_screens_meet_wcag_aa_before_and_after_a_notice(site):
     expect(page.get_by_role("status")).to_contain_text(por_recibir.numero)  # the green notice, checked too
     violations = axe_violations(page)
     assert not violations, report({"/bandeja (con aviso)": violations})
+
+
+def test_escrito_screens_meet_wcag_aa(site):
+    """Presentar un escrito (from the seguimiento, and with number and document), its constancia, the seguimiento
+    that lists it; mesa de partes' paper escrito and the expediente's «Escritos»; the office's tray and review."""
+    _por_recibir, en_atencion = office_tray(site.services)
+    principal = site.services.storage.receive(io.BytesIO(sample_pdf("Escrito")), "escrito.pdf", 10**6)
+    escrito = escritos.presentar(site.services, en_atencion, "Adjunto el plano", principal, [],
+                                 Actor.ciudadano(en_atencion))
+    numero, codigo = en_atencion.numero, en_atencion.codigo
+    check_screens(site, None, [(f"/escritos/nuevo?codigo={codigo}", None),
+                               (f"/escritos/nuevo?numero={numero}&documento=45871236", None),
+                               (f"/escritos/{escrito.codigo}", None), (f"/seguimiento/{codigo}", None)])
+    check_screens(site, "mesa", [(f"/expedientes/{numero}", pdf_painted), (f"/expedientes/{numero}/escritos", None)])
+    revision = Tarea.get((Tarea.expediente == en_atencion.id) & (Tarea.nombre == "Revisar escrito"))
+    check_screens(site, "gdur", [("/bandeja", None), (f"/expedientes/{numero}/tareas/{revision.task_id}", None)])
 
 
 def test_signing_screens_meet_wcag_aa(site):

@@ -21,10 +21,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from .. import history
 from ..config import PACKAGE_ROOT
-from ..models import Correo, Evento, Expediente, Oficina, Resumen
+from ..models import Correo, Escrito, Evento, Expediente, Oficina, Resumen
 from ..pdf import pdf_name
 from ..text import tamano
-from ..tramites import resumen, silencio, verificacion
+from ..tramites import constancia, constancia_escrito, resumen, silencio, verificacion
 from ..tramites.listados import PLAZOS
 from ..correo_direccion import DireccionNoValida, direccion
 
@@ -33,6 +33,7 @@ TEMPLATES = PACKAGE_ROOT / "templates" / "correo"
 # The notices MPV knows how to write (a BPMN ``notificacion`` property must name one), as staff call them…
 NOMBRES = {
     "constancia": "Constancia de presentación",
+    "escrito": "Constancia de escrito",
     "observacion": "Observación",
     "atencion": "Respuesta (atención)",
     "archivado": "Archivado",
@@ -46,6 +47,7 @@ NOMBRES = {
 # … and the subject line the citizen reads, after the expediente's number.
 ASUNTOS = {
     "constancia": "Constancia de presentación",
+    "escrito": "Constancia de su escrito",
     "observacion": "Observación: subsane su trámite dentro del plazo",
     "atencion": "Respuesta a su trámite",
     "archivado": "Su trámite fue archivado",
@@ -159,6 +161,14 @@ class Mensajes:
                         for a in payload.get("adjuntos", [])])
         _, pdf = verificacion.constancia_registrada(self._services, expediente)  # the copy /verificar recognises
         return [(f"constancia-{expediente.numero}.pdf", pdf)]
+
+    def _escrito(self, expediente, evento, context) -> list:
+        escrito = Escrito.get_or_none(Escrito.evento_seq == evento.seq)
+        if escrito is None:
+            raise NoEnviable(f"El evento {evento.seq} no registra un escrito del expediente {expediente.numero}.")
+        proof = constancia_escrito.de_codigo(self._services, escrito.codigo)
+        context.update(c=proof, escrito_url=proof.url)
+        return [(f"constancia-escrito-{proof.numero}.pdf", constancia_escrito.sellada(self._services, proof))]
 
     def _observacion(self, expediente, evento, context) -> list:
         observacion = _ultimo(expediente.id, evento.seq, "observar")

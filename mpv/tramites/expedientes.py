@@ -35,6 +35,7 @@ class Detalle:
     documentos: list[DocumentoOficial] = dataclasses.field(default_factory=list)  # issued, and the actor's drafts
     redacta: bool = False  # whether the actor may draft official documents on it (mesa de partes, an office)
     anexos: dict = dataclasses.field(default_factory=dict)  # document id → its AnexoDocumento rows
+    escritos: list = dataclasses.field(default_factory=list)  # its escritos (mpv.tramites.escritos.EscritoVista)
 
 
 @dataclasses.dataclass
@@ -125,6 +126,8 @@ def ver(services, actor: Actor, numero: str) -> Detalle:
     """Figs. 4–6: what staff see of the expediente ``numero``; only mesa de partes sends events from here.
 
     :raise NotAllowed: not staff, or an office it never reached. :raise NotFound: unknown number."""
+    from .escritos import de_expediente as escritos_de  # escritos builds on this module
+
     solo_personal(actor)
     expediente = visible(actor, numero)
     oficina = Oficina.por_codigo(actor.oficina) if actor.oficina else None
@@ -135,7 +138,7 @@ def ver(services, actor: Actor, numero: str) -> Detalle:
         eventos=services.engine.events_for(actor, expediente) if actor.rol == "mesa" else [],
         copias=list(Copia.select(Copia, Oficina).join(Oficina).where(Copia.expediente == expediente.id)),
         documentos=documentos, redacta=actor.rol in ("mesa", "oficina") and oficina is not None,
-        anexos=AnexoDocumento.de_documentos([d.id for d in documentos]))
+        anexos=AnexoDocumento.de_documentos([d.id for d in documentos]), escritos=escritos_de(expediente.id))
 
 
 def tareas_pendientes(services, actor: Actor, numero: str) -> tuple[Expediente, list]:

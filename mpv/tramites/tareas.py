@@ -54,6 +54,7 @@ class Bandeja:
     por_recibir: list[Tarea]
     en_atencion: list[Tarea]
     copias: list[Copia]
+    escritos: list[Tarea] = dataclasses.field(default_factory=list)  # escritos to review (mpv.tramites.escritos)
 
 
 # -- any task of the diagram -----------------------------------------------------------------------------
@@ -247,8 +248,11 @@ def bandeja(services, actor: Actor) -> Bandeja:
                 .where(Tarea.oficina == oficina.id).order_by(Tarea.desde))
     copias = list(Copia.select(Copia, Expediente).join(Expediente)
                   .where(Copia.oficina == oficina.id).order_by(Copia.desde.desc()).limit(50))
-    return Bandeja(oficina, [t for t in rows if t.spec == "recibir"], [t for t in rows if t.spec != "recibir"],
-                   copias)
+    revisiones = services.definitions.revisiones_de_escritos()
+    escritos = [t for t in rows if t.spec in revisiones]
+    propias = [t for t in rows if t.spec not in revisiones]
+    return Bandeja(oficina, [t for t in propias if t.spec == "recibir"], [t for t in propias if t.spec != "recibir"],
+                   copias, escritos)
 
 
 def _check_files(schema: dict, archivos: dict[str, list[Received]]) -> list[Received]:

@@ -147,7 +147,7 @@ class Bandeja:
     def on_get(self, req, resp):
         bandeja = tareas.bandeja(self._services, staff_actor(req))
         self._pages.render(req, resp, "bandeja.html", oficina=bandeja.oficina, por_recibir=bandeja.por_recibir,
-                           en_atencion=bandeja.en_atencion, copias=bandeja.copias)
+                           en_atencion=bandeja.en_atencion, copias=bandeja.copias, escritos=bandeja.escritos)
 
 
 class EventoAccion:
