@@ -17,11 +17,12 @@ from falcon import testing
 from firmas_pki import Autoridad
 from helpers import base_date, build_services, derivar, file_tramite, make_user, recibir, step
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 from pypdf import PdfReader
 from webclient import Browser, multipart, signed_in
 
+from mpv.asincrono import esperar
 from mpv import sello
 from mpv.config import Settings
 from mpv.demo import sample_pdf
@@ -340,8 +341,8 @@ def test_the_escritos_constancia_is_sealed_by_the_entity_and_verifies_outside_mp
     for pdf in (descarga.content, adjunto.get_content()):
         [firma] = PdfFileReader(io.BytesIO(pdf)).embedded_signatures
         raiz = asn1_x509.Certificate.load(pki_sello.raiz.public_bytes(serialization.Encoding.DER))
-        estado = validate_pdf_signature(firma, ValidationContext(trust_roots=[raiz], moment=clock(),
-                                                                 allow_fetching=False))
+        contexto = ValidationContext(trust_roots=[raiz], moment=clock(), allow_fetching=False)
+        estado = esperar(async_validate_pdf_signature(firma, contexto))
         assert estado.bottom_line and firma.field_name == sello.CAMPO_SELLO
         assert f"Constancia del escrito {escrito.numero}" in str(firma.sig_object.get("/Reason"))
         assert escrito.numero in PdfReader(io.BytesIO(pdf)).pages[0].extract_text()

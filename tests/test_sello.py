@@ -16,13 +16,14 @@ from cryptography.hazmat.primitives import serialization
 from falcon import testing
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.timestamps import HTTPTimeStamper
-from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 from pypdf import PdfReader
 
 from firmas_pki import Autoridad, modificar_pagina
 from helpers import build_services, file_tramite, lima
+from mpv.asincrono import esperar
 from mpv import sello
 from mpv.certificados import abrir
 from mpv.config import Settings, SettingsError
@@ -43,8 +44,8 @@ def raiz(autoridad: Autoridad) -> asn1_x509.Certificate:
 def validar_fuera_de_mpv(pdf: bytes, autoridad: Autoridad, momento):
     """pyHanko's own validator, with the test CA as the only trust root: what any third party would run."""
     [firma] = PdfFileReader(io.BytesIO(pdf)).embedded_signatures
-    estado = validate_pdf_signature(firma, ValidationContext(trust_roots=[raiz(autoridad)], moment=momento,
-                                                             allow_fetching=False))
+    contexto = ValidationContext(trust_roots=[raiz(autoridad)], moment=momento, allow_fetching=False)
+    estado = esperar(async_validate_pdf_signature(firma, contexto))
     return firma, estado
 
 
