@@ -109,4 +109,10 @@ REVOKE INSERT, DELETE, TRUNCATE ON :"esquema".cadena FROM :"app";
 REVOKE DELETE, TRUNCATE ON :"esquema".expediente, :"esquema".remitente, :"esquema".adjunto,
     :"esquema".firma_adjunto, :"esquema".numeracion, :"esquema".documento_oficial,
     :"esquema".numeracion_documento FROM :"app";
+
+-- La casilla electrónica (Ley 31736): los consentimientos y las aperturas solo se leen y se amplían; una
+-- notificación no se borra (su acuse de recibo es lo único que se le agrega).
+-- The casilla: consents and openings are append-only; a notification is never deleted (only its acuse is added).
+REVOKE UPDATE, DELETE, TRUNCATE ON :"esquema".consentimiento_casilla, :"esquema".apertura_notificacion FROM :"app";
+REVOKE DELETE, TRUNCATE ON :"esquema".notificacion FROM :"app";
 \endif

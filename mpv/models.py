@@ -382,6 +382,11 @@ from .models_documentos import (TIPOS_DOCUMENTO_OFICIAL, DocumentoOficial, Firma
 
 MODELS += [FirmaAdjunto, DocumentoOficial, NumeracionDocumento]
 
+# Notification with proof (rule 15): consents to the casilla electrónica, notifications and their openings.
+from .models_notificaciones import AperturaNotificacion, ConsentimientoCasilla, Notificacion  # noqa: E402
+
+MODELS += [ConsentimientoCasilla, Notificacion, AperturaNotificacion]
+
 
 # Columns added after their table was first released: ``Services.init_db`` adds them to an older database.
 ADDED_COLUMNS = [(Usuario, "cambiar_clave"), (Oficina, "alertas"), (Temporizador, "desde"), (Correo, "resumen")] + [

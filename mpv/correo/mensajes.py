@@ -162,9 +162,10 @@ class Mensajes:
 
     def _observacion(self, expediente, evento, context) -> list:
         observacion = _ultimo(expediente.id, evento.seq, "observar")
-        # ``vence`` is the subsanación's deadline only while nothing has happened since this notice.
+        # ``vence`` is the subsanación's deadline only while nothing has happened since this notice (the way it
+        # was notified, decided in the same step, is not something that happened).
         vigente = expediente.vence is not None and not Evento.select().where(
-            (Evento.expediente == expediente.id) & (Evento.seq > evento.seq)).exists()
+            (Evento.expediente == expediente.id) & (Evento.seq > evento.seq) & (Evento.tipo != "decision")).exists()
         context.update(observacion=self._nota(expediente, observacion), observado=evento.momento,
                        ultimo_dia=self._fecha(expediente.vence - timedelta(minutes=1)) if vigente else "")
         return []

@@ -20,7 +20,7 @@ from SpiffWorkflow.util.task import TaskState
 from . import forms, relojes
 from .definitions import Definition, DefinitionStore, UserTaskInfo
 from ..errors import Conflict, InvalidInput, MPVError, NotAllowed, NotFound
-from ..models import ROLES, Expediente, Oficina, Tarea, Temporizador
+from ..models import ROLES, ConsentimientoCasilla, Expediente, Oficina, Tarea, Temporizador
 from ..plazos import Calendario
 from .scripting import ScriptEngine
 from ..text import fold
@@ -35,8 +35,9 @@ class Engine:
     """Starts instances, completes their tasks and fires their timers, one transaction per step."""
 
     def __init__(self, database, definitions: DefinitionStore, calendario: Calendario,
-                 clock: Callable[[], datetime], prune: bool = True):
+                 clock: Callable[[], datetime], prune: bool = True, dias_notificacion: Callable[[], int] = lambda: 5):
         self.db = database
+        self.dias_notificacion = dias_notificacion  # the Parámetro of rule 15, read at each step
         self.definitions = definitions
         self.calendario = calendario
         self.clock = clock
@@ -62,6 +63,13 @@ class Engine:
         workflow.task_tree.set_data(**{**definition.form_defaults(), **data})
         return workflow
 
+    def process_context(self, expediente: Expediente) -> dict:
+        """What each step tells the instance of how its acts are notified now (DOMAIN rule 15): ``casilla``,
+        whether the citizen consented to a casilla electrónica (and has not revoked it), and
+        ``dias_notificacion``, the business days after which a deposit nobody acknowledged takes effect."""
+        return {"casilla": ConsentimientoCasilla.vigente(expediente.id) if expediente.id else False,
+                "dias_notificacion": int(self.dias_notificacion())}
+
     # -- steps -------------------------------------------------------------------------------
     def start(self, expediente: Expediente, actor: Actor, payload: dict,
               adjuntos: list | None = None) -> StepResult:
@@ -73,7 +81,8 @@ class Engine:
             "numero": expediente.numero, "tipo_documento": expediente.tipo_documento.codigo,
             "fecha_presentacion": presentado,
             "calificacion": procedimiento.calificacion if procedimiento else "",
-            "plazo_procedimiento": (procedimiento.plazo_dias or 0) if procedimiento else 0})
+            "plazo_procedimiento": (procedimiento.plazo_dias or 0) if procedimiento else 0,
+            **self.process_context(expediente)})
         step = Step(self, expediente, definition, workflow, actor)
         step.nuevo = True
         row = step.record(tipo="inicio", accion="presentar", descripcion="Trámite presentado",
@@ -132,35 +141,49 @@ class Engine:
                 return task
         raise Conflict(f"El proceso no llegó a la tarea «{spec_name}»; nada se guardó.")
 
-    def send_event(self, expediente_id: int, event_name: str, actor: Actor) -> StepResult:
-        """Trigger a catching event that users may send (a boundary signal such as «Anular derivación»).
+    def send_event(self, expediente_id: int, event_name: str, actor: Actor, detalle: str | None = None) -> StepResult:
+        """Trigger a catching event that users may send (a boundary signal such as «Anular derivación»), in one
+        transaction of its own; see :meth:`catch_event`."""
+        with self.db.write():
+            return self.catch_event(expediente_id, event_name, actor, detalle)
+
+    def catch_event(self, expediente_id: int, event_name: str, actor: Actor, detalle: str | None = None) -> StepResult:
+        """Trigger a catching event that users may send (call inside ``database.write()``).
 
         The event's BPMN properties say which role may send it (``rol``), its label (``accion``)
-        and what to answer when it is no longer waiting (``rechazo``).
+        and what to answer when it is no longer waiting (``rechazo``); ``detalle`` replaces the history
+        row's default note. A citizen sends events only on his own expediente.
         :raise NotFound: / :raise NotAllowed: / :raise Conflict: when nothing waits for it any more.
         """
-        with self.db.write():
-            expediente, definition, workflow = self.restore_locked(expediente_id)
-            props = definition.properties(event_name)
-            if not props.get("rol"):
-                raise NotFound("Esa acción no existe en el proceso de este expediente.")
-            if actor.rol != props["rol"]:
-                raise NotAllowed(f"«{props.get('accion', event_name)}» la realiza {ROLES.get(props['rol'], props['rol']).lower()}.")
-            waiting = [t for t in workflow.get_tasks(state=TaskState.WAITING) if t.task_spec.name == event_name]
-            if not waiting:
-                raise Conflict(props.get("rechazo") or "Esa acción ya no está disponible para este expediente.")
-            step = Step(self, expediente, definition, workflow, actor)
-            offices = [o for o in (step.attached_office(t) for t in waiting) if o]
-            spec = waiting[0].task_spec
-            row = step.record(tipo="accion", accion=event_name, descripcion=(spec.bpmn_name or event_name)[:200],
-                              tarea=event_name, oficina_origen=actor.oficina,
-                              detalle=f"{props.get('accion', event_name)}: {', '.join(office_names(offices))}",
-                              payload={"oficinas": offices})
-            before = step.ready_ids()
-            workflow.catch(BpmnEvent(spec.event_definition))
-            step.run_engine()
-            step.mark_destino(row, before)
-            return step.finish()
+        expediente, definition, workflow = self.restore_locked(expediente_id)
+        props = definition.properties(event_name)
+        if not props.get("rol"):
+            raise NotFound("Esa acción no existe en el proceso de este expediente.")
+        if actor.rol != props["rol"]:
+            raise NotAllowed(f"«{props.get('accion', event_name)}» la realiza {ROLES.get(props['rol'], props['rol']).lower()}.")
+        if actor.rol == CIUDADANO and actor.expediente_id != expediente.id:
+            raise NotAllowed("Solo el remitente, con su código de seguimiento, puede realizar esta acción.")
+        waiting = [t for t in workflow.get_tasks(state=TaskState.WAITING) if t.task_spec.name == event_name]
+        if not waiting:
+            raise Conflict(props.get("rechazo") or "Esa acción ya no está disponible para este expediente.")
+        step = Step(self, expediente, definition, workflow, actor)
+        offices = [o for o in (step.attached_office(t) for t in waiting) if o]
+        spec = waiting[0].task_spec
+        row = step.record(tipo="accion", accion=event_name, descripcion=(spec.bpmn_name or event_name)[:200],
+                          tarea=event_name, oficina_origen=actor.oficina,
+                          detalle=detalle if detalle is not None else
+                          f"{props.get('accion', event_name)}: {', '.join(office_names(offices))}",
+                          payload={"oficinas": offices})
+        before = step.ready_ids()
+        workflow.catch(BpmnEvent(spec.event_definition))
+        step.run_engine()
+        step.mark_destino(row, before)
+        return step.finish()
+
+    def waits_for(self, expediente: Expediente, event_name: str) -> bool:
+        """Whether the instance of ``expediente`` waits now for the event ``event_name``."""
+        workflow = self.load(expediente)
+        return any(t.task_spec.name == event_name for t in workflow.get_tasks(state=TaskState.WAITING))
 
     def events_for(self, actor: Actor, expediente: Expediente) -> list[tuple[str, str]]:
         """(event name, label) of the events ``actor`` may send now on ``expediente``."""
