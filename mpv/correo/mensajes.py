@@ -21,10 +21,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from .. import history
 from ..config import PACKAGE_ROOT
-from ..models import Correo, Evento, Expediente, Oficina, Resumen
+from ..models import Correo, Evento, Expediente, Notificacion, Oficina, Resumen
 from ..pdf import pdf_name
 from ..text import tamano
-from ..tramites import constancia, resumen, silencio
+from ..tramites import casilla, constancia, resumen, silencio
 from ..tramites.listados import PLAZOS
 from ..correo_direccion import DireccionNoValida, direccion
 
@@ -33,6 +33,7 @@ TEMPLATES = PACKAGE_ROOT / "templates" / "correo"
 # The notices MPV knows how to write (a BPMN ``notificacion`` property must name one), as staff call them…
 NOMBRES = {
     "constancia": "Constancia de presentación",
+    "casilla": "Aviso de depósito en la casilla electrónica",
     "observacion": "Observación",
     "atencion": "Respuesta (atención)",
     "archivado": "Archivado",
@@ -46,6 +47,7 @@ NOMBRES = {
 # … and the subject line the citizen reads, after the expediente's number.
 ASUNTOS = {
     "constancia": "Constancia de presentación",
+    "casilla": "Tiene una notificación en su casilla electrónica",
     "observacion": "Observación: subsane su trámite dentro del plazo",
     "atencion": "Respuesta a su trámite",
     "archivado": "Su trámite fue archivado",
@@ -159,6 +161,13 @@ class Mensajes:
                         for a in payload.get("adjuntos", [])])
         proof = constancia.build(expediente, self._calendario, context["entidad"], self._settings.base_url)
         return [(f"constancia-{expediente.numero}.pdf", constancia.pdf(proof))]
+
+    def _casilla(self, expediente, evento, context) -> list:
+        """The alert of a deposit: the act's kind and the link, nothing of its content (Ley 31736)."""
+        n = Notificacion.get_or_none((Notificacion.expediente == expediente.id) & (Notificacion.evento_seq == evento.seq))
+        context.update(acto=casilla.acto(n.tipo if n else ""), depositada=n.depositada_en if n else evento.momento,
+                       casilla_url=f"{self._settings.base_url}/casilla?codigo={expediente.codigo}")
+        return []
 
     def _observacion(self, expediente, evento, context) -> list:
         observacion = _ultimo(expediente.id, evento.seq, "observar")

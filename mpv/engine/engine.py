@@ -180,11 +180,6 @@ class Engine:
         step.mark_destino(row, before)
         return step.finish()
 
-    def waits_for(self, expediente: Expediente, event_name: str) -> bool:
-        """Whether the instance of ``expediente`` waits now for the event ``event_name``."""
-        workflow = self.load(expediente)
-        return any(t.task_spec.name == event_name for t in workflow.get_tasks(state=TaskState.WAITING))
-
     def events_for(self, actor: Actor, expediente: Expediente) -> list[tuple[str, str]]:
         """(event name, label) of the events ``actor`` may send now on ``expediente``."""
         definition = self.definitions.get(expediente.definicion_id)

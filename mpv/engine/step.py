@@ -239,12 +239,9 @@ class Step:
                  if t.task_spec.name in self.definition.user_tasks]
         offices = {t.id: self.office_of(t, self.definition.user_tasks[t.task_spec.name]) for t in ready}
         vencido = any(self._overdue(t) for t in ready)
-        # Events the instance waits for may stand for a state too (an observation waiting for its acuse de recibo).
-        esperas = [self.definition.properties(t.task_spec.name) for t in workflow.get_tasks(state=TaskState.WAITING)]
         # A suspension starts and ends on the legal date of the act (Ley 31465: a day off counts as the next).
-        relojes.suspender(workflow, ({self.definition.properties(t.task_spec.name).get("suspende") for t in ready}
-                                     | {p.get("suspende") for p in esperas}) - {None, ""},
-                          self.engine.calendario.fecha_presentacion(self.now))
+        relojes.suspender(workflow, {self.definition.properties(t.task_spec.name).get("suspende")
+                                     for t in ready} - {None, ""}, self.engine.calendario.fecha_presentacion(self.now))
         if engine.prune:
             prune_finished(workflow)
         self._sync_tareas(ready, offices)
@@ -256,8 +253,6 @@ class Step:
         elif ready:
             first = self.definition.user_tasks[ready[0].task_spec.name]
             estado = first.properties.get("estado") or first.label
-        elif any(p.get("estado") for p in esperas):
-            estado = next(p["estado"] for p in esperas if p.get("estado"))
         else:
             estado = expediente.estado
         oficina_codigo = next((o for o in offices.values() if o and o != CIUDADANO), None)

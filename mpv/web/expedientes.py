@@ -5,7 +5,7 @@ from datetime import date
 from urllib.parse import quote
 
 from ..engine import Actor
-from ..tramites import documentos, expedientes, listados, tupa
+from ..tramites import casilla, documentos, expedientes, listados, tupa
 from ..tramites.listados import consulta
 from .middleware import require
 
@@ -76,7 +76,9 @@ class ExpedienteDetalle:
         self._pages.render(req, resp, "expediente.html", e=detalle.expediente, r=detalle.remitente,
                            adjuntos=detalle.adjuntos, tareas=detalle.tareas, eventos=detalle.eventos,
                            copias=detalle.copias, procedimiento=tupa.de_expediente(detalle.expediente),
-                           documentos=detalle.documentos, redacta=detalle.redacta, tipos=documentos.TIPOS)
+                           documentos=detalle.documentos, redacta=detalle.redacta, tipos=documentos.TIPOS,
+                           casilla=casilla.vigente(detalle.expediente),
+                           notificaciones=casilla.de_expediente(self._services, detalle.expediente))
 
 
 class Seguimiento:

@@ -71,5 +71,8 @@ def public_limits(settings):
         ("GET", "/seguimiento", lookups, espere),
         ("GET", "/seguimiento/", lookups, espere),
         ("GET", "/api/v1/tramites/", lookups, espere),
+        ("GET", "/casilla", lookups, espere),
+        ("GET", "/casilla/", lookups, espere),
+        ("POST", "/casilla/", lookups, espere),
         ("POST", "/login", logins, espere),
     ])
