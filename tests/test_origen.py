@@ -29,7 +29,8 @@ PASSWORD = "contraseña-de-prueba-1"
 # Who may use each family of routes; the requests carry that user's session and token, so that without the
 # origin check they would be accepted.
 ROLES = [("/admin/", "admin"), ("/definiciones", "analista"), ("/expedientes/", "mesa"), ("/documentos/", "mesa"),
-         ("/cuenta", "mesa"), ("/logout", "mesa"), ("/login", None), ("/presentar", None), ("/seguimiento/", None)]
+         ("/cuenta", "mesa"), ("/logout", "mesa"), ("/login", None), ("/presentar", None), ("/seguimiento/", None),
+         ("/casilla/", None)]
 
 # Bodies that change something when accepted: refused, they must leave everything as it was.
 BODIES = {
