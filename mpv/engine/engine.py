@@ -141,44 +141,35 @@ class Engine:
                 return task
         raise Conflict(f"El proceso no llegó a la tarea «{spec_name}»; nada se guardó.")
 
-    def send_event(self, expediente_id: int, event_name: str, actor: Actor, detalle: str | None = None) -> StepResult:
-        """Trigger a catching event that users may send (a boundary signal such as «Anular derivación»), in one
-        transaction of its own; see :meth:`catch_event`."""
-        with self.db.write():
-            return self.catch_event(expediente_id, event_name, actor, detalle)
-
-    def catch_event(self, expediente_id: int, event_name: str, actor: Actor, detalle: str | None = None) -> StepResult:
-        """Trigger a catching event that users may send (call inside ``database.write()``).
+    def send_event(self, expediente_id: int, event_name: str, actor: Actor) -> StepResult:
+        """Trigger a catching event that users may send (a boundary signal such as «Anular derivación»).
 
         The event's BPMN properties say which role may send it (``rol``), its label (``accion``)
-        and what to answer when it is no longer waiting (``rechazo``); ``detalle`` replaces the history
-        row's default note. A citizen sends events only on his own expediente.
+        and what to answer when it is no longer waiting (``rechazo``).
         :raise NotFound: / :raise NotAllowed: / :raise Conflict: when nothing waits for it any more.
         """
-        expediente, definition, workflow = self.restore_locked(expediente_id)
-        props = definition.properties(event_name)
-        if not props.get("rol"):
-            raise NotFound("Esa acción no existe en el proceso de este expediente.")
-        if actor.rol != props["rol"]:
-            raise NotAllowed(f"«{props.get('accion', event_name)}» la realiza {ROLES.get(props['rol'], props['rol']).lower()}.")
-        if actor.rol == CIUDADANO and actor.expediente_id != expediente.id:
-            raise NotAllowed("Solo el remitente, con su código de seguimiento, puede realizar esta acción.")
-        waiting = [t for t in workflow.get_tasks(state=TaskState.WAITING) if t.task_spec.name == event_name]
-        if not waiting:
-            raise Conflict(props.get("rechazo") or "Esa acción ya no está disponible para este expediente.")
-        step = Step(self, expediente, definition, workflow, actor)
-        offices = [o for o in (step.attached_office(t) for t in waiting) if o]
-        spec = waiting[0].task_spec
-        row = step.record(tipo="accion", accion=event_name, descripcion=(spec.bpmn_name or event_name)[:200],
-                          tarea=event_name, oficina_origen=actor.oficina,
-                          detalle=detalle if detalle is not None else
-                          f"{props.get('accion', event_name)}: {', '.join(office_names(offices))}",
-                          payload={"oficinas": offices})
-        before = step.ready_ids()
-        workflow.catch(BpmnEvent(spec.event_definition))
-        step.run_engine()
-        step.mark_destino(row, before)
-        return step.finish()
+        with self.db.write():
+            expediente, definition, workflow = self.restore_locked(expediente_id)
+            props = definition.properties(event_name)
+            if not props.get("rol"):
+                raise NotFound("Esa acción no existe en el proceso de este expediente.")
+            if actor.rol != props["rol"]:
+                raise NotAllowed(f"«{props.get('accion', event_name)}» la realiza {ROLES.get(props['rol'], props['rol']).lower()}.")
+            waiting = [t for t in workflow.get_tasks(state=TaskState.WAITING) if t.task_spec.name == event_name]
+            if not waiting:
+                raise Conflict(props.get("rechazo") or "Esa acción ya no está disponible para este expediente.")
+            step = Step(self, expediente, definition, workflow, actor)
+            offices = [o for o in (step.attached_office(t) for t in waiting) if o]
+            spec = waiting[0].task_spec
+            row = step.record(tipo="accion", accion=event_name, descripcion=(spec.bpmn_name or event_name)[:200],
+                              tarea=event_name, oficina_origen=actor.oficina,
+                              detalle=f"{props.get('accion', event_name)}: {', '.join(office_names(offices))}",
+                              payload={"oficinas": offices})
+            before = step.ready_ids()
+            workflow.catch(BpmnEvent(spec.event_definition))
+            step.run_engine()
+            step.mark_destino(row, before)
+            return step.finish()
 
     def events_for(self, actor: Actor, expediente: Expediente) -> list[tuple[str, str]]:
         """(event name, label) of the events ``actor`` may send now on ``expediente``."""
