@@ -236,3 +236,28 @@ def test_the_citizen_opts_in_from_the_seguimiento_and_the_filing_api_takes_the_b
     assert Evento.select().where((Evento.expediente == exp.id) & (Evento.accion == "otorgar_casilla")).exists()
     exp = observar(services, clock, exp, staff, lima(2026, 12, 4, 17, 0))
     assert Notificacion.get(Notificacion.expediente == exp.id).via == "casilla"
+
+
+def test_the_filing_form_and_the_api_take_the_casilla_box(services, clock, staff):
+    from test_public import FORM
+
+    browser = Browser(create_app(services), remote_addr="198.51.100.40")
+    browser.get("/presentar")
+    assert 'name="casilla"' in browser.get("/presentar").text
+    sent = browser.post("/presentar", FORM + [("casilla", "true")], files=[("archivo", "s.pdf", sample_pdf("S"))])
+    assert sent.status_code == 303
+    codigo = sent.headers["location"].rsplit("/", 1)[1]
+    exp = Expediente.get(Expediente.codigo == codigo)
+    consentimiento = ConsentimientoCasilla.get(ConsentimientoCasilla.expediente == exp.id)
+    assert (consentimiento.accion, consentimiento.ip) == ("otorga", "198.51.100.40")
+    # Left unticked, nothing is recorded and the acts go by e-mail.
+    sent = browser.post("/presentar", FORM, files=[("archivo", "s.pdf", sample_pdf("S"))])
+    otro = Expediente.get(Expediente.codigo == sent.headers["location"].rsplit("/", 1)[1])
+    assert not ConsentimientoCasilla.select().where(ConsentimientoCasilla.expediente == otro.id).exists()
+    # The API takes casilla=true.
+    api = Browser(create_app(services))
+    fields = [(k, str(v)) for k, v in FILING.items()]
+    ok = api.post("/api/v1/tramites", fields + [("casilla", "true")], files=[("archivo", "s.pdf", sample_pdf("S"))],
+                  csrf=False)
+    assert ok.status_code == 201, ok.text
+    assert ConsentimientoCasilla.vigente(Expediente.get(Expediente.codigo == ok.json["codigo"]).id)
