@@ -50,11 +50,18 @@ class Settings:
     # Certificates (PEM or DER files, or folders of them) a digital signature's chain must reach to be trusted:
     # the IOFE roots the entity installs (mpv.firmas).
     trust_roots: tuple[Path, ...] = ()
+    # The entity's seal (mpv.sello): a PKCS#12 and its passphrase; without it, the demo seal of ``mpv demo``.
+    sello_p12: Path | None = None
+    sello_clave: str = dataclasses.field(default="", repr=False)  # never in a log line of the settings
+    # An RFC 3161 time-stamping authority whose timestamp joins every signature MPV makes ("" = none).
+    tsa_url: str = ""
 
     def __post_init__(self):
         object.__setattr__(self, "data_dir", Path(self.data_dir))
         object.__setattr__(self, "workflows_dir", Path(self.workflows_dir))
         object.__setattr__(self, "trust_roots", tuple(Path(p) for p in self.trust_roots))
+        if self.sello_p12 is not None:
+            object.__setattr__(self, "sello_p12", Path(self.sello_p12))
         if not self.database_url:
             object.__setattr__(self, "database_url", f"sqlite:///{self.data_dir / 'mpv.sqlite3'}")
         if not self.base_url:
@@ -110,6 +117,9 @@ class Settings:
             "MPV_SMTP_PASSWORD": "smtp_password",
             "MPV_SMTP_FROM": "smtp_from",
             "MPV_TRUSTED_PROXY": "trusted_proxy",
+            "MPV_SELLO_P12": "sello_p12",
+            "MPV_SELLO_CLAVE": "sello_clave",
+            "MPV_TSA_URL": "tsa_url",
         }
         for name, field in text.items():
             if env.get(name):
@@ -128,6 +138,14 @@ class Settings:
                 kwargs[field] = _integer(env, name, low, high)
         if env.get("MPV_TRUST_ROOTS"):
             kwargs["trust_roots"] = tuple(Path(p) for p in env["MPV_TRUST_ROOTS"].split(os.pathsep) if p.strip())
+        if env.get("MPV_SELLO_P12") and not env.get("MPV_SELLO_CLAVE"):
+            raise SettingsError("MPV_SELLO_CLAVE: falta la contraseña del certificado de MPV_SELLO_P12")
+        if env.get("MPV_SELLO_CLAVE") and not env.get("MPV_SELLO_P12"):
+            raise SettingsError("MPV_SELLO_P12: falta el certificado (archivo PKCS#12) cuya contraseña es "
+                                "MPV_SELLO_CLAVE")
+        if env.get("MPV_TSA_URL") and urlparse(env["MPV_TSA_URL"]).scheme not in ("http", "https"):
+            raise SettingsError("MPV_TSA_URL debe ser una dirección http:// o https:// de una autoridad de sellado "
+                                "de tiempo (RFC 3161)")
         if env.get("MPV_SMTP_STARTTLS"):
             value = env["MPV_SMTP_STARTTLS"].strip().lower()
             if value not in ("true", "false", "1", "0", "si", "no"):

@@ -3,8 +3,6 @@ document changed after signing and whether the certificate reaches a configured 
 and was valid then. A signature that fails any check is reported, never refused: the entity observes it."""
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import dataclasses
 import logging
 import re
@@ -17,6 +15,8 @@ from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
+
+from .asincrono import esperar
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ def _verificar_una(firma, momento: datetime, raices) -> Firma:
         declarado = firma.self_reported_timestamp
         cuando = declarado if declarado is not None and declarado <= momento else momento
         contexto = ValidationContext(trust_roots=raices, moment=cuando, allow_fetching=False)
-        estado = _validar(firma, contexto)
+        estado = esperar(async_validate_pdf_signature(firma, contexto))
     except Exception as exc:  # a signature pyHanko cannot even evaluate: shown as unverifiable
         log.info("Signature %s not verified: %r", getattr(firma, "field_name", "?"), exc)
         return _no_verificada()
@@ -116,19 +116,6 @@ def _verificar_una(firma, momento: datetime, raices) -> Firma:
              + (f" el {firmado_en.astimezone(momento.tzinfo):%d/%m/%Y %H:%M}" if firmado_en else ""))
     return Firma(firmante, documento, firmado_en, intacto, estado.trusted, "; ".join((quien, integridad, confianza)),
                  "; ".join(problemas))
-
-
-def _validar(firma, contexto):
-    """pyHanko's validation is asynchronous, and its synchronous wrapper calls ``asyncio.run``, which a thread that
-    already runs an event loop refuses (Playwright's, in the browser tests; any asynchronous host): there it runs
-    on a thread of its own."""
-    validacion = async_validate_pdf_signature(firma, contexto)
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(validacion)
-    with concurrent.futures.ThreadPoolExecutor(1) as hilo:
-        return hilo.submit(asyncio.run, validacion).result()
 
 
 def _no_verificada() -> Firma:

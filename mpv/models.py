@@ -381,6 +381,9 @@ from .models_documentos import (TIPOS_DOCUMENTO_OFICIAL, DocumentoOficial, Firma
                                 NumeracionDocumento)
 
 MODELS += [FirmaAdjunto, DocumentoOficial, NumeracionDocumento]
+from .models_certificados import CertificadoUsuario, FirmaDocumento  # noqa: E402,F401
+
+MODELS += [CertificadoUsuario, FirmaDocumento]
 
 # Notification with proof (rule 15): consents to the casilla electrónica, notifications and their openings.
 from .models_notificaciones import AperturaNotificacion, ConsentimientoCasilla, Notificacion  # noqa: E402

@@ -6,7 +6,7 @@ import dataclasses
 from datetime import datetime, timezone
 from typing import Callable
 
-from . import history
+from . import history, sello
 from .tramites.busqueda import Busqueda
 from .config import Settings, SettingsError
 from .db import Database
@@ -56,6 +56,10 @@ class Services:
             raices = cargar_raices(settings.trust_roots)
         except ValueError as exc:
             raise SettingsError(f"MPV_TRUST_ROOTS: {exc}") from exc
+        demo = settings.data_dir / sello.DEMO_RAICES
+        if not settings.trust_roots and demo.is_dir():
+            raices = cargar_raices([demo])  # what `mpv demo` signs with, trusted until the entity names its roots
+        sello.credencial_del_sello(settings)  # a seal that cannot be used is refused now, not at a filing
         return cls(settings=settings, db=db, clock=clock, calendario=calendario,
                    storage=Storage(settings.attachments_dir), definitions=definitions, engine=engine,
                    limits=Limits(settings.max_principal_mb * MB, settings.max_anexo_mb * MB, settings.max_anexos),

@@ -4,7 +4,8 @@ runs with."""
 from __future__ import annotations
 
 import argparse
-from datetime import date
+import dataclasses
+from datetime import date, timedelta
 
 import pytest
 from helpers import (LUNES, PG_URL, FakeClock, base_date, base_moment, build_services, fresh_database, lima,
@@ -89,6 +90,29 @@ def clock(request):
 @pytest.fixture
 def services(settings, clock):
     services = build_services(settings, clock)
+    yield services
+    services.close()
+
+
+@pytest.fixture
+def pki_sello(clock):
+    """The test CA that issued the entity's seal of :func:`sellados` (a month before the test's day)."""
+    from firmas_pki import Autoridad
+
+    return Autoridad(clock() - timedelta(days=30), "Raíz de prueba del sello")
+
+
+@pytest.fixture
+def sellados(settings, clock, pki_sello):
+    """Services whose PDFs are sealed (MPV_SELLO_P12, MPV_SELLO_CLAVE) by a test entity certificate of
+    :func:`pki_sello`, which is also their trust root (MPV_TRUST_ROOTS)."""
+    carpeta = settings.data_dir / "pki"
+    carpeta.mkdir(parents=True)
+    (carpeta / "sello.p12").write_bytes(pki_sello.firmante("MUNICIPALIDAD DE PRUEBA").pkcs12("clave-del-sello"))
+    (carpeta / "raiz.pem").write_bytes(pki_sello.raiz_pem())
+    services = build_services(dataclasses.replace(settings, sello_p12=carpeta / "sello.p12",
+                                                  sello_clave="clave-del-sello", trust_roots=(carpeta / "raiz.pem",)),
+                              clock)
     yield services
     services.close()
 

@@ -2,7 +2,6 @@
 moment: the signing time is written into the signature itself, never read from the wall clock."""
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import io
 from datetime import datetime, timedelta
@@ -10,29 +9,35 @@ from datetime import datetime, timedelta
 from asn1crypto import keys as asn1_keys, x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import signers
 from pyhanko.sign.signers import cms_embedder
 from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
+from pyhanko.sign.timestamps import DummyTimeStamper
 from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from mpv.asincrono import esperar
 
 USOS = dict(key_encipherment=False, data_encipherment=False, key_agreement=False, encipher_only=False,
             decipher_only=False)
 
 
 def _certificado(nombre: x509.Name, clave, emisor: x509.Certificate | None, clave_emisor, desde: datetime,
-                 hasta: datetime, serie: int, ca: bool) -> x509.Certificate:
+                 hasta: datetime, serie: int, ca: bool, sellado_de_tiempo: bool = False) -> x509.Certificate:
     uso = (x509.KeyUsage(digital_signature=False, content_commitment=False, key_cert_sign=True, crl_sign=True, **USOS)
            if ca else x509.KeyUsage(digital_signature=True, content_commitment=True, key_cert_sign=False,
                                     crl_sign=False, **USOS))
-    return (x509.CertificateBuilder().subject_name(nombre).issuer_name(emisor.subject if emisor else nombre)
-            .public_key(clave.public_key()).serial_number(serie).not_valid_before(desde).not_valid_after(hasta)
-            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-            .add_extension(uso, critical=True)
-            .sign(clave_emisor, hashes.SHA256()))
+    builder = (x509.CertificateBuilder().subject_name(nombre).issuer_name(emisor.subject if emisor else nombre)
+               .public_key(clave.public_key()).serial_number(serie).not_valid_before(desde).not_valid_after(hasta)
+               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+               .add_extension(uso, critical=True))
+    if sellado_de_tiempo:  # RFC 3161: a TSA's certificate is for timestamping only
+        builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+    return builder.sign(clave_emisor, hashes.SHA256())
 
 
 def _asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
@@ -75,6 +80,15 @@ class Autoridad:
                             self.desde + timedelta(days=dias), self._siguiente(), False)
         return Firmante(cert, clave, self.intermedia)
 
+    def sellador_de_tiempo(self, momento: datetime) -> DummyTimeStamper:
+        """A time-stamping authority of this CA (pyHanko's in-process TSA for tests) that stamps ``momento``."""
+        clave = rsa.generate_private_key(public_exponent=65537, key_size=2048)  # pyHanko's test TSA is RSA-only
+        cert = _certificado(self._nombre(f"{self.nombre} TSA"), clave, self.intermedia, self.clave_intermedia,
+                            self.desde, self.desde + timedelta(days=3650), self._siguiente(), False, True)
+        return DummyTimeStamper(tsa_cert=_asn1(cert), tsa_key=_clave_asn1(clave),
+                                certs_to_embed=SimpleCertificateStore.from_certs([_asn1(self.intermedia)]),
+                                fixed_dt=momento)
+
 
 @dataclasses.dataclass
 class Firmante:
@@ -85,9 +99,7 @@ class Firmante:
     def firmar(self, pdf: bytes, cuando: datetime, campo: str = "Firma1") -> bytes:
         """``pdf`` with one more signature (an incremental update) whose signing time is ``cuando``."""
         signer = signers.SimpleSigner(
-            signing_cert=_asn1(self.cert),
-            signing_key=asn1_keys.PrivateKeyInfo.load(self.clave.private_bytes(
-                serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())),
+            signing_cert=_asn1(self.cert), signing_key=_clave_asn1(self.clave),
             cert_registry=SimpleCertificateStore.from_certs([_asn1(self.intermedia)]))
         # pyHanko's PdfSigner takes the signing time from the wall clock; its CMS embedder takes it from us.
         escritor = IncrementalPdfFileWriter(io.BytesIO(pdf))
@@ -96,10 +108,21 @@ class Firmante:
         pasos.send(cms_embedder.SigObjSetup(sig_placeholder=signers.SignatureObject(timestamp=cuando,
                                                                                     bytes_reserved=8192)))
         digest, salida = pasos.send(cms_embedder.SigIOSetup(md_algorithm="sha256", in_place=True))
-        cms = asyncio.run(signer.async_sign(digest.document_digest, "sha256",
+        cms = esperar(signer.async_sign(digest.document_digest, "sha256",
                                             signed_attr_settings=PdfCMSSignedAttributes(signing_time=cuando)))
         pasos.send(cms)
         return salida.getvalue()
+
+
+    def pkcs12(self, clave: str) -> bytes:
+        """This signer's key, certificate and intermediate as a PKCS#12 file encrypted under ``clave``."""
+        return pkcs12.serialize_key_and_certificates(b"prueba", self.clave, self.cert, [self.intermedia],
+                                                     serialization.BestAvailableEncryption(clave.encode()))
+
+
+def _clave_asn1(clave) -> asn1_keys.PrivateKeyInfo:
+    return asn1_keys.PrivateKeyInfo.load(clave.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
 
 
 def modificar_pagina(pdf: bytes) -> bytes:

@@ -140,6 +140,33 @@ def test_office_screens_meet_wcag_aa_before_and_after_a_notice(site):
     assert not violations, report({"/bandeja (con aviso)": violations})
 
 
+def test_signing_screens_meet_wcag_aa(site):
+    """Mi cuenta with a certificate, an issued document's row and its signing page, with and without an error."""
+    from firmas_pki import Autoridad
+
+    from mpv.models import Usuario
+    from mpv.tramites import certificado_usuario, documentos
+
+    _por_recibir, en_atencion = office_tray(site.services)
+    borrador = documentos.redactar(site.services, actor("gdur"), en_atencion.numero, "informe", "Gerencia Municipal",
+                                   "Opinión técnica", "Texto del informe.")
+    documentos.emitir(site.services, actor("gdur"), borrador.id)
+    autoridad = Autoridad(site.services.clock())
+    certificado_usuario.subir(site.services, Usuario.get(Usuario.username == "gdur"),
+                              autoridad.firmante("Jorge Mendoza Ríos").pkcs12("clave"), "clave")
+    page = check_screens(site, "gdur", [("/cuenta", None), (f"/expedientes/{en_atencion.numero}", pdf_painted),
+                                        (f"/documentos/{borrador.id}/firmar", None)])
+    page.get_by_label("Contraseña del certificado").fill("equivocada")
+    page.get_by_role("button", name="Firmar documento").click()
+    expect(page.locator("#error-clave")).to_contain_text("La contraseña no abre el certificado")
+    violations = axe_violations(page)
+    assert not violations, report({"/documentos/…/firmar (con error)": violations})
+    page.get_by_label("Contraseña del certificado").fill("clave")
+    page.get_by_role("button", name="Firmar documento").click()
+    expect(page.get_by_role("status")).to_contain_text("Se firmó digitalmente")
+    expect(page.locator("#documentos")).to_contain_text("Firmado por Jorge Mendoza Ríos")
+
+
 def test_administration_screens_meet_wcag_aa(site):
     make_user("admin", "admin")
     check_screens(site, "admin", [("/admin", None), ("/admin/usuarios", None), ("/admin/usuarios/nuevo", None),

@@ -19,6 +19,7 @@ from firmas_pki import Autoridad, modificar_pagina
 from helpers import FILING, build_services, make_user
 from webclient import Browser, multipart
 from mpv import history
+from mpv.asincrono import esperar
 from mpv.config import Settings, SettingsError
 from mpv.demo import sample_pdf
 from mpv.models import Adjunto, Evento, Expediente, FirmaAdjunto
@@ -57,8 +58,6 @@ def test_a_valid_signature_from_a_trusted_root(tmp_path, clock, pki):
 def test_a_thread_that_runs_an_event_loop_verifies_too(tmp_path, clock, pki):
     """pyHanko's synchronous wrapper refuses a thread that runs an event loop (as the browser tests' Playwright
     does in the same worker): MPV's verification does not depend on that."""
-    import asyncio
-
     confiable, _ = pki
     firmado = confiable.firmante("Ana Rojas").firmar(sample_pdf("Solicitud"), clock() - timedelta(hours=1))
     path = escrito(tmp_path, firmado)
@@ -66,7 +65,7 @@ def test_a_thread_that_runs_an_event_loop_verifies_too(tmp_path, clock, pki):
     async def dentro_de_un_bucle():
         return verificar(path, clock(), raices(confiable))
 
-    [firma] = asyncio.run(dentro_de_un_bucle())
+    [firma] = esperar(dentro_de_un_bucle())  # asyncio.run where this thread runs no loop yet
     assert firma.intacto and firma.confiable and firma.problema == ""
 
 

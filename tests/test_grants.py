@@ -112,7 +112,8 @@ def test_the_apps_role_appends_history_but_cannot_change_it(deployment, tmp_path
         for statement in ("UPDATE evento SET detalle = 'otro texto' WHERE seq = 1",  # …changing it is not
                           "DELETE FROM evento WHERE seq = 1", "TRUNCATE evento",
                           "DELETE FROM expediente", "DELETE FROM remitente", "DELETE FROM adjunto",
-                          "DELETE FROM numeracion", "INSERT INTO cadena (id, seq, hash) VALUES (2, 0, '')",
+                          "DELETE FROM numeracion", "DELETE FROM firma_documento",
+                          "UPDATE firma_documento SET razon = ''", "INSERT INTO cadena (id, seq, hash) VALUES (2, 0, '')",
                           "DELETE FROM cadena", "CREATE TABLE otra (id int)",
                           "ALTER TABLE evento DISABLE TRIGGER ALL", "DROP TABLE evento"):
             message = _refused(conn, statement)
@@ -121,8 +122,10 @@ def test_the_apps_role_appends_history_but_cannot_change_it(deployment, tmp_path
             cur.execute("SELECT detalle, hash FROM evento WHERE seq = 1")
             assert cur.fetchone() == ("", "1" * 64)
             cur.execute("SELECT has_table_privilege('evento', 'UPDATE'), has_table_privilege('evento', 'DELETE'),"
-                        " has_table_privilege('evento', 'INSERT'), has_table_privilege('cadena', 'UPDATE')")
-            assert cur.fetchone() == (False, False, True, True)
+                        " has_table_privilege('evento', 'INSERT'), has_table_privilege('cadena', 'UPDATE'),"
+                        " has_table_privilege('firma_documento', 'INSERT'),"
+                        " has_table_privilege('certificado_usuario', 'DELETE')")
+            assert cur.fetchone() == (False, False, True, True, True, True)  # a user may remove his certificate
         conn.rollback()
     finally:
         conn.close()

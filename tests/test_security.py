@@ -229,6 +229,8 @@ POLICY = {
     "/cuenta": {"GET": ALL_STAFF},
     "/cuenta/clave": {"POST": ALL_STAFF},
     "/cuenta/sesiones/{sesion_id:int}/cerrar": {"POST": ALL_STAFF},
+    "/cuenta/certificado": {"POST": ALL_STAFF},
+    "/cuenta/certificado/quitar": {"POST": ALL_STAFF},
     "/inicio": {"GET": ALL_STAFF},
     "/tramites": {"GET": ALL_STAFF},
     "/bandeja": {"GET": ("gdur", "rentas")},
@@ -243,6 +245,7 @@ POLICY = {
     "/documentos/{documento_id:int}": {"GET": ("gdur",), "POST": ("gdur",)},  # a draft: only its office
     "/documentos/{documento_id:int}/emitir": {"POST": ("gdur",)},
     "/documentos/{documento_id:int}/pdf": {"GET": SEES_EXPEDIENTE},
+    "/documentos/{documento_id:int}/firmar": {"GET": ("gdur",), "POST": ("gdur",)},  # its office (a draft: 409)
     "/definiciones": {"GET": ("analista", "admin", "auditor"), "POST": ("analista",)},
     "/definiciones/{definicion_id:int}": {"GET": ("analista", "admin", "auditor")},
     "/definiciones/{definicion_id:int}/editar": {"GET": ("analista",), "POST": ("analista",)},

@@ -270,7 +270,9 @@ def test_change_own_password_needs_the_current_one_and_ends_the_other_sessions(s
     laptop.login("mesa")
     phone.login("mesa")
     page = laptop.get("/cuenta")
-    assert page.status_code == 200 and page.text.count('type="password"') == 3
+    # Three to change the password, and the passphrase of the signing certificate's upload.
+    assert page.status_code == 200 and page.text.count('type="password"') == 4
+    assert page.text.count('autocomplete="off"') == 1
     assert 'autocomplete="current-password"' in page.text and page.text.count('autocomplete="new-password"') == 2
     assert "Esta sesión" in page.text and "10.0.0.2" in page.text and 'href="/cuenta"' in laptop.get("/inicio").text
     for data, field, message in [

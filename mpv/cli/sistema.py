@@ -78,11 +78,9 @@ def cmd_demo(args, services) -> int:
 
     created = seed(services, args.tramites)
     if created:
-        print("Usuarios de demostración creados (anote las contraseñas):")
-        for username, rol, password in created:
-            print(f"  {username:10} {rol:9} {password}")
+        print("Usuarios y certificados de demostración creados (anote las contraseñas):")
     path = credentials_path(services.settings)
-    if not created and path.exists():
+    if path.exists():
         print(path.read_text(encoding="utf-8"))
     if args.expedientes:
         from ..demo.volumen import Barra, sembrar

@@ -160,7 +160,7 @@ class Mensajes:
             documentos=[{**a, "clase": TIPOS_ADJUNTO.get(a.get("tipo"), a.get("tipo", ""))}
                         for a in payload.get("adjuntos", [])])
         proof = constancia.build(expediente, self._calendario, context["entidad"], self._settings.base_url)
-        return [(f"constancia-{expediente.numero}.pdf", constancia.pdf(proof))]
+        return [(f"constancia-{expediente.numero}.pdf", constancia.sellada(self._services, proof))]
 
     def _casilla(self, expediente, evento, context) -> list:
         """The alert of a deposit: the act's kind and the link, nothing of its content (Ley 31736)."""
@@ -213,7 +213,7 @@ class Mensajes:
     def _silencio_positivo(self, expediente, evento, context) -> list:
         s = silencio.de_expediente(self._services, expediente)
         context.update(s=s, silencio_url=f"{self._settings.base_url}/seguimiento/{expediente.codigo}/silencio.pdf")
-        return [(f"silencio-positivo-{expediente.numero}.pdf", silencio.pdf(s))]
+        return [(f"silencio-positivo-{expediente.numero}.pdf", silencio.sellada(self._services, s))]
 
     def _silencio_negativo(self, expediente, evento, context) -> list:
         context.update(s=silencio.de_expediente(self._services, expediente))

@@ -1,6 +1,7 @@
 """Demo data: the offices of a district municipality's organigram, document types, its TUPA (``tupa.csv``, read
 by the same import an administrator uses), one user per role (passwords generated, written once to a private
-file), and a few trámites in varied states."""
+file), demo certificates (the entity's seal, one for each user who signs: :mod:`mpv.demo.certificados`) and a
+few trámites in varied states."""
 from __future__ import annotations
 
 import io
@@ -15,6 +16,7 @@ from ..text import fold
 from ..tramites import tupa_csv
 from ..tramites.presentacion import presentar
 from ..tramites.usuarios import crear_usuario
+from . import certificados
 
 # A district municipality's units, after a typical Reglamento de Organización y Funciones (ROF).
 OFICINAS = [
@@ -105,25 +107,32 @@ def seed(services, tramites: int = 6) -> list[tuple[str, str, str]]:
     if sin_tupa:  # an administrator's later changes to the TUPA are theirs: the demo never undoes them
         tupa_csv.importar(services, SISTEMA, TUPA.read_bytes(), TUPA.name)
     with services.db.write():
-        if Usuario.select().exists():
-            return []
+        hay_usuarios = Usuario.select().exists()
+    if hay_usuarios:
+        certificados.crear(services, [])  # the demo seal of a database seeded before there was one
+        return []
+    with services.db.write():
         created = []
         for username, nombre, rol, oficina in USUARIOS:
             # Not flagged for a change at the first login: the README documents the printed passwords.
             _, password = crear_usuario(services, SISTEMA, username, nombre, rol, oficina or "",
                                         f"{username}@muni.example.gob.pe", cambiar_clave=False)
             created.append((username, rol, password))
-    _write_credentials(services.settings, created)
+    claves = certificados.crear(services, [username for username, _, _ in created])
+    _write_credentials(services.settings, created, claves)
     if not Expediente.select().exists():
         _sample_tramites(services, tramites)
     return created
 
 
-def _write_credentials(settings, created):
+def _write_credentials(settings, created, claves):
     path = credentials_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = ["Usuarios de demostración de MPV (contraseñas generadas al crear la base de datos)", ""]
     lines += [f"{u:10} {r:9} {p}" for u, r, p in created]
+    if claves:
+        lines += ["", "Certificados digitales de demostración, sin valor legal (contraseña para firmar documentos):",
+                  ""] + [f"{u:10} {c}" for u, c in claves]
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write("\n".join(lines) + "\n")

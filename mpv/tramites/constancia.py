@@ -10,11 +10,11 @@ from datetime import date, datetime, timedelta
 
 import orjson
 
+from .. import sello
 from ..models import Adjunto, Evento, Expediente
 from ..plazos import Calendario
 from . import tupa
 from .hoja_pdf import fecha_larga, filas, hoja, latin1
-
 
 
 @dataclasses.dataclass
@@ -86,8 +86,14 @@ def _procedimiento(expediente: Expediente, calendario: Calendario) -> list[tuple
     return rows
 
 
+def sellada(services, c: Constancia) -> bytes:
+    """The constancia's PDF sealed by the entity now (:func:`mpv.sello.sellar`): anyone can verify it without MPV."""
+    return sello.sellar(services.settings, pdf(c), f"Constancia de presentación del expediente {c.numero}",
+                        services.clock())
+
+
 def pdf(c: Constancia) -> bytes:
-    """The constancia as a one-page PDF."""
+    """The constancia as a one-page PDF, unsealed."""
     doc = hoja(f"Constancia de presentación {c.numero}", c.entidad)
     doc.set_font("helvetica", "B", 15)
     doc.cell(0, 9, latin1("CONSTANCIA DE PRESENTACIÓN"), new_x="LMARGIN", new_y="NEXT", align="C")

@@ -14,7 +14,8 @@ from datetime import timezone
 from .. import history
 from ..engine import Actor
 from ..errors import Conflict, InvalidInput, NotAllowed, NotFound
-from ..models import TIPOS_DOCUMENTO_OFICIAL, DocumentoOficial, Expediente, NumeracionDocumento, Oficina, Usuario
+from ..models import (TIPOS_DOCUMENTO_OFICIAL, DocumentoOficial, Expediente, FirmaDocumento, NumeracionDocumento,
+                      Oficina, Usuario)
 from ..parametros import numero_documento
 from . import documento_pdf
 from .expedientes import SIN_OFICINA, solo_personal, visible
@@ -218,7 +219,8 @@ def borrador(services, actor: Actor, documento_id) -> DocumentoOficial:
 
 
 def pdf_emitido(services, actor: Actor, documento_id) -> tuple[DocumentoOficial, "io.BufferedReader"]:
-    """An issued document and its PDF, opened, for someone who may see its expediente.
+    """An issued document and its PDF, opened, for someone who may see its expediente: the latest signed version
+    (:mod:`mpv.tramites.firma_documento`), else the issued original.
 
     :raise NotFound: no such issued document, or its file is missing. :raise NotAllowed: as :func:`de_expediente`."""
     solo_personal(actor)
@@ -227,6 +229,7 @@ def pdf_emitido(services, actor: Actor, documento_id) -> tuple[DocumentoOficial,
     if documento.estado != "emitido":
         raise NotFound("Ese documento aún no fue emitido: no tiene PDF.")
     try:
-        return documento, services.storage.open(documento.sha256)
+        firmada = FirmaDocumento.ultima(documento.id)
+        return documento, services.storage.open(firmada.sha256 if firmada else documento.sha256)
     except FileNotFoundError:
         raise NotFound("El archivo del documento no está disponible en el servidor; avise al administrador.") from None

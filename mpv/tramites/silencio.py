@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import date, datetime, timedelta
 
+from .. import sello
 from ..errors import NotFound
 from ..models import Evento, Expediente
 from . import tupa
@@ -63,8 +64,14 @@ def de_expediente(services, expediente: Expediente) -> Silencio:
         seguimiento_url=f"{services.settings.base_url}/seguimiento/{expediente.codigo}")
 
 
+def sellada(services, s: Silencio) -> bytes:
+    """The statement's PDF sealed by the entity now (:func:`mpv.sello.sellar`): anyone can verify it without MPV."""
+    return sello.sellar(services.settings, pdf(s), f"Constancia de silencio administrativo del expediente {s.numero}",
+                        services.clock())
+
+
 def pdf(s: Silencio) -> bytes:
-    """The statement of silencio administrativo positivo (or negativo) as a one-page PDF."""
+    """The statement of silencio administrativo positivo (or negativo) as a one-page PDF, unsealed."""
     titulo = ("CONSTANCIA DE APROBACIÓN POR SILENCIO ADMINISTRATIVO POSITIVO" if s.positivo
               else "CONSTANCIA DE SILENCIO ADMINISTRATIVO NEGATIVO")
     doc = hoja(f"{titulo.capitalize()} {s.numero}", s.entidad)

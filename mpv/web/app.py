@@ -52,7 +52,7 @@ def create_app(services, background: list | None = None) -> falcon.App:
 
     app.add_route("/login", Login(pages, sessions))
     app.add_route("/logout", Logout(sessions))
-    add_cuenta_routes(app, pages, sessions)
+    add_cuenta_routes(app, pages, sessions, services)
     app.add_route("/inicio", Inicio(pages, services))
     app.add_route("/tramites", TramitesRecibidos(pages, services))
     app.add_route("/bandeja", Bandeja(pages, services))

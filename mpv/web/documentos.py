@@ -4,8 +4,9 @@ from __future__ import annotations
 import falcon
 
 from ..engine.forms import Field
-from ..errors import InvalidInput
-from ..tramites import documentos
+from ..errors import InvalidInput, Throttled
+from ..tramites import certificado_usuario, documentos, firma_documento
+from .errors import form_status
 from .expedientes import content_disposition, staff_actor
 from .requests import read_form
 
@@ -25,6 +26,7 @@ def add_documento_routes(app, pages, services):
     app.add_route("/documentos/{documento_id:int}", Borrador(pages, services))
     app.add_route("/documentos/{documento_id:int}/emitir", Emitir(pages, services))
     app.add_route("/documentos/{documento_id:int}/pdf", DocumentoPdf(services))
+    app.add_route("/documentos/{documento_id:int}/firmar", Firmar(pages, services))
 
 
 def _valores(form) -> dict[str, str]:
@@ -91,6 +93,31 @@ class Emitir(_Resource):
         documento = documentos.emitir(self._services, actor, documento_id)
         self._pages.redirect(req, resp, f"/expedientes/{documento.expediente.numero}#documentos",
                              f"Se emitió el {documento.numero}.")
+
+
+class Firmar(_Resource):
+    """Sign an issued document of the user's office with the certificate of his Mi cuenta."""
+
+    def _pagina(self, req, resp, documento, error=None):
+        self._pages.render(req, resp, "documento_firmar.html", status=form_status(resp, error) if error
+                           else falcon.HTTP_200, d=documento, firmas=firma_documento.firmas(documento),
+                           certificado=certificado_usuario.de_usuario(req.context.usuario.id),
+                           errores=getattr(error, "campos", {}), mensaje=error.message if error else "")
+
+    def on_get(self, req, resp, documento_id):
+        self._pagina(req, resp, firma_documento.puede_firmar(staff_actor(req), documento_id))
+
+    def on_post(self, req, resp, documento_id):
+        actor = staff_actor(req)
+        documento = firma_documento.puede_firmar(actor, documento_id)
+        clave = read_form(req).get("clave")
+        try:
+            fila = firma_documento.firmar(self._services, actor, documento_id, clave)
+        except (InvalidInput, Throttled) as exc:
+            self._pagina(req, resp, documento, exc)
+            return
+        self._pages.redirect(req, resp, f"/expedientes/{documento.expediente.numero}#documentos",
+                             f"Se firmó digitalmente el {documento.numero} ({fila.razon.lower()}).")
 
 
 class DocumentoPdf:

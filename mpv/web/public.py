@@ -109,7 +109,7 @@ class ConstanciaPagina:
         c = ciudadano.constancia_de(self._services, codigo)
         resp.content_type = "application/pdf"
         resp.set_header("Content-Disposition", f'attachment; filename="constancia-{c.numero}.pdf"')
-        resp.data = constancia.pdf(c)
+        resp.data = constancia.sellada(self._services, c)
 
 
 class Consulta:
@@ -205,7 +205,7 @@ class SilencioPdf:
         s = silencio.de_expediente(self._services, ciudadano.por_codigo(codigo))
         resp.content_type = "application/pdf"
         resp.set_header("Content-Disposition", f'attachment; filename="silencio-{s.numero}.pdf"')
-        resp.data = silencio.pdf(s)
+        resp.data = silencio.sellada(self._services, s)
 
 
 class ArchivoPublico:
