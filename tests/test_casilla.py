@@ -261,3 +261,26 @@ def test_the_filing_form_and_the_api_take_the_casilla_box(services, clock, staff
                   csrf=False)
     assert ok.status_code == 201, ok.text
     assert ConsentimientoCasilla.vigente(Expediente.get(Expediente.codigo == ok.json["codigo"]).id)
+
+
+def test_the_constancia_de_notificacion_is_sealed_and_lists_what_was_recorded(sellados, pki_sello, clock):
+    from pypdf import PdfReader
+    from test_sello import validar_fuera_de_mpv
+
+    staff = {"mesa": Actor.de_usuario(make_user("mesa", "mesa", "MP"))}
+    exp = presentar_con_casilla(sellados, clock, lima(2026, 12, 3, 10, 0))
+    exp = observar(sellados, clock, exp, staff, lima(2026, 12, 4, 17, 0))
+    n = Notificacion.get(Notificacion.expediente == exp.id)
+    clock.set(lima(2026, 12, 7, 9, 0))
+    casilla.abrir(sellados, exp.codigo, DNI, n.id, ip="198.51.100.50")
+    casilla.acusar(sellados, exp.codigo, DNI, n.id, ip="198.51.100.50")
+    browser = Browser(create_app(sellados))
+    respuesta = browser.get(f"/casilla/notificaciones/{n.id}/constancia.pdf", codigo=exp.codigo, documento=DNI)
+    assert respuesta.status_code == 200
+    firma, estado = validar_fuera_de_mpv(respuesta.content, pki_sello, clock())
+    assert estado.bottom_line and estado.intact and estado.trusted
+    assert firma.sig_object["/Reason"] == f"Constancia de notificación del expediente {exp.numero}"
+    texto = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(respuesta.content)).pages).split())
+    for esperado in (exp.numero, "Observación de su trámite", "Casilla electrónica", "04/12/2026 17:00:00",
+                     "07/12/2026 09:00:00 (hora de Lima) desde 198.51.100.50", "7 de diciembre de 2026"):
+        assert esperado in texto, esperado

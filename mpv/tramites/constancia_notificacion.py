@@ -1,18 +1,26 @@
 """The constancia de notificación (DOMAIN rule 15): what MPV can prove of one notified act — the expediente, the act,
 the way it went, its deposit, every opening, the acuse de recibo, the day it took effect and the SHA-256 of each
-document it carried. Downloadable from the casilla and by staff."""
+document it carried, sealed by the entity (:func:`mpv.sello.sellar`) so that anyone can verify it without MPV.
+Downloadable from the casilla and by staff."""
 from __future__ import annotations
 
 from datetime import datetime
 
+from .. import sello
 from ..models import Expediente, Notificacion
 from ..models_notificaciones import CASILLA
 from .casilla import vista
 from .hoja_pdf import fecha_larga, filas, hoja, latin1
 
 
+def sellada(services, expediente: Expediente, n: Notificacion) -> bytes:
+    """The constancia of ``n`` as it stands now, sealed by the entity now."""
+    return sello.sellar(services.settings, pdf(services, expediente, n),
+                        f"Constancia de notificación del expediente {expediente.numero}", services.clock())
+
+
 def pdf(services, expediente: Expediente, n: Notificacion) -> bytes:
-    """The constancia of ``n`` as it stands now, as a PDF."""
+    """The constancia of ``n`` as it stands now, as a PDF (unsealed)."""
     tz = services.calendario.tz
     ahora = services.clock()
     v = vista(n, services.calendario, ahora)

@@ -88,7 +88,7 @@ class NotificacionCasilla:
         codigo, documento = _credenciales(req)
         expediente = casilla.acceder(codigo, documento)
         n = casilla.en_casilla(expediente, notificacion_id)
-        _pdf(resp, constancia_notificacion.pdf(self._services, expediente, n),
+        _pdf(resp, constancia_notificacion.sellada(self._services, expediente, n),
              f"constancia-notificacion-{expediente.numero}-{n.id}.pdf")
 
 
@@ -119,7 +119,7 @@ class ConstanciaNotificacionStaff:
 
         expediente = expedientes.visible(staff_actor(req), numero)
         n = casilla.notificacion_de(expediente, notificacion_id)
-        _pdf(resp, constancia_notificacion.pdf(self._services, expediente, n),
+        _pdf(resp, constancia_notificacion.sellada(self._services, expediente, n),
              f"constancia-notificacion-{expediente.numero}-{n.id}.pdf")
 
 
