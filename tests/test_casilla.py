@@ -284,3 +284,17 @@ def test_the_constancia_de_notificacion_is_sealed_and_lists_what_was_recorded(se
     for esperado in (exp.numero, "Observación de su trámite", "Casilla electrónica", "04/12/2026 17:00:00",
                      "07/12/2026 09:00:00 (hora de Lima) desde 198.51.100.50", "7 de diciembre de 2026"):
         assert esperado in texto, esperado
+
+
+def test_the_alert_says_the_kind_of_act_and_the_link_and_nothing_of_its_content(services, clock, staff):
+    from mpv.correo.mensajes import Mensajes
+
+    exp = presentar_con_casilla(services, clock, lima(2026, 12, 3, 10, 0))
+    exp = observar(services, clock, exp, staff, lima(2026, 12, 4, 17, 0))
+    correo = Correo.get((Correo.expediente == exp.id) & (Correo.tipo == "casilla"))
+    mensaje = Mensajes(services).build(correo, clock())
+    assert mensaje["Subject"] == f"Expediente N° {exp.numero}: Tiene una notificación en su casilla electrónica"
+    cuerpo = mensaje.get_content()
+    assert "Observación de su trámite" in cuerpo and f"/casilla?codigo={exp.codigo}" in cuerpo
+    assert "04/12/2026 a las 17:00" in cuerpo
+    assert "Falta la firma" not in cuerpo and not list(mensaje.iter_attachments())
