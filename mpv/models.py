@@ -384,10 +384,8 @@ MODELS += [FirmaAdjunto, DocumentoOficial, NumeracionDocumento]
 from .models_certificados import CertificadoUsuario, FirmaDocumento  # noqa: E402,F401
 
 MODELS += [CertificadoUsuario, FirmaDocumento]
-
-# Notification with proof (rule 15): consents to the casilla electrónica, notifications and their openings.
+# Notification with proof (rule 15): the casilla electrónica's consents, notifications and their openings.
 from .models_notificaciones import AperturaNotificacion, ConsentimientoCasilla, Notificacion  # noqa: E402
-
 MODELS += [ConsentimientoCasilla, Notificacion, AperturaNotificacion]
 
 
