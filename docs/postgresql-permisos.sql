@@ -119,4 +119,8 @@ REVOKE DELETE, TRUNCATE ON :"esquema".notificacion FROM :"app";
 -- Las firmas digitales puestas en los documentos emitidos: se añaden, nunca se modifican ni se borran.
 -- The digital signatures put on issued documents: appended to, never updated or deleted.
 REVOKE UPDATE, DELETE, TRUNCATE ON :"esquema".firma_documento FROM :"app";
+
+-- Los códigos de verificación pública y el registro de los PDF que MPV genera: solo se añaden filas.
+-- The public verification codes and the register of the PDFs MPV generates: rows are only added.
+REVOKE UPDATE, DELETE, TRUNCATE ON :"esquema".codigo_verificacion, :"esquema".pdf_emitido FROM :"app";
 \endif

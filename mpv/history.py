@@ -182,6 +182,13 @@ class Movimiento:
     detalle: str
     dias_habiles: int
     payload: dict
+    evento: int = 0  # the Evento row's id (a derivation's cargo is asked for by it)
+
+    @property
+    def deriva(self) -> bool:
+        """Whether this step sent the expediente to another office (a derivación, a rederivation, a return to
+        mesa de partes): each has its cargo."""
+        return self.tipo == "tarea" and bool(self.destino) and self.destino != self.origen
 
 
 def eventos(expediente_id: int, tipos=None):
@@ -214,7 +221,7 @@ def seguimiento(expediente_id: int, calendario: Calendario, publico: bool = Fals
             origen=_office_name(nombres, row.oficina_origen),
             destino=", ".join(_office_name(nombres, c) for c in row.oficina_destino.split(",") if c),
             usuario=usuario, detalle=detalle, dias_habiles=dias,
-            payload={} if publico else payload))
+            payload={} if publico else payload, evento=row.id))
         previous = local
     return result
 

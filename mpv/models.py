@@ -382,8 +382,8 @@ from .models_documentos import (TIPOS_DOCUMENTO_OFICIAL, DocumentoOficial, Firma
 
 MODELS += [FirmaAdjunto, DocumentoOficial, NumeracionDocumento]
 from .models_certificados import CertificadoUsuario, FirmaDocumento  # noqa: E402,F401
-
-MODELS += [CertificadoUsuario, FirmaDocumento]
+from .models_verificacion import CodigoVerificacion, PdfEmitido  # noqa: E402,F401 - public verification
+MODELS += [CertificadoUsuario, FirmaDocumento, CodigoVerificacion, PdfEmitido]
 # Notification with proof (rule 15): the casilla electrónica's consents, notifications and their openings.
 from .models_notificaciones import AperturaNotificacion, ConsentimientoCasilla, Notificacion  # noqa: E402
 MODELS += [ConsentimientoCasilla, Notificacion, AperturaNotificacion]

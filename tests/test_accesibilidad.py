@@ -120,7 +120,7 @@ def test_citizen_screens_meet_wcag_aa(site):
     expediente = file_tramite(site.services)
     check_screens(site, None, [("/", None), ("/presentar", None), (f"/constancia/{expediente.codigo}", None),
                                ("/seguimiento", None), (f"/seguimiento/{expediente.codigo}", None),
-                               ("/login", None)])
+                               ("/verificar", None), (f"/verificar/{expediente.codigo}", None), ("/login", None)])
 
 
 def test_mesa_de_partes_screens_meet_wcag_aa(site):

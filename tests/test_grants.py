@@ -114,6 +114,8 @@ def test_the_apps_role_appends_history_but_cannot_change_it(deployment, tmp_path
                           "DELETE FROM expediente", "DELETE FROM remitente", "DELETE FROM adjunto",
                           "DELETE FROM numeracion", "DELETE FROM firma_documento",
                           "UPDATE firma_documento SET razon = ''", "INSERT INTO cadena (id, seq, hash) VALUES (2, 0, '')",
+                          "DELETE FROM codigo_verificacion", "UPDATE codigo_verificacion SET codigo = 'X'",
+                          "DELETE FROM pdf_emitido", "UPDATE pdf_emitido SET sha256 = ''",
                           "DELETE FROM cadena", "CREATE TABLE otra (id int)",
                           "ALTER TABLE evento DISABLE TRIGGER ALL", "DROP TABLE evento"):
             message = _refused(conn, statement)

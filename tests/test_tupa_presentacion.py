@@ -4,6 +4,7 @@ constancia, the staff's pages, the public seguimiento and the API show the proce
 partes finds the competent office preselected; silencio positivo gives the citizen a PDF that states it."""
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
@@ -182,6 +183,10 @@ def test_silencio_positivo_gives_the_citizen_a_pdf_that_states_it(services, cloc
     contenido = "".join(p.extract_text() for p in PdfReader(io.BytesIO(result.content)).pages)
     assert "SILENCIO ADMINISTRATIVO POSITIVO" in contenido and exp.numero in contenido
     assert "14 de diciembre de 2026" in contenido
+    # the public verification lists it, so a third party shown the PDF can check it (tests/test_verificar.py)
+    verificacion = b.get(f"/verificar/{exp.codigo}").text
+    assert "Constancia de silencio administrativo" in verificacion
+    assert hashlib.sha256(result.content).hexdigest() in verificacion
 
 
 def test_a_procedure_withdrawn_meanwhile_is_a_clear_refusal(services, tupa):

@@ -24,7 +24,7 @@ from ..config import PACKAGE_ROOT
 from ..models import Correo, Evento, Expediente, Notificacion, Oficina, Resumen
 from ..pdf import pdf_name
 from ..text import tamano
-from ..tramites import casilla, constancia, resumen, silencio
+from ..tramites import casilla, resumen, silencio, verificacion
 from ..tramites.listados import PLAZOS
 from ..correo_direccion import DireccionNoValida, direccion
 
@@ -159,8 +159,8 @@ class Mensajes:
             enviado=expediente.presentado_en, otro_dia=expediente.fecha_presentacion != enviado.date(),
             documentos=[{**a, "clase": TIPOS_ADJUNTO.get(a.get("tipo"), a.get("tipo", ""))}
                         for a in payload.get("adjuntos", [])])
-        proof = constancia.build(expediente, self._calendario, context["entidad"], self._settings.base_url)
-        return [(f"constancia-{expediente.numero}.pdf", constancia.sellada(self._services, proof))]
+        _, pdf = verificacion.constancia_registrada(self._services, expediente)  # the copy /verificar recognises
+        return [(f"constancia-{expediente.numero}.pdf", pdf)]
 
     def _casilla(self, expediente, evento, context) -> list:
         """The alert of a deposit: the act's kind and the link, nothing of its content (Ley 31736)."""
@@ -211,9 +211,9 @@ class Mensajes:
         return []
 
     def _silencio_positivo(self, expediente, evento, context) -> list:
-        s = silencio.de_expediente(self._services, expediente)
+        s, pdf = verificacion.silencio_registrado(self._services, expediente)  # the copy /verificar recognises
         context.update(s=s, silencio_url=f"{self._settings.base_url}/seguimiento/{expediente.codigo}/silencio.pdf")
-        return [(f"silencio-positivo-{expediente.numero}.pdf", silencio.sellada(self._services, s))]
+        return [(f"silencio-positivo-{expediente.numero}.pdf", pdf)]
 
     def _silencio_negativo(self, expediente, evento, context) -> list:
         context.update(s=silencio.de_expediente(self._services, expediente))

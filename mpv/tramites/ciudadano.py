@@ -11,7 +11,7 @@ from .. import history
 from ..errors import NotFound
 from ..models import Adjunto, Evento, Expediente, Tarea, TipoDocumento
 from ..pdf import pdf_name
-from . import constancia, tupa
+from . import constancia, silencio, tupa, verificacion
 from .expedientes import con_firmas, por_codigo
 
 
@@ -77,6 +77,18 @@ def constancia_de(services, codigo: str) -> constancia.Constancia:
     """The constancia de presentación of the expediente whose tracking code is ``codigo``. :raise NotFound:"""
     return constancia.build(por_codigo(codigo), services.calendario, services.parametros.get("entidad_nombre"),
                             services.settings.base_url)
+
+
+def constancia_pdf(services, codigo: str) -> tuple[constancia.Constancia, bytes]:
+    """The constancia de presentación and its PDF, registered for public verification. :raise NotFound:"""
+    return verificacion.constancia_registrada(services, por_codigo(codigo))
+
+
+def silencio_pdf(services, codigo: str) -> tuple[silencio.Silencio, bytes]:
+    """The statement of silencio administrativo and its PDF, registered for public verification.
+
+    :raise NotFound: unknown code, or no silencio applied to that expediente."""
+    return verificacion.silencio_registrado(services, por_codigo(codigo))
 
 
 @dataclasses.dataclass

@@ -94,7 +94,7 @@ def sellada(services, c: Constancia) -> bytes:
 
 def pdf(c: Constancia) -> bytes:
     """The constancia as a one-page PDF, unsealed."""
-    doc = hoja(f"Constancia de presentación {c.numero}", c.entidad)
+    doc = hoja(f"Constancia de presentación {c.numero}", c.entidad, creado=c.enviado)
     doc.set_font("helvetica", "B", 15)
     doc.cell(0, 9, latin1("CONSTANCIA DE PRESENTACIÓN"), new_x="LMARGIN", new_y="NEXT", align="C")
     doc.ln(3)

@@ -8,7 +8,7 @@ from datetime import date, datetime
 
 from fpdf import FPDF
 
-from .hoja_pdf import fecha_larga, latin1
+from .hoja_pdf import fecha_larga, latin1, qr_verificacion
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,6 +25,8 @@ class Contenido:
     cuerpo: str = ""
     autor: str = ""
     emitido_en: datetime | None = None  # the PDF's creation date: the same content gives the same file
+    verificacion_url: str = ""  # /verificar/{its own code}, printed under a QR (mpv.tramites.verificacion)
+    verificacion_codigo: str = ""  # that code, grouped for print
 
 
 def parrafos(cuerpo: str) -> list[str]:
@@ -74,4 +76,9 @@ def pdf(c: Contenido) -> bytes:
     doc.multi_cell(0, 5, latin1(c.autor), new_x="LMARGIN", new_y="NEXT")
     doc.set_font("helvetica", "", 10)
     doc.multi_cell(0, 5, latin1(c.oficina), new_x="LMARGIN", new_y="NEXT")
+    if c.verificacion_url:
+        doc.ln(8)
+        # No link annotation: each signature's visible stamp joins the page's annotations in an incremental update,
+        # and pyHanko reads a page that already had some as changed after the earlier signatures.
+        qr_verificacion(doc, c.verificacion_url, c.verificacion_codigo, lado=24, enlace=False)
     return bytes(doc.output())

@@ -1,7 +1,8 @@
 """Official documents of an office (DOMAIN.md rule 13): draft one on an expediente, edit the draft, issue it.
 
 Issuing is one write transaction: the document's row and its office's counter for that type and year are locked,
-the next number is taken and formatted (Parámetro ``formato_numero_documento``), the PDF is written and kept under
+the next number is taken and formatted (Parámetro ``formato_numero_documento``), the document gets its own public
+verification code (printed with its QR, :mod:`mpv.tramites.verificacion`), the PDF is written and kept under
 its SHA-256, the row becomes ``emitido`` and a history row joins the expediente's chain. When anything fails the
 counter is not moved (no gap), the row stays a draft and the PDF just written is removed again.
 """
@@ -17,7 +18,7 @@ from ..errors import Conflict, InvalidInput, NotAllowed, NotFound
 from ..models import (TIPOS_DOCUMENTO_OFICIAL, DocumentoOficial, Expediente, FirmaDocumento, NumeracionDocumento,
                       Oficina, Usuario)
 from ..parametros import numero_documento
-from . import documento_pdf
+from . import documento_pdf, verificacion
 from .expedientes import SIN_OFICINA, solo_personal, visible
 from .presentacion import referenced
 from .roles import exigir_rol
@@ -169,10 +170,13 @@ def emitir(services, actor: Actor, documento_id: int) -> DocumentoOficial:
                                       tipo=nombre_tipo, correlativo=correlativo, anio=fecha.year,
                                       oficina=oficina.codigo, sigla=parametros["entidad_sigla"])
             autor = Usuario.get_by_id(documento.autor_id)
+            codigo = verificacion.dar_codigo_a_documento(documento.id, now)
             contenido = documento_pdf.pdf(documento_pdf.Contenido(
                 entidad=parametros["entidad_nombre"], oficina=oficina.nombre, numero=numero, fecha=fecha,
                 destinatario=documento.destinatario, asunto=documento.asunto, referencia=documento.referencia,
-                cuerpo=documento.cuerpo, autor=autor.nombre, emitido_en=now))
+                cuerpo=documento.cuerpo, autor=autor.nombre, emitido_en=now,
+                verificacion_url=verificacion.url(services.settings.base_url, codigo),
+                verificacion_codigo=verificacion.agrupado(codigo)))
             received = services.storage.receive(io.BytesIO(contenido), f"{numero}.pdf", len(contenido))
             stored.append(services.storage.keep(received))
             documento.estado, documento.anio, documento.correlativo, documento.numero = (

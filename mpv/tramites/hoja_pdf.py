@@ -1,9 +1,12 @@
-"""What the PDFs MPV writes by itself share (the constancia, the statement of silencio, an official document):
-Latin-1 text for fpdf2's core fonts, dates in words, the entity's heading and a table of labelled rows."""
+"""What the PDFs MPV writes by itself share (the constancia, the statement of silencio, an official document, the
+hoja de ruta and the cargos): Latin-1 text for fpdf2's core fonts, dates in words, the entity's heading, a table of
+labelled rows and the QR code that opens a public verification."""
 from __future__ import annotations
 
-from datetime import date
+import io
+from datetime import date, datetime
 
+import segno
 from fpdf import FPDF
 
 MESES = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
@@ -19,10 +22,13 @@ def fecha_larga(value: date) -> str:
     return f"{value.day} de {MESES[value.month - 1]} de {value.year}"
 
 
-def hoja(titulo_pdf: str, entidad: str) -> FPDF:
-    """An A4 page headed by the entity and «Mesa de Partes Virtual», its document title ``titulo_pdf``."""
-    doc = FPDF(format="A4")
+def hoja(titulo_pdf: str, entidad: str, creado: datetime | None = None, orientacion: str = "P") -> FPDF:
+    """An A4 page headed by the entity and «Mesa de Partes Virtual», its document title ``titulo_pdf``; ``creado``
+    is the PDF's creation date (given, the same content makes the same file, so its SHA-256 can be verified)."""
+    doc = FPDF(orientation=orientacion, format="A4")
     doc.set_auto_page_break(True, margin=15)
+    if creado is not None:
+        doc.set_creation_date(creado)
     doc.add_page()
     doc.set_title(latin1(titulo_pdf))
     doc.set_font("helvetica", "B", 11)
@@ -40,3 +46,26 @@ def filas(doc: FPDF, rows, ancho: float):
         doc.cell(ancho, 6, latin1(label))
         doc.set_font("helvetica", "", 10)
         doc.multi_cell(0, 6, latin1(value), new_x="LMARGIN", new_y="NEXT")
+
+
+def qr_verificacion(doc: FPDF, url: str, codigo: str, lado: float = 28, enlace: bool = True):
+    """The QR code of ``url`` (with ``enlace``, a link too, for who reads the PDF on screen) with the address and
+    the code printed beside it, at the current line; the next line starts below it."""
+    imagen = io.BytesIO()
+    segno.make(url, error="m").save(imagen, kind="png", scale=8, border=2)
+    x, y = doc.l_margin, doc.get_y()
+    if y + lado > doc.h - doc.b_margin:
+        doc.add_page()
+        y = doc.get_y()
+    doc.image(imagen, x=x, y=y, w=lado, h=lado, link=url if enlace else "")
+    doc.set_xy(x + lado + 4, y + 3)
+    doc.set_font("helvetica", "B", 9)
+    doc.cell(0, 5, latin1("Verificación pública"), new_x="LEFT", new_y="NEXT")
+    doc.set_font("helvetica", "", 9)
+    doc.multi_cell(0, 4.5, latin1("Escanee el código QR o visite la dirección para comprobar este documento y "
+                                   "su huella SHA-256:"), new_x="LEFT", new_y="NEXT")
+    doc.set_font("courier", "", 9)
+    doc.multi_cell(0, 4.5, latin1(url), new_x="LEFT", new_y="NEXT", link=url if enlace else "")
+    doc.set_font("helvetica", "", 9)
+    doc.cell(0, 5, latin1(f"Código de verificación: {codigo}"), new_x="LMARGIN", new_y="NEXT")
+    doc.set_y(max(doc.get_y(), y + lado) + 3)

@@ -74,7 +74,7 @@ def pdf(s: Silencio) -> bytes:
     """The statement of silencio administrativo positivo (or negativo) as a one-page PDF, unsealed."""
     titulo = ("CONSTANCIA DE APROBACIÓN POR SILENCIO ADMINISTRATIVO POSITIVO" if s.positivo
               else "CONSTANCIA DE SILENCIO ADMINISTRATIVO NEGATIVO")
-    doc = hoja(f"{titulo.capitalize()} {s.numero}", s.entidad)
+    doc = hoja(f"{titulo.capitalize()} {s.numero}", s.entidad, creado=s.aplicado)
     doc.set_font("helvetica", "B", 13)
     doc.multi_cell(0, 7, latin1(titulo), new_x="LMARGIN", new_y="NEXT", align="C")
     doc.ln(3)

@@ -17,7 +17,7 @@ from .cuenta import add_cuenta_routes
 from .documentos import add_documento_routes
 from .procesos import add_definiciones_routes
 from .errors import ErrorPages
-from .expedientes import AdjuntoArchivo, ExpedienteDetalle, Seguimiento, TramitesRecibidos
+from .expedientes import AdjuntoArchivo, CargoPdf, ExpedienteDetalle, HojaDeRutaPdf, Seguimiento, TramitesRecibidos
 from .inicio import Inicio
 from .middleware import CsrfMiddleware, NulGuard, SecurityHeaders, SessionMiddleware
 from .pages import Pages
@@ -26,6 +26,7 @@ from .casilla import add_casilla_routes
 from .ratelimit import public_limits
 from .render import Renderer
 from .tareas import Bandeja, Derivado, Derivar, EventoAccion, TaskPage
+from .verificar import add_verificar_routes
 
 STATIC = Path(__file__).resolve().parent / "static"
 NODE_MODULES = PACKAGE_ROOT / "node_modules"
@@ -58,6 +59,8 @@ def create_app(services, background: list | None = None) -> falcon.App:
     app.add_route("/bandeja", Bandeja(pages, services))
     app.add_route("/expedientes/{numero}", ExpedienteDetalle(pages, services))
     app.add_route("/expedientes/{numero}/seguimiento", Seguimiento(pages, services))
+    app.add_route("/expedientes/{numero}/hoja-de-ruta", HojaDeRutaPdf(services))
+    app.add_route("/expedientes/{numero}/cargos/{evento_id:int}", CargoPdf(services))
     app.add_route("/expedientes/{numero}/derivar", Derivar(pages, services))
     app.add_route("/expedientes/{numero}/derivado", Derivado(pages, services))
     app.add_route("/expedientes/{numero}/tareas/{task_id}", TaskPage(pages, services))
@@ -68,6 +71,7 @@ def create_app(services, background: list | None = None) -> falcon.App:
     add_api_routes(app, services)  # JSON API v1 under /api/v1 (mpv/web/api.py)
     add_public_routes(app, pages, services)
     add_casilla_routes(app, pages, services)
+    add_verificar_routes(app, pages, services)
     add_auditoria_routes(app, pages, services)
     add_definiciones_routes(app, pages, services)
     memoria = add_analitica_routes(app, pages, services)

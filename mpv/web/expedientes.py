@@ -5,7 +5,7 @@ from datetime import date
 from urllib.parse import quote
 
 from ..engine import Actor
-from ..tramites import casilla, documentos, expedientes, listados, tupa
+from ..tramites import casilla, documentos, expedientes, hoja_ruta, listados, tupa
 from ..tramites.listados import consulta
 from .middleware import require
 
@@ -113,3 +113,30 @@ class AdjuntoArchivo:
         resp.set_header("Content-Disposition", content_disposition("attachment", archivo.nombre))
         resp.set_stream(archivo.path.open("rb"), archivo.path.stat().st_size)
         resp.set_header("Content-Security-Policy", "sandbox; default-src 'none'")
+
+
+def send_pdf(resp, nombre: str, contenido: bytes):
+    """A PDF MPV generated, as a download under ``nombre``."""
+    resp.content_type = "application/pdf"
+    resp.set_header("Content-Disposition", content_disposition("attachment", nombre))
+    resp.data = contenido
+
+
+class HojaDeRutaPdf:
+    """The expediente's hoja de ruta (every movement, with the QR of its public verification), for staff."""
+
+    def __init__(self, services):
+        self._services = services
+
+    def on_get(self, req, resp, numero):
+        send_pdf(resp, *hoja_ruta.documento_hoja_de_ruta(self._services, staff_actor(req), numero))
+
+
+class CargoPdf:
+    """The cargo of one derivation of the expediente (its history row's id), for staff."""
+
+    def __init__(self, services):
+        self._services = services
+
+    def on_get(self, req, resp, numero, evento_id):
+        send_pdf(resp, *hoja_ruta.documento_cargo(self._services, staff_actor(req), numero, evento_id))

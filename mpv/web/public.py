@@ -10,7 +10,7 @@ import falcon
 
 from .. import identidad
 from ..errors import InvalidInput, TooLarge
-from ..tramites import casilla, ciudadano, constancia, silencio, tareas, tupa
+from ..tramites import casilla, ciudadano, tareas, tupa
 from ..tramites.campos import WEB, de_cara, textos
 from ..tramites.presentacion import presentar
 from .requests import partes_presentacion, read_form
@@ -106,10 +106,10 @@ class ConstanciaPagina:
         self._pages.render(req, resp, "publico/constancia.html", c=ciudadano.constancia_de(self._services, codigo))
 
     def on_get_pdf(self, req, resp, codigo):
-        c = ciudadano.constancia_de(self._services, codigo)
+        c, contenido = ciudadano.constancia_pdf(self._services, codigo)
         resp.content_type = "application/pdf"
         resp.set_header("Content-Disposition", f'attachment; filename="constancia-{c.numero}.pdf"')
-        resp.data = constancia.sellada(self._services, c)
+        resp.data = contenido
 
 
 class Consulta:
@@ -202,10 +202,10 @@ class SilencioPdf:
         self._services = services
 
     def on_get(self, req, resp, codigo):
-        s = silencio.de_expediente(self._services, ciudadano.por_codigo(codigo))
+        s, contenido = ciudadano.silencio_pdf(self._services, codigo)
         resp.content_type = "application/pdf"
         resp.set_header("Content-Disposition", f'attachment; filename="silencio-{s.numero}.pdf"')
-        resp.data = silencio.sellada(self._services, s)
+        resp.data = contenido
 
 
 class ArchivoPublico:

@@ -74,5 +74,7 @@ def public_limits(settings):
         ("GET", "/casilla", lookups, espere),
         ("GET", "/casilla/", lookups, espere),
         ("POST", "/casilla/", lookups, espere),
+        ("GET", "/verificar/", lookups, espere),
+        ("POST", "/verificar", lookups, espere),
         ("POST", "/login", logins, espere),
     ])

@@ -39,7 +39,7 @@ class Renderer:
                                undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
         self.env.filters.update(fecha=self.fecha, fechahora=self.fechahora, fecha_larga=self.fecha_larga,
                                 hora=self.hora, tamano=tamano, ultimo_dia=self.ultimo_dia)
-        self.env.globals.update(plazo=self.plazo)
+        self.env.globals.update(plazo=self.plazo, ahora=self.clock)  # ahora(): the services' clock, for printed pages
         self._sandbox = ImmutableSandboxedEnvironment(autoescape=True)
 
     def render(self, template: str, **context) -> str:

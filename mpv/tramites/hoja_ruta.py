@@ -1,0 +1,203 @@
+"""The hoja de ruta of an expediente and the cargo of each derivation (issue 14, item 6): PDFs for staff, printed
+and carried with the papers, each with a QR code that opens the expediente's public verification
+(:mod:`mpv.tramites.verificacion` says why that code, and not the código de seguimiento).
+
+Every movement comes from the expediente's history (:func:`mpv.history.seguimiento`), never from process data. The
+PDFs are dated with the services' clock, sealed by the entity (:func:`mpv.sello.sellar`) and registered by their
+SHA-256, so a printed copy can be checked later.
+"""
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime
+
+from .. import history, sello
+from ..engine import Actor
+from ..errors import NotFound
+from ..models import Expediente
+from . import tupa, verificacion
+from .expedientes import solo_personal, visible
+from .hoja_pdf import fecha_larga, filas, hoja, latin1, qr_verificacion
+
+
+@dataclasses.dataclass(frozen=True)
+class Paso:
+    """One movement of the hoja de ruta."""
+
+    momento: datetime  # local time
+    origen: str
+    destino: str
+    accion: str
+    responsable: str
+    plazo: str  # «7 días hábiles», or ""
+    folios: str
+    observaciones: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Cabecera:
+    """What a route sheet and a cargo say of the expediente, and where to verify it."""
+
+    expediente_id: int
+    entidad: str
+    numero: str
+    fecha_presentacion: date
+    remitente: str
+    asunto: str
+    tipo_documento: str
+    procedimiento: str
+    folios: int
+    codigo: str  # the verification code, grouped for print
+    url: str  # /verificar/{codigo}, absolute
+    generado: datetime  # local time: the PDF's date
+
+
+@dataclasses.dataclass(frozen=True)
+class HojaDeRuta:
+    cabecera: Cabecera
+    estado: str
+    pasos: list[Paso]
+
+
+@dataclasses.dataclass(frozen=True)
+class Cargo:
+    """The cargo de derivación: who sent the expediente where, when, with what plazo and indication."""
+
+    cabecera: Cabecera
+    evento: int  # the history row's id
+    momento: datetime  # local time
+    origen: str
+    destinos: str
+    derivado_por: str
+    plazo: str
+    prioridad: str
+    observaciones: str
+
+
+def _plazo(payload: dict) -> str:
+    dias = payload.get("plazo_dias")
+    return f"{dias} días hábiles" if isinstance(dias, int) and dias > 0 else ""
+
+
+def _cabecera(services, expediente: Expediente) -> Cabecera:
+    procedimiento = tupa.de_expediente(expediente)
+    codigo = verificacion.codigo_de_expediente(services, expediente)
+    return Cabecera(
+        expediente_id=expediente.id, entidad=services.parametros.get("entidad_nombre"), numero=expediente.numero,
+        fecha_presentacion=expediente.fecha_presentacion, remitente=expediente.remitente_nombre,
+        asunto=expediente.asunto, tipo_documento=expediente.tipo_documento.nombre,
+        procedimiento=f"{procedimiento.codigo} {procedimiento.nombre}" if procedimiento else "Documento simple",
+        folios=expediente.folios, codigo=verificacion.agrupado(codigo),
+        url=verificacion.url(services.settings.base_url, codigo),
+        generado=services.clock().astimezone(services.calendario.tz))
+
+
+def hoja_de_ruta(services, actor: Actor, numero: str) -> HojaDeRuta:
+    """The hoja de ruta of the expediente ``numero``: its data and every movement of its history.
+
+    :raise NotAllowed: not staff, or an office it never reached. :raise NotFound: unknown number."""
+    solo_personal(actor)
+    expediente = visible(actor, numero)
+    pasos = [Paso(m.momento, m.origen, m.destino, m.descripcion, m.usuario, _plazo(m.payload),
+                  str(m.payload.get("folios") or ""), m.detalle)
+             for m in history.seguimiento(expediente.id, services.calendario)]
+    return HojaDeRuta(_cabecera(services, expediente), expediente.estado, pasos)
+
+
+def cargo(services, actor: Actor, numero: str, evento_id: int) -> Cargo:
+    """The cargo of the derivation recorded in the history row ``evento_id`` of the expediente ``numero`` (any
+    step that sent it to another office: :attr:`mpv.history.Movimiento.deriva`).
+
+    :raise NotFound: no derivation of that expediente has that id. :raise NotAllowed: as :func:`hoja_de_ruta`."""
+    solo_personal(actor)
+    expediente = visible(actor, numero)
+    m = next((m for m in history.seguimiento(expediente.id, services.calendario)
+              if m.evento == evento_id and m.deriva), None)
+    if m is None:
+        raise NotFound(f"El expediente {numero} no tiene esa derivación.")
+    return Cargo(_cabecera(services, expediente), m.evento, m.momento, m.origen, m.destino, m.usuario,
+                 _plazo(m.payload), str(m.payload.get("prioridad") or "normal").capitalize(), m.detalle)
+
+
+def _datos(doc, c: Cabecera, titulo: str):
+    doc.set_font("helvetica", "B", 14)
+    doc.cell(0, 8, latin1(titulo), new_x="LMARGIN", new_y="NEXT", align="C")
+    doc.ln(2)
+    filas(doc, [("N° de expediente", c.numero), ("Fecha de presentación", fecha_larga(c.fecha_presentacion)),
+                ("Remitente", c.remitente), ("Asunto", c.asunto), ("Tipo de documento", c.tipo_documento),
+                ("Procedimiento", c.procedimiento), ("Folios", str(c.folios))], 48)
+
+
+def _pie(doc, c: Cabecera):
+    doc.ln(2)
+    doc.set_font("helvetica", "I", 8)
+    doc.cell(0, 5, latin1(f"Generado por la Mesa de Partes Virtual el {c.generado:%d/%m/%Y %H:%M} (hora de Lima)."),
+             new_x="LMARGIN", new_y="NEXT")
+
+
+def pdf_hoja_de_ruta(h: HojaDeRuta) -> bytes:
+    """The hoja de ruta as an A4 landscape PDF: the data, the QR, then one table row per movement."""
+    c = h.cabecera
+    doc = hoja(f"Hoja de ruta {c.numero}", c.entidad, creado=c.generado, orientacion="L")
+    _datos(doc, c, "HOJA DE RUTA")
+    filas(doc, [("Estado", h.estado)], 48)
+    doc.ln(2)
+    qr_verificacion(doc, c.url, c.codigo)
+    doc.set_font("helvetica", "B", 11)
+    doc.cell(0, 7, latin1(f"Movimientos ({len(h.pasos)})"), new_x="LMARGIN", new_y="NEXT")
+    doc.set_font("helvetica", "", 8)
+    with doc.table(col_widths=(8, 24, 34, 34, 44, 36, 18, 12, 57), text_align="LEFT", line_height=4,
+                   padding=1) as tabla:
+        tabla.row([latin1(t) for t in ("N°", "Fecha y hora", "De", "A", "Acción", "Responsable", "Plazo",
+                                       "Folios", "Observaciones")])
+        for n, p in enumerate(h.pasos, 1):
+            tabla.row([latin1(t) for t in (str(n), p.momento.strftime("%d/%m/%Y %H:%M"), p.origen, p.destino,
+                                           p.accion, p.responsable, p.plazo, p.folios, p.observaciones)])
+    _pie(doc, c)
+    return bytes(doc.output())
+
+
+def pdf_cargo(c: Cargo) -> bytes:
+    """The cargo de derivación as a one-page A4 PDF."""
+    cab = c.cabecera
+    doc = hoja(f"Cargo de derivación {cab.numero}", cab.entidad, creado=cab.generado)
+    _datos(doc, cab, "CARGO DE DERIVACIÓN")
+    doc.ln(2)
+    filas(doc, [("Derivado el", c.momento.strftime("%d/%m/%Y %H:%M") + " (hora de Lima)"), ("De", c.origen),
+                ("A", c.destinos), ("Derivado por", c.derivado_por), ("Plazo", c.plazo or "-"),
+                ("Prioridad", c.prioridad), ("Observaciones", c.observaciones or "-")], 48)
+    doc.ln(4)
+    qr_verificacion(doc, cab.url, cab.codigo)
+    doc.ln(10)
+    doc.set_font("helvetica", "", 9)
+    doc.cell(90, 5, "_______________________________")
+    doc.cell(0, 5, "Fecha y hora de recepción: ____/____/______  ____:____", new_x="LMARGIN", new_y="NEXT")
+    doc.cell(90, 5, latin1("Recibido por (firma y sello)"), new_x="LMARGIN", new_y="NEXT")
+    _pie(doc, cab)
+    return bytes(doc.output())
+
+
+def documento_hoja_de_ruta(services, actor: Actor, numero: str) -> tuple[str, bytes]:
+    """The hoja de ruta's file name and PDF (sealed where the entity has a seal), registered for verification.
+
+    :raise NotAllowed: / :raise NotFound: as :func:`hoja_de_ruta`."""
+    h = hoja_de_ruta(services, actor, numero)
+    contenido = sello.sellar(services.settings, pdf_hoja_de_ruta(h), f"Hoja de ruta del expediente {numero}",
+                             h.cabecera.generado)
+    titulo = f"Hoja de ruta del expediente {numero} ({h.cabecera.generado:%d/%m/%Y %H:%M})"
+    verificacion.registrar(services, "hoja_ruta", h.cabecera.expediente_id, titulo, contenido,
+                           verificacion.sellado(services))
+    return f"hoja-de-ruta-{numero}.pdf", contenido
+
+
+def documento_cargo(services, actor: Actor, numero: str, evento_id: int) -> tuple[str, bytes]:
+    """The cargo's file name and PDF (sealed where the entity has a seal), registered for verification.
+
+    :raise NotAllowed: / :raise NotFound: as :func:`cargo`."""
+    c = cargo(services, actor, numero, evento_id)
+    contenido = sello.sellar(services.settings, pdf_cargo(c), f"Cargo de derivación del expediente {numero}",
+                             c.cabecera.generado)
+    titulo = f"Cargo de derivación del expediente {numero} a {c.destinos} ({c.momento:%d/%m/%Y %H:%M})"
+    verificacion.registrar(services, "cargo", c.cabecera.expediente_id, titulo, contenido,
+                           verificacion.sellado(services))
+    return f"cargo-{numero}-{c.evento}.pdf", contenido
