@@ -7,6 +7,7 @@ holidays (Inmaculada Concepción, Batalla de Ayacucho).
 """
 from __future__ import annotations
 
+import hashlib
 import io
 from datetime import date
 
@@ -17,8 +18,8 @@ from webclient import Browser
 
 from mpv.engine import Actor
 from mpv.errors import NotFound
-from mpv.models import (AperturaNotificacion, ConsentimientoCasilla, Correo, Evento, Expediente, Notificacion, Tarea,
-                        Temporizador)
+from mpv.models import (AperturaNotificacion, ConsentimientoCasilla, Correo, Evento, Expediente, Notificacion,
+                        PdfEmitido, Tarea, Temporizador)
 from mpv.tramites import casilla, feriados
 from mpv.tramites.campos import API
 from mpv.tramites.presentacion import presentar
@@ -281,6 +282,9 @@ def test_the_constancia_de_notificacion_is_sealed_and_lists_what_was_recorded(se
     assert estado.bottom_line and estado.intact and estado.trusted
     assert firma.sig_object["/Reason"] == f"Constancia de notificación del expediente {exp.numero}"
     texto = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(respuesta.content)).pages).split())
+    # Registered as handed out: the public verification recognises this copy.
+    registro = PdfEmitido.get(PdfEmitido.sha256 == hashlib.sha256(respuesta.content).hexdigest())
+    assert (registro.clase, registro.expediente_id, registro.sellado) == ("notificacion", exp.id, True)
     for esperado in (exp.numero, "Observación de su trámite", "Casilla electrónica", "04/12/2026 17:00:00",
                      "07/12/2026 09:00:00 (hora de Lima) desde 198.51.100.50", "7 de diciembre de 2026"):
         assert esperado in texto, esperado

@@ -9,14 +9,19 @@ from datetime import datetime
 from .. import sello
 from ..models import Expediente, Notificacion
 from ..models_notificaciones import CASILLA
-from .casilla import vista
+from . import verificacion
+from .casilla import acto, vista
 from .hoja_pdf import fecha_larga, filas, hoja, latin1
 
 
 def sellada(services, expediente: Expediente, n: Notificacion) -> bytes:
-    """The constancia of ``n`` as it stands now, sealed by the entity now."""
-    return sello.sellar(services.settings, pdf(services, expediente, n),
-                        f"Constancia de notificación del expediente {expediente.numero}", services.clock())
+    """The constancia of ``n`` as it stands now, sealed by the entity now and registered as handed out (so that
+    ``/verificar`` recognises the copy)."""
+    contenido = sello.sellar(services.settings, pdf(services, expediente, n),
+                             f"Constancia de notificación del expediente {expediente.numero}", services.clock())
+    return verificacion.registrar(services, "notificacion", expediente.id,
+                                  f"Constancia de notificación {expediente.numero}: {acto(n.tipo)}", contenido,
+                                  verificacion.sellado(services))
 
 
 def pdf(services, expediente: Expediente, n: Notificacion) -> bytes:
