@@ -20,7 +20,7 @@ from .prepared import PreparedQuery
 GENESIS = "0" * 64
 
 # The kinds of row a seguimiento shows; decisions and ends stay in the auditor's full history.
-MOVIMIENTOS = ("inicio", "tarea", "temporizador", "accion")
+MOVIMIENTOS = ("inicio", "tarea", "temporizador", "accion", "escrito")
 
 # The fields each row's hash covers, in this order (``hash_values`` takes their values).
 HASHED = ("seq", "expediente", "momento", "tipo", "accion", "descripcion", "actor", "actor_nombre", "rol",
@@ -227,6 +227,8 @@ def seguimiento(expediente_id: int, calendario: Calendario, publico: bool = Fals
 
 
 def public_notes(definition, row, payload: dict) -> str:
+    if row.tipo == "escrito":  # what the citizen wrote of his own escrito
+        return row.detalle
     info = definition.user_tasks.get(row.tarea) if definition is not None and row.tipo == "tarea" else None
     if info is None or not info.schema:
         return ""

@@ -376,17 +376,17 @@ class Cadena(BaseModel):
 MODELS = [Oficina, Usuario, Sesion, IntentoAcceso, Parametro, TipoDocumento, Feriado, Procedimiento, ProcessDefinition, Remitente, Numeracion,
           Expediente, Adjunto, Tarea, Copia, Temporizador, Correo, Evento, Resumen, Cadena]
 
-# What MPV verifies and issues (rules 13–14) lives in its own module, which builds on the models above.
-from .models_documentos import (TIPOS_DOCUMENTO_OFICIAL, DocumentoOficial, FirmaAdjunto,  # noqa: E402,F401
-                                NumeracionDocumento)
-
-MODELS += [FirmaAdjunto, DocumentoOficial, NumeracionDocumento]
+# What MPV verifies, issues and receives later (rules 13–15) lives in modules of its own, built on the models above.
+from .models_documentos import TIPOS_DOCUMENTO_OFICIAL, DocumentoOficial, FirmaAdjunto, NumeracionDocumento  # noqa
 from .models_certificados import CertificadoUsuario, FirmaDocumento  # noqa: E402,F401
-from .models_verificacion import CodigoVerificacion, PdfEmitido  # noqa: E402,F401 - public verification
-MODELS += [CertificadoUsuario, FirmaDocumento, CodigoVerificacion, PdfEmitido]
-# Notification with proof (rule 15): the casilla electrónica's consents, notifications and their openings.
-from .models_notificaciones import AperturaNotificacion, ConsentimientoCasilla, Notificacion  # noqa: E402
-MODELS += [ConsentimientoCasilla, Notificacion, AperturaNotificacion]
+from .models_verificacion import CodigoVerificacion, PdfEmitido  # noqa: E402,F401
+from .models_plantillas import AnexoDocumento, PlantillaDocumento  # noqa: E402,F401
+from .models_escritos import Escrito, EscritoAdjunto, NumeracionEscrito  # noqa: E402,F401
+from .models_notificaciones import AperturaNotificacion, ConsentimientoCasilla, Notificacion  # noqa: E402,F401
+
+MODELS += [FirmaAdjunto, DocumentoOficial, NumeracionDocumento, CertificadoUsuario, FirmaDocumento, CodigoVerificacion,
+           PdfEmitido, PlantillaDocumento, AnexoDocumento, Escrito, EscritoAdjunto, NumeracionEscrito,
+           ConsentimientoCasilla, Notificacion, AperturaNotificacion]
 
 
 # Columns added after their table was first released: ``Services.init_db`` adds them to an older database.

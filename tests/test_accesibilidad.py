@@ -9,6 +9,7 @@ list of links still tells the rows apart), and the skip link (2.4.1). Without no
 """
 from __future__ import annotations
 
+import io
 import re
 from collections import Counter
 from pathlib import Path
@@ -19,6 +20,9 @@ from screenshots import CHARTS_DRAWN_JS, DIAGRAM_DRAWN, PDF_PAINTED_JS, STEP_MS,
 from test_browser import actor, expect, site  # noqa: F401 - ``site`` is the fixture these tests use
 
 from mpv.demo import sample_pdf
+from mpv.engine import Actor
+from mpv.models import Tarea
+from mpv.tramites import escritos
 
 pytestmark = pytest.mark.browser
 
@@ -140,6 +144,22 @@ def test_office_screens_meet_wcag_aa_before_and_after_a_notice(site):
     assert not violations, report({"/bandeja (con aviso)": violations})
 
 
+def test_escrito_screens_meet_wcag_aa(site):
+    """Presentar un escrito (from the seguimiento, and with number and document), its constancia, the seguimiento
+    that lists it; mesa de partes' paper escrito and the expediente's «Escritos»; the office's tray and review."""
+    _por_recibir, en_atencion = office_tray(site.services)
+    principal = site.services.storage.receive(io.BytesIO(sample_pdf("Escrito")), "escrito.pdf", 10**6)
+    escrito = escritos.presentar(site.services, en_atencion, "Adjunto el plano", principal, [],
+                                 Actor.ciudadano(en_atencion))
+    numero, codigo = en_atencion.numero, en_atencion.codigo
+    check_screens(site, None, [(f"/escritos/nuevo?codigo={codigo}", None),
+                               (f"/escritos/nuevo?numero={numero}&documento=45871236", None),
+                               (f"/escritos/{escrito.codigo}", None), (f"/seguimiento/{codigo}", None)])
+    check_screens(site, "mesa", [(f"/expedientes/{numero}", pdf_painted), (f"/expedientes/{numero}/escritos", None)])
+    revision = Tarea.get((Tarea.expediente == en_atencion.id) & (Tarea.nombre == "Revisar escrito"))
+    check_screens(site, "gdur", [("/bandeja", None), (f"/expedientes/{numero}/tareas/{revision.task_id}", None)])
+
+
 def test_signing_screens_meet_wcag_aa(site):
     """Mi cuenta with a certificate, an issued document's row and its signing page, with and without an error."""
     from firmas_pki import Autoridad
@@ -171,6 +191,7 @@ def test_administration_screens_meet_wcag_aa(site):
     make_user("admin", "admin")
     check_screens(site, "admin", [("/admin", None), ("/admin/usuarios", None), ("/admin/usuarios/nuevo", None),
                                   ("/admin/parametros", None), ("/admin/correos", None), ("/admin/feriados", None),
+                                  ("/admin/plantillas", None), ("/admin/plantillas/resolucion", None),
                                   ("/cuenta", None)])
 
 
@@ -249,3 +270,25 @@ def test_skip_link_is_the_first_stop_and_reaches_the_content(site):
         page.keyboard.press("Tab")  # the next stop is inside the main content, past the menus
         assert page.evaluate("document.activeElement.closest('main') !== null")
 
+
+
+def test_official_document_screens_meet_wcag_aa(site):
+    """An office's draft with an annex (its upload form), the new draft's form, and the atención that may answer
+    with an issued document."""
+    from mpv.tramites import anexos, documentos, tareas
+
+    _por_recibir, en_atencion = office_tray(site.services)
+    gdur = actor("gdur")
+    borrador = documentos.redactar(site.services, gdur, en_atencion.numero, "informe", "Ing. Rosa Quispe",
+                                   "Opinión técnica", "Texto del informe.")
+    anexo = site.services.storage.receive(io.BytesIO(sample_pdf("Plano")), "plano.pdf", 10**6)
+    anexos.anexar(site.services, gdur, borrador.id, [anexo])
+    emitido = documentos.redactar(site.services, gdur, en_atencion.numero, "oficio", "Sra. Ana Rojas", "Respuesta",
+                                  "Texto del oficio.")
+    documentos.emitir(site.services, gdur, emitido.id)
+    [tarea] = [t for t in site.services.engine.tasks_for(gdur, en_atencion.id)]
+    assert tareas.catalogos(site.services, gdur, en_atencion)["documentos_emitidos"]
+    check_screens(site, "gdur", [(f"/documentos/{borrador.id}", None),
+                                 (f"/expedientes/{en_atencion.numero}/documentos?tipo=resolucion", None),
+                                 (f"/expedientes/{en_atencion.numero}", None),
+                                 (f"/expedientes/{en_atencion.numero}/tareas/{tarea.task_id}?accion=atender", None)])

@@ -141,7 +141,9 @@ def test_each_readme_example_gives_the_answer_it_shows(services, spec, tupa):
         where = (example.method, example.path)
         assert result.status_code == example.status, (where, result.status_code, result.text)
         assert result.headers["content-type"] == "application/json", where
-        if example.status == 201:  # the filing: its code is the README's CODIGO, its Location the seguimiento
+        if example.status == 201 and path.endswith("/escritos"):  # an escrito: its Location is its constancia
+            assert result.headers["location"] == result.json["constancia_url"]
+        elif example.status == 201:  # the filing: its code is the README's CODIGO, its Location the seguimiento
             codigo = result.json["codigo"]
             assert result.headers["location"] == f"{BASE}/api/v1/tramites/{codigo}/seguimiento"
         if example.body is not None:

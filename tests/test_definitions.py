@@ -25,8 +25,10 @@ def problems_of(files) -> list[str]:
 def test_repository_workflows_are_valid():
     definition = compile_bundle(bundle())
     assert definition.process_id == "tramite"
-    assert set(definition.user_tasks) == {"recepcion", "subsanacion", "derivacion", "recibir", "atencion"}
-    assert [n for n, t in definition.user_tasks.items() if t.in_subprocess] == ["recibir", "atencion"]
+    assert set(definition.user_tasks) == {"recepcion", "subsanacion", "derivacion", "recibir", "atencion",
+                                          "revisar_escrito_mesa", "revisar_escrito_oficina [child]"}
+    assert sorted(n for n, t in definition.user_tasks.items() if t.in_subprocess) == [
+        "atencion", "recibir", "revisar_escrito_mesa", "revisar_escrito_oficina [child]"]
     assert {t.rol for t in definition.user_tasks.values()} == {"mesa", "oficina", "ciudadano"}
 
 

@@ -7,6 +7,7 @@ phase as superuser, ``mpv init-db`` as the owner, the tables phase as the owner.
 from __future__ import annotations
 
 import dataclasses
+import io
 import shutil
 import subprocess
 import uuid
@@ -20,7 +21,9 @@ from mpv.config import Settings
 from mpv.engine import Actor
 from mpv.errors import MPVError
 from mpv.models import Evento, Expediente, Sesion, Tarea
+from mpv.demo import sample_pdf
 from mpv.services import Services
+from mpv.tramites import escritos
 
 pytestmark = pytest.mark.postgresql_only
 
@@ -112,7 +115,8 @@ def test_the_apps_role_appends_history_but_cannot_change_it(deployment, tmp_path
         for statement in ("UPDATE evento SET detalle = 'otro texto' WHERE seq = 1",  # …changing it is not
                           "DELETE FROM evento WHERE seq = 1", "TRUNCATE evento",
                           "DELETE FROM expediente", "DELETE FROM remitente", "DELETE FROM adjunto",
-                          "DELETE FROM numeracion", "DELETE FROM firma_documento",
+                          "DELETE FROM numeracion", "DELETE FROM escrito", "DELETE FROM escrito_adjunto",
+                          "DELETE FROM numeracion_escrito", "DELETE FROM firma_documento",
                           "UPDATE firma_documento SET razon = ''", "INSERT INTO cadena (id, seq, hash) VALUES (2, 0, '')",
                           "DELETE FROM codigo_verificacion", "UPDATE codigo_verificacion SET codigo = 'X'",
                           "DELETE FROM pdf_emitido", "UPDATE pdf_emitido SET sha256 = ''",
@@ -145,6 +149,11 @@ def test_mpv_starts_files_and_derives_as_the_apps_role(deployment, tmp_path):
         step(services, expediente, mesa, accion="conforme")
         derivar(services, expediente, mesa, "GDUR")
         recibir(services, expediente, gdur)
+        principal = services.storage.receive(io.BytesIO(sample_pdf("Escrito")), "escrito.pdf", 10**6)
+        escrito = escritos.presentar(services, expediente, "", principal, [], Actor.ciudadano(expediente))
+        revision = Tarea.get((Tarea.expediente == expediente.id) & (Tarea.nombre == "Revisar escrito"))
+        services.engine.complete(expediente.id, revision.task_id, gdur, {"nota": "Visto"})
+        assert escrito.numero.startswith("E-")
         step(services, expediente, gdur, accion="atender", respuesta="Licencia otorgada")
         assert Expediente.get_by_id(expediente.id).estado == "Atendido"
         assert not Tarea.select().where(Tarea.expediente == expediente.id).exists()

@@ -247,6 +247,10 @@ POLICY = {
     "/documentos/{documento_id:int}": {"GET": ("gdur",), "POST": ("gdur",)},  # a draft: only its office
     "/documentos/{documento_id:int}/emitir": {"POST": ("gdur",)},
     "/documentos/{documento_id:int}/pdf": {"GET": SEES_EXPEDIENTE},
+    "/documentos/{documento_id:int}/anexos": {"POST": ("gdur",)},  # a draft's annexes: only its office
+    # By now /emitir (allowed to gdur) issued the document: its annexes are seen as its PDF is.
+    "/documentos/{documento_id:int}/anexos/{anexo_id:int}": {"GET": SEES_EXPEDIENTE},
+    "/documentos/{documento_id:int}/anexos/{anexo_id:int}/quitar": {"POST": ("gdur",)},
     "/documentos/{documento_id:int}/firmar": {"GET": ("gdur",), "POST": ("gdur",)},  # its office (a draft: 409)
     "/definiciones": {"GET": ("analista", "admin", "auditor"), "POST": ("analista",)},
     "/definiciones/{definicion_id:int}": {"GET": ("analista", "admin", "auditor")},
@@ -272,6 +276,11 @@ POLICY = {
     "/tupa": {"GET": EVERYONE},
     "/verificar": {"GET": EVERYONE, "POST": EVERYONE},
     "/verificar/{codigo}": {"GET": EVERYONE},
+    "/escritos/nuevo": {"GET": EVERYONE, "POST": EVERYONE},
+    "/escritos/{codigo}": {"GET": EVERYONE},
+    "/escritos/{codigo}/pdf": {"GET": EVERYONE},
+    "/expedientes/{numero}/escritos": {"GET": ("mesa",), "POST": ("mesa",)},
+    "/api/v1/tramites/{codigo}/escritos": {"POST": EVERYONE},
     "/api/v1/openapi.json": {"GET": EVERYONE},
     "/api/v1/tipos-documento": {"GET": EVERYONE},
     "/api/v1/procedimientos": {"GET": EVERYONE},

@@ -33,6 +33,7 @@ TIPOS_EVENTO = {
     "evento": "Evento del proceso",
     "fin": "Fin del proceso",
     "documento": "Documento oficial emitido",
+    "escrito": "Escrito presentado",
     "migracion": "Migración de versión del proceso",
     "definicion": "Cambio de definición del proceso",
 }

@@ -21,10 +21,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from .. import history
 from ..config import PACKAGE_ROOT
-from ..models import Correo, Evento, Expediente, Notificacion, Oficina, Resumen
+from ..models import Correo, Escrito, Evento, Expediente, Notificacion, Oficina, Resumen
 from ..pdf import pdf_name
 from ..text import tamano
-from ..tramites import casilla, resumen, silencio, verificacion
+from ..tramites import casilla, constancia, constancia_escrito, resumen, silencio, verificacion
 from ..tramites.listados import PLAZOS
 from ..correo_direccion import DireccionNoValida, direccion
 
@@ -34,6 +34,7 @@ TEMPLATES = PACKAGE_ROOT / "templates" / "correo"
 NOMBRES = {
     "constancia": "Constancia de presentación",
     "casilla": "Aviso de depósito en la casilla electrónica",
+    "escrito": "Constancia de escrito",
     "observacion": "Observación",
     "atencion": "Respuesta (atención)",
     "archivado": "Archivado",
@@ -48,6 +49,7 @@ NOMBRES = {
 ASUNTOS = {
     "constancia": "Constancia de presentación",
     "casilla": "Tiene una notificación en su casilla electrónica",
+    "escrito": "Constancia de su escrito",
     "observacion": "Observación: subsane su trámite dentro del plazo",
     "atencion": "Respuesta a su trámite",
     "archivado": "Su trámite fue archivado",
@@ -168,6 +170,14 @@ class Mensajes:
         context.update(acto=casilla.acto(n.tipo if n else ""), depositada=n.depositada_en if n else evento.momento,
                        casilla_url=f"{self._settings.base_url}/casilla?codigo={expediente.codigo}")
         return []
+
+    def _escrito(self, expediente, evento, context) -> list:
+        escrito = Escrito.get_or_none(Escrito.evento_seq == evento.seq)
+        if escrito is None:
+            raise NoEnviable(f"El evento {evento.seq} no registra un escrito del expediente {expediente.numero}.")
+        proof = constancia_escrito.de_codigo(self._services, escrito.codigo)
+        context.update(c=proof, escrito_url=proof.url)
+        return [(f"constancia-escrito-{proof.numero}.pdf", constancia_escrito.sellada(self._services, proof))]
 
     def _observacion(self, expediente, evento, context) -> list:
         observacion = _ultimo(expediente.id, evento.seq, "observar")

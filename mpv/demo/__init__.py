@@ -16,7 +16,7 @@ from ..text import fold
 from ..tramites import tupa_csv
 from ..tramites.presentacion import presentar
 from ..tramites.usuarios import crear_usuario
-from . import certificados
+from . import certificados, plantillas
 
 # A district municipality's units, after a typical Reglamento de Organización y Funciones (ROF).
 OFICINAS = [
@@ -106,6 +106,7 @@ def seed(services, tramites: int = 6) -> list[tuple[str, str, str]]:
         sin_tupa = not Procedimiento.select().exists()
     if sin_tupa:  # an administrator's later changes to the TUPA are theirs: the demo never undoes them
         tupa_csv.importar(services, SISTEMA, TUPA.read_bytes(), TUPA.name)
+    plantillas.sembrar(services)
     with services.db.write():
         hay_usuarios = Usuario.select().exists()
     if hay_usuarios:

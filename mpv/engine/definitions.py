@@ -22,7 +22,7 @@ from .compiler import Definition, UserTaskInfo, bundle_sha256, compile_bundle, e
 from ..errors import DefinitionError
 from ..models import ProcessDefinition, utcnow
 
-__all__ = ["BPMN_NS", "Definition", "DefinitionStore", "Problem", "UserTaskInfo", "bundle_sha256", "compile_bundle",
+__all__ = ["BPMN_NS", "ESCRITO", "Definition", "DefinitionStore", "Problem", "UserTaskInfo", "bundle_sha256", "compile_bundle",
            "complete_bundle", "decode_file", "executable_process", "lane_role", "read_bundle", "read_bundles",
            "referenced_files", "safe_xml"]
 
@@ -109,6 +109,11 @@ def referenced_files(root) -> set[str]:
             if prop.get("name") in FORM_FIELDS and prop.get("value")}
 
 
+# A user task with this BPMN property set to "true" reviews an escrito: it stands beside the trámite's own flow (it
+# names neither the expediente's state nor who holds it) and the trays list it apart.
+ESCRITO = "escrito"
+
+
 class DefinitionStore:
     """The process versions: stored rows, their parsed form cached per process."""
 
@@ -191,6 +196,13 @@ class DefinitionStore:
             row = ProcessDefinition.get_or_none(ProcessDefinition.id == base_id)
             base = orjson.loads(row.archivos) if row else {}
         return complete_bundle(bpmn_name, bpmn_text, uploaded or {}, base)
+
+    def revisiones_de_escritos(self) -> frozenset[str]:
+        """The names of the user tasks that review an escrito (BPMN property ``escrito``: :data:`ESCRITO`) in every
+        stored version, for the lists that show them apart from the trámite's own work."""
+        ids = [row_id for (row_id,) in ProcessDefinition.select(ProcessDefinition.id).tuples()]
+        return frozenset(name for row_id in ids for name, info in self.get(row_id).user_tasks.items()
+                         if info.properties.get(ESCRITO) == "true")
 
     def active(self, process_id: str = "tramite") -> Definition:
         # Only the id: the row's files are read once, when the version is first parsed (every page asks this).

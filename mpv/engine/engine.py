@@ -14,7 +14,8 @@ from typing import Callable
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.exceptions import TaskNotFoundException
+from SpiffWorkflow.exceptions import TaskNotFoundException, WorkflowException
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
 from . import forms, relojes
@@ -170,6 +171,36 @@ class Engine:
             step.run_engine()
             step.mark_destino(row, before)
             return step.finish()
+
+    def deliver_message(self, expediente_id: int, actor: Actor, mensaje: str, payload: dict, fila: dict,
+                        adjuntos: list[NuevoAdjunto], concluido: Callable[[Expediente], str],
+                        aviso: str = "") -> tuple[StepResult, bool]:
+        """Deliver the BPMN message ``mensaje`` to the instance (an escrito: the process decides who reviews it),
+        recording the history row ``fila`` (with the e-mail ``aviso`` to the sender about it, if given) and
+        attaching ``adjuntos`` in the same step. Call inside
+        ``database.write()``. The payload carries ``oficinas``: the offices that hold the expediente now.
+        Returns the step and whether the process caught the message: an instance of an older definition, which
+        does not wait for it, only records the row and the files.
+
+        :raise NotFound: no such expediente. :raise Conflict: it has concluded (``concluido`` words why).
+        """
+        expediente, definition, workflow = self.restore_locked(expediente_id)
+        if expediente.terminado:
+            raise Conflict(concluido(expediente))
+        step = Step(self, expediente, definition, workflow, actor)
+        row = step.record(**fila)
+        if aviso:
+            step.notify(aviso, row)
+        before = step.ready_ids()
+        event = BpmnEvent(MessageEventDefinition(mensaje),
+                          payload={**payload, "oficinas": step.oficinas_con_expediente()})
+        try:
+            workflow.send_event(event)
+        except WorkflowException:  # not waiting for it: its definition predates the message
+            return step.finish(adjuntos), False
+        step.run_engine()
+        step.mark_destino(row, before)
+        return step.finish(adjuntos), True
 
     def events_for(self, actor: Actor, expediente: Expediente) -> list[tuple[str, str]]:
         """(event name, label) of the events ``actor`` may send now on ``expediente``."""

@@ -21,7 +21,7 @@ from SpiffWorkflow.util.task import TaskState
 from .. import history
 from . import forms, notificar, relojes
 from .notificar import INSERT_MAIL
-from .definitions import Definition, UserTaskInfo
+from .definitions import ESCRITO, Definition, UserTaskInfo
 from ..errors import Conflict
 from ..models import Adjunto, Copia, Expediente, FirmaAdjunto, Oficina, Tarea, Temporizador, Usuario
 from ..prepared import PreparedQuery
@@ -250,8 +250,8 @@ class Step:
         completed = workflow.is_completed()
         if completed:
             estado = self.end_estado or "Finalizado"
-        elif ready:
-            first = self.definition.user_tasks[ready[0].task_spec.name]
+        elif propios := [t for t in ready if not self._aparte(t)]:
+            first = self.definition.user_tasks[propios[0].task_spec.name]
             estado = first.properties.get("estado") or first.label
         else:
             estado = expediente.estado
@@ -269,9 +269,11 @@ class Step:
         for name, value in saved.items():  # the saved row, without reading it back
             setattr(expediente, name, as_read(value))
         expediente.version += 1
+        adjunto_ids = []
         for adjunto in adjuntos or []:
             adjunto_id = INSERT_ATTACHMENT.insert(expediente.id, adjunto.sha256, adjunto.nombre, adjunto.tamano,
                                                   adjunto.tipo, self.now)
+            adjunto_ids.append(adjunto_id)
             if adjunto.firmas:
                 FirmaAdjunto.insert_many([{**dataclasses.asdict(f), "adjunto": adjunto_id, "orden": orden}
                                           for orden, f in enumerate(adjunto.firmas, 1)]).execute()
@@ -286,7 +288,21 @@ class Step:
             notificar.depositar(self, eventos, via)
         if self.avisos_oficina:
             self._notify_offices(eventos)
-        return StepResult(expediente, eventos)
+        return StepResult(expediente, eventos, adjunto_ids)
+
+    def _aparte(self, task) -> bool:
+        """A task beside the trámite's own flow (the review of an escrito): it does not name the expediente's
+        state, nor does it tell who holds the expediente."""
+        return self.definition.properties(task.task_spec.name).get(ESCRITO) == "true"
+
+    def oficinas_con_expediente(self) -> list[str]:
+        """The offices that hold the expediente now: those of its ready office tasks, in order, each once."""
+        found = []
+        for task in self.workflow.get_tasks(state=TaskState.READY, manual=True):
+            info = self.definition.user_tasks.get(task.task_spec.name)
+            if info is not None and info.rol == "oficina" and not self._aparte(task):
+                found.append(self.office_of(task, info))
+        return list(dict.fromkeys(o for o in found if o))
 
     def _notify_offices(self, eventos):
         """Queue each office notice to the active staff, with an e-mail, of the procedure's competent office

@@ -71,3 +71,4 @@ class StepResult:
 
     expediente: Expediente
     eventos: list
+    adjuntos: list[int] = dataclasses.field(default_factory=list)  # the ids of the Adjunto rows it inserted

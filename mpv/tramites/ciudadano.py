@@ -23,8 +23,12 @@ def tipos_documento() -> list[tuple[str, str]]:
 
 
 def pendientes(expediente: Expediente) -> list[Tarea]:
-    """The expediente's pending steps, oldest first."""
-    return list(Tarea.select().where(Tarea.expediente == expediente.id).order_by(Tarea.desde))
+    """The expediente's pending steps, oldest first, one for each place it waits in (an office that must review an
+    escrito beside its own task on the expediente is named once)."""
+    lugares = {}
+    for tarea in Tarea.select().where(Tarea.expediente == expediente.id).order_by(Tarea.desde):
+        lugares.setdefault((tarea.rol, tarea.oficina_id), tarea)
+    return list(lugares.values())
 
 
 def normalizar_numero(numero: str) -> str:
@@ -51,10 +55,13 @@ class SeguimientoPublico:
     subsanacion: Tarea | None  # the correction the citizen owes, if any
     adjuntos: list[Adjunto]
     procedimiento: tupa.ProcedimientoPresentado | None  # None: a documento simple
+    escritos: list = dataclasses.field(default_factory=list)  # mpv.tramites.escritos.EscritoVista, oldest first
 
 
 def seguimiento(services, codigo: str) -> SeguimientoPublico:
     """The seguimiento of the expediente whose tracking code is ``codigo``. :raise NotFound: unknown code."""
+    from .escritos import de_expediente as escritos_de  # escritos builds on this module
+
     expediente = por_codigo(codigo)
     definition = services.definitions.get(expediente.definicion_id)
     movimientos = history.seguimiento(expediente.id, services.calendario, publico=True, definition=definition)
@@ -63,7 +70,7 @@ def seguimiento(services, codigo: str) -> SeguimientoPublico:
         Tarea.get_or_none((Tarea.expediente == expediente.id) & (Tarea.rol == "ciudadano")
                           & (Tarea.spec == "subsanacion")),
         con_firmas(Adjunto.select().where(Adjunto.expediente == expediente.id).order_by(Adjunto.id)),
-        tupa.de_expediente(expediente))
+        tupa.de_expediente(expediente), escritos_de(expediente.id))
 
 
 def observacion(expediente: Expediente) -> str:

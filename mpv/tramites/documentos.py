@@ -15,10 +15,10 @@ from datetime import timezone
 from .. import history
 from ..engine import Actor
 from ..errors import Conflict, InvalidInput, NotAllowed, NotFound
-from ..models import (TIPOS_DOCUMENTO_OFICIAL, DocumentoOficial, Expediente, FirmaDocumento, NumeracionDocumento,
-                      Oficina, Usuario)
+from ..models import (TIPOS_DOCUMENTO_OFICIAL, AnexoDocumento, DocumentoOficial, Expediente, FirmaDocumento,
+                      NumeracionDocumento, Oficina, Usuario)
 from ..parametros import numero_documento
-from . import documento_pdf, verificacion
+from . import documento_pdf, plantillas, verificacion
 from .expedientes import SIN_OFICINA, solo_personal, visible
 from .presentacion import referenced
 from .roles import exigir_rol
@@ -86,6 +86,16 @@ def redactar(services, actor: Actor, numero_expediente: str, tipo: str, destinat
             expediente=expediente, oficina=oficina, autor=actor.usuario_id, estado="borrador",
             referencia=f"Expediente N° {expediente.numero}", creado_en=now, actualizado_en=now,
             **dataclasses.asdict(borrador))
+
+
+def inicial(services, actor: Actor, numero_expediente: str, tipo: str) -> dict[str, str]:
+    """The values a new draft of ``tipo`` (an informe when unknown) starts with: its type's template
+    (:mod:`mpv.tramites.plantillas`) filled with the expediente's data. :raise NotAllowed: / :raise NotFound:"""
+    oficina = _oficina_del(actor)
+    expediente = visible(actor, numero_expediente)
+    tipo = tipo if tipo in TIPOS_DOCUMENTO_OFICIAL else "informe"
+    asunto, cuerpo = plantillas.para_borrador(services, tipo, expediente, oficina)
+    return {"tipo": tipo, "destinatario": "", "asunto": asunto, "cuerpo": cuerpo}
 
 
 def puede_redactar(actor: Actor, numero_expediente: str) -> Expediente:
@@ -171,10 +181,13 @@ def emitir(services, actor: Actor, documento_id: int) -> DocumentoOficial:
                                       oficina=oficina.codigo, sigla=parametros["entidad_sigla"])
             autor = Usuario.get_by_id(documento.autor_id)
             codigo = verificacion.dar_codigo_a_documento(documento.id, now)
+            # The annexes as they are now: adding or removing one locks this row too, so none changes after.
+            anexos = tuple(AnexoDocumento.select(AnexoDocumento.nombre, AnexoDocumento.sha256)
+                           .where(AnexoDocumento.documento == documento.id).order_by(AnexoDocumento.id).tuples())
             contenido = documento_pdf.pdf(documento_pdf.Contenido(
                 entidad=parametros["entidad_nombre"], oficina=oficina.nombre, numero=numero, fecha=fecha,
                 destinatario=documento.destinatario, asunto=documento.asunto, referencia=documento.referencia,
-                cuerpo=documento.cuerpo, autor=autor.nombre, emitido_en=now,
+                cuerpo=documento.cuerpo, autor=autor.nombre, emitido_en=now, anexos=anexos,
                 verificacion_url=verificacion.url(services.settings.base_url, codigo),
                 verificacion_codigo=verificacion.agrupado(codigo)))
             received = services.storage.receive(io.BytesIO(contenido), f"{numero}.pdf", len(contenido))
@@ -183,14 +196,15 @@ def emitir(services, actor: Actor, documento_id: int) -> DocumentoOficial:
                 "emitido", fecha.year, correlativo, numero)
             documento.sha256, documento.emitido_en, documento.actualizado_en = stored[0].sha256, now, now
             documento.save()
-            history.append(services.db, [_evento(actor, documento, expediente, oficina, now)])
+            history.append(services.db, [_evento(actor, documento, expediente, oficina, now, anexos)])
         failed = False
     finally:
         services.storage.release(stored, referenced, failed)
     return documento
 
 
-def _evento(actor: Actor, documento: DocumentoOficial, expediente: Expediente, oficina: Oficina, now) -> dict:
+def _evento(actor: Actor, documento: DocumentoOficial, expediente: Expediente, oficina: Oficina, now,
+            anexos=()) -> dict:
     """The expediente's history row of an issued document: the document is part of the expediente from now on."""
     return {
         "expediente": expediente.id, "momento": now, "tipo": "documento", "accion": "emitir_documento",
@@ -198,7 +212,8 @@ def _evento(actor: Actor, documento: DocumentoOficial, expediente: Expediente, o
         "actor_nombre": actor.nombre, "rol": actor.rol, "actor_oficina": actor.oficina, "ip": actor.ip,
         "oficina_origen": oficina.codigo, "detalle": f"Asunto: {documento.asunto}\nA: {documento.destinatario}",
         "payload": {"documento": documento.id, "numero": documento.numero, "tipo": documento.tipo,
-                    "sha256": documento.sha256, "asunto": documento.asunto, "destinatario": documento.destinatario}}
+                    "sha256": documento.sha256, "asunto": documento.asunto, "destinatario": documento.destinatario,
+                    "anexos": [{"nombre": nombre, "sha256": sha256} for nombre, sha256 in anexos]}}
 
 
 def de_expediente(services, actor: Actor, numero_expediente: str) -> list[DocumentoOficial]:
@@ -222,6 +237,12 @@ def borrador(services, actor: Actor, documento_id) -> DocumentoOficial:
     return documento
 
 
+def vigente(documento: DocumentoOficial) -> str:
+    """The SHA-256 of an issued document's PDF as it stands: its latest signed version, else the issued original."""
+    firmada = FirmaDocumento.ultima(documento.id)
+    return firmada.sha256 if firmada else documento.sha256
+
+
 def pdf_emitido(services, actor: Actor, documento_id) -> tuple[DocumentoOficial, "io.BufferedReader"]:
     """An issued document and its PDF, opened, for someone who may see its expediente: the latest signed version
     (:mod:`mpv.tramites.firma_documento`), else the issued original.
@@ -233,7 +254,43 @@ def pdf_emitido(services, actor: Actor, documento_id) -> tuple[DocumentoOficial,
     if documento.estado != "emitido":
         raise NotFound("Ese documento aún no fue emitido: no tiene PDF.")
     try:
-        firmada = FirmaDocumento.ultima(documento.id)
-        return documento, services.storage.open(firmada.sha256 if firmada else documento.sha256)
+        return documento, services.storage.open(vigente(documento))
     except FileNotFoundError:
         raise NotFound("El archivo del documento no está disponible en el servidor; avise al administrador.") from None
+
+
+CAMPO_RESPUESTA = "documento_respuesta"  # the atención form's field (workflows/atencion.schema.json)
+
+
+def para_respuesta(actor: Actor, expediente: Expediente) -> list[tuple[str, str]]:
+    """The documents ``actor``'s office issued on ``expediente``, as (id, «number — subject») choices of the
+    atención form: what the office may answer the trámite with."""
+    oficina = Oficina.por_codigo(actor.oficina) if actor.oficina else None
+    if oficina is None:
+        return []
+    rows = DocumentoOficial.select().where(
+        (DocumentoOficial.expediente == expediente.id) & (DocumentoOficial.oficina == oficina.id)
+        & (DocumentoOficial.estado == "emitido")).order_by(DocumentoOficial.id)
+    return [(str(d.id), f"{d.numero} — {d.asunto}") for d in rows]
+
+
+def respuesta(actor: Actor, expediente: Expediente, valor) -> DocumentoOficial:
+    """The issued document of ``actor``'s office on ``expediente`` named by ``valor`` (its id), chosen as the answer.
+
+    :raise InvalidInput: naming the field: no such document, another expediente's, another office's, a draft."""
+    try:
+        documento = _documento(valor)
+    except NotFound as exc:
+        raise InvalidInput(exc.message, {CAMPO_RESPUESTA: exc.message}) from None
+    nombre = f"El {documento.numero}" if documento.numero else "Ese documento"  # a draft's subject is its office's
+    problema = ""
+    if documento.expediente_id != expediente.id:
+        problema = (f"{nombre} es de otro expediente: responda con un documento emitido en el expediente "
+                    f"{expediente.numero}.")
+    elif documento.oficina.codigo != actor.oficina:
+        problema = f"{nombre} es de otra oficina: responda con un documento que haya emitido su oficina."
+    elif documento.estado != "emitido":
+        problema = f"{nombre} aún no fue emitido: emítalo antes de responder con él."
+    if problema:
+        raise InvalidInput(problema, {CAMPO_RESPUESTA: problema})
+    return documento

@@ -13,7 +13,8 @@ from ..engine import SISTEMA, Actor
 from ..engine.path import recorrido
 from ..errors import NotAllowed, NotFound
 from .roles import exigir_rol
-from ..models import Adjunto, Copia, DocumentoOficial, Evento, Expediente, FirmaAdjunto, Oficina, Remitente, Tarea
+from ..models import (Adjunto, AnexoDocumento, Copia, DocumentoOficial, Evento, Expediente, FirmaAdjunto, Oficina,
+                      Remitente, Tarea)
 from ..pdf import pdf_name
 
 # The roles of the municipality's staff: they read the register (an office, what reached it).
@@ -33,6 +34,8 @@ class Detalle:
     copias: list[Copia]  # with their Oficina joined
     documentos: list[DocumentoOficial] = dataclasses.field(default_factory=list)  # issued, and the actor's drafts
     redacta: bool = False  # whether the actor may draft official documents on it (mesa de partes, an office)
+    anexos: dict = dataclasses.field(default_factory=dict)  # document id → its AnexoDocumento rows
+    escritos: list = dataclasses.field(default_factory=list)  # its escritos (mpv.tramites.escritos.EscritoVista)
 
 
 @dataclasses.dataclass
@@ -123,16 +126,19 @@ def ver(services, actor: Actor, numero: str) -> Detalle:
     """Figs. 4–6: what staff see of the expediente ``numero``; only mesa de partes sends events from here.
 
     :raise NotAllowed: not staff, or an office it never reached. :raise NotFound: unknown number."""
+    from .escritos import de_expediente as escritos_de  # escritos builds on this module
+
     solo_personal(actor)
     expediente = visible(actor, numero)
     oficina = Oficina.por_codigo(actor.oficina) if actor.oficina else None
+    documentos = DocumentoOficial.de_expediente(expediente.id, oficina.id if oficina else None)
     return Detalle(
         expediente, expediente.remitente, con_firmas(expediente.adjuntos.order_by(Adjunto.id)),
         tareas=list(services.engine.tasks_for(actor, expediente.id)),
         eventos=services.engine.events_for(actor, expediente) if actor.rol == "mesa" else [],
         copias=list(Copia.select(Copia, Oficina).join(Oficina).where(Copia.expediente == expediente.id)),
-        documentos=DocumentoOficial.de_expediente(expediente.id, oficina.id if oficina else None),
-        redacta=actor.rol in ("mesa", "oficina") and oficina is not None)
+        documentos=documentos, redacta=actor.rol in ("mesa", "oficina") and oficina is not None,
+        anexos=AnexoDocumento.de_documentos([d.id for d in documentos]), escritos=escritos_de(expediente.id))
 
 
 def tareas_pendientes(services, actor: Actor, numero: str) -> tuple[Expediente, list]:

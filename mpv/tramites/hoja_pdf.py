@@ -48,9 +48,11 @@ def filas(doc: FPDF, rows, ancho: float):
         doc.multi_cell(0, 6, latin1(value), new_x="LMARGIN", new_y="NEXT")
 
 
-def qr_verificacion(doc: FPDF, url: str, codigo: str, lado: float = 28, enlace: bool = True):
+def qr_verificacion(doc: FPDF, url: str, codigo: str, lado: float = 28, enlace: bool = True,
+                    letra: str = "helvetica", mono: str = "courier"):
     """The QR code of ``url`` (with ``enlace``, a link too, for who reads the PDF on screen) with the address and
-    the code printed beside it, at the current line; the next line starts below it."""
+    the code printed beside it, at the current line; the next line starts below it. A PDF/A passes the embedded
+    fonts it registered as ``letra`` and ``mono``."""
     imagen = io.BytesIO()
     segno.make(url, error="m").save(imagen, kind="png", scale=8, border=2)
     x, y = doc.l_margin, doc.get_y()
@@ -59,13 +61,13 @@ def qr_verificacion(doc: FPDF, url: str, codigo: str, lado: float = 28, enlace: 
         y = doc.get_y()
     doc.image(imagen, x=x, y=y, w=lado, h=lado, link=url if enlace else "")
     doc.set_xy(x + lado + 4, y + 3)
-    doc.set_font("helvetica", "B", 9)
+    doc.set_font(letra, "B", 9)
     doc.cell(0, 5, latin1("Verificación pública"), new_x="LEFT", new_y="NEXT")
-    doc.set_font("helvetica", "", 9)
+    doc.set_font(letra, "", 9)
     doc.multi_cell(0, 4.5, latin1("Escanee el código QR o visite la dirección para comprobar este documento y "
                                    "su huella SHA-256:"), new_x="LEFT", new_y="NEXT")
-    doc.set_font("courier", "", 9)
+    doc.set_font(mono, "", 9)
     doc.multi_cell(0, 4.5, latin1(url), new_x="LEFT", new_y="NEXT", link=url if enlace else "")
-    doc.set_font("helvetica", "", 9)
+    doc.set_font(letra, "", 9)
     doc.cell(0, 5, latin1(f"Código de verificación: {codigo}"), new_x="LMARGIN", new_y="NEXT")
     doc.set_y(max(doc.get_y(), y + lado) + 3)

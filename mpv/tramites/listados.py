@@ -324,14 +324,17 @@ def cifras(filtros: dict[str, Filtro], oficina_id: int | None, hoy: Hoy, tz) -> 
     return {clave: contar(alcance(filtro, oficina_id), tz, hoy) for clave, filtro in filtros.items()}
 
 
-def contadores(filtros: dict[str, Filtro], oficina_id: int | None, hoy: Hoy, tz) -> dict[str, int]:
+def contadores(filtros: dict[str, Filtro], oficina_id: int | None, hoy: Hoy, tz,
+               revisiones: frozenset[str] = frozenset()) -> dict[str, int]:
     """The home page's figures: each of ``filtros`` (:func:`filtros_inicio`) counted as the list counts it,
-    within what the user may list, and the sections of an office's tray (``oficina_id``)."""
+    within what the user may list, and the sections of an office's tray (``oficina_id``): ``revisiones`` are the
+    tasks that review an escrito, a section of their own."""
     figuras = cifras(filtros, oficina_id, hoy, tz)
     if oficina_id is not None:  # the tray's sections (/bandeja): its tasks, and what came «con copia»
         mine = Tarea.select().where(Tarea.oficina == oficina_id)
         figuras.update(por_recibir=mine.where(Tarea.spec == "recibir").count(),
-                       en_atencion=mine.where(Tarea.spec != "recibir").count(),
+                       en_atencion=mine.where((Tarea.spec != "recibir") & Tarea.spec.not_in(list(revisiones))).count(),
+                       escritos=mine.where(Tarea.spec.in_(list(revisiones))).count(),
                        con_copia=Copia.select().where(Copia.oficina == oficina_id).count())
     return figuras
 
@@ -392,4 +395,5 @@ def inicio(services, actor: Actor) -> Inicio:
         if oficina_id is not None:
             query = query.where(Tarea.oficina == oficina_id)
         tareas = list(query.order_by(Tarea.desde).limit(10))
-    return Inicio(hoy.fecha, contadores(filtros, oficina_id, hoy, calendario.tz), filtros, tareas)
+    revisiones = services.definitions.revisiones_de_escritos() if oficina_id is not None else frozenset()
+    return Inicio(hoy.fecha, contadores(filtros, oficina_id, hoy, calendario.tz, revisiones), filtros, tareas)

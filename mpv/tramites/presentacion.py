@@ -15,7 +15,8 @@ from ..engine import STATE_FORMAT, Actor, NuevoAdjunto
 from ..text import fold
 from ..errors import ArchivoRechazado, InvalidInput
 from ..firmas import verificar
-from ..models import Adjunto, DocumentoOficial, Expediente, FirmaDocumento, Numeracion, Remitente, TipoDocumento
+from ..models import (Adjunto, AnexoDocumento, DocumentoOficial, Expediente, FirmaDocumento, Numeracion, Remitente,
+                      TipoDocumento)
 from ..pdf import check_pdf, pdf_name
 from .. import history
 from . import casilla, tupa
@@ -163,14 +164,16 @@ def files_in_use(batch: int = 1000):
 
 def referenced_among(hashes: list[str]) -> set[str]:
     """Which of the files ``hashes`` some Adjunto row, issued official document (the PDF of
-    :mod:`mpv.tramites.documentos`) or signed version of one points at, in three queries (for ``Storage.sweep``)."""
+    :mod:`mpv.tramites.documentos`), signed version of one or annex of one points at, in four queries (for
+    ``Storage.sweep``)."""
     if not hashes:
         return set()
     hashes = list(hashes)
     adjuntos = Adjunto.select(Adjunto.sha256).where(Adjunto.sha256.in_(hashes)).distinct()
     documentos = DocumentoOficial.select(DocumentoOficial.sha256).where(DocumentoOficial.sha256.in_(hashes))
     firmados = FirmaDocumento.select(FirmaDocumento.sha256).where(FirmaDocumento.sha256.in_(hashes))
-    return {sha for query in (adjuntos, documentos, firmados) for (sha,) in query.tuples()}
+    anexos = AnexoDocumento.select(AnexoDocumento.sha256).where(AnexoDocumento.sha256.in_(hashes)).distinct()
+    return {sha for query in (adjuntos, documentos, firmados, anexos) for (sha,) in query.tuples()}
 
 
 def _registrar(services, d: dict, adjuntos: list[NuevoAdjunto], ip: str, proceso: str) -> Expediente:

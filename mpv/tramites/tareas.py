@@ -8,12 +8,14 @@ from datetime import date
 from ..engine import forms
 from ..engine.definitions import UserTaskInfo
 from ..engine import CIUDADANO, Actor, StepResult, TaskView
+from ..engine.values import NuevoAdjunto
 from ..errors import ArchivoRechazado, Conflict, InvalidInput, NotAllowed, NotFound
+from ..firmas import verificar
 from .presentacion import nuevos_adjuntos, referenced
-from ..models import Copia, Evento, Expediente, Oficina, Tarea
-from ..pdf import check_pdf
+from ..models import Copia, DocumentoOficial, Evento, Expediente, Oficina, Tarea
+from ..pdf import check_pdf, pdf_name
 from ..storage import Received
-from . import expedientes
+from . import documentos, expedientes
 from .roles import exigir_rol
 
 DERIVACION, RECEPCION = "derivacion", "recepcion"
@@ -54,6 +56,7 @@ class Bandeja:
     por_recibir: list[Tarea]
     en_atencion: list[Tarea]
     copias: list[Copia]
+    escritos: list[Tarea] = dataclasses.field(default_factory=list)  # escritos to review (mpv.tramites.escritos)
 
 
 # -- any task of the diagram -----------------------------------------------------------------------------
@@ -82,20 +85,56 @@ def completar(services, actor: Actor, numero: str, task_id: str, valores: dict,
         info = fila and services.definitions.get(expediente.definicion_id).user_tasks.get(fila.spec)
         if info is None:
             raise Conflict(YA_NO_PENDIENTE)
-        schema = forms.resolve(info.schema or {}, services.engine.catalogs())
+        schema = forms.resolve(info.schema or {}, catalogos(services, actor, expediente))
         received = _check_files(schema, archivos)
+        valores, documento = _respuesta_con_documento(schema, actor, expediente, valores)
         with services.storage.kept(received, referenced) as stored:
             props = forms.properties(schema)
             tipos = [tipo or props.get(name, {}).get("x-mpv-tipo-adjunto", name)
                      for name, items in archivos.items() for _ in items]
-            return services.engine.complete(expediente.id, task_id, actor, valores,
-                                            nuevos_adjuntos(services, stored, tipos))
+            adjuntos = nuevos_adjuntos(services, stored, tipos)
+            if documento is not None:
+                adjuntos.append(_adjunto_del(services, documento))
+            return services.engine.complete(expediente.id, task_id, actor, valores, adjuntos)
     except BaseException as exc:
         services.storage.discard(recibidos)
         if isinstance(exc, ArchivoRechazado):
             services.refusals.record("archivo_rechazado", f"Archivo rechazado: {exc.nombre}", actor.ip,
                                            nombre=actor.nombre, detalle=exc.message)
         raise
+
+
+def catalogos(services, actor: Actor, expediente: Expediente) -> dict[str, list[tuple[str, str]]]:
+    """The choices of a task's form for ``actor`` on ``expediente``: the engine's catalogues (the offices) and the
+    documents ``actor``'s office issued on it (``"x-options": "documentos_emitidos"``, the atención's answer)."""
+    return {**services.engine.catalogs(), "documentos_emitidos": documentos.para_respuesta(actor, expediente)}
+
+
+def _respuesta_con_documento(schema: dict, actor: Actor, expediente: Expediente,
+                             valores: dict) -> tuple[dict, DocumentoOficial | None]:
+    """The form's values with the answer's text saying which issued document answers the trámite («Atendido con
+    INFORME N° …», then what the office wrote), and that document; the engine never sees the document's id.
+
+    :raise InvalidInput: the chosen document is a draft, another office's or another expediente's."""
+    if documentos.CAMPO_RESPUESTA not in forms.properties(schema):
+        return valores, None
+    valores = dict(valores)
+    elegido = valores.pop(documentos.CAMPO_RESPUESTA, None)
+    if not elegido or valores.get("accion") != "atender":
+        return valores, None
+    documento = documentos.respuesta(actor, expediente, elegido)
+    texto = str(valores.get("respuesta") or "").strip()
+    valores["respuesta"] = f"Atendido con {documento.numero}." + (f"\n\n{texto}" if texto else "")
+    return valores, documento
+
+
+def _adjunto_del(services, documento: DocumentoOficial) -> NuevoAdjunto:
+    """The issued document's PDF (already kept; its latest signed version when it was signed) as the step's answer:
+    what the citizen receives and downloads, with its signatures verified as for every PDF the expediente holds."""
+    sha256 = documentos.vigente(documento)
+    path = services.storage.path(sha256)
+    return NuevoAdjunto(sha256, pdf_name(documento.numero.replace("/", "-")), path.stat().st_size,
+                        "respuesta", verificar(path, services.clock(), services.raices))
 
 
 def completar_por_nombre(services, actor: Actor, numero: str, tarea: str, valores: dict) -> StepResult:
@@ -215,8 +254,11 @@ def bandeja(services, actor: Actor) -> Bandeja:
                 .where(Tarea.oficina == oficina.id).order_by(Tarea.desde))
     copias = list(Copia.select(Copia, Expediente).join(Expediente)
                   .where(Copia.oficina == oficina.id).order_by(Copia.desde.desc()).limit(50))
-    return Bandeja(oficina, [t for t in rows if t.spec == "recibir"], [t for t in rows if t.spec != "recibir"],
-                   copias)
+    revisiones = services.definitions.revisiones_de_escritos()
+    escritos = [t for t in rows if t.spec in revisiones]
+    propias = [t for t in rows if t.spec not in revisiones]
+    return Bandeja(oficina, [t for t in propias if t.spec == "recibir"], [t for t in propias if t.spec != "recibir"],
+                   copias, escritos)
 
 
 def _check_files(schema: dict, archivos: dict[str, list[Received]]) -> list[Received]:

@@ -13,6 +13,7 @@ from .admin_base import AdminResource, texto
 from .admin_catalogos import add_catalogo_routes
 from .admin_correos import add_correo_routes
 from .admin_feriados import add_feriado_routes
+from .admin_plantillas import add_plantilla_routes
 from .admin_tupa import add_tupa_routes
 from .admin_usuarios import add_usuario_routes
 from .requests import read_form
@@ -28,6 +29,8 @@ SECCIONES = [
      "Feriados locales y regionales y días no laborables, que no cuentan en los plazos."),
     ("/admin/parametros", "Horario y corte",
      "Nombre de la entidad, horario de atención, hora de corte opcional y hora del resumen diario."),
+    ("/admin/plantillas", "Plantillas de documentos",
+     "El texto con el que empieza cada informe, oficio, carta, memorándum y resolución, con los datos del expediente."),
     ("/admin/correos", "Correos a ciudadanos",
      "Los avisos por correo a los ciudadanos: pendientes, enviados y fallidos; reintentar los que fallaron."),
 ]
@@ -57,6 +60,7 @@ def add_admin_routes(app, pages, services):
     add_tupa_routes(app, pages, services)
     add_feriado_routes(app, pages, services)
     add_correo_routes(app, pages, services)
+    add_plantilla_routes(app, pages, services)
 
 
 class AdminIndex(AdminResource):

@@ -11,18 +11,19 @@ from decimal import Decimal
 
 import falcon
 
-from ..tramites import ciudadano, tupa
+from ..tramites import ciudadano, escritos, tupa
 from ..tramites.campos import API
 from ..tramites.presentacion import presentar
 from .errors import HTTPMessage
 from .openapi import PREFIX, document
-from .requests import partes_presentacion, read_multipart
+from .requests import partes_escrito, partes_presentacion, read_multipart
 
 
 def add_api_routes(app: falcon.App, services):
     """Register the routes of the API under /api/v1."""
     app.add_route(f"{PREFIX}/tramites", Tramites(services))
     app.add_route(f"{PREFIX}/tramites/{{codigo}}/seguimiento", SeguimientoPublico(services))
+    app.add_route(f"{PREFIX}/tramites/{{codigo}}/escritos", Escritos(services))
     app.add_route(f"{PREFIX}/tipos-documento", TiposDocumento())
     app.add_route(f"{PREFIX}/procedimientos", Procedimientos())
     app.add_route(f"{PREFIX}/openapi.json", OpenApi(document(services.settings, services.limits)))
@@ -43,10 +44,7 @@ class Tramites:
         """:raise HTTPMessage: 415 when the body is not multipart/form-data (the rest: see ``read_multipart``
         and ``presentar``)."""
         services = self._services
-        if not (req.content_type or "").lower().startswith("multipart/form-data"):
-            sent = (req.content_type or "un cuerpo sin tipo")[:80]
-            raise HTTPMessage(falcon.HTTP_415, "Envíe la solicitud como multipart/form-data (campos de texto y "
-                                               f"archivos PDF), no como {sent}.")
+        _multipart(req)
         form = read_multipart(req, services.storage, partes_presentacion(API, services.limits))
         principal = (form.files.get("archivo") or [None])[0]
         expediente = presentar(services, form.fields, principal, form.files.get("anexos", []),
@@ -64,6 +62,43 @@ class Tramites:
             "seguimiento_url": f"{base}/seguimiento/{codigo}",
             "constancia_url": f"{base}/constancia/{codigo}",
         }
+
+
+def _multipart(req):
+    """:raise HTTPMessage: 415 when the body is not multipart/form-data."""
+    if not (req.content_type or "").lower().startswith("multipart/form-data"):
+        sent = (req.content_type or "un cuerpo sin tipo")[:80]
+        raise HTTPMessage(falcon.HTTP_415, "Envíe la solicitud como multipart/form-data (campos de texto y "
+                                           f"archivos PDF), no como {sent}.")
+
+
+class Escritos:
+    """POST: the citizen adds an escrito (a PDF and annexes) to the trámite whose tracking code is in the path →
+    201 with the escrito's number and its constancia (``mpv.tramites.escritos``)."""
+
+    def __init__(self, services):
+        self._services = services
+
+    def on_post(self, req, resp, codigo):
+        """:raise NotFound: no trámite has this code. :raise Conflict: it has concluded (409). The rest: as a filing."""
+        services = self._services
+        _multipart(req)
+        form = read_multipart(req, services.storage, partes_escrito(services.limits, csrf=False,
+                                                                     campos=("descripcion",)))
+        principal = (form.files.get("archivo") or [None])[0]
+        escrito = escritos.del_ciudadano(services, {**form.fields, "codigo": codigo}, principal,
+                                         form.files.get("anexos", []), ip=req.remote_addr or "")
+        base = services.settings.base_url
+        resp.status = falcon.HTTP_201
+        resp.location = f"{base}/escritos/{escrito.codigo}"
+        resp.media = {**escrito_json(escrito, services.calendario, base), "expediente": escrito.expediente.numero,
+                      "seguimiento_url": f"{base}/seguimiento/{codigo}"}
+
+
+def escrito_json(escrito, calendario, base: str) -> dict:
+    return {"numero": escrito.numero, "fecha_presentacion": escrito.fecha_presentacion.isoformat(),
+            "presentado_en": iso(escrito.presentado_en, calendario), "via": escrito.via,
+            "descripcion": escrito.descripcion, "constancia_url": f"{base}/escritos/{escrito.codigo}"}
 
 
 class SeguimientoPublico:
@@ -86,6 +121,8 @@ class SeguimientoPublico:
                          "oficina_destino": m.destino, "detalle": m.detalle} for m in seguimiento.movimientos],
             "documentos": [{"nombre": a.nombre, "tipo": a.tipo, "sha256": a.sha256,
                             "firmas": [firma(f, calendario) for f in a.firmas]} for a in seguimiento.adjuntos],
+            "escritos": [{**escrito_json(v.escrito, calendario, self._services.settings.base_url),
+                          "documentos": [a.sha256 for a in v.adjuntos]} for v in seguimiento.escritos],
         }
 
 

@@ -15,6 +15,7 @@ from .auditoria import add_auditoria_routes
 from .auth import Login, Logout
 from .cuenta import add_cuenta_routes
 from .documentos import add_documento_routes
+from .escritos import add_escrito_routes
 from .procesos import add_definiciones_routes
 from .errors import ErrorPages
 from .expedientes import AdjuntoArchivo, CargoPdf, ExpedienteDetalle, HojaDeRutaPdf, Seguimiento, TramitesRecibidos
@@ -67,6 +68,7 @@ def create_app(services, background: list | None = None) -> falcon.App:
     app.add_route("/expedientes/{numero}/eventos/{nombre}", EventoAccion(pages, services))
     app.add_route("/adjuntos/{adjunto_id:int}", AdjuntoArchivo(services))
     add_documento_routes(app, pages, services)
+    add_escrito_routes(app, pages, services)
     add_admin_routes(app, pages, services)
     add_api_routes(app, services)  # JSON API v1 under /api/v1 (mpv/web/api.py)
     add_public_routes(app, pages, services)

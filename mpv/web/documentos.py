@@ -5,7 +5,7 @@ import falcon
 
 from ..engine.forms import Field
 from ..errors import InvalidInput, Throttled
-from ..tramites import certificado_usuario, documentos, firma_documento
+from ..tramites import anexos, certificado_usuario, documentos, firma_documento
 from .errors import form_status
 from .expedientes import content_disposition, staff_actor
 from .requests import read_form
@@ -26,6 +26,10 @@ def add_documento_routes(app, pages, services):
     app.add_route("/documentos/{documento_id:int}", Borrador(pages, services))
     app.add_route("/documentos/{documento_id:int}/emitir", Emitir(pages, services))
     app.add_route("/documentos/{documento_id:int}/pdf", DocumentoPdf(services))
+    app.add_route("/documentos/{documento_id:int}/anexos", Anexos(pages, services))
+    app.add_route("/documentos/{documento_id:int}/anexos/{anexo_id:int}", Anexo(pages, services))
+    app.add_route("/documentos/{documento_id:int}/anexos/{anexo_id:int}/quitar", Anexo(pages, services),
+                  suffix="quitar")
     app.add_route("/documentos/{documento_id:int}/firmar", Firmar(pages, services))
 
 
@@ -40,7 +44,8 @@ class _Resource:
 
     def _form(self, req, resp, numero: str, valores: dict, documento=None, error: InvalidInput | None = None):
         self._pages.render(req, resp, "documento.html", status=falcon.HTTP_422 if error else falcon.HTTP_200,
-                           numero=numero, documento=documento, fields=FIELDS, valores=valores,
+                           numero=numero, documento=documento, fields=FIELDS, valores=valores, tipos=documentos.TIPOS,
+                           anexos=anexos.de_documento(documento.id) if documento else [], firmas_de=anexos.firmas,
                            errores=error.campos if error else {}, mensaje=error.message if error else "")
 
 
@@ -48,9 +53,8 @@ class Redactar(_Resource):
     """«Redactar documento»: a new draft of the user's office on the expediente."""
 
     def on_get(self, req, resp, numero):
-        actor = staff_actor(req)
-        documentos.puede_redactar(actor, numero)
-        self._form(req, resp, numero, {"tipo": "informe", "referencia": ""})
+        valores = documentos.inicial(self._services, staff_actor(req), numero, req.get_param("tipo") or "")
+        self._form(req, resp, numero, valores)
 
     def on_post(self, req, resp, numero):
         actor = staff_actor(req)
@@ -132,3 +136,41 @@ class DocumentoPdf:
         resp.set_header("Content-Disposition", content_disposition("attachment", f"{documento.numero}.pdf"))
         resp.set_stream(archivo, None)
         resp.set_header("Content-Security-Policy", "sandbox; default-src 'none'")
+
+
+class Anexos(_Resource):
+    """POST: annex PDFs to a draft (multipart, field ``anexo``)."""
+
+    def on_post(self, req, resp, documento_id):
+        actor = staff_actor(req)
+        documento = documentos.borrador(self._services, actor, documento_id)
+        form = read_form(req, self._services.storage, max_file_bytes=self._services.limits.principal_bytes)
+        try:
+            nuevos = anexos.anexar(self._services, actor, documento_id, form.files.get(anexos.CAMPO, []))
+        except InvalidInput as exc:
+            self._form(req, resp, documento.expediente.numero, {n: getattr(documento, n) for n in CAMPOS}, documento,
+                       exc)
+            return
+        self._pages.redirect(req, resp, f"/documentos/{documento_id}#anexos",
+                             "Se anexó " + ", ".join(f"«{a.nombre}»" for a in nuevos) + ".")
+
+
+class Anexo:
+    """GET: an annex's PDF. POST …/quitar: remove it from a draft."""
+
+    def __init__(self, pages, services):
+        self._pages = pages
+        self._services = services
+
+    def on_get(self, req, resp, documento_id, anexo_id):
+        anexo, archivo = anexos.abrir(self._services, staff_actor(req), documento_id, anexo_id)
+        resp.content_type = "application/pdf"
+        resp.set_header("Content-Disposition", content_disposition("attachment", anexo.nombre))
+        resp.set_stream(archivo, None)
+        resp.set_header("Content-Security-Policy", "sandbox; default-src 'none'")
+
+    def on_post_quitar(self, req, resp, documento_id, anexo_id):
+        actor = staff_actor(req)
+        read_form(req)
+        anexo = anexos.quitar(self._services, actor, documento_id, anexo_id)
+        self._pages.redirect(req, resp, f"/documentos/{documento_id}#anexos", f"Se quitó el anexo «{anexo.nombre}».")

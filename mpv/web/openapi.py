@@ -29,6 +29,20 @@ def _filing_schema(limits) -> dict:
     }
 
 
+def _escrito_schema(limits) -> dict:
+    """The multipart body of an escrito (``mpv.tramites.escritos``)."""
+    principal = {"type": "string", "format": "binary",
+                 "description": f"El escrito: un PDF de hasta {limits.principal_bytes / MB:g} MB, sin contraseña ni "
+                                "contenido activo."}
+    anexos = {"type": "array", "maxItems": limits.anexos, "items": {"type": "string", "format": "binary"},
+              "description": f"Hasta {limits.anexos} anexos, una parte «anexos» por archivo: PDF de hasta "
+                             f"{limits.anexo_bytes / MB:g} MB cada uno."}
+    return {"type": "object", "required": ["archivo"], "additionalProperties": False,
+            "description": "Una parte por campo; una parte con otro nombre se rechaza con 422.",
+            "properties": {"archivo": principal, "anexos": anexos,
+                           "descripcion": {"type": "string", "maxLength": 500, "description": "Opcional."}}}
+
+
 # The answers name exactly these keys (additionalProperties: false), so that the tests that validate every
 # answer against this document also catch a key the code adds and the document (and the README) lacks.
 def _property(campo: Campo, limits) -> dict:
@@ -146,7 +160,7 @@ SCHEMAS = {
     "Seguimiento": {
         "type": "object",
         "required": ["numero", "estado", "fecha_presentacion", "terminado", "procedimiento", "plazo_vence",
-                     "plazo_suspendido", "silencio", "eventos", "documentos"],
+                     "plazo_suspendido", "silencio", "eventos", "documentos", "escritos"],
         "additionalProperties": False,
         "properties": {
             "numero": {"type": "string"},
@@ -157,6 +171,31 @@ SCHEMAS = {
             "eventos": {"type": "array", "items": _ref("schemas/Evento")},
             "documentos": {"type": "array", "items": _ref("schemas/Documento"),
                            "description": "Los archivos del trámite, en el orden en que llegaron."},
+            "escritos": {"type": "array", "items": _ref("schemas/Escrito"),
+                         "description": "Los escritos presentados después sobre este expediente, en orden."},
+        },
+    },
+    "Escrito": {
+        "type": "object",
+        "required": ["numero", "fecha_presentacion", "presentado_en", "via", "descripcion", "constancia_url"],
+        "additionalProperties": False,
+        "properties": {
+            "numero": {"type": "string", "pattern": r"^E-\d{4}-\d{6}$",
+                       "description": "Número del escrito, de su propio registro anual."},
+            "fecha_presentacion": {"type": "string", "format": "date",
+                                   "description": "Fecha legal de presentación (Ley 31465)."},
+            "presentado_en": {"type": "string", "format": "date-time", "description": "Momento del envío."},
+            "via": {"type": "string", "enum": ["virtual", "presencial"],
+                    "description": "virtual: por la mesa de partes virtual; presencial: en papel, registrado por "
+                                   "mesa de partes."},
+            "descripcion": {"type": "string"},
+            "constancia_url": {"type": "string", "format": "uri", "description": "Constancia del escrito."},
+            "expediente": {"type": "string", "description": "Número del expediente (solo al presentarlo)."},
+            "seguimiento_url": {"type": "string", "format": "uri",
+                                "description": "Seguimiento del expediente (solo al presentarlo)."},
+            "documentos": {"type": "array", "items": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                           "description": "En el seguimiento: el SHA-256 de cada archivo del escrito, que figura en "
+                                          "«documentos»."},
         },
     },
     "Documento": {
@@ -165,7 +204,8 @@ SCHEMAS = {
         "additionalProperties": False,
         "properties": {
             "nombre": {"type": "string"},
-            "tipo": {"type": "string", "description": "principal, anexo, subsanacion, respuesta…"},
+            "tipo": {"type": "string",
+                     "description": "principal, anexo, subsanacion, respuesta, escrito, anexo_escrito…"},
             "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
             "firmas": {"type": "array", "items": _ref("schemas/Firma"),
                        "description": "Sus firmas digitales, verificadas al recibirlo; vacío: sin firma digital."},
@@ -224,6 +264,7 @@ SCHEMAS = {
 ERRORS = {
     "400": "El cuerpo multipart/form-data está mal formado o incompleto.",
     "404": "No existe un trámite con ese código de seguimiento.",
+    "409": "El expediente ya concluyó: no recibe escritos; presente un nuevo trámite.",
     "413": "Un archivo supera su tamaño máximo («campos» dice cuál); no se guardó nada.",
     "415": "La solicitud no es multipart/form-data.",
     "422": "Datos o archivos no válidos: «campos» dice qué revisar en cada uno; no se guardó nada.",
@@ -288,6 +329,23 @@ def document(settings, limits) -> dict:
                 "responses": {"200": _json(_ref("schemas/Seguimiento"), "Los movimientos del trámite, en orden."),
                               **_errors("404", "429", "500")},
             }},
+            f"{PREFIX}/tramites/{{codigo}}/escritos": {"post": {
+                "operationId": "presentarEscrito",
+                "summary": "Presentar un escrito (PDF y anexos) sobre un trámite ya presentado",
+                "description": "El escrito recibe su propio número y su constancia, se suma a los documentos y al "
+                               "seguimiento del expediente y pasa a quien lo tiene a su cargo.",
+                "parameters": [codigo],
+                "requestBody": {"required": True, "content": {"multipart/form-data": {
+                    "schema": _ref("schemas/SolicitudEscrito"),
+                    "encoding": {"archivo": {"contentType": "application/pdf"},
+                                 "anexos": {"contentType": "application/pdf"}}}}},
+                "responses": {
+                    "201": _json(_ref("schemas/Escrito"), "Escrito recibido.",
+                                 {"Location": {"description": "La constancia del escrito.",
+                                               "schema": {"type": "string", "format": "uri"}}}),
+                    **_errors("400", "404", "409", "413", "415", "422", "429", "500", "503"),
+                },
+            }},
             f"{PREFIX}/tipos-documento": {"get": {
                 "operationId": "listarTiposDocumento",
                 "summary": "Los tipos de documento que se pueden presentar (solo los activos)",
@@ -308,7 +366,8 @@ def document(settings, limits) -> dict:
             }},
         },
         "components": {
-            "schemas": {**SCHEMAS, "SolicitudTramite": _filing_schema(limits)},
+            "schemas": {**SCHEMAS, "SolicitudTramite": _filing_schema(limits),
+                        "SolicitudEscrito": _escrito_schema(limits)},
             "responses": responses,
         },
     }

@@ -148,7 +148,7 @@ class SeguimientoPublico:
         s = ciudadano.seguimiento(self._services, codigo)
         self._pages.render(req, resp, "publico/seguimiento.html", e=s.expediente, movimientos=s.movimientos,
                            pendientes=s.pendientes, subsanacion=s.subsanacion, adjuntos=s.adjuntos,
-                           procedimiento=s.procedimiento, casilla=casilla.vigente(s.expediente),
+                           procedimiento=s.procedimiento, escritos=s.escritos, casilla=casilla.vigente(s.expediente),
                            por_acusar=casilla.pendiente_de_acuse(s.expediente))
 
 

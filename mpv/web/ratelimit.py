@@ -68,6 +68,9 @@ def public_limits(settings):
     return RateLimitMiddleware([
         ("POST", "/presentar", filings, espere),
         ("POST", "/api/v1/tramites", filings, espere),
+        ("POST", "/escritos/nuevo", filings, espere),
+        ("POST", "/api/v1/tramites/", filings, espere),  # an escrito: /api/v1/tramites/{codigo}/escritos
+        ("GET", "/escritos/", lookups, espere),
         ("GET", "/seguimiento", lookups, espere),
         ("GET", "/seguimiento/", lookups, espere),
         ("GET", "/api/v1/tramites/", lookups, espere),

@@ -229,3 +229,15 @@ def file_name(filename: str | None, default: str) -> str:
         stem, dot, ext = name.rpartition(".")
         name = f"{stem[:186]}.{ext[:8]}" if dot and len(ext) <= 8 else name[:196]
     return pdf_name(name) if name else default
+
+
+def partes_escrito(limits, csrf: bool = True, campos=("codigo", "numero", "documento", "descripcion")) -> Partes:
+    """What an escrito may carry (``mpv.tramites.escritos``): its main PDF, annexes and a short description; the
+    public form also the expediente's tracking code, or its number and the sender's identity document. The API
+    (``csrf`` False) refuses an unknown field, as for a filing."""
+    archivos = {"archivo": Archivo(limits.principal_bytes, 1, "Adjunte un solo escrito; los demás van en «anexos»."),
+                "anexos": Archivo(limits.anexo_bytes, limits.anexos, f"Puede adjuntar como máximo {limits.anexos} anexos.",
+                                  f"Envió más de {limits.anexos} anexos; el máximo es {limits.anexos}.", "anexo-{n}.pdf")}
+    desconocido = "" if csrf else "Campo desconocido: revise el nombre (vea /api/v1/openapi.json)."
+    return Partes(csrf=csrf, campos=frozenset(campos), desconocido=desconocido, archivos=archivos,
+                  max_archivos=1 + limits.anexos, max_texto=4096)

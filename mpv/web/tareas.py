@@ -11,9 +11,10 @@ from .expedientes import staff_actor
 from .requests import read_form
 
 
-def form_view(engine, renderer, info, data: dict, accion: str | None = None) -> dict:
-    """The controls, button label and instructions of a task's form (optionally one ``accion`` only)."""
-    schema = forms.resolve(info.schema or {}, engine.catalogs())
+def form_view(engine, renderer, info, data: dict, accion: str | None = None, catalogos: dict | None = None) -> dict:
+    """The controls, button label and instructions of a task's form (optionally one ``accion`` only), its choices
+    from ``catalogos`` (the engine's when not given)."""
+    schema = forms.resolve(info.schema or {}, engine.catalogs() if catalogos is None else catalogos)
     fields = forms.fields(schema, info.uischema)
     acciones = info.uischema.get("ui:mpv-acciones") or {}
     focus = acciones.get(accion) if accion else None
@@ -42,8 +43,10 @@ class TaskPage:
         self._services = services
 
     def on_get(self, req, resp, numero, task_id):
-        expediente, task = tareas.tarea(self._services, staff_actor(req), numero, task_id)
-        view = form_view(self._services.engine, self._pages.renderer, task.info, task.data, req.get_param("accion"))
+        actor = staff_actor(req)
+        expediente, task = tareas.tarea(self._services, actor, numero, task_id)
+        view = form_view(self._services.engine, self._pages.renderer, task.info, task.data, req.get_param("accion"),
+                         tareas.catalogos(self._services, actor, expediente))
         defaults = {f.name: f.default for f in view["fields"] if f.default is not None}
         self._pages.render(req, resp, "tarea.html", e=expediente, tarea=task, vista=view, valores=defaults, errores={})
 
@@ -51,7 +54,8 @@ class TaskPage:
         actor = staff_actor(req)
         expediente, task = tareas.tarea(self._services, actor, numero, task_id)
         form = read_form(req, self._services.storage, max_file_bytes=self._services.limits.principal_bytes)
-        view = form_view(self._services.engine, self._pages.renderer, task.info, task.data, form.get("_vista") or None)
+        view = form_view(self._services.engine, self._pages.renderer, task.info, task.data, form.get("_vista") or None,
+                         tareas.catalogos(self._services, actor, expediente))
         values = submitted(view["schema"], form)
         if view["accion"]:  # a view of one acción: what its page did not show is not the user's (nor its error)
             shown = {f.name for f in view["fields"]} | {"accion"}
@@ -143,7 +147,7 @@ class Bandeja:
     def on_get(self, req, resp):
         bandeja = tareas.bandeja(self._services, staff_actor(req))
         self._pages.render(req, resp, "bandeja.html", oficina=bandeja.oficina, por_recibir=bandeja.por_recibir,
-                           en_atencion=bandeja.en_atencion, copias=bandeja.copias)
+                           en_atencion=bandeja.en_atencion, copias=bandeja.copias, escritos=bandeja.escritos)
 
 
 class EventoAccion:
