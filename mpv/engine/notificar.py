@@ -1,6 +1,7 @@
 """How a step notifies the acts it records (DOMAIN rule 15): in the citizen's casilla electrónica when he consented to
 one (an alert e-mail announces the deposit) or by e-mail as before; each act's Notificacion row and history row say
-which way it went. The constancia de presentación is the filing's proof, not an act: it always goes by e-mail."""
+which way it went. The constancia de presentación and that of an escrito are proofs of what the citizen filed, not
+acts notified to him: they always go by e-mail, as before."""
 from __future__ import annotations
 
 import orjson
@@ -10,7 +11,7 @@ from ..models_notificaciones import CASILLA, CORREO
 from ..prepared import PreparedQuery
 
 ALERTA = "casilla"  # the e-mail that announces a deposit in the casilla electrónica
-CONSTANCIA = "constancia"
+PRUEBAS = {"constancia", "escrito"}  # the e-mailed proofs of a filing and of an escrito
 INSERT_MAIL = PreparedQuery.insertion(Correo, "expediente", "tipo", "destinatario", "evento_seq", "proximo_intento",
                                       "creado_en")
 
@@ -18,7 +19,7 @@ INSERT_MAIL = PreparedQuery.insertion(Correo, "expediente", "tipo", "destinatari
 def marcar_via(expediente: Expediente, avisos: list[tuple[str, dict]]) -> str:
     """How the acts among ``avisos`` (notice type, history row) are notified now; each row's note and payload say
     it (call before the rows are appended)."""
-    actos = [row for tipo, row in avisos if tipo != CONSTANCIA]
+    actos = [row for tipo, row in avisos if tipo not in PRUEBAS]
     if not actos:
         return CORREO
     via = CASILLA if ConsentimientoCasilla.vigente(expediente.id) else CORREO
@@ -36,7 +37,7 @@ def depositar(step, eventos, via: str):
     position = {id(row): i for i, row in enumerate(step.rows)}
     for tipo, row in step.avisos:
         seq = eventos[position[id(row)]].seq
-        if tipo == CONSTANCIA:
+        if tipo in PRUEBAS:
             INSERT_MAIL.insert(expediente.id, tipo, email, seq, now, now)
             continue
         # Deposited in the casilla, the e-mail is only its alert; otherwise it is the notice itself.
