@@ -111,6 +111,12 @@ REVOKE DELETE, TRUNCATE ON :"esquema".expediente, :"esquema".remitente, :"esquem
     :"esquema".numeracion_documento, :"esquema".escrito, :"esquema".escrito_adjunto,
     :"esquema".numeracion_escrito FROM :"app";
 
+-- La casilla electrónica (Ley 31736): los consentimientos y las aperturas solo se leen y se amplían; una
+-- notificación no se borra (su acuse de recibo es lo único que se le agrega).
+-- The casilla: consents and openings are append-only; a notification is never deleted (only its acuse is added).
+REVOKE UPDATE, DELETE, TRUNCATE ON :"esquema".consentimiento_casilla, :"esquema".apertura_notificacion FROM :"app";
+REVOKE DELETE, TRUNCATE ON :"esquema".notificacion FROM :"app";
+
 -- Las firmas digitales puestas en los documentos emitidos: se añaden, nunca se modifican ni se borran.
 -- The digital signatures put on issued documents: appended to, never updated or deleted.
 REVOKE UPDATE, DELETE, TRUNCATE ON :"esquema".firma_documento FROM :"app";

@@ -382,9 +382,11 @@ from .models_certificados import CertificadoUsuario, FirmaDocumento  # noqa: E40
 from .models_verificacion import CodigoVerificacion, PdfEmitido  # noqa: E402,F401
 from .models_plantillas import AnexoDocumento, PlantillaDocumento  # noqa: E402,F401
 from .models_escritos import Escrito, EscritoAdjunto, NumeracionEscrito  # noqa: E402,F401
+from .models_notificaciones import AperturaNotificacion, ConsentimientoCasilla, Notificacion  # noqa: E402,F401
 
 MODELS += [FirmaAdjunto, DocumentoOficial, NumeracionDocumento, CertificadoUsuario, FirmaDocumento, CodigoVerificacion,
-           PdfEmitido, PlantillaDocumento, AnexoDocumento, Escrito, EscritoAdjunto, NumeracionEscrito]
+           PdfEmitido, PlantillaDocumento, AnexoDocumento, Escrito, EscritoAdjunto, NumeracionEscrito,
+           ConsentimientoCasilla, Notificacion, AperturaNotificacion]
 
 
 # Columns added after their table was first released: ``Services.init_db`` adds them to an older database.

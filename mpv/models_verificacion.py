@@ -46,4 +46,5 @@ CLASES_PDF = {
     "hoja_ruta": "Hoja de ruta",
     "cargo": "Cargo de derivación",
     "silencio": "Constancia de silencio administrativo",
+    "notificacion": "Constancia de notificación",
 }

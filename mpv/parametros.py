@@ -1,5 +1,6 @@
 """Entity-wide settings the administrator edits: the entity's name and acronym, office hours, the filing cutoff, the
-hour of the offices' daily digest, and the form of an official document's number."""
+hour of the offices' daily digest, the form of an official document's number, and the business days after which an
+act deposited in a casilla electrónica takes effect without an acuse de recibo (DOMAIN rule 15)."""
 from __future__ import annotations
 
 import string
@@ -18,6 +19,7 @@ DEFAULTS = {
     "resumen_hora": "07:00",  # local time from which the offices' daily digest goes out (mpv.tramites.resumen)
     "entidad_sigla": "MDX",  # the entity's acronym at the end of its documents' numbers
     "formato_numero_documento": "{TIPO} N° {correlativo:03d}-{anio}-{oficina}/{sigla}",
+    "dias_notificacion": "5",  # business days after a deposit in the casilla when nobody acknowledges it
 }
 
 LABELS = {
@@ -28,6 +30,7 @@ LABELS = {
     "resumen_hora": "Hora del resumen diario a las oficinas",
     "entidad_sigla": "Sigla de la entidad",
     "formato_numero_documento": "Formato del número de los documentos oficiales",
+    "dias_notificacion": "Días hábiles para que surta efecto una notificación en casilla sin acuse de recibo",
 }
 
 # The parts a document's number may use: its type (in capitals, or as written), number, year, office and the sigla.
@@ -92,6 +95,10 @@ class Parametros:
         """The local time from which the offices' daily digest is sent."""
         return time.fromisoformat(self.get("resumen_hora") or DEFAULTS["resumen_hora"])
 
+    def dias_notificacion(self) -> int:
+        """Business days after its deposit in a casilla electrónica when an act nobody acknowledged takes effect."""
+        return int(self.get("dias_notificacion") or DEFAULTS["dias_notificacion"])
+
     def refresh(self):
         """Forget the cached values (after a change this process made, once it is committed)."""
         with self._lock:
@@ -113,6 +120,9 @@ class Parametros:
                 problema = error_formato(value)
                 if problema:
                     campos[key] = problema
+            elif key == "dias_notificacion":
+                if not (value.isascii() and value.isdigit() and 1 <= int(value) <= 30):
+                    campos[key] = "Escriba un número de días hábiles entre 1 y 30 (5 es lo usual)."
             elif key == "entidad_nombre":
                 if not value or len(value) > 200:
                     campos[key] = "Escriba el nombre de la entidad (hasta 200 caracteres)."

@@ -51,7 +51,7 @@ class Services:
         parametros = Parametros(db)
         calendario = Calendario(settings.tz, _feriados_locales, cutoff=parametros.cutoff)
         definitions = DefinitionStore(settings.workflows_dir, cache=cache_definitions, clock=clock)
-        engine = Engine(db, definitions, calendario, clock, prune=prune)
+        engine = Engine(db, definitions, calendario, clock, prune=prune, dias_notificacion=parametros.dias_notificacion)
         try:
             raices = cargar_raices(settings.trust_roots)
         except ValueError as exc:

@@ -173,7 +173,7 @@ def test_migration_refused_when_a_waiting_timer_changed(services, mesa):
     exp = file_tramite(services)
     step(services, exp, mesa, accion="observar", observacion="Falta la firma")
     files = _bundle()
-    files["tramite.bpmn"] = files["tramite.bpmn"].replace("fin_plazo(2)", "fin_plazo(5)")
+    files["tramite.bpmn"] = files["tramite.bpmn"].replace("fin_plazo(2, desde=notificada_en)", "fin_plazo(5, desde=notificada_en)")
     row = services.definitions.add_version(services.db, files, "analista")
     result = migration.migrar(services.engine, exp.id, row.id)
     assert not result.migrado
@@ -185,7 +185,7 @@ def test_migration_refused_when_a_waiting_timer_changed(services, mesa):
 def test_a_new_version_and_its_audit_event_are_dated_by_the_services_clock(services, clock):
     clock.advance(days=3, hours=2)
     files = _bundle()
-    files["tramite.bpmn"] = files["tramite.bpmn"].replace("fin_plazo(2)", "fin_plazo(3)")
+    files["tramite.bpmn"] = files["tramite.bpmn"].replace("fin_plazo(2, desde=notificada_en)", "fin_plazo(3, desde=notificada_en)")
     row = services.definitions.add_version(services.db, files, "analista")
     assert ProcessDefinition.get_by_id(row.id).creado_en == clock()
     assert Evento.get(Evento.accion == "nueva_version").momento == clock()

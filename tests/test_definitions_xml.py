@@ -119,7 +119,7 @@ CASES = {
     "raiz_html": (lambda t: b"<html><body><p>Hola</p></body></html>", ("tramite.bpmn", "el elemento raíz es «html»")),
     "raiz_dmn": (lambda t: b'<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="d"/>',
                  ("tramite.bpmn", "un diagrama BPMN 2.0 empieza con bpmn:definitions")),
-    "temporizador_vacio": (lambda t: t.replace(">fin_plazo(2)</bpmn:timeDate>", "></bpmn:timeDate>").encode(),
+    "temporizador_vacio": (lambda t: t.replace(">fin_plazo(2, desde=notificada_en)</bpmn:timeDate>", "></bpmn:timeDate>").encode(),
                            ("timer_subsanacion", "el temporizador no tiene expresión")),
     "entidad_no_definida": (lambda t: t.replace('name="Recepción"', 'name="Recepci&oacute;n"').encode(),
                             ("tramite.bpmn", "usa la entidad «&oacute;», que XML no define")),

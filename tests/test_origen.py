@@ -30,7 +30,7 @@ PASSWORD = "contraseña-de-prueba-1"
 # origin check they would be accepted.
 ROLES = [("/admin/", "admin"), ("/definiciones", "analista"), ("/expedientes/", "mesa"), ("/documentos/", "mesa"),
          ("/cuenta", "mesa"), ("/logout", "mesa"), ("/login", None), ("/presentar", None), ("/seguimiento/", None),
-         ("/verificar", None), ("/escritos/", None)]
+         ("/verificar", None), ("/escritos/", None), ("/casilla/", None)]
 
 # Bodies that change something when accepted: refused, they must leave everything as it was.
 BODIES = {

@@ -21,10 +21,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from .. import history
 from ..config import PACKAGE_ROOT
-from ..models import Correo, Escrito, Evento, Expediente, Oficina, Resumen
+from ..models import Correo, Escrito, Evento, Expediente, Notificacion, Oficina, Resumen
 from ..pdf import pdf_name
 from ..text import tamano
-from ..tramites import constancia, constancia_escrito, resumen, silencio, verificacion
+from ..tramites import casilla, constancia, constancia_escrito, resumen, silencio, verificacion
 from ..tramites.listados import PLAZOS
 from ..correo_direccion import DireccionNoValida, direccion
 
@@ -33,6 +33,7 @@ TEMPLATES = PACKAGE_ROOT / "templates" / "correo"
 # The notices MPV knows how to write (a BPMN ``notificacion`` property must name one), as staff call them…
 NOMBRES = {
     "constancia": "Constancia de presentación",
+    "casilla": "Aviso de depósito en la casilla electrónica",
     "escrito": "Constancia de escrito",
     "observacion": "Observación",
     "atencion": "Respuesta (atención)",
@@ -47,6 +48,7 @@ NOMBRES = {
 # … and the subject line the citizen reads, after the expediente's number.
 ASUNTOS = {
     "constancia": "Constancia de presentación",
+    "casilla": "Tiene una notificación en su casilla electrónica",
     "escrito": "Constancia de su escrito",
     "observacion": "Observación: subsane su trámite dentro del plazo",
     "atencion": "Respuesta a su trámite",
@@ -162,6 +164,13 @@ class Mensajes:
         _, pdf = verificacion.constancia_registrada(self._services, expediente)  # the copy /verificar recognises
         return [(f"constancia-{expediente.numero}.pdf", pdf)]
 
+    def _casilla(self, expediente, evento, context) -> list:
+        """The alert of a deposit: the act's kind and the link, nothing of its content (Ley 31736)."""
+        n = Notificacion.get_or_none((Notificacion.expediente == expediente.id) & (Notificacion.evento_seq == evento.seq))
+        context.update(acto=casilla.acto(n.tipo if n else ""), depositada=n.depositada_en if n else evento.momento,
+                       casilla_url=f"{self._settings.base_url}/casilla?codigo={expediente.codigo}")
+        return []
+
     def _escrito(self, expediente, evento, context) -> list:
         escrito = Escrito.get_or_none(Escrito.evento_seq == evento.seq)
         if escrito is None:
@@ -172,9 +181,10 @@ class Mensajes:
 
     def _observacion(self, expediente, evento, context) -> list:
         observacion = _ultimo(expediente.id, evento.seq, "observar")
-        # ``vence`` is the subsanación's deadline only while nothing has happened since this notice.
+        # ``vence`` is the subsanación's deadline only while nothing has happened since this notice (the way it
+        # was notified, decided in the same step, is not something that happened).
         vigente = expediente.vence is not None and not Evento.select().where(
-            (Evento.expediente == expediente.id) & (Evento.seq > evento.seq)).exists()
+            (Evento.expediente == expediente.id) & (Evento.seq > evento.seq) & (Evento.tipo != "decision")).exists()
         context.update(observacion=self._nota(expediente, observacion), observado=evento.momento,
                        ultimo_dia=self._fecha(expediente.vence - timedelta(minutes=1)) if vigente else "")
         return []

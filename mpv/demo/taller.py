@@ -52,7 +52,8 @@ class Taller:
                  principal: bytes):
         self.reloj = _Reloj(inicio)
         self.engine = Engine(services.db, services.definitions, services.calendario, self.reloj,
-                             prune=services.engine.prune)
+                             prune=services.engine.prune,
+                             dias_notificacion=services.engine.dias_notificacion)
         self.services = dataclasses.replace(services, clock=self.reloj, engine=self.engine)
         self.mesa = mesa
         self.personal = personal  # office code -> a user of that office

@@ -43,10 +43,10 @@ LANE_ROLES = {
 
 # Variables every instance has from its start (see ``Engine.start``), besides the forms' fields.
 START_VARIABLES = {"numero", "tipo_documento", "fecha_presentacion", "calificacion",
-                   "plazo_procedimiento"}
+                   "plazo_procedimiento", "casilla", "dias_notificacion"}
 
 # Functions the restricted environment offers (see ``mpv.engine.scripting.ScriptEngine``).
-SCRIPT_FUNCTIONS = {"fin_plazo", "hoy", "dia_habil"}
+SCRIPT_FUNCTIONS = {"fin_plazo", "hoy", "dia_habil", "sumar_habiles"}
 
 
 def lane_role(lane: str | None) -> str | None:

@@ -21,7 +21,7 @@ from SpiffWorkflow.util.task import TaskState
 from . import forms, relojes
 from .definitions import Definition, DefinitionStore, UserTaskInfo
 from ..errors import Conflict, InvalidInput, MPVError, NotAllowed, NotFound
-from ..models import ROLES, Expediente, Oficina, Tarea, Temporizador
+from ..models import ROLES, ConsentimientoCasilla, Expediente, Oficina, Tarea, Temporizador
 from ..plazos import Calendario
 from .scripting import ScriptEngine
 from ..text import fold
@@ -36,8 +36,9 @@ class Engine:
     """Starts instances, completes their tasks and fires their timers, one transaction per step."""
 
     def __init__(self, database, definitions: DefinitionStore, calendario: Calendario,
-                 clock: Callable[[], datetime], prune: bool = True):
+                 clock: Callable[[], datetime], prune: bool = True, dias_notificacion: Callable[[], int] = lambda: 5):
         self.db = database
+        self.dias_notificacion = dias_notificacion  # the Parámetro of rule 15, read at each step
         self.definitions = definitions
         self.calendario = calendario
         self.clock = clock
@@ -63,6 +64,13 @@ class Engine:
         workflow.task_tree.set_data(**{**definition.form_defaults(), **data})
         return workflow
 
+    def process_context(self, expediente: Expediente) -> dict:
+        """What each step tells the instance of how its acts are notified now (DOMAIN rule 15): ``casilla``,
+        whether the citizen consented to a casilla electrónica (and has not revoked it), and
+        ``dias_notificacion``, the business days after which a deposit nobody acknowledged takes effect."""
+        return {"casilla": ConsentimientoCasilla.vigente(expediente.id) if expediente.id else False,
+                "dias_notificacion": int(self.dias_notificacion())}
+
     # -- steps -------------------------------------------------------------------------------
     def start(self, expediente: Expediente, actor: Actor, payload: dict,
               adjuntos: list | None = None) -> StepResult:
@@ -74,7 +82,8 @@ class Engine:
             "numero": expediente.numero, "tipo_documento": expediente.tipo_documento.codigo,
             "fecha_presentacion": presentado,
             "calificacion": procedimiento.calificacion if procedimiento else "",
-            "plazo_procedimiento": (procedimiento.plazo_dias or 0) if procedimiento else 0})
+            "plazo_procedimiento": (procedimiento.plazo_dias or 0) if procedimiento else 0,
+            **self.process_context(expediente)})
         step = Step(self, expediente, definition, workflow, actor)
         step.nuevo = True
         row = step.record(tipo="inicio", accion="presentar", descripcion="Trámite presentado",

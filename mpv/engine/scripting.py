@@ -124,6 +124,7 @@ class ScriptEngine(PythonScriptEngine):
             "fin_plazo": self.fin_plazo,
             "hoy": self.hoy,
             "dia_habil": self.dia_habil,
+            "sumar_habiles": self.sumar_habiles,
         }))
 
     def now(self) -> datetime:
@@ -136,6 +137,11 @@ class ScriptEngine(PythonScriptEngine):
     def dia_habil(self) -> str:
         """The legal date of what is done now (Ley 31465: a non-business day counts as the next one), ISO."""
         return self.calendario.fecha_presentacion(self.now()).isoformat()
+
+    def sumar_habiles(self, desde: str, dias) -> str:
+        """The ``dias``-th business day after ``desde`` (ISO), ISO: e.g. the day a notification nobody
+        acknowledged takes effect (DOMAIN rule 15)."""
+        return self.calendario.sumar_habiles(date.fromisoformat(str(desde)), int(dias)).isoformat()
 
     def fin_plazo(self, dias, desde: str | None = None, reloj: str | None = None) -> dict:
         """A plazo of ``dias`` business days counted from today (or ``desde``), on the clock ``reloj`` if it

@@ -19,10 +19,11 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from .. import history
-from . import forms, relojes
+from . import forms, notificar, relojes
+from .notificar import INSERT_MAIL
 from .definitions import ESCRITO, Definition, UserTaskInfo
 from ..errors import Conflict
-from ..models import Adjunto, Copia, Correo, Expediente, FirmaAdjunto, Oficina, Tarea, Temporizador, Usuario
+from ..models import Adjunto, Copia, Expediente, FirmaAdjunto, Oficina, Tarea, Temporizador, Usuario
 from ..prepared import PreparedQuery
 from .state import STATE_FORMAT, prune_finished
 from .values import CIUDADANO, SISTEMA, Actor, NuevoAdjunto, StepResult
@@ -34,8 +35,6 @@ TASKS = PreparedQuery(Tarea, lambda eid: Tarea.select().where(Tarea.expediente =
 DELETE_TASK = PreparedQuery(Tarea, lambda tarea_id: Tarea.delete().where(Tarea.id == tarea_id))
 INSERT_TASK = PreparedQuery.insertion(Tarea, "expediente", "task_id", "spec", "nombre", "rol", "oficina", "desde")
 INSERT_ATTACHMENT = PreparedQuery.insertion(Adjunto, "expediente", "sha256", "nombre", "tamano", "tipo", "creado_en")
-INSERT_MAIL = PreparedQuery.insertion(Correo, "expediente", "tipo", "destinatario", "evento_seq", "proximo_intento",
-                                      "creado_en")
 DELETE_TIMERS = PreparedQuery(Temporizador, lambda eid: Temporizador.delete().where(Temporizador.expediente == eid))
 INSERT_TIMER = PreparedQuery.insertion(Temporizador, "expediente", "task_id", "nombre", "vence", "desde")
 # What a step saves of its expediente: these columns, then version + 1 where the version is still the one read.
@@ -161,7 +160,8 @@ class Step:
                           tarea=info.name, tarea_id=str(task.id), tarea_desde=tarea.desde if tarea else None, detalle=detalle,
                           oficina_origen=self.office_of(task, info), payload=payload)
         before = self.ready_ids()
-        task.set_data(**task_data)
+        # How the acts this step may notify go (rule 15) is the citizen's choice now, not at filing.
+        task.set_data(**{**self.engine.process_context(self.expediente), **task_data})
         try:
             task.run()
         except SpiffWorkflowException as exc:
@@ -282,13 +282,10 @@ class Step:
                 Oficina.codigo.in_([c for c, _ in self.copias])).tuples())
             Copia.insert_many([{"expediente": expediente.id, "oficina": ids[c], "desde": self.now, "tarea": t}
                                for c, t in self.copias if c in ids]).execute()
+        via = notificar.marcar_via(self.expediente, self.avisos)
         eventos = history.append(engine.db, self.rows)
         if self.avisos:
-            email = expediente.remitente.email
-            position = {id(row): i for i, row in enumerate(self.rows)}
-            for tipo, row in self.avisos:
-                INSERT_MAIL.insert(expediente.id, tipo, email, eventos[position[id(row)]].seq, self.now,
-                                       self.now)
+            notificar.depositar(self, eventos, via)
         if self.avisos_oficina:
             self._notify_offices(eventos)
         return StepResult(expediente, eventos, adjunto_ids)

@@ -47,7 +47,8 @@ CATALOGO = "catalogo"      # a code of the document-type catalogue (checked agai
 PROCEDIMIENTO = "procedimiento"  # a code of the TUPA, or empty: a documento simple (mpv.tramites.presentacion checks it)
 NUMEROS = "numeros"        # whole numbers from 1, each once: the requirements ticked, by their place in the TUPA
 ENTERO = "entero"          # a whole number from ``minimo`` to ``maximo``
-CASILLA = "casilla"        # a box the filer must tick (not stored: filing at all means it was ticked)
+CASILLA = "casilla"        # a box to tick: one the filer must tick is not stored (filing at all means it was ticked);
+                           # an optional one (``requerido=False``) is stored as True or False
 ARCHIVO = "archivo"        # a PDF file (or several, ``multiple``); mpv.tramites.presentacion checks them
 
 SI = ("true", "on", "1", "si", "sí")  # a ticked box, as browsers and clients send it
@@ -128,6 +129,11 @@ CAMPOS: tuple[Campo, ...] = (
     Campo("acepta_notificacion", "Acepto ser notificado por correo electrónico sobre este trámite.", CASILLA,
           falta="Para presentar por la mesa virtual debe aceptar la notificación por correo.",
           caras=frozenset({WEB, API})),
+    Campo("casilla", "Deseo ser notificado en mi casilla electrónica para este expediente (Ley 31736).", CASILLA,
+          requerido=False, caras=frozenset({WEB, API}),
+          ayuda="Opcional. Los actos se depositan en su casilla, que abre con su código de seguimiento y su documento "
+                "de identidad, y se le avisa por correo; surten efecto el día de su acuse de recibo o, sin acuse, a "
+                "los días hábiles que fija la entidad. Puede revocarlo desde el seguimiento."),
 )
 POR_NOMBRE = {c.nombre: c for c in CAMPOS}
 
@@ -174,7 +180,7 @@ def revisar(datos: Mapping[str, object], cara: str = CLI) -> tuple[dict, dict[st
             problemas[campo.nombre] = problema
     _reglas_de_persona(valores, problemas)
     for campo in de_cara(cara):
-        if campo.tipo == CASILLA:
+        if campo.tipo == CASILLA and campo.requerido is True:
             valores.pop(campo.nombre, None)
     return valores, problemas
 
@@ -205,7 +211,7 @@ def _limpiar(campo: Campo, texto: str) -> tuple[object, str | None]:
         ok = valor is not None and campo.minimo <= valor <= campo.maximo
         return (valor, None) if ok else (texto, campo.falta)
     if campo.tipo == CASILLA:
-        return (True, None) if texto.lower() in SI else (False, campo.falta)
+        return (True, None) if texto.lower() in SI else (False, campo.falta if campo.requerido is True else None)
     if campo.tipo == NUMEROS:
         partes = [parte.strip() for parte in texto.split(",") if parte.strip()]
         if not all(parte.isascii() and parte.isdigit() and 1 <= int(parte) <= 100 for parte in partes):

@@ -67,7 +67,8 @@ def seguimiento(services, codigo: str) -> SeguimientoPublico:
     movimientos = history.seguimiento(expediente.id, services.calendario, publico=True, definition=definition)
     return SeguimientoPublico(
         expediente, movimientos, pendientes(expediente),
-        Tarea.get_or_none((Tarea.expediente == expediente.id) & (Tarea.rol == "ciudadano")),
+        Tarea.get_or_none((Tarea.expediente == expediente.id) & (Tarea.rol == "ciudadano")
+                          & (Tarea.spec == "subsanacion")),
         con_firmas(Adjunto.select().where(Adjunto.expediente == expediente.id).order_by(Adjunto.id)),
         tupa.de_expediente(expediente), escritos_de(expediente.id))
 

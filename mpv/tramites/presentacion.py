@@ -18,7 +18,8 @@ from ..firmas import verificar
 from ..models import (Adjunto, AnexoDocumento, DocumentoOficial, Expediente, FirmaDocumento, Numeracion, Remitente,
                       TipoDocumento)
 from ..pdf import check_pdf, pdf_name
-from . import tupa
+from .. import history
+from . import casilla, tupa
 from .campos import CLI, POR_NOMBRE, REVISE, SIN_ARCHIVO, revisar
 from ..storage import Received, Stored
 
@@ -202,5 +203,11 @@ def _registrar(services, d: dict, adjuntos: list[NuevoAdjunto], ip: str, proceso
         payload = {**d, "adjuntos": [a.para_historial() for a in adjuntos],
                    "fecha_presentacion": expediente.fecha_presentacion.isoformat()}
         actor = Actor.ciudadano(expediente, ip)
-        return services.engine.start(expediente, actor, payload, adjuntos).expediente
+        consentimiento = None
+        if d.get("casilla"):  # before the instance starts: its first step knows how its acts will be notified
+            consentimiento = casilla.registrar_consentimiento(expediente, casilla.OTORGA, now, ip)
+        expediente = services.engine.start(expediente, actor, payload, adjuntos).expediente
+        if consentimiento is not None:
+            history.append(services.db, [consentimiento])
+        return expediente
 

@@ -19,6 +19,8 @@ from . import documentos, expedientes
 from .roles import exigir_rol
 
 DERIVACION, RECEPCION = "derivacion", "recepcion"
+SUBSANACION = "subsanacion"
+ACUSE = "acuse"  # the citizen's acuse de recibo of an observation deposited in his casilla (mpv.tramites.casilla)
 YA_NO_PENDIENTE = ("Esa tarea ya fue realizada por otra persona o ya no está pendiente. "
                    "Actualice la página para ver el estado actual del expediente.")
 
@@ -158,7 +160,11 @@ def subsanacion(services, codigo: str, ip: str = "") -> tuple[Expediente, Actor,
     """The citizen's pending correction of the expediente whose tracking code is ``codigo``, with the citizen
     as its actor. :raise NotFound: unknown code. :raise Conflict: nothing to correct."""
     expediente = expedientes.por_codigo(codigo)
-    tarea = Tarea.get_or_none((Tarea.expediente == expediente.id) & (Tarea.rol == CIUDADANO))
+    tareas = {t.spec: t for t in Tarea.select().where((Tarea.expediente == expediente.id) & (Tarea.rol == CIUDADANO))}
+    if ACUSE in tareas:  # deposited in the casilla: it takes effect, and the plazo starts, with the acuse
+        raise Conflict(f"La observación del expediente {expediente.numero} está en su casilla electrónica: ábrala con "
+                       "su código de seguimiento y su documento de identidad y acuse recibo; luego podrá subsanar.")
+    tarea = tareas.get(SUBSANACION)
     if tarea is None:
         raise Conflict(f"El expediente {expediente.numero} no tiene una observación pendiente de subsanar "
                        f"(su estado es «{expediente.estado}»).")

@@ -45,6 +45,8 @@ PARAMETRO_HELP = {
     "entidad_sigla": "Va al final del número de cada documento oficial, p. ej. MDX en «INFORME N° 012-2026-GDUR/MDX».",
     "formato_numero_documento": "Partes: {TIPO} (o {tipo}), {correlativo} (p. ej. {correlativo:03d} para 012), {anio}, "
                                 "{oficina} (su código) y {sigla}; las cuatro primeras son obligatorias.",
+    "dias_notificacion": "Un acto depositado en la casilla electrónica surte efecto el día del acuse de recibo o, sin "
+                         "acuse, al cumplirse estos días hábiles desde el depósito (Ley 31736). De 1 a 30; usual: 5.",
 }
 MAX_LENGTH = {"entidad_nombre": 200, "entidad_sigla": 20, "formato_numero_documento": 200}
 

@@ -23,6 +23,7 @@ from .inicio import Inicio
 from .middleware import CsrfMiddleware, NulGuard, SecurityHeaders, SessionMiddleware
 from .pages import Pages
 from .public import add_public_routes
+from .casilla import add_casilla_routes
 from .ratelimit import public_limits
 from .render import Renderer
 from .tareas import Bandeja, Derivado, Derivar, EventoAccion, TaskPage
@@ -71,6 +72,7 @@ def create_app(services, background: list | None = None) -> falcon.App:
     add_admin_routes(app, pages, services)
     add_api_routes(app, services)  # JSON API v1 under /api/v1 (mpv/web/api.py)
     add_public_routes(app, pages, services)
+    add_casilla_routes(app, pages, services)
     add_verificar_routes(app, pages, services)
     add_auditoria_routes(app, pages, services)
     add_definiciones_routes(app, pages, services)

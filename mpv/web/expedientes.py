@@ -5,7 +5,7 @@ from datetime import date
 from urllib.parse import quote
 
 from ..engine import Actor
-from ..tramites import documentos, expedientes, hoja_ruta, listados, tupa
+from ..tramites import casilla, documentos, expedientes, hoja_ruta, listados, tupa
 from ..tramites.listados import consulta
 from .middleware import require
 
@@ -77,7 +77,9 @@ class ExpedienteDetalle:
                            adjuntos=detalle.adjuntos, tareas=detalle.tareas, eventos=detalle.eventos,
                            copias=detalle.copias, procedimiento=tupa.de_expediente(detalle.expediente),
                            documentos=detalle.documentos, redacta=detalle.redacta, tipos=documentos.TIPOS,
-                           anexos_de=detalle.anexos, escritos=detalle.escritos)
+                           anexos_de=detalle.anexos, escritos=detalle.escritos,
+                           casilla=casilla.vigente(detalle.expediente),
+                           notificaciones=casilla.de_expediente(self._services, detalle.expediente))
 
 
 class Seguimiento:

@@ -57,9 +57,12 @@ def _property(campo: Campo, limits) -> dict:
         return _file(campo, limits)
     if campo.tipo == ENTERO:
         schema = {"type": "integer", "minimum": campo.minimo, "maximum": campo.maximo}
-    elif campo.tipo == CASILLA:
+    elif campo.tipo == CASILLA and campo.requerido is True:
         schema = {"type": "string", "enum": ["true"]}
         partes.append(f"«{campo.etiqueta}» (obligatorio).")
+    elif campo.tipo == CASILLA:
+        schema = {"type": "string", "enum": ["true", "false"]}
+        partes.append(f"«{campo.etiqueta}»")
     elif campo.tipo == OPCION:
         schema = {"type": "string", "enum": [valor for valor, _ in campo.opciones]}
     elif campo.tipo == NUMEROS:

@@ -10,7 +10,7 @@ import falcon
 
 from .. import identidad
 from ..errors import InvalidInput, TooLarge
-from ..tramites import ciudadano, tareas, tupa
+from ..tramites import casilla, ciudadano, tareas, tupa
 from ..tramites.campos import WEB, de_cara, textos
 from ..tramites.presentacion import presentar
 from .requests import partes_presentacion, read_form
@@ -148,7 +148,8 @@ class SeguimientoPublico:
         s = ciudadano.seguimiento(self._services, codigo)
         self._pages.render(req, resp, "publico/seguimiento.html", e=s.expediente, movimientos=s.movimientos,
                            pendientes=s.pendientes, subsanacion=s.subsanacion, adjuntos=s.adjuntos,
-                           procedimiento=s.procedimiento, escritos=s.escritos)
+                           procedimiento=s.procedimiento, escritos=s.escritos, casilla=casilla.vigente(s.expediente),
+                           por_acusar=casilla.pendiente_de_acuse(s.expediente))
 
 
 class Subsanar:
