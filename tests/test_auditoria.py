@@ -323,7 +323,8 @@ def test_csv_export_streams_in_batches_not_all_rows(services, staff, clock):
 
 # -- read-only -----------------------------------------------------------------------------------------
 # Not refused to an auditor: the citizen's public routes, and their own session and password (/cuenta).
-PUBLIC = ("/login", "/logout", "/cuenta", "/presentar", "/seguimiento", "/escritos/", "/verificar", "/api/")
+PUBLIC = ("/login", "/logout", "/cuenta", "/presentar", "/seguimiento", "/escritos/", "/verificar", "/casilla",
+          "/api/")
 
 
 def test_auditor_reads_everything_and_changes_nothing(site, services, clock):

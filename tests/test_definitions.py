@@ -25,7 +25,7 @@ def problems_of(files) -> list[str]:
 def test_repository_workflows_are_valid():
     definition = compile_bundle(bundle())
     assert definition.process_id == "tramite"
-    assert set(definition.user_tasks) == {"recepcion", "subsanacion", "derivacion", "recibir", "atencion",
+    assert set(definition.user_tasks) == {"recepcion", "subsanacion", "acuse", "derivacion", "recibir", "atencion",
                                           "revisar_escrito_mesa", "revisar_escrito_oficina [child]"}
     assert sorted(n for n, t in definition.user_tasks.items() if t.in_subprocess) == [
         "atencion", "recibir", "revisar_escrito_mesa", "revisar_escrito_oficina [child]"]
