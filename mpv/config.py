@@ -41,6 +41,7 @@ class Settings:
     smtp_password: str = ""
     smtp_starttls: bool = True
     smtp_from: str = "Mesa de Partes Virtual <mesadepartes@localhost>"
+    smtp_conexiones: int = 4  # connections (senders) each process drains the queue with at once
     # Requests a minute per client address on the public routes (429 past them).
     limite_presentaciones: int = 60
     limite_consultas: int = 120
@@ -128,7 +129,8 @@ class Settings:
             kwargs["port"] = _integer(env, "MPV_PORT", 1, 65535)
         if env.get("MPV_TIMER_INTERVAL"):
             kwargs["timer_interval"] = float(_integer(env, "MPV_TIMER_INTERVAL", 1, 3600))
-        numbers = {"MPV_SMTP_PORT": ("smtp_port", 1, 65535), "MPV_MAX_PRINCIPAL_MB": ("max_principal_mb", 1, 500),
+        numbers = {"MPV_SMTP_PORT": ("smtp_port", 1, 65535), "MPV_SMTP_CONEXIONES": ("smtp_conexiones", 1, 32),
+                   "MPV_MAX_PRINCIPAL_MB": ("max_principal_mb", 1, 500),
                    "MPV_MAX_ANEXO_MB": ("max_anexo_mb", 1, 500), "MPV_MAX_ANEXOS": ("max_anexos", 0, 50),
                    "MPV_LIMITE_PRESENTACIONES": ("limite_presentaciones", 1, 100000),
                    "MPV_LIMITE_CONSULTAS": ("limite_consultas", 1, 100000),

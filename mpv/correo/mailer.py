@@ -1,14 +1,16 @@
 """Sending the e-mails queued as :class:`Correo` rows: claim, render, send, record the outcome.
 
 A step only inserts its Correo rows; this module sends them later, so a mail server that is down
-never breaks or slows a filing. Each row goes through three short moments:
+never breaks or slows a filing. :meth:`Mailer.send_due` drains the queue: up to ``MPV_SMTP_CONEXIONES``
+senders at once, each with its own SMTP connection reused for message after message, until no row is
+due. Each row goes through three short moments:
 
-1. **claim** — one write transaction: ``intentos + 1``, ``proximo_intento`` pushed :data:`RESERVA`
-   ahead and ``ultimo_error`` cleared, *only if* the row is still pendiente, due and at the attempt
-   count this sender read. Of several senders (threads or processes) exactly one changes the row;
-   the others skip it. A sender that dies mid-send leaves the row to be retried once the claim lapses.
-2. **send** — with no transaction open: through SMTP (STARTTLS and login when configured, a timeout
-   on every operation), or, with no ``MPV_SMTP_HOST``, into ``MPV_DATA_DIR/outbox/`` as an ``.eml`` file.
+1. **claim** — a sender takes :data:`LOTE` due rows in one write transaction (``FOR UPDATE SKIP LOCKED``
+   on PostgreSQL, SQLite's write lock otherwise): for each, ``intentos + 1``, ``proximo_intento`` pushed
+   :data:`RESERVA` ahead and ``ultimo_error`` cleared. Of several senders (threads or processes) exactly
+   one takes a row. A sender that dies mid-send leaves the row to be retried once the claim lapses; one
+   that stops early (the server went down, the process is stopping) gives back the rows it did not try.
+2. **send** — with no transaction open, through :mod:`mpv.correo.transporte`.
 3. **outcome** — one write transaction: ``enviado``; or the error, and a new ``proximo_intento`` after
    :data:`ESPERAS_MINUTOS`; after :data:`MAX_INTENTOS` attempts (or a permanent refusal) ``fallido``.
 
@@ -16,16 +18,16 @@ A pendiente row with attempts and no error is therefore being sent right now (se
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
-import os
 import smtplib
-import ssl
+import threading
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 
 import peewee
 
 from .mensajes import Mensajes, NoEnviable
+from .transporte import ServidorNoDisponible, describir, rechazo_definitivo, transporte
 from ..models import Correo
 from ..periodic import Periodic
 
@@ -36,44 +38,99 @@ ESPERAS_MINUTOS = (1, 5, 15, 60, 180, 360, 720)
 MAX_INTENTOS = len(ESPERAS_MINUTOS) + 1
 RESERVA = timedelta(minutes=15)  # how long a claimed row is hidden from other senders
 SMTP_TIMEOUT = 30.0  # seconds, for the connection and each SMTP command
+LOTE = 20  # rows a sender claims in one transaction: few enough that its claim lapses long after it is sent
+ESPERA_VACIA = 5.0  # seconds the sender thread of ``mpv serve`` sleeps when nothing is due
 
 ESTADOS = ("pendiente", "enviado", "fallido")
 
 
-class ServidorNoDisponible(Exception):
-    """The SMTP server could not be reached: the round stops, the rows not yet claimed wait untouched."""
+@dataclasses.dataclass(frozen=True)
+class _Reclamo:
+    """A row a sender claimed: its attempt number now, and what the claim replaced (to give it back untried)."""
+
+    id: int
+    intento: int
+    proximo_intento: datetime
+    ultimo_error: str
+
+
+class _Ronda:
+    """What the senders of one :meth:`Mailer.send_due` share."""
+
+    def __init__(self, stop: threading.Event | None):
+        self._stop = stop
+        self.parar = threading.Event()  # the server is down, or a sender failed: the others stop too
+        self.abierto = threading.Event()  # the first sender reached the server (or gave up): the others may start
+        self._lock = threading.Lock()
+        self.enviados = 0
+        self.errores: list[BaseException] = []
+
+    def sigue(self) -> bool:
+        return not (self.parar.is_set() or (self._stop is not None and self._stop.is_set()))
+
+    def enviado(self):
+        with self._lock:
+            self.enviados += 1
 
 
 class Mailer:
     """Sends the due Correo rows of ``services`` (see the module docstring)."""
 
-    def __init__(self, services, timeout: float = SMTP_TIMEOUT):
+    def __init__(self, services, timeout: float = SMTP_TIMEOUT, conexiones: int | None = None):
         self._db = services.db
         self._clock = services.clock
         self._settings = services.settings
         self._mensajes = Mensajes(services)
         self._timeout = timeout
+        self._conexiones = conexiones or services.settings.smtp_conexiones
 
-    def send_due(self, limit: int = 100) -> int:
-        """Send up to ``limit`` due rows, each claimed first; return how many this call sent."""
-        now = self._clock()
-        due = list(Correo.select(Correo.id, Correo.intentos)
-                   .where((Correo.estado == "pendiente") & (Correo.proximo_intento <= now))
-                   .order_by(Correo.proximo_intento, Correo.id).limit(limit).tuples())
-        sent = 0
-        transport = _Smtp(self._settings, self._timeout) if self._settings.smtp_host else _Outbox(self._settings)
+    def send_due(self, stop: threading.Event | None = None) -> int:
+        """Send every due row, until none is due or ``stop`` is set; return how many this call sent.
+
+        The first sender works alone until the server has answered once, so a server that is down costs
+        one attempt of one message, as with a single connection; then the other senders join it.
+        """
+        ronda = _Ronda(stop)
+        senders = [threading.Thread(target=self._sender, args=(ronda, n == 0), name=f"mpv-correos-{n + 1}",
+                                    daemon=True) for n in range(max(1, self._conexiones))]
+        for sender in senders:
+            sender.start()
+        for sender in senders:
+            sender.join()
+        if ronda.errores:
+            raise ronda.errores[0]
+        return ronda.enviados
+
+    def _sender(self, ronda: _Ronda, primero: bool):
+        """One connection's work: claim a batch, send it, claim the next, until nothing is due."""
+        if not primero:
+            ronda.abierto.wait()
+        transport = transporte(self._settings, self._timeout)
+        sin_intentar: list[_Reclamo] = []
         try:
-            for correo_id, intentos in due:
-                if not self._claim(correo_id, intentos):
-                    continue  # another sender has it
-                try:
-                    sent += self._attempt(correo_id, intentos + 1, transport)
-                except ServidorNoDisponible as exc:
-                    log.warning("Correo %s: %r; the other due messages wait for the next round", correo_id, str(exc))
+            while ronda.sigue():
+                sin_intentar = self._claim(LOTE)
+                if not sin_intentar:
                     break
+                while sin_intentar and ronda.sigue():
+                    reclamo = sin_intentar.pop(0)
+                    try:
+                        if self._attempt(reclamo.id, reclamo.intento, transport):
+                            ronda.enviado()
+                    except ServidorNoDisponible as exc:
+                        log.warning("Correo %s: %r; the other due messages wait for the next round", reclamo.id,
+                                    str(exc))
+                        ronda.parar.set()
+                    ronda.abierto.set()
+            self._release(sin_intentar)
+        except BaseException as exc:  # noqa: BLE001 - handed to send_due's caller, which raises it
+            log.exception("The mail sender failed; its claimed rows are retried once the claim lapses")
+            ronda.errores.append(exc)
+            ronda.parar.set()
         finally:
+            ronda.abierto.set()
             transport.close()
-        return sent
+            self._db.peewee.close()  # this thread's connection
 
     def _attempt(self, correo_id: int, intento: int, transport) -> bool:
         """Render and send one claimed row and record the outcome. :raise ServidorNoDisponible: (recorded)"""
@@ -94,8 +151,8 @@ class Mailer:
             self._failed(correo_id, intento, str(exc))
             raise
         except (smtplib.SMTPException, OSError) as exc:
-            log.warning("Correo %s not sent (attempt %d): %r", correo_id, intento, _describe(exc))
-            self._failed(correo_id, intento, _describe(exc), permanente=_rechazo_definitivo(exc))
+            log.warning("Correo %s not sent (attempt %d): %r", correo_id, intento, describir(exc))
+            self._failed(correo_id, intento, describir(exc), permanente=rechazo_definitivo(exc))
             return False
         except Exception as exc:  # noqa: BLE001 - as above: record it on the row, go on with the others
             log.exception("Correo %s failed while sending", correo_id)
@@ -103,13 +160,29 @@ class Mailer:
             return False
         return self._sent(correo_id, intento)
 
-    # -- the three short write transactions ------------------------------------------------------
-    def _claim(self, correo_id: int, intentos: int) -> bool:
+    # -- the short write transactions -------------------------------------------------------------
+    def _claim(self, limit: int) -> list[_Reclamo]:
+        """Claim up to ``limit`` due rows, oldest due first; rows another sender holds are skipped."""
         now = self._clock()
         with self._db.write():
-            return Correo.update(intentos=intentos + 1, proximo_intento=now + RESERVA, ultimo_error="").where(
-                (Correo.id == correo_id) & (Correo.estado == "pendiente") & (Correo.intentos == intentos)
-                & (Correo.proximo_intento <= now)).execute() == 1
+            filas = list(self._db.claimed(
+                Correo.select(Correo.id, Correo.intentos, Correo.proximo_intento, Correo.ultimo_error)
+                .where((Correo.estado == "pendiente") & (Correo.proximo_intento <= now))
+                .order_by(Correo.proximo_intento, Correo.id).limit(limit)).tuples())
+            if filas:
+                Correo.update(intentos=Correo.intentos + 1, proximo_intento=now + RESERVA, ultimo_error="").where(
+                    Correo.id.in_([fila[0] for fila in filas])).execute()
+        return [_Reclamo(correo_id, intentos + 1, proximo, error) for correo_id, intentos, proximo, error in filas]
+
+    def _release(self, reclamos: list[_Reclamo]):
+        """Give back claimed rows this sender did not try: as they were, due again for any sender."""
+        if not reclamos:
+            return
+        with self._db.write():
+            for r in reclamos:
+                Correo.update(intentos=r.intento - 1, proximo_intento=r.proximo_intento,
+                              ultimo_error=r.ultimo_error).where(
+                    (Correo.id == r.id) & (Correo.intentos == r.intento) & (Correo.estado == "pendiente")).execute()
 
     def _sent(self, correo_id: int, intento: int) -> bool:
         with self._db.write():
@@ -130,104 +203,6 @@ class Mailer:
                 (Correo.id == correo_id) & (Correo.intentos == intento)).execute()
 
 
-class _Smtp:
-    """One SMTP connection per round, opened on first use and reopened after an error."""
-
-    def __init__(self, settings, timeout: float):
-        self._settings = settings
-        self._timeout = timeout
-        self._conn: smtplib.SMTP | None = None
-
-    def send(self, correo: Correo, msg: EmailMessage):
-        if self._conn is None:
-            self._conn = self._connect()
-        try:
-            self._conn.send_message(msg)
-        except BaseException:
-            # No QUIT on a connection that just failed (it could wait a whole timeout): drop it.
-            conn, self._conn = self._conn, None
-            conn.close()
-            raise
-
-    def _connect(self) -> smtplib.SMTP:
-        """:raise ServidorNoDisponible: no connection, no TLS, or the login was refused."""
-        s = self._settings
-        conn = None
-        try:
-            conn = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=self._timeout)
-            if s.smtp_starttls:
-                conn.starttls(context=ssl.create_default_context())
-            if s.smtp_user:
-                conn.login(s.smtp_user, s.smtp_password)
-            return conn
-        except (smtplib.SMTPException, OSError) as exc:
-            if conn is not None:
-                conn.close()
-            raise ServidorNoDisponible(f"Servidor de correo {s.smtp_host}:{s.smtp_port}: {_describe(exc)}") from exc
-
-    def close(self):
-        """End the round's connection politely (QUIT)."""
-        if self._conn is None:
-            return
-        conn, self._conn = self._conn, None
-        try:
-            conn.quit()
-        except (smtplib.SMTPException, OSError) as exc:
-            # Every message of the round is already sent and recorded; only the goodbye failed.
-            log.info("SMTP QUIT failed: %s", exc)
-            conn.close()
-
-
-class _Outbox:
-    """With no SMTP server configured: each message becomes an ``.eml`` file in the outbox folder."""
-
-    def __init__(self, settings):
-        self._dir = settings.outbox_dir
-
-    def send(self, correo: Correo, msg: EmailMessage):
-        self._dir.mkdir(parents=True, exist_ok=True)
-        path = self._dir / f"{correo.creado_en:%Y%m%dT%H%M%S}-{correo.id:06d}-{correo.tipo}.eml"
-        partial = path.with_suffix(".tmp")
-        with partial.open("wb") as fh:
-            fh.write(msg.as_bytes())
-            fh.flush()
-            os.fsync(fh.fileno())
-        partial.replace(path)  # a reader of the folder never sees half a message
-
-    def close(self):
-        pass
-
-
-def _describe(exc: BaseException) -> str:
-    """A short Spanish description of a send failure, for the administrator's page."""
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return "; ".join(f"el servidor rechazó a {to}: {code} {_text(msg)}"
-                         for to, (code, msg) in exc.recipients.items())
-    if isinstance(exc, smtplib.SMTPAuthenticationError):
-        return f"el servidor rechazó el usuario o la contraseña ({exc.smtp_code} {_text(exc.smtp_error)})"
-    if isinstance(exc, smtplib.SMTPResponseException):
-        return f"el servidor respondió {exc.smtp_code} {_text(exc.smtp_error)}"
-    if isinstance(exc, TimeoutError):
-        return "el servidor no respondió a tiempo"
-    if isinstance(exc, ConnectionRefusedError):
-        return "conexión rechazada (¿el servidor está detenido o el puerto es otro?)"
-    if isinstance(exc, ssl.SSLError):
-        return f"falló la conexión cifrada (STARTTLS): {exc}"
-    if isinstance(exc, OSError) and exc.strerror:
-        return f"error de red: {exc.strerror}"
-    return str(exc) or type(exc).__name__
-
-
-def _text(value) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-
-
-def _rechazo_definitivo(exc: BaseException) -> bool:
-    """Whether the server refused every recipient for good (5xx): retrying cannot help."""
-    return isinstance(exc, smtplib.SMTPRecipientsRefused) and all(
-        code >= 500 for code, _ in exc.recipients.values())
-
-
 # -- what the administrator's queue (mpv.correo.cola) and the CLI use ---------------------------------------
 def en_envio(correo: Correo, now: datetime) -> bool:
     """Whether a sender has claimed ``correo`` and may be talking to the server right now."""
@@ -242,13 +217,14 @@ def contar() -> dict[str, int]:
 
 
 class SenderThread(Periodic):
-    """Sends due e-mails every ``interval`` seconds until stopped (what ``mpv correos --loop`` does)."""
+    """Drains the queue whenever something is due, looking every ``interval`` seconds while it is empty (what
+    ``mpv serve`` runs); a stop request ends a drain after the messages being sent."""
 
-    def __init__(self, services, interval: float):
+    def __init__(self, services, interval: float = ESPERA_VACIA):
         super().__init__("mpv-correos", services.db, interval)
         self._mailer = Mailer(services)
 
     def round(self):
-        sent = self._mailer.send_due()
+        sent = self._mailer.send_due(self._stopping)
         if sent:
             log.info("Correos: %d sent", sent)

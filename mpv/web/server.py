@@ -13,7 +13,7 @@ import time
 
 import waitress
 
-from ..correo.mailer import SenderThread
+from ..correo.mailer import ESPERA_VACIA, SenderThread
 from ..tramites.presentacion import referenced_among
 from ..tramites.resumen import enviar_resumenes
 from ..periodic import Periodic
@@ -85,8 +85,9 @@ def serve(services, threads: int = 8, timers: bool = True, correos: bool = True,
     timer = TimerThread(services, settings.timer_interval) if timers else None
     if timer:
         timer.start()
-    # E-mails to citizens: several processes may send at once, each row is claimed by one (mpv.correo.mailer).
-    sender = SenderThread(services, settings.timer_interval) if correos else None
+    # E-mails to citizens: several processes may send at once, each row is claimed by one (mpv.correo.mailer);
+    # the queue is drained whenever something is due and looked at every few seconds while it is empty.
+    sender = SenderThread(services, min(settings.timer_interval, ESPERA_VACIA)) if correos else None
     if sender:
         sender.start()
     log.info("MPV en http://%s:%s (proceso %d)", settings.host, settings.port, os.getpid())
