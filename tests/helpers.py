@@ -184,6 +184,7 @@ class SmtpServer:
     def __init__(self, port: int, **smtp_options):
         self.port = port
         self.messages = []
+        self.peers = set()  # the client end of every connection a message came in on
         self._lock = threading.Lock()
         self._controller = None
         self._options = smtp_options  # aiosmtpd's SMTP parameters, e.g. tls_context and require_starttls
@@ -192,6 +193,7 @@ class SmtpServer:
         message = message_from_bytes(envelope.content, policy=policy.default)
         with self._lock:
             self.messages.append((list(envelope.rcpt_tos), message))
+            self.peers.add(tuple(session.peer))
         return "250 Message accepted for delivery"
 
     def start(self):

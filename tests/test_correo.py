@@ -488,3 +488,129 @@ def test_a_relay_whose_certificate_does_not_verify_gets_nothing(tmp_path, clock,
     finally:
         relay.stop()
     assert relay.messages == []
+
+
+# -- draining: many connections, no rounds, the same retries --------------------------------------------
+def queue(services, n: int, destinatario=lambda i: f"c{i}@example.com"):
+    """``n`` more constancias of the one filed trámite, due now (as a burst of filings leaves them)."""
+    first = correo()
+    with services.db.write():
+        Correo.insert_many([{"expediente": first.expediente_id, "tipo": "constancia", "destinatario": destinatario(i),
+                             "evento_seq": first.evento_seq, "proximo_intento": first.proximo_intento,
+                             "creado_en": first.creado_en} for i in range(n)]).execute()
+
+
+def test_one_drain_sends_every_due_message_over_a_few_reused_connections(services, smtp, clock):
+    file_tramite(services)
+    queue(services, 499)
+    before = clock()
+    assert Mailer(services, timeout=5, conexiones=4).send_due() == 500  # no round of 100, no waiting
+    assert clock() == before and len(smtp.messages) == 500
+    assert len({m["Message-ID"] for _, m in smtp.messages}) == 500
+    assert 2 <= len(smtp.peers) <= 4  # every connection carried many messages
+    assert Correo.select().where((Correo.estado == "enviado") & (Correo.intentos == 1)).count() == 500
+
+
+def test_a_server_that_is_down_costs_one_attempt_of_one_message(services, server, clock):
+    file_tramite(services)
+    queue(services, 59)
+    due = clock()
+    assert Mailer(services, timeout=5, conexiones=4).send_due() == 0
+    tried = list(Correo.select().where(Correo.intentos > 0))
+    assert len(tried) == 1 and "conexión rechazada" in tried[0].ultimo_error
+    assert tried[0].proximo_intento == clock() + timedelta(minutes=ESPERAS_MINUTOS[0])
+    # The rows claimed with it and not tried are given back as they were: due, untouched.
+    untouched = Correo.select().where((Correo.intentos == 0) & (Correo.ultimo_error == "")
+                                      & (Correo.proximo_intento == due) & (Correo.estado == "pendiente"))
+    assert untouched.count() == 59
+    server.start()
+    assert Mailer(services, timeout=5).send_due() == 59  # the failed one waits its minute
+    clock.advance(minutes=ESPERAS_MINUTOS[0])
+    assert Mailer(services, timeout=5).send_due() == 1
+    assert Correo.get_by_id(tried[0].id).intentos == 2 and len(server.messages) == 60
+
+
+class Exigente(SmtpServer):
+    """Refuses «tarde…» recipients for now (451) and «nunca…» for good (550)."""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("tarde"):
+            return "451 4.3.0 Intente más tarde"
+        if address.startswith("nunca"):
+            return "550 5.1.1 No existe el buzón"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_refusals_during_a_drain_follow_the_retry_policy(tmp_path, database_url, clock):
+    relay = Exigente(free_port())
+    relay.start()
+    services = build_services(Settings(data_dir=tmp_path / "data", database_url=database_url, smtp_host="127.0.0.1",
+                                       smtp_port=relay.port, smtp_starttls=False, base_url=BASE), clock)
+    try:
+        file_tramite(services)
+        queue(services, 80, lambda i: f"tarde{i}@example.com" if i % 20 == 3 else
+              f"nunca{i}@example.com" if i % 20 == 7 else f"c{i}@example.com")
+        assert Mailer(services, timeout=5, conexiones=4).send_due() == 73
+        tarde = list(Correo.select().where(Correo.destinatario.startswith("tarde")))
+        assert len(tarde) == 4 and all(
+            (c.estado, c.intentos, c.proximo_intento) == ("pendiente", 1, clock() + timedelta(minutes=1))
+            and "451" in c.ultimo_error for c in tarde)
+        nunca = list(Correo.select().where(Correo.destinatario.startswith("nunca")))
+        assert len(nunca) == 4 and all((c.estado, c.intentos) == ("fallido", 1) and "550" in c.ultimo_error
+                                       for c in nunca)
+        for intento in range(2, MAX_INTENTOS + 1):
+            clock.advance(minutes=ESPERAS_MINUTOS[intento - 2])
+            assert Mailer(services, timeout=5).send_due() == 0
+            assert {(c.estado, c.intentos) for c in Correo.select().where(Correo.destinatario.startswith("tarde"))} \
+                == {("fallido" if intento == MAX_INTENTOS else "pendiente", intento)}
+        assert len(relay.messages) == 73
+    finally:
+        services.close()
+        relay.stop()
+
+
+def test_a_stopped_drain_gives_back_what_it_did_not_try(services, smtp):
+    file_tramite(services)
+    queue(services, 9)
+    stop = threading.Event()
+    stop.set()
+    assert Mailer(services, timeout=5).send_due(stop) == 0
+    assert not smtp.messages and Correo.select().where(Correo.intentos == 0).count() == 10
+
+
+def test_two_draining_processes_never_send_a_message_twice(services, smtp):
+    """Two senders of four connections each, as two ``mpv serve`` workers, on one queue of 500."""
+    file_tramite(services)
+    queue(services, 499)
+    start = threading.Barrier(2)
+    results, errors = [], []
+
+    def sender():
+        try:
+            start.wait()
+            results.append(Mailer(services, timeout=5, conexiones=4).send_due())
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            services.db.peewee.close()
+
+    threads = [threading.Thread(target=sender) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors and sum(results) == 500 and len(smtp.messages) == 500
+    assert sorted(to for tos, _ in smtp.messages for to in tos) == sorted(
+        ["ana@example.com"] + [f"c{i}@example.com" for i in range(499)])
+    assert Correo.select().where((Correo.estado == "enviado") & (Correo.intentos == 1)).count() == 500
+
+
+def test_smtp_conexiones_is_read_from_the_environment():
+    from mpv.config import SettingsError
+
+    assert Settings().smtp_conexiones == 4
+    assert Settings.from_env({"MPV_SMTP_CONEXIONES": "8"}).smtp_conexiones == 8
+    for bad in ("0", "33", "cuatro"):
+        with pytest.raises(SettingsError, match="MPV_SMTP_CONEXIONES"):
+            Settings.from_env({"MPV_SMTP_CONEXIONES": bad})
