@@ -90,6 +90,8 @@ class Mailer:
         The first sender works alone until the server has answered once, so a server that is down costs
         one attempt of one message, as with a single connection; then the other senders join it.
         """
+        if not self._hay_pendientes():
+            return 0  # the idle look of mpv serve's thread: one indexed read, no write lock, no threads
         ronda = _Ronda(stop)
         senders = [threading.Thread(target=self._sender, args=(ronda, n == 0), name=f"mpv-correos-{n + 1}",
                                     daemon=True) for n in range(max(1, self._conexiones))]
@@ -159,6 +161,11 @@ class Mailer:
             self._failed(correo_id, intento, f"Error al enviar: {exc}")
             return False
         return self._sent(correo_id, intento)
+
+    def _hay_pendientes(self) -> bool:
+        now = self._clock()
+        return Correo.select(Correo.id).where(
+            (Correo.estado == "pendiente") & (Correo.proximo_intento <= now)).exists()
 
     # -- the short write transactions -------------------------------------------------------------
     def _claim(self, limit: int) -> list[_Reclamo]:
