@@ -70,3 +70,29 @@ def test_each_statement_timed_three_ways(backend, tmp_path, monkeypatch):
     monkeypatch.setattr(bench_prepared, "REPEATS", 20)
     filas = bench_prepared.run_backend(f"sqlite:///{tmp_path / 'mpv.sqlite3'}", tmp_path / "data")
     assert len(filas) == 5 and all(peewee > 0 and prepared > 0 and driver > 0 for _, peewee, prepared, driver in filas)
+
+
+def test_the_mail_benchmark_drains_into_aiosmtpd_and_keeps_its_section(backend, tmp_path):
+    """bench_correo.py on a tiny queue (the figure is for the real run), and its «Correo» section of docs/bench.md
+    survives bench_tabla.py rewriting the document."""
+    import bench_correo
+    import comun
+
+    if backend != "sqlite":
+        pytest.skip("se mide aquí sobre SQLite")
+    relay = bench_correo.Relay()
+    try:
+        filas = bench_correo.correr("sqlite", relay, casos=(("aviso", "archivado", 30), ("constancia", "constancia", 5)))
+    finally:
+        relay.stop()
+    assert [f.split(" | ")[1:3] for f in filas] == [["aviso", "30"], ["constancia", "5"]]
+    assert all("CUMPLE" in f for f in filas)
+
+    doc = tmp_path / "bench.md"
+    doc.write_text("# Rendimiento\n\ntabla vieja\n", encoding="utf-8")
+    comun.seccion_en_bench_md("correo", "## Correo\nprimera", doc)
+    comun.seccion_en_bench_md("correo", "## Correo\nsegunda", doc)
+    assert doc.read_text(encoding="utf-8").count("## Correo") == 1 and "segunda" in doc.read_text(encoding="utf-8")
+    doc.write_text("# Rendimiento\n\ntabla nueva\n" + bench_tabla.otras_secciones(doc), encoding="utf-8")
+    text = doc.read_text(encoding="utf-8")
+    assert "tabla nueva" in text and "tabla vieja" not in text and "## Correo\nsegunda" in text

@@ -5,10 +5,12 @@ would, it does not share the sender's CPU time slices under the GIL); N messages
 of filings leaves them, and one ``Mailer.send_due`` (what ``mpv serve``'s mail thread and ``mpv correos`` run)
 drains them over ``MPV_SMTP_CONEXIONES`` connections. Two kinds of message: a notice with no attachment
 («archivado»), and the constancia de presentación, whose PDF is made and sealed for each message. On SQLite and,
-when it answers, PostgreSQL. It prints messages/s and the pending count once a second. Run: ``make bench``.
+when it answers, PostgreSQL. It prints messages/s and the pending count once a second, and writes the table to
+the «Correo» section of docs/bench.md (``--sin-doc``: only print). Run: ``make bench``.
 """
 from __future__ import annotations
 
+import datetime
 import subprocess
 import sys
 import tempfile
@@ -19,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench_engine import pg_available  # noqa: E402
-from comun import machine, puerto_libre  # noqa: E402
+from comun import machine, puerto_libre, seccion_en_bench_md  # noqa: E402
 from helpers import FakeClock, base_moment, build_services, file_tramite, fresh_database, make_user, step  # noqa
 
 from mpv.config import Settings  # noqa: E402
@@ -93,9 +95,11 @@ def medir(services, nombre: str, modelo: Correo, n: int):
     print(f"  {nombre:34} {enviados:5} en {segundos:5.1f} s: {ritmo:6.1f} mensajes/s ({marca} ≥ {META:.0f}/s)"
           + (f"; {fallidos} sin enviar" if fallidos else ""))
     print(f"    pendientes cada segundo: {' → '.join(str(p) for p in [n] + serie + [n - enviados])}")
+    return f"| {nombre} | {n:,} | {segundos:.1f} | {ritmo:.1f} | ≥ {META:.0f}/s | {marca.upper()} |"
 
 
-def correr(backend: str, relay: Relay):
+def correr(backend: str, relay: Relay, casos=CASOS) -> list[str]:
+    """The table's rows for ``backend``: each case of ``casos`` (name, kind of message, N) queued and drained."""
     with tempfile.TemporaryDirectory() as tmp, fresh_database(backend, Path(tmp)) as url:
         settings = Settings(data_dir=Path(tmp) / "data", database_url=url, smtp_host="127.0.0.1",
                             smtp_port=relay.port, smtp_starttls=False, smtp_conexiones=CONEXIONES)
@@ -107,23 +111,39 @@ def correr(backend: str, relay: Relay):
             step(services, file_tramite(services), mesa, accion="archivar", motivo="Duplicado")
             modelos = {c.tipo: c for c in Correo.select()}
             print(f"{backend}, {CONEXIONES} conexiones SMTP, un proceso:")
-            for nombre, tipo, n in CASOS:
-                medir(services, nombre, modelos[tipo], n)
+            return [f"| {backend} " + medir(services, nombre, modelos[tipo], n) for nombre, tipo, n in casos]
         finally:
             services.close()
 
 
-def main():
+def main(argv: list[str]) -> int:
     print("== Correo: vaciar la cola en un servidor SMTP local (aiosmtpd)")
-    print(machine())
+    maquina = machine()
+    print(maquina)
     relay = Relay()
     try:
-        correr("sqlite", relay)
+        filas = correr("sqlite", relay)
         if pg_available():
-            correr("postgresql", relay)
+            filas += correr("postgresql", relay)
     finally:
         relay.stop()
+    if "--sin-doc" not in argv:
+        medido = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M +0000")  # clock-ok: a report
+        seccion_en_bench_md("correo", "\n".join([
+            "## Correo: vaciar la cola",
+            "",
+            f"Medido el {medido} con `python tests/bench/bench_correo.py`. {maquina}.",
+            "",
+            f"Un `Mailer.send_due` (lo que corre el hilo de correo de `mpv serve` y `mpv correos`) vacía de una vez una "
+            f"cola de N mensajes vencidos por {CONEXIONES} conexiones SMTP (`MPV_SMTP_CONEXIONES`), cada una reusada "
+            "para muchos mensajes, hacia un aiosmtpd local en su propio proceso que acepta y descarta; un proceso MPV.",
+            "",
+            "| base | mensaje | N | segundos | mensajes/s | objetivo | resultado |",
+            "|---|---|---:|---:|---:|---|---|",
+            *filas,
+        ]))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main(sys.argv[1:]))

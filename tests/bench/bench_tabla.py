@@ -40,7 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import peewee as pw  # noqa: E402
 from comun import (ROOT, Servidor, carga_media, csrf_token, demo_password, load_python, load_requests,  # noqa: E402
-                   load_wrk, login, machine, puerto_libre, request, settings_for, vigilar, wrk_available)
+                   OTRAS_SECCIONES, load_wrk, login, machine, puerto_libre, request, settings_for, vigilar,
+                   wrk_available)
 
 from mpv.models import BaseModel, Evento, Expediente, Tarea  # noqa: E402
 
@@ -606,11 +607,17 @@ def main(argv=None) -> int:
     filas, doc = run(argv)
     print(doc)
     if args.salida:
-        args.salida.write_text(doc, encoding="utf-8")
+        args.salida.write_text(doc + otras_secciones(args.salida), encoding="utf-8")
         print(f"Escrito en {args.salida}", file=sys.stderr)
         if args.salida.resolve() == (ROOT / "docs" / "bench.md").resolve():
             readme(ROOT / "README.md", doc)
     return 0
+
+
+def otras_secciones(path: Path) -> str:
+    """What other benchmarks wrote at the end of the document (from :data:`comun.OTRAS_SECCIONES` on), kept."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    return "\n" + text[text.index(OTRAS_SECCIONES):] if OTRAS_SECCIONES in text else ""
 
 
 def readme(path: Path, doc: str):

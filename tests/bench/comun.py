@@ -37,6 +37,26 @@ def settings_for(carpeta: Path, port: int = 0) -> Settings:
                     **SIN_LIMITES)
 
 
+# docs/bench.md: bench_tabla.py writes the document; the sections other benchmarks write go after this line, each
+# between its own markers (see :func:`seccion_en_bench_md`), and bench_tabla.py keeps them.
+OTRAS_SECCIONES = "<!-- otras secciones: cada una la escribe su benchmark; bench_tabla.py las conserva -->"
+
+
+def seccion_en_bench_md(nombre: str, texto: str, path: Path | None = None):
+    """Put ``texto`` in docs/bench.md between the markers of section ``nombre``, replacing what was there."""
+    path = path or ROOT / "docs" / "bench.md"
+    doc = path.read_text(encoding="utf-8")
+    if OTRAS_SECCIONES not in doc:
+        doc = doc.rstrip("\n") + "\n\n" + OTRAS_SECCIONES + "\n"
+    inicio, fin = f"<!-- {nombre}: inicio -->", f"<!-- {nombre}: fin -->"
+    bloque = f"{inicio}\n{texto.strip()}\n{fin}"
+    if inicio in doc and fin in doc:
+        doc = doc[:doc.index(inicio)] + bloque + doc[doc.index(fin) + len(fin):]
+    else:
+        doc = doc.rstrip("\n") + "\n\n" + bloque + "\n"
+    path.write_text(doc, encoding="utf-8")
+
+
 # -- the machine -----------------------------------------------------------------------------------------
 def carga_media() -> str:
     return " / ".join(f"{x:.2f}" for x in os.getloadavg())
