@@ -70,3 +70,16 @@ def test_each_statement_timed_three_ways(backend, tmp_path, monkeypatch):
     monkeypatch.setattr(bench_prepared, "REPEATS", 20)
     filas = bench_prepared.run_backend(f"sqlite:///{tmp_path / 'mpv.sqlite3'}", tmp_path / "data")
     assert len(filas) == 5 and all(peewee > 0 and prepared > 0 and driver > 0 for _, peewee, prepared, driver in filas)
+
+
+def test_whole_tramites_against_mpv_serve(backend):
+    """bench_tramite for ~2 s with 2 clients on SQLite: every step of each trámite checked, every figure there."""
+    if backend != "sqlite":
+        pytest.skip("la corrida corta usa SQLite; make bench mide también PostgreSQL")
+    import bench_tramite
+
+    fila = bench_tramite.medir("sqlite", clientes=2, segundos=2)
+    assert fila["tramites"] >= 2 and fila["por_s"] > 0 and fila["cpu_ms"] > 0
+    assert set(fila["pasos"]) == set(bench_tramite.PASOS)
+    assert all(len(v) == fila["tramites"] and min(v) > 0 for v in fila["pasos"].values())
+    assert min(fila["total"]) >= max(min(v) for v in fila["pasos"].values())
