@@ -229,13 +229,12 @@ class Cliente:
         return found.group(1)
 
 
-def carga(port: int, claves: dict, clientes: int, segundos: float) -> tuple[list[dict], float]:
-    """(the step times of every trámite completed, seconds elapsed) of ``clientes`` clients for ``segundos``."""
+def carga(personas: list[Cliente], segundos: float) -> tuple[list[dict], float]:
+    """(the step times of every trámite completed, seconds elapsed) of the clients ``personas`` for ``segundos``."""
     pdf = pdf_de(50)
     presentacion = Cuerpos(((k, str(v)) for k, v in FILING.items()), "archivo", "solicitud.pdf", pdf)
     respuesta = Cuerpos([("csrf", "CSRF-TOKEN-BENCH"), ("accion", "atender"), ("_vista", "atender"),
                          ("respuesta", "Licencia otorgada")], "archivo_respuesta", "resolución.pdf", pdf)
-    personas = [Cliente(port, claves) for _ in range(clientes)]
     hechos, errores, lock = [], [], threading.Lock()
     deadline = time.monotonic() + segundos
 
@@ -283,12 +282,13 @@ def medir(base: str, clientes: int, segundos: float, perfil: str | None = None) 
                                  Cuerpos([("csrf", "CSRF-TOKEN-BENCH"), ("accion", "atender"), ("_vista", "atender"),
                                           ("respuesta", "Otorgada")], "archivo_respuesta", "r.pdf", pdf))
             calentar.close()
+            personas = [Cliente(port, claves) for _ in range(clientes)]  # signed in before: a login is not a trámite
             perfilador = None
             if perfil:
                 pids = server_pids(server.proc.pid)
                 perfilador = subprocess.Popen(perfil.format(pid=pids[-1], segundos=int(segundos)).split())
             cpu0 = cpu_seconds(server.proc.pid)
-            hechos, elapsed = carga(port, claves, clientes, segundos)
+            hechos, elapsed = carga(personas, segundos)
             cpu = cpu_seconds(server.proc.pid) - cpu0
             if perfilador:
                 perfilador.wait(segundos + 60)
