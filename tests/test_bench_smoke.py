@@ -83,3 +83,14 @@ def test_whole_tramites_against_mpv_serve(backend):
     assert set(fila["pasos"]) == set(bench_tramite.PASOS)
     assert all(len(v) == fila["tramites"] and min(v) > 0 for v in fila["pasos"].values())
     assert min(fila["total"]) >= max(min(v) for v in fila["pasos"].values())
+
+
+def test_the_physical_reference_of_a_tramite(backend):
+    """The same five steps against make bench's bare baselines, every figure there."""
+    if backend != "sqlite":
+        pytest.skip("las líneas de base corren sobre SQLite")
+    import bench_tramite
+
+    fila = bench_tramite.referencia(clientes=2, segundos=1)
+    assert fila["tramites"] >= 2 and fila["por_s"] > 0 and fila["cpu_ms"] > 0
+    assert all(len(v) == fila["tramites"] and min(v) > 0 for v in fila["pasos"].values())

@@ -33,9 +33,10 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from comun import CSRF, ROOT, carga_media, machine, puerto_libre  # noqa: E402
+import bench_tabla  # noqa: E402
+from comun import CSRF, ROOT, Servidor, carga_media, csrf_token, demo_password, login, machine, puerto_libre  # noqa: E402
 from bench_filing import FILING, SERIAL, scanned_pdf  # noqa: E402
-from helpers import PG_URL, Server  # noqa: E402
+from helpers import PG_URL, FakeClock, Server, base_moment  # noqa: E402
 from webclient import multipart  # noqa: E402
 
 PASOS = ("presentación", "derivación", "recepción", "atención", "seguimiento público")
@@ -301,6 +302,66 @@ def medir(base: str, clientes: int, segundos: float, perfil: str | None = None) 
             "carga": carga_media()}
 
 
+class ClienteBase:
+    """The physical reference: each step of a trámite as its bare baseline of ``make bench`` (bench_tabla's
+    server, SQLite, one process): the filing and the atención as the bare POST of the same multipart body to
+    disk with fsync, the derivation and the reception as the bare derivation (one row loaded and saved, one
+    appended, in a write transaction), the public seguimiento as hello world in Falcon."""
+
+    def __init__(self, port: int, cookie: str, csrf: str, numeros: list[str]):
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        self.cookie, self.numeros = cookie, numeros
+        self.form = urlencode({"csrf": csrf, **DERIVAR})
+        self._n = 0
+
+    def close(self):
+        self.conn.close()
+
+    def _pedir(self, method, path, body, headers, esperado):
+        self.conn.request(method, path, body=body, headers=headers)
+        resp = self.conn.getresponse()
+        data = resp.read()
+        if resp.status != esperado:
+            raise RuntimeError(f"{method} {path}: HTTP {resp.status}: {data[:300]!r}")
+
+    def tramite(self, presentacion: Cuerpos, respuesta: Cuerpos) -> dict[str, float]:
+        self._n += 1
+        numero = self.numeros[self._n % len(self.numeros)]
+        form = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": self.cookie}
+        pasos = {
+            "presentación": ("POST", "/api/bench/bare", presentacion.next, {"Content-Type": presentacion.content_type}, 201),
+            "derivación": ("POST", f"/bench/derivar/{numero}", lambda: self.form, form, 303),
+            "recepción": ("POST", f"/bench/derivar/{numero}", lambda: self.form, form, 303),
+            "atención": ("POST", "/api/bench/bare", respuesta.next, {"Content-Type": respuesta.content_type}, 201),
+            "seguimiento público": ("GET", "/bench/hola", lambda: None, {}, 200),
+        }
+        tiempos = {}
+        for paso, (method, path, body, headers, esperado) in pasos.items():
+            t0 = time.perf_counter()
+            self._pedir(method, path, body(), headers, esperado)
+            tiempos[paso] = time.perf_counter() - t0
+        return tiempos
+
+
+def referencia(clientes: int, segundos: float) -> dict:
+    """The same figures for the five bare baselines of :class:`ClienteBase`."""
+    with tempfile.TemporaryDirectory(prefix="mpv-bench-tramite-base-") as tmp:
+        carpeta = Path(tmp)
+        numeros = bench_tabla.trabajo(carpeta, 20, FakeClock(base_moment(9, 30)))
+        with Servidor(bench_tabla.__file__, str(carpeta), "--hilos", "8", "--papel", "escritura") as servidor:
+            cookie = login(servidor.port, "mesa", demo_password(carpeta, "mesa"))
+            csrf = csrf_token(servidor.port, cookie)
+            personas = [ClienteBase(servidor.port, cookie, csrf, numeros[i::clientes] or numeros)
+                        for i in range(clientes)]
+            cpu0 = cpu_seconds(servidor.proc.pid)
+            hechos, elapsed = carga(personas, segundos)
+            cpu = cpu_seconds(servidor.proc.pid) - cpu0
+    return {"base": "referencia física", "tramites": len(hechos),
+            "por_s": len(hechos) / elapsed, "cpu_ms": cpu / len(hechos) * 1000,
+            "pasos": {p: [h[p] for h in hechos] for p in PASOS}, "total": [sum(h.values()) for h in hechos],
+            "carga": carga_media()}
+
+
 def pct(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(len(values) * q))] * 1000
@@ -312,7 +373,7 @@ def report(filas: list[dict], clientes: int, segundos: float):
     print("| base | servidor | trámites/s | CPU del servidor ms/trámite | trámite p50 ms | p99 ms | carga media al terminar |")
     print("|---|---|---:|---:|---:|---:|---|")
     for f in filas:
-        servidor = "mpv serve --workers 2" if f["base"] == "postgresql" else "mpv serve"
+        servidor = {"postgresql": "mpv serve --workers 2", "sqlite": "mpv serve"}.get(f["base"], "líneas de base de bench_tabla.py, SQLite, 1 proceso")
         print(f"| {f['base']} | {servidor} | {f['por_s']:.1f} | {f['cpu_ms']:.0f} | {pct(f['total'], .5):.0f} | "
               f"{pct(f['total'], .99):.0f} | {f['carga']} |")
     print("\n| paso | " + " | ".join(f"{f['base']} p50 ms | p99 ms" for f in filas) + " |")
@@ -327,10 +388,13 @@ def main(argv=None) -> int:
     parser.add_argument("--clientes", type=int, default=16)
     parser.add_argument("--segundos", type=float, default=15.0)
     parser.add_argument("--bases", default="sqlite,postgresql", help="sqlite, postgresql o ambas, separadas por coma")
+    parser.add_argument("--sin-referencia", action="store_true", help="sin la referencia física (líneas de base)")
     parser.add_argument("--perfil", default=None, help=argparse.SUPPRESS)  # e.g. "py-spy record --pid {pid} ..."
     args = parser.parse_args(argv)
     print(machine())
     filas = [f for base in args.bases.split(",") if (f := medir(base.strip(), args.clientes, args.segundos, args.perfil))]
+    if not args.sin_referencia:
+        filas.append(referencia(args.clientes, args.segundos))
     report(filas, args.clientes, args.segundos)
     return 0
 
