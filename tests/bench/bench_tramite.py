@@ -11,7 +11,8 @@ raised by configuration (MPV_LIMITE_*), as an operator would. Printed: trámites
 the whole trámite, and the server's CPU per trámite (utime+stime of the server's processes from /proc, before
 and after the run).
 
-Run: ``make bench`` or ``python tests/bench/bench_tramite.py [--clientes N] [--segundos S] [--bases sqlite,postgresql]``.
+Run: ``make bench`` or
+``python tests/bench/bench_tramite.py [--clientes N] [--segundos S] [--bases sqlite,postgresql]``.
 """
 from __future__ import annotations
 
@@ -20,7 +21,6 @@ import http.client
 import json
 import os
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,7 +34,8 @@ from urllib.parse import urlencode
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_tabla  # noqa: E402
-from comun import CSRF, ROOT, Servidor, carga_media, csrf_token, demo_password, login, machine, puerto_libre  # noqa: E402
+from comun import (CSRF, ROOT, Servidor, carga_media, csrf_token, demo_password, login, machine,  # noqa: E402
+                   puerto_libre)
 from bench_filing import FILING, SERIAL, scanned_pdf  # noqa: E402
 from helpers import PG_URL, FakeClock, Server, base_moment  # noqa: E402
 from webclient import multipart  # noqa: E402
@@ -329,7 +330,8 @@ class ClienteBase:
         numero = self.numeros[self._n % len(self.numeros)]
         form = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": self.cookie}
         pasos = {
-            "presentación": ("POST", "/api/bench/bare", presentacion.next, {"Content-Type": presentacion.content_type}, 201),
+            "presentación": ("POST", "/api/bench/bare", presentacion.next,
+                             {"Content-Type": presentacion.content_type}, 201),
             "derivación": ("POST", f"/bench/derivar/{numero}", lambda: self.form, form, 303),
             "recepción": ("POST", f"/bench/derivar/{numero}", lambda: self.form, form, 303),
             "atención": ("POST", "/api/bench/bare", respuesta.next, {"Content-Type": respuesta.content_type}, 201),
@@ -370,10 +372,12 @@ def pct(values: list[float], q: float) -> float:
 def report(filas: list[dict], clientes: int, segundos: float):
     print(f"\nTrámites completos ({clientes} clientes, {segundos:.0f} s; presentación con PDF de 50 KB, derivación "
           "con confirmación, recepción, atención con PDF, seguimiento público)")
-    print("| base | servidor | trámites/s | CPU del servidor ms/trámite | trámite p50 ms | p99 ms | carga media al terminar |")
+    print("| base | servidor | trámites/s | CPU del servidor ms/trámite | trámite p50 ms | p99 ms "
+          "| carga media al terminar |")
     print("|---|---|---:|---:|---:|---:|---|")
     for f in filas:
-        servidor = {"postgresql": "mpv serve --workers 2", "sqlite": "mpv serve"}.get(f["base"], "líneas de base de bench_tabla.py, SQLite, 1 proceso")
+        servidor = {"postgresql": "mpv serve --workers 2", "sqlite": "mpv serve"}.get(
+            f["base"], "líneas de base de bench_tabla.py, SQLite, 1 proceso")
         print(f"| {f['base']} | {servidor} | {f['por_s']:.1f} | {f['cpu_ms']:.0f} | {pct(f['total'], .5):.0f} | "
               f"{pct(f['total'], .99):.0f} | {f['carga']} |")
     print("\n| paso | " + " | ".join(f"{f['base']} p50 ms | p99 ms" for f in filas) + " |")
@@ -392,7 +396,8 @@ def main(argv=None) -> int:
     parser.add_argument("--perfil", default=None, help=argparse.SUPPRESS)  # e.g. "py-spy record --pid {pid} ..."
     args = parser.parse_args(argv)
     print(machine())
-    filas = [f for base in args.bases.split(",") if (f := medir(base.strip(), args.clientes, args.segundos, args.perfil))]
+    filas = [f for base in args.bases.split(",")
+             if (f := medir(base.strip(), args.clientes, args.segundos, args.perfil))]
     if not args.sin_referencia:
         filas.append(referencia(args.clientes, args.segundos))
     report(filas, args.clientes, args.segundos)
