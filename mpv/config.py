@@ -56,6 +56,8 @@ class Settings:
     sello_clave: str = dataclasses.field(default="", repr=False)  # never in a log line of the settings
     # An RFC 3161 time-stamping authority whose timestamp joins every signature MPV makes ("" = none).
     tsa_url: str = ""
+    # Development: re-read a template whose file changed (a stat per render); off, templates load once.
+    recargar_plantillas: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "data_dir", Path(self.data_dir))
@@ -148,11 +150,12 @@ class Settings:
         if env.get("MPV_TSA_URL") and urlparse(env["MPV_TSA_URL"]).scheme not in ("http", "https"):
             raise SettingsError("MPV_TSA_URL debe ser una dirección http:// o https:// de una autoridad de sellado "
                                 "de tiempo (RFC 3161)")
-        if env.get("MPV_SMTP_STARTTLS"):
-            value = env["MPV_SMTP_STARTTLS"].strip().lower()
-            if value not in ("true", "false", "1", "0", "si", "no"):
-                raise SettingsError("MPV_SMTP_STARTTLS debe ser true o false")
-            kwargs["smtp_starttls"] = value in ("true", "1", "si")
+        for name, field in (("MPV_SMTP_STARTTLS", "smtp_starttls"), ("MPV_RECARGAR_PLANTILLAS", "recargar_plantillas")):
+            if env.get(name):
+                value = env[name].strip().lower()
+                if value not in ("true", "false", "1", "0", "si", "no"):
+                    raise SettingsError(f"{name} debe ser true o false")
+                kwargs[field] = value in ("true", "1", "si")
         return cls(**kwargs)
 
 

@@ -72,6 +72,30 @@ def test_each_statement_timed_three_ways(backend, tmp_path, monkeypatch):
     assert len(filas) == 5 and all(peewee > 0 and prepared > 0 and driver > 0 for _, peewee, prepared, driver in filas)
 
 
+def test_whole_tramites_against_mpv_serve(backend):
+    """bench_tramite for ~2 s with 2 clients on SQLite: every step of each trámite checked, every figure there."""
+    if backend != "sqlite":
+        pytest.skip("la corrida corta usa SQLite; make bench mide también PostgreSQL")
+    import bench_tramite
+
+    fila = bench_tramite.medir("sqlite", clientes=2, segundos=2)
+    assert fila["tramites"] >= 2 and fila["por_s"] > 0 and fila["cpu_ms"] > 0
+    assert set(fila["pasos"]) == set(bench_tramite.PASOS)
+    assert all(len(v) == fila["tramites"] and min(v) > 0 for v in fila["pasos"].values())
+    assert min(fila["total"]) >= max(min(v) for v in fila["pasos"].values())
+
+
+def test_the_physical_reference_of_a_tramite(backend):
+    """The same five steps against make bench's bare baselines, every figure there."""
+    if backend != "sqlite":
+        pytest.skip("las líneas de base corren sobre SQLite")
+    import bench_tramite
+
+    fila = bench_tramite.referencia(clientes=2, segundos=1)
+    assert fila["tramites"] >= 2 and fila["por_s"] > 0 and fila["cpu_ms"] > 0
+    assert all(len(v) == fila["tramites"] and min(v) > 0 for v in fila["pasos"].values())
+
+
 def test_the_mail_benchmark_drains_into_aiosmtpd_and_keeps_its_section(backend, tmp_path):
     """bench_correo.py on a tiny queue (the figure is for the real run), and its «Correo» section of docs/bench.md
     survives bench_tabla.py rewriting the document."""
@@ -89,10 +113,11 @@ def test_the_mail_benchmark_drains_into_aiosmtpd_and_keeps_its_section(backend, 
     assert all("CUMPLE" in f for f in filas)
 
     doc = tmp_path / "bench.md"
-    doc.write_text("# Rendimiento\n\ntabla vieja\n", encoding="utf-8")
+    doc.write_text("# Rendimiento\n\ntabla vieja\n\n## Un trámite completo\na mano\n", encoding="utf-8")
     comun.seccion_en_bench_md("correo", "## Correo\nprimera", doc)
     comun.seccion_en_bench_md("correo", "## Correo\nsegunda", doc)
     assert doc.read_text(encoding="utf-8").count("## Correo") == 1 and "segunda" in doc.read_text(encoding="utf-8")
-    doc.write_text("# Rendimiento\n\ntabla nueva\n" + bench_tabla.otras_secciones(doc), encoding="utf-8")
+    doc.write_text("# Rendimiento\n\ntabla nueva\n\n" + bench_tabla.otras_secciones(doc), encoding="utf-8")
     text = doc.read_text(encoding="utf-8")
-    assert "tabla nueva" in text and "tabla vieja" not in text and "## Correo\nsegunda" in text
+    assert "tabla nueva" in text and "tabla vieja" not in text
+    assert "## Un trámite completo\na mano" in text and "## Correo\nsegunda" in text

@@ -84,7 +84,8 @@ class Mensajes:
         self._parametros = services.parametros
         self._env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=False,  # text/plain only
                                 undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                                keep_trailing_newline=True)
+                                keep_trailing_newline=True,  # a stat per message only in development
+                                auto_reload=services.settings.recargar_plantillas)
         self._env.filters.update(fecha=self._fecha, fechahora=self._fechahora, tamano=tamano,
                                  ultimo_dia=self._ultimo_dia)
 

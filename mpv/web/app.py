@@ -39,7 +39,7 @@ VENDOR = {"pdfjs": NODE_MODULES / "pdfjs-dist" / "build", "bpmn-js": NODE_MODULE
 def create_app(services, background: list | None = None) -> falcon.App:
     """The WSGI app for ``services`` (see ``mpv.services.Services``). A server passes ``background``: the
     app adds to it the threads it wants running beside it (``mpv.periodic.Periodic``), not started."""
-    renderer = Renderer(services.calendario, services.clock)
+    renderer = Renderer(services.calendario, services.clock, recargar=services.settings.recargar_plantillas)
     renderer.env.globals.update(entidad=lambda: services.parametros.get("entidad_nombre"), roles=ROLES)
     pages = Pages(renderer)
     sessions = Sessions(services.db, services.clock, services.refusals)

@@ -599,6 +599,9 @@ def parse(argv):
     return args
 
 
+TRAMITE = "## Un trámite completo"
+
+
 def main(argv=None) -> int:
     args = parse(argv)
     if args.servir:
@@ -607,7 +610,8 @@ def main(argv=None) -> int:
     filas, doc = run(argv)
     print(doc)
     if args.salida:
-        args.salida.write_text(doc + otras_secciones(args.salida), encoding="utf-8")
+        resto = otras_secciones(args.salida)
+        args.salida.write_text(doc.rstrip("\n") + "\n\n" + resto if resto else doc, encoding="utf-8")
         print(f"Escrito en {args.salida}", file=sys.stderr)
         if args.salida.resolve() == (ROOT / "docs" / "bench.md").resolve():
             readme(ROOT / "README.md", doc)
@@ -615,9 +619,11 @@ def main(argv=None) -> int:
 
 
 def otras_secciones(path: Path) -> str:
-    """What other benchmarks wrote at the end of the document (from :data:`comun.OTRAS_SECCIONES` on), kept."""
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    return "\n" + text[text.index(OTRAS_SECCIONES):] if OTRAS_SECCIONES in text else ""
+    """What other benchmarks wrote after the table, kept when it is rewritten: bench_tramite's section (written by
+    hand from its run and profile) and those between the markers after :data:`comun.OTRAS_SECCIONES`."""
+    anterior = path.read_text(encoding="utf-8") if path.exists() else ""
+    desde = [anterior.index(marca) for marca in (TRAMITE, OTRAS_SECCIONES) if marca in anterior]
+    return anterior[min(desde):] if desde else ""
 
 
 def readme(path: Path, doc: str):

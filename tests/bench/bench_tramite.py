@@ -1,0 +1,408 @@
+"""Benchmark: whole trámites, as people carry them out, against ``mpv serve`` as a user starts it.
+
+N concurrent clients (16 by default), each in a loop for a bounded time: a citizen files a trámite through
+``POST /api/v1/tramites`` with a ~50 KB PDF; mesa de partes derives it through the staff form (the form, the
+«revisar» step, the confirmation); the office receives it («Recibir») and attends it with a PDF from its
+Bandeja; the citizen looks at the public seguimiento. Every answer is checked (status and content).
+
+The server is a real ``python -m mpv serve`` (one process on SQLite, ``--workers 2`` on PostgreSQL) on a database
+made by ``mpv demo``, started and stopped by its PID, on 127.0.0.1 only; the rate limits of the public routes are
+raised by configuration (MPV_LIMITE_*), as an operator would. Printed: trámites/s, p50/p99 of each step and of
+the whole trámite, and the server's CPU per trámite (utime+stime of the server's processes from /proc, before
+and after the run).
+
+Run: ``make bench`` or
+``python tests/bench/bench_tramite.py [--clientes N] [--segundos S] [--bases sqlite,postgresql]``.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlencode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_tabla  # noqa: E402
+from comun import (CSRF, ROOT, Servidor, carga_media, csrf_token, demo_password, login, machine,  # noqa: E402
+                   puerto_libre)
+from bench_filing import FILING, SERIAL, scanned_pdf  # noqa: E402
+from helpers import PG_URL, FakeClock, Server, base_moment  # noqa: E402
+from webclient import multipart  # noqa: E402
+
+PASOS = ("presentación", "derivación", "recepción", "atención", "seguimiento público")
+DERIVAR = {"oficina_destino": "GDUR", "proveido": "Evaluar y atender", "prioridad": "normal", "plazo_dias": "5"}
+LIMITES = {"MPV_LIMITE_PRESENTACIONES": "100000", "MPV_LIMITE_CONSULTAS": "100000", "MPV_LIMITE_INGRESOS": "100000"}
+
+
+def pdf_de(kb: int = 50) -> bytes:
+    """A valid PDF of about ``kb`` KB, one scanned page, whose serial number is rewritten for each upload."""
+    return scanned_pdf(1, kb * 1024 - 1500, seed=kb)
+
+
+class Cuerpos:
+    """Multipart bodies, each PDF with its own serial number (as every real file differs)."""
+
+    def __init__(self, fields, file_field: str, nombre: str, pdf: bytes):
+        self.data, self.content_type = multipart(list(fields), [(file_field, nombre, pdf)])
+        self._serial, self._lock = 0, threading.Lock()
+
+    def next(self) -> bytes:
+        with self._lock:
+            self._serial += 1
+            return self.data.replace(SERIAL, b"%%MPV-BENCH-%016d" % self._serial, 1)
+
+
+# -- the server and its CPU ------------------------------------------------------------------------------
+def cpu_seconds(pid: int) -> float:
+    """utime+stime of ``pid`` and of every live child process of it (the workers of ``--workers``)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(stat.parent.name) == pid or int(fields[1]) == pid:  # fields[1]: the parent's PID
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def server_pids(pid: int) -> list[int]:
+    """``pid`` and its children (for a profiler)."""
+    pids = [pid]
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                pids.append(int(stat.parent.name))
+        except OSError:
+            continue
+    return pids
+
+
+@contextmanager
+def base_de_datos(nombre: str, carpeta: Path):
+    """The URL of a fresh database: a SQLite file, or a new schema of PostgreSQL's ``test`` database, dropped
+    after; None when PostgreSQL does not answer."""
+    if nombre == "sqlite":
+        yield f"sqlite:///{carpeta / 'mpv.sqlite3'}"
+        return
+    import psycopg2
+
+    try:
+        psycopg2.connect(PG_URL, connect_timeout=3).close()
+    except psycopg2.Error as exc:
+        print(f"PostgreSQL no responde en 127.0.0.1:5432 (base test): se omite ({str(exc).strip()})")
+        yield None
+        return
+    schema = f"bench_{uuid.uuid4().hex[:12]}"  # random-ok: a schema no concurrent run uses
+    with psycopg2.connect(PG_URL) as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        conn = psycopg2.connect(PG_URL)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(f"DROP SCHEMA {schema} CASCADE")
+        conn.close()
+
+
+def entorno(carpeta: Path, url: str, port: int) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MPV_")}
+    env.update(MPV_DATA_DIR=str(carpeta / "datos"), MPV_DATABASE_URL=url, MPV_HOST="127.0.0.1", MPV_PORT=str(port),
+               PYTHONUNBUFFERED="1", **LIMITES)
+    return env
+
+
+def demo(env: dict) -> dict[str, str]:
+    """``mpv demo`` on the database of ``env``: the passwords it printed, by user name."""
+    out = subprocess.run([sys.executable, "-m", "mpv", "demo", "--tramites", "0"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=300)
+    if out.returncode:
+        raise RuntimeError(f"mpv demo falló:\n{out.stderr[-2000:]}")
+    claves = {}
+    for line in out.stdout.splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and parts[0] in ("mesa", "gdur"):
+            claves[parts[0]] = parts[2]
+    return claves
+
+
+# -- one client ------------------------------------------------------------------------------------------
+class Cliente:
+    """One keep-alive connection per person; the staff signed in through the login form."""
+
+    def __init__(self, port: int, claves: dict[str, str]):
+        self.port = port
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        self.mesa = self._login("mesa", claves["mesa"])
+        self.gdur = self._login("gdur", claves["gdur"])
+
+    def close(self):
+        self.conn.close()
+
+    def pedir(self, method, path, body=None, headers=None, esperado=200) -> tuple[str, http.client.HTTPResponse]:
+        self.conn.request(method, path, body=body, headers=headers or {})
+        resp = self.conn.getresponse()
+        text = resp.read().decode()
+        if resp.status != esperado:
+            raise RuntimeError(f"{method} {path}: HTTP {resp.status} (se esperaba {esperado}): {text[:300]!r}")
+        return text, resp
+
+    def _login(self, username, password) -> tuple[str, str]:
+        """(Cookie header, CSRF token) of a session of ``username``."""
+        page, resp = self.pedir("GET", "/login")
+        cookie = re.search(r"mpv_csrf=([^;]+)", resp.getheader("Set-Cookie", "")).group(1)
+        body = urlencode({"csrf": CSRF.search(page).group(1), "username": username, "password": password,
+                          "siguiente": "/inicio"})
+        _, resp = self.pedir("POST", "/login", body, {"Content-Type": "application/x-www-form-urlencoded",
+                                                      "Cookie": f"mpv_csrf={cookie}"}, esperado=303)
+        sesion = re.search(r"mpv_sesion=([^;]+)", resp.getheader("Set-Cookie", "")).group(1)
+        cookies = f"mpv_sesion={sesion}; mpv_csrf={cookie}"
+        page, _ = self.pedir("GET", "/inicio", headers={"Cookie": cookies})
+        return cookies, CSRF.search(page).group(1)
+
+    def tramite(self, presentacion: Cuerpos, respuesta: Cuerpos) -> dict[str, float]:
+        """One whole trámite; seconds of each step."""
+        tiempos, t0 = {}, time.perf_counter()
+
+        def marca(paso):
+            nonlocal t0
+            t1 = time.perf_counter()
+            tiempos[paso], t0 = t1 - t0, t1
+
+        text, _ = self.pedir("POST", "/api/v1/tramites", presentacion.next(),
+                             {"Content-Type": presentacion.content_type}, esperado=201)
+        filed = json.loads(text)
+        numero, codigo = filed["numero"], filed["codigo"]
+        marca("presentación")
+
+        cookie, csrf = self.mesa
+        path = f"/expedientes/{numero}/derivar"
+        page, _ = self.pedir("GET", path, headers={"Cookie": cookie})
+        if ">Derivar</button>" not in page:
+            raise RuntimeError(f"{path}: el formulario de derivación no aparece")
+        form = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie}
+        page, _ = self.pedir("POST", path, urlencode({"csrf": csrf, **DERIVAR, "paso": "revisar"}), form)
+        if f"¿Confirma la derivación del expediente <strong>{numero}</strong>" not in page:
+            raise RuntimeError(f"{path}: no pidió confirmación")
+        _, resp = self.pedir("POST", path, urlencode({"csrf": csrf, **DERIVAR, "paso": "confirmar"}), form, 303)
+        if not resp.getheader("Location", "").endswith(f"/expedientes/{numero}/derivado"):
+            raise RuntimeError(f"{path}: la confirmación no llevó al mensaje de derivado")
+        marca("derivación")
+
+        cookie, csrf = self.gdur
+        tarea = self._en_bandeja(cookie, rf'action="/expedientes/{numero}/tareas/([0-9a-f-]{{36}})"')
+        self.pedir("POST", f"/expedientes/{numero}/tareas/{tarea}", urlencode({"csrf": csrf}),
+                   {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie}, 303)
+        marca("recepción")
+
+        tarea = self._en_bandeja(cookie, rf'/expedientes/{numero}/tareas/([0-9a-f-]{{36}})\?accion=atender')
+        path = f"/expedientes/{numero}/tareas/{tarea}"
+        page, _ = self.pedir("GET", f"{path}?accion=atender", headers={"Cookie": cookie})
+        if ">Registrar atención</button>" not in page:
+            raise RuntimeError(f"{path}: el formulario de atención no aparece")
+        self.pedir("POST", path, respuesta.next().replace(b"CSRF-TOKEN-BENCH", csrf.encode()),
+                   {"Content-Type": respuesta.content_type, "Cookie": cookie}, 303)
+        marca("atención")
+
+        page, _ = self.pedir("GET", f"/seguimiento/{codigo}")
+        if numero not in page or "Atendido" not in page:
+            raise RuntimeError(f"/seguimiento/{codigo}: no muestra el expediente {numero} atendido")
+        marca("seguimiento público")
+        return tiempos
+
+    def _en_bandeja(self, cookie, pattern) -> str:
+        page, _ = self.pedir("GET", "/bandeja", headers={"Cookie": cookie})
+        found = re.search(pattern, page)
+        if not found:
+            raise RuntimeError(f"la Bandeja de GDUR no muestra {pattern}")
+        return found.group(1)
+
+
+def carga(personas: list[Cliente], segundos: float) -> tuple[list[dict], float]:
+    """(the step times of every trámite completed, seconds elapsed) of the clients ``personas`` for ``segundos``."""
+    pdf = pdf_de(50)
+    presentacion = Cuerpos(((k, str(v)) for k, v in FILING.items()), "archivo", "solicitud.pdf", pdf)
+    respuesta = Cuerpos([("csrf", "CSRF-TOKEN-BENCH"), ("accion", "atender"), ("_vista", "atender"),
+                         ("respuesta", "Licencia otorgada")], "archivo_respuesta", "resolución.pdf", pdf)
+    hechos, errores, lock = [], [], threading.Lock()
+    deadline = time.monotonic() + segundos
+
+    def bucle(persona):
+        try:
+            while time.monotonic() < deadline:
+                tiempos = persona.tramite(presentacion, respuesta)
+                with lock:
+                    hechos.append(tiempos)
+        except (RuntimeError, OSError, http.client.HTTPException) as exc:
+            errores.append(f"{type(exc).__name__}: {exc}")
+        finally:
+            persona.close()
+
+    threads = [threading.Thread(target=bucle, args=(p,)) for p in personas]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - started
+    if errores:
+        raise RuntimeError(f"errores durante la carga: {errores[:3]}")
+    if not hechos:
+        raise RuntimeError("ningún trámite se completó")
+    return hechos, elapsed
+
+
+def medir(base: str, clientes: int, segundos: float, perfil: str | None = None) -> dict | None:
+    """The figures of one run on ``base`` ("sqlite": one process; "postgresql": ``--workers 2``); None when
+    PostgreSQL does not answer. ``perfil``: a py-spy command run on the server during the load."""
+    with tempfile.TemporaryDirectory(prefix="mpv-bench-tramite-") as tmp, base_de_datos(base, Path(tmp)) as url:
+        if url is None:
+            return None
+        carpeta, port = Path(tmp), puerto_libre()
+        env = entorno(carpeta, url, port)
+        claves = demo(env)
+        server = Server(env, carpeta / "servidor.log", port, args=("--workers", "2") if base == "postgresql" else ())
+        server.start()
+        try:
+            calentar = Cliente(port, claves)  # imports, caches, first rows of each page
+            pdf = pdf_de(50)
+            for _ in range(2):
+                calentar.tramite(Cuerpos(((k, str(v)) for k, v in FILING.items()), "archivo", "s.pdf", pdf),
+                                 Cuerpos([("csrf", "CSRF-TOKEN-BENCH"), ("accion", "atender"), ("_vista", "atender"),
+                                          ("respuesta", "Otorgada")], "archivo_respuesta", "r.pdf", pdf))
+            calentar.close()
+            personas = [Cliente(port, claves) for _ in range(clientes)]  # signed in before: a login is not a trámite
+            perfilador = None
+            if perfil:
+                pids = server_pids(server.proc.pid)
+                perfilador = subprocess.Popen(perfil.format(pid=pids[-1], segundos=int(segundos)).split())
+            cpu0 = cpu_seconds(server.proc.pid)
+            hechos, elapsed = carga(personas, segundos)
+            cpu = cpu_seconds(server.proc.pid) - cpu0
+            if perfilador:
+                perfilador.wait(segundos + 60)
+        finally:
+            server.stop()
+        if "Traceback" in (log := (carpeta / "servidor.log").read_text(errors="replace")):
+            raise RuntimeError(f"el servidor registró un error:\n{log[-3000:]}")
+    return {"base": base, "tramites": len(hechos), "por_s": len(hechos) / elapsed, "cpu_ms": cpu / len(hechos) * 1000,
+            "pasos": {p: [h[p] for h in hechos] for p in PASOS}, "total": [sum(h.values()) for h in hechos],
+            "carga": carga_media()}
+
+
+class ClienteBase:
+    """The physical reference: each step of a trámite as its bare baseline of ``make bench`` (bench_tabla's
+    server, SQLite, one process): the filing and the atención as the bare POST of the same multipart body to
+    disk with fsync, the derivation and the reception as the bare derivation (one row loaded and saved, one
+    appended, in a write transaction), the public seguimiento as hello world in Falcon."""
+
+    def __init__(self, port: int, cookie: str, csrf: str, numeros: list[str]):
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        self.cookie, self.numeros = cookie, numeros
+        self.form = urlencode({"csrf": csrf, **DERIVAR})
+        self._n = 0
+
+    def close(self):
+        self.conn.close()
+
+    def _pedir(self, method, path, body, headers, esperado):
+        self.conn.request(method, path, body=body, headers=headers)
+        resp = self.conn.getresponse()
+        data = resp.read()
+        if resp.status != esperado:
+            raise RuntimeError(f"{method} {path}: HTTP {resp.status}: {data[:300]!r}")
+
+    def tramite(self, presentacion: Cuerpos, respuesta: Cuerpos) -> dict[str, float]:
+        self._n += 1
+        numero = self.numeros[self._n % len(self.numeros)]
+        form = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": self.cookie}
+        pasos = {
+            "presentación": ("POST", "/api/bench/bare", presentacion.next,
+                             {"Content-Type": presentacion.content_type}, 201),
+            "derivación": ("POST", f"/bench/derivar/{numero}", lambda: self.form, form, 303),
+            "recepción": ("POST", f"/bench/derivar/{numero}", lambda: self.form, form, 303),
+            "atención": ("POST", "/api/bench/bare", respuesta.next, {"Content-Type": respuesta.content_type}, 201),
+            "seguimiento público": ("GET", "/bench/hola", lambda: None, {}, 200),
+        }
+        tiempos = {}
+        for paso, (method, path, body, headers, esperado) in pasos.items():
+            t0 = time.perf_counter()
+            self._pedir(method, path, body(), headers, esperado)
+            tiempos[paso] = time.perf_counter() - t0
+        return tiempos
+
+
+def referencia(clientes: int, segundos: float) -> dict:
+    """The same figures for the five bare baselines of :class:`ClienteBase`."""
+    with tempfile.TemporaryDirectory(prefix="mpv-bench-tramite-base-") as tmp:
+        carpeta = Path(tmp)
+        numeros = bench_tabla.trabajo(carpeta, 20, FakeClock(base_moment(9, 30)))
+        with Servidor(bench_tabla.__file__, str(carpeta), "--hilos", "8", "--papel", "escritura") as servidor:
+            cookie = login(servidor.port, "mesa", demo_password(carpeta, "mesa"))
+            csrf = csrf_token(servidor.port, cookie)
+            personas = [ClienteBase(servidor.port, cookie, csrf, numeros[i::clientes] or numeros)
+                        for i in range(clientes)]
+            cpu0 = cpu_seconds(servidor.proc.pid)
+            hechos, elapsed = carga(personas, segundos)
+            cpu = cpu_seconds(servidor.proc.pid) - cpu0
+    return {"base": "referencia física", "tramites": len(hechos),
+            "por_s": len(hechos) / elapsed, "cpu_ms": cpu / len(hechos) * 1000,
+            "pasos": {p: [h[p] for h in hechos] for p in PASOS}, "total": [sum(h.values()) for h in hechos],
+            "carga": carga_media()}
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * q))] * 1000
+
+
+def report(filas: list[dict], clientes: int, segundos: float):
+    print(f"\nTrámites completos ({clientes} clientes, {segundos:.0f} s; presentación con PDF de 50 KB, derivación "
+          "con confirmación, recepción, atención con PDF, seguimiento público)")
+    print("| base | servidor | trámites/s | CPU del servidor ms/trámite | trámite p50 ms | p99 ms "
+          "| carga media al terminar |")
+    print("|---|---|---:|---:|---:|---:|---|")
+    for f in filas:
+        servidor = {"postgresql": "mpv serve --workers 2", "sqlite": "mpv serve"}.get(
+            f["base"], "líneas de base de bench_tabla.py, SQLite, 1 proceso")
+        print(f"| {f['base']} | {servidor} | {f['por_s']:.1f} | {f['cpu_ms']:.0f} | {pct(f['total'], .5):.0f} | "
+              f"{pct(f['total'], .99):.0f} | {f['carga']} |")
+    print("\n| paso | " + " | ".join(f"{f['base']} p50 ms | p99 ms" for f in filas) + " |")
+    print("|---|" + "---:|---:|" * len(filas))
+    for paso in PASOS:
+        print(f"| {paso} | " + " | ".join(f"{pct(f['pasos'][paso], .5):.0f} | {pct(f['pasos'][paso], .99):.0f}"
+                                         for f in filas) + " |")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clientes", type=int, default=16)
+    parser.add_argument("--segundos", type=float, default=15.0)
+    parser.add_argument("--bases", default="sqlite,postgresql", help="sqlite, postgresql o ambas, separadas por coma")
+    parser.add_argument("--sin-referencia", action="store_true", help="sin la referencia física (líneas de base)")
+    parser.add_argument("--perfil", default=None, help=argparse.SUPPRESS)  # e.g. "py-spy record --pid {pid} ..."
+    args = parser.parse_args(argv)
+    print(machine())
+    filas = [f for base in args.bases.split(",")
+             if (f := medir(base.strip(), args.clientes, args.segundos, args.perfil))]
+    if not args.sin_referencia:
+        filas.append(referencia(args.clientes, args.segundos))
+    report(filas, args.clientes, args.segundos)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
