@@ -83,6 +83,8 @@ def test_whole_tramites_against_mpv_serve(backend):
     assert set(fila["pasos"]) == set(bench_tramite.PASOS)
     assert all(len(v) == fila["tramites"] and min(v) > 0 for v in fila["pasos"].values())
     assert min(fila["total"]) >= max(min(v) for v in fila["pasos"].values())
+    # The mail queue was watched: every trámite queued at least its constancia, sent or still pending.
+    assert fila["correos"]["enviados"] + fila["correos"]["al_terminar"] >= fila["tramites"]
 
 
 def test_the_physical_reference_of_a_tramite(backend):

@@ -289,9 +289,11 @@ def medir(base: str, clientes: int, segundos: float, perfil: str | None = None) 
             if perfil:
                 pids = server_pids(server.proc.pid)
                 perfilador = subprocess.Popen(perfil.format(pid=pids[-1], segundos=int(segundos)).split())
+            cola = Cola(url)  # the mail queue the run leaves: it must stay bounded (issue 15, item 4)
             cpu0 = cpu_seconds(server.proc.pid)
             hechos, elapsed = carga(personas, segundos)
             cpu = cpu_seconds(server.proc.pid) - cpu0
+            correos = cola.terminar()
             if perfilador:
                 perfilador.wait(segundos + 60)
         finally:
@@ -300,7 +302,44 @@ def medir(base: str, clientes: int, segundos: float, perfil: str | None = None) 
             raise RuntimeError(f"el servidor registró un error:\n{log[-3000:]}")
     return {"base": base, "tramites": len(hechos), "por_s": len(hechos) / elapsed, "cpu_ms": cpu / len(hechos) * 1000,
             "pasos": {p: [h[p] for h in hechos] for p in PASOS}, "total": [sum(h.values()) for h in hechos],
-            "carga": carga_media()}
+            "carga": carga_media(), "correos": correos}
+
+
+class Cola:
+    """Samples the pending e-mails every 2 s on its own connection, from now until :meth:`terminar`."""
+
+    def __init__(self, url: str):
+        self._url, self._hecho, self.pendientes = url, threading.Event(), []
+        self._hilo = threading.Thread(target=self._muestrear, daemon=True)
+        self._hilo.start()
+
+    def _contar(self, conn) -> tuple[int, int]:
+        cur = conn.cursor()
+        cur.execute("SELECT COUNT(*) FILTER (WHERE estado = 'pendiente'), COUNT(*) FILTER (WHERE estado = 'enviado') "
+                    "FROM correo")
+        return tuple(cur.fetchone())
+
+    def _muestrear(self):
+        if self._url.startswith("sqlite"):
+            import sqlite3
+
+            conn = sqlite3.connect(self._url.split(":///", 1)[1], timeout=30)
+        else:
+            import psycopg2
+
+            conn = psycopg2.connect(self._url)
+            conn.autocommit = True
+        try:
+            while not self._hecho.wait(2.0):
+                self.pendientes.append(self._contar(conn)[0])
+            self.final = self._contar(conn)
+        finally:
+            conn.close()
+
+    def terminar(self) -> dict:
+        self._hecho.set()
+        self._hilo.join()
+        return {"pendientes": self.pendientes, "al_terminar": self.final[0], "enviados": self.final[1]}
 
 
 class ClienteBase:
@@ -380,6 +419,11 @@ def report(filas: list[dict], clientes: int, segundos: float):
             f["base"], "líneas de base de bench_tabla.py, SQLite, 1 proceso")
         print(f"| {f['base']} | {servidor} | {f['por_s']:.1f} | {f['cpu_ms']:.0f} | {pct(f['total'], .5):.0f} | "
               f"{pct(f['total'], .99):.0f} | {f['carga']} |")
+    for f in filas:
+        if "correos" in f:
+            c = f["correos"]
+            print(f"Correos de {f['base']}: pendientes cada 2 s {' → '.join(map(str, c['pendientes'])) or '-'}; "
+                  f"al terminar {c['al_terminar']} pendientes y {c['enviados']} enviados.")
     print("\n| paso | " + " | ".join(f"{f['base']} p50 ms | p99 ms" for f in filas) + " |")
     print("|---|" + "---:|---:|" * len(filas))
     for paso in PASOS:
