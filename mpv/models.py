@@ -262,9 +262,9 @@ class Tarea(BaseModel):
 
     class Meta:
         indexes = (
-            (("expediente", "task_id"), True),
-            (("oficina", "rol", "desde"), False),
+            (("expediente", "task_id"), True), (("oficina", "rol", "desde"), False),
             (("rol", "desde"), False),
+            (("oficina", "spec", "desde", "id"), False),  # a section of the tray, a keyset page (mpv.tramites.bandeja)
         )
 
 

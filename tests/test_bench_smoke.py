@@ -123,3 +123,21 @@ def test_the_mail_benchmark_drains_into_aiosmtpd_and_keeps_its_section(backend, 
     text = doc.read_text(encoding="utf-8")
     assert "tabla nueva" in text and "tabla vieja" not in text
     assert "## Un trámite completo\na mano" in text and "## Correo\nsegunda" in text
+
+
+def test_the_bandeja_benchmark_serves_both_trays_and_compares_them(backend, tmp_path, clock):
+    if backend != "sqlite":
+        pytest.skip("la bandeja se mide sobre SQLite")
+    import bench_bandeja
+
+    resultado, doc = bench_bandeja.run(["--tareas", "5,60", "--segundos", "0.3", "--calentar", "0.1",
+                                        "--repeticiones", "1", "--python", "--carpeta", str(tmp_path)], clock=clock)
+    assert set(resultado["filas"]) == {5, 60} and resultado["conteos"][60][0] >= 60
+    assert all(rps > 0 and p99 > 0 for rps, p99 in resultado["filas"].values())
+    assert doc.startswith(bench_bandeja.MARCAS[0]) and doc.endswith(bench_bandeja.MARCAS[1])
+    assert f"**{resultado['razon']:.2f}×**" in doc
+    salida = tmp_path / "bench.md"
+    salida.write_text("# Rendimiento\n\ntabla\n", encoding="utf-8")
+    bench_bandeja.escribir(salida, doc)
+    bench_bandeja.escribir(salida, doc)  # a second run replaces its section
+    assert salida.read_text(encoding="utf-8").count("## Bandeja") == 1

@@ -96,17 +96,18 @@ class Barra:
 
 
 def sembrar(services, cantidad: int, dias: int = 730, semilla: int | None = None, lote: int = 1000,
-            progreso=None, pesos: dict | None = None) -> Informe:
+            progreso=None, pesos: dict | None = None, oficina: str | None = None) -> Informe:
     """Seed ``cantidad`` expedientes filed over the last ``dias`` days (by the services' clock).
 
     Creates one user for each active office that has none (returned in ``Informe.usuarios`` with
-    their passwords). ``semilla`` makes the run repeatable; ``pesos`` replaces :data:`PESOS`.
+    their passwords). ``semilla`` makes the run repeatable; ``pesos`` replaces :data:`PESOS`; ``oficina`` (a code)
+    sends every derivation to that office (one office's tray, full: ``tests/bench/bench_bandeja.py``).
     :raise InvalidInput: on a bad amount; :raise MPVError: when there are no offices yet (``mpv demo``).
     """
     if cantidad < 0 or dias < 1:
         raise InvalidInput("Indique un número de expedientes (0 o más) y de días (1 o más).")
     started = time.perf_counter()
-    sembrador = _Sembrador(services, dias, random.Random(semilla), pesos or PESOS)
+    sembrador = _Sembrador(services, dias, random.Random(semilla), pesos or PESOS, oficina)
     informe = sembrador.informe
     fechas = _fechas(cantidad, dias, sembrador.ahora, sembrador.rng, services.calendario)
     while batch := list(itertools.islice(fechas, lote)):
@@ -153,7 +154,7 @@ class _Borrador:
 
 
 class _Sembrador:
-    def __init__(self, services, dias: int, rng: random.Random, pesos: dict):
+    def __init__(self, services, dias: int, rng: random.Random, pesos: dict, oficina: str | None = None):
         self.services, self.db, self.rng = services, services.db, rng
         self.ahora = services.clock().astimezone(UTC).replace(microsecond=0)
         self.informe = Informe()
@@ -167,6 +168,10 @@ class _Sembrador:
                                   services.calendario.tz).astimezone(UTC)
         self.taller = Taller(services, mesa, personal, self.dias, inicio, sample_pdf("Solicitud", 2))
         self.oficinas = sorted(personal)
+        if oficina is not None:
+            if oficina not in personal:
+                raise InvalidInput(f"No existe la oficina {oficina} (o no está activa).")
+            self.oficinas = [oficina]
         self.pesos_oficina = list(itertools.accumulate(personas.PESOS_OFICINA.get(c, 2) for c in self.oficinas))
         self.escenarios = list(pesos)
         self.pesos = [list(itertools.accumulate(pesos[e][col] for e in self.escenarios)) for col in range(4)]

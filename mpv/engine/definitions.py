@@ -204,6 +204,12 @@ class DefinitionStore:
         return frozenset(name for row_id in ids for name, info in self.get(row_id).user_tasks.items()
                          if info.properties.get(ESCRITO) == "true")
 
+    def tareas_de(self, rol: str) -> frozenset[str]:
+        """The names of the user tasks of role ``rol`` in every stored version (the sections of an office's tray)."""
+        ids = [row_id for (row_id,) in ProcessDefinition.select(ProcessDefinition.id).tuples()]
+        return frozenset(name for row_id in ids for name, info in self.get(row_id).user_tasks.items()
+                         if info.rol == rol)
+
     def active(self, process_id: str = "tramite") -> Definition:
         # Only the id: the row's files are read once, when the version is first parsed (every page asks this).
         row_id = (ProcessDefinition.select(ProcessDefinition.id)

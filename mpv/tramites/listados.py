@@ -6,10 +6,9 @@ A home page figure is the size of a list: :func:`contadores` counts each figure 
 :class:`Filtro` whose list the figure opens, so the number and the rows cannot disagree."""
 from __future__ import annotations
 
-import base64
 import dataclasses
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from urllib.parse import urlencode
 
 import orjson
@@ -19,8 +18,7 @@ from ..engine import Actor
 from ..models import Copia, Expediente, Oficina, Tarea, TipoDocumento
 from ..text import fold
 from .expedientes import oficina_de, solo_personal
-
-PAGE = 50
+from .paginas import PAGE, Pagina, decode_cursor, encode_cursor, paginar  # noqa: F401 (auditoria reads them here)
 
 ORDENES = {
     "recientes": "Más recientes primero",
@@ -123,13 +121,6 @@ class Hoy:
         raise ValueError(f"plazo desconocido: {plazo!r}")
 
 
-@dataclasses.dataclass
-class Pagina:
-    filas: list[dict]
-    siguiente: str = ""
-    anterior: str = ""
-
-
 COLUMNS = (Expediente.id, Expediente.numero, Expediente.presentado_en, Expediente.fecha_presentacion,
            Expediente.remitente_nombre, Expediente.remitente_documento, Expediente.tipo_documento,
            Expediente.asunto, Expediente.estado, Expediente.tarea_actual, Expediente.oficina_actual,
@@ -138,27 +129,6 @@ COLUMNS = (Expediente.id, Expediente.numero, Expediente.presentado_en, Expedient
 # A page's row: those columns, and the names of its document type and office (joined, not looked up).
 _FILA = [(field.name, field) for field in COLUMNS] + [("tipo_nombre", TipoDocumento.nombre),
                                                        ("oficina_nombre", Oficina.nombre)]
-
-
-def encode_cursor(values) -> str:
-    raw = "|".join("" if v is None else (v.isoformat() if isinstance(v, datetime) else str(v)) for v in values)
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str):
-    """The (moment, id) a cursor of :func:`encode_cursor` carries; None for anything else: a cursor comes
-    from the address bar, so it may be tampered with (a naive or out-of-range moment, a huge id)."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        key, ident = raw.rsplit("|", 1)
-        moment, number = (datetime.fromisoformat(key) if key else None), int(ident)
-        if moment is not None:
-            moment = moment.astimezone(timezone.utc) if moment.tzinfo else None
-    except (ValueError, UnicodeDecodeError, OverflowError):
-        return None
-    if (key and moment is None) or not 0 <= number < 2**63:
-        return None
-    return moment, number
 
 
 def tramites(filtro: Filtro, tz, search=None, limite: int = PAGE, hoy: Hoy | None = None) -> Pagina:
@@ -182,20 +152,7 @@ def tramites(filtro: Filtro, tz, search=None, limite: int = PAGE, hoy: Hoy | Non
     keyname = "vence" if filtro.orden == "vence" else "presentado_en"
     rows = _filas(query.order_by(*order).limit(limite + 1))
     rows.sort(key=lambda r: (r[keyname], r["id"]), reverse=not ascending)
-    more = len(rows) > limite
-    rows = rows[:limite]
-    if filtro.atras:
-        rows.reverse()
-    pagina = Pagina(rows)
-    if rows:
-        first, last = rows[0], rows[-1]
-        has_next = more if not filtro.atras else bool(filtro.cursor)
-        has_prev = bool(filtro.cursor) if not filtro.atras else more
-        if has_next:
-            pagina.siguiente = encode_cursor((last[keyname], last["id"]))
-        if has_prev:
-            pagina.anterior = encode_cursor((first[keyname], first["id"]))
-    return pagina
+    return paginar(rows, limite, filtro.cursor, filtro.atras, lambda r: (r[keyname], r["id"]))
 
 
 def contar(filtro: Filtro, tz, hoy: Hoy | None = None, search=None) -> int:

@@ -1,5 +1,6 @@
 """Working a trámite: any ready task of its diagram (with the files its form takes), the derivation with its
-recepción (Figs. 8–9), events users may send (such as «Anular derivación») and the office's tray."""
+recepción (Figs. 8–9) and events users may send (such as «Anular derivación»); the office's tray is
+:mod:`mpv.tramites.bandeja`."""
 from __future__ import annotations
 
 import dataclasses
@@ -9,10 +10,10 @@ from ..engine import forms
 from ..engine.definitions import UserTaskInfo
 from ..engine import CIUDADANO, Actor, StepResult, TaskView
 from ..engine.values import NuevoAdjunto
-from ..errors import ArchivoRechazado, Conflict, InvalidInput, NotAllowed, NotFound
+from ..errors import ArchivoRechazado, Conflict, InvalidInput, NotFound
 from ..firmas import verificar
 from .presentacion import nuevos_adjuntos, referenced
-from ..models import Copia, DocumentoOficial, Evento, Expediente, Oficina, Tarea
+from ..models import DocumentoOficial, Evento, Expediente, Oficina, Tarea
 from ..pdf import check_pdf, pdf_name
 from ..storage import Received
 from . import documentos, expedientes
@@ -46,17 +47,6 @@ class Derivacion:
     expediente: Expediente
     evento: Evento
     destinos: list[str]
-
-
-@dataclasses.dataclass
-class Bandeja:
-    """An office's tray: what waits to be received, what is in atención, what came «con copia»."""
-
-    oficina: Oficina
-    por_recibir: list[Tarea]
-    en_atencion: list[Tarea]
-    copias: list[Copia]
-    escritos: list[Tarea] = dataclasses.field(default_factory=list)  # escritos to review (mpv.tramites.escritos)
 
 
 # -- any task of the diagram -----------------------------------------------------------------------------
@@ -242,23 +232,6 @@ def enviar_evento(services, actor: Actor, numero: str, nombre: str) -> StepResul
     exigir_rol(actor, ("mesa",), "Solo mesa de partes realiza esta acción.")
     expediente = expedientes.visible(actor, numero)
     return services.engine.send_event(expediente.id, nombre, actor)
-
-
-def bandeja(services, actor: Actor) -> Bandeja:
-    """The tray of ``actor``'s office. :raise NotAllowed: ``actor`` is not office staff."""
-    exigir_rol(actor, ("oficina",), "La bandeja es de las oficinas.")
-    oficina = Oficina.por_codigo(actor.oficina)
-    if oficina is None:
-        raise NotAllowed("Su usuario no tiene una oficina asignada; pida al administrador que le asigne una.")
-    rows = list(Tarea.select(Tarea, Expediente).join(Expediente)
-                .where(Tarea.oficina == oficina.id).order_by(Tarea.desde))
-    copias = list(Copia.select(Copia, Expediente).join(Expediente)
-                  .where(Copia.oficina == oficina.id).order_by(Copia.desde.desc()).limit(50))
-    revisiones = services.definitions.revisiones_de_escritos()
-    escritos = [t for t in rows if t.spec in revisiones]
-    propias = [t for t in rows if t.spec not in revisiones]
-    return Bandeja(oficina, [t for t in propias if t.spec == "recibir"], [t for t in propias if t.spec != "recibir"],
-                   copias, escritos)
 
 
 def _check_files(schema: dict, archivos: dict[str, list[Received]]) -> list[Received]:

@@ -6,7 +6,7 @@ import falcon
 
 from ..engine import forms
 from ..errors import InvalidInput
-from ..tramites import tareas, tupa
+from ..tramites import bandeja, tareas, tupa
 from .expedientes import staff_actor
 from .requests import read_form
 
@@ -145,9 +145,10 @@ class Bandeja:
         self._services = services
 
     def on_get(self, req, resp):
-        bandeja = tareas.bandeja(self._services, staff_actor(req))
-        self._pages.render(req, resp, "bandeja.html", oficina=bandeja.oficina, por_recibir=bandeja.por_recibir,
-                           en_atencion=bandeja.en_atencion, copias=bandeja.copias, escritos=bandeja.escritos)
+        antes = req.get_param("antes") or ""
+        vista = bandeja.bandeja(self._services, staff_actor(req), req.get_param("seccion") or "",
+                                antes or req.get_param("despues") or "", atras=bool(antes))
+        self._pages.render(req, resp, "bandeja.html", b=vista, tope=bandeja.TOPE)
 
 
 class EventoAccion:
