@@ -110,7 +110,25 @@ class _Firmador(signers.PdfSigner):
     def init_signing_session(self, pdf_out, existing_fields_only=False):
         sesion = super().init_signing_session(pdf_out, existing_fields_only=existing_fields_only)
         sesion.system_time = self._cuando
+        if self.default_timestamper is None:  # a TSA's answer varies in size: only then is each estimate needed
+            sesion.estimate_signature_container_size = _reserva_de(self.signer, sesion.estimate_signature_container_size)
         return sesion
+
+
+# pyHanko sizes a signature's place by signing once in a dry run, a third of the seal's cost in the lifecycle
+# profile (docs/bench.md): without a timestamp that size only depends on the certificate, so it is worked out once.
+_RESERVAS: dict[tuple, int] = {}
+
+
+def _reserva_de(firmante, estimar):
+    """``estimar`` (pyHanko's estimate of the bytes a signature takes), remembered per certificate chain."""
+    async def reserva(validation_info, tight=False):
+        clave = (firmante.signing_cert.sha256, tuple(sorted(c.sha256 for c in firmante.cert_registry)), tight,
+                 validation_info is not None and validation_info.adobe_revinfo_attr is not None)
+        if clave not in _RESERVAS:
+            _RESERVAS[clave] = await estimar(validation_info, tight=tight)
+        return _RESERVAS[clave]
+    return reserva
 
 
 @functools.lru_cache(maxsize=4)

@@ -87,6 +87,28 @@ def test_whole_tramites_against_mpv_serve(backend):
     assert fila["correos"]["enviados"] + fila["correos"]["al_terminar"] >= fila["tramites"]
 
 
+def test_tramites_in_a_row_pay_their_mail_before_the_cpu_is_read(backend, monkeypatch):
+    """bench_tramite's serial run: every step timed, and the CPU read only once the queue holds nothing pending."""
+    if backend != "sqlite":
+        pytest.skip("la corrida corta usa SQLite; make bench mide también PostgreSQL")
+    import bench_tramite
+
+    colas, real = [], bench_tramite.pendientes
+
+    def pendientes(url, hasta, espera=120.0):
+        real(url, hasta, espera)
+        conn = bench_tramite.conectar(url)
+        colas.append(bench_tramite.correos(conn))
+        conn.close()
+
+    monkeypatch.setattr(bench_tramite, "pendientes", pendientes)
+    fila = bench_tramite.en_serie("sqlite", 2)
+    assert fila["tramites"] == 2 and fila["cpu_ms"] > 0 and fila["ms"] > 0
+    assert set(fila["pasos"]) == set(bench_tramite.PASOS) and min(fila["pasos"].values()) > 0
+    # Before and after the measured window nothing was pending; in it, both trámites' e-mails went out.
+    assert [pendiente for pendiente, _ in colas] == [0, 0] and colas[1][1] >= colas[0][1] + 2
+
+
 def test_the_physical_reference_of_a_tramite(backend):
     """The same five steps against make bench's bare baselines, every figure there."""
     if backend != "sqlite":

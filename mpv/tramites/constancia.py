@@ -14,7 +14,7 @@ from .. import sello
 from ..models import Adjunto, Evento, Expediente
 from ..plazos import Calendario
 from . import tupa
-from .hoja_pdf import fecha_larga, filas, hoja, latin1
+from .hoja_pdf import fecha_larga, filas, hoja, latin1, parrafo
 
 
 @dataclasses.dataclass
@@ -119,10 +119,9 @@ def pdf(c: Constancia) -> bytes:
     doc.cell(0, 7, "Documentos recibidos", new_x="LMARGIN", new_y="NEXT")
     for tipo, nombre, tamano, sha in c.documentos:
         doc.set_font("helvetica", "", 10)
-        doc.multi_cell(0, 5, latin1(f"{tipo.capitalize()}: {nombre} ({tamano:,} bytes)".replace(",", ".")),
-                       new_x="LMARGIN", new_y="NEXT")
+        parrafo(doc, 5, latin1(f"{tipo.capitalize()}: {nombre} ({tamano:,} bytes)".replace(",", ".")))
         doc.set_font("courier", "", 8)
-        doc.multi_cell(0, 4, f"SHA-256 {sha}", new_x="LMARGIN", new_y="NEXT")
+        parrafo(doc, 4, f"SHA-256 {sha}")
     doc.ln(4)
     doc.set_font("helvetica", "", 9)
     doc.multi_cell(0, 5, latin1(
@@ -132,5 +131,5 @@ def pdf(c: Constancia) -> bytes:
         "art. 145). La huella SHA-256 de cada documento permite comprobar que es el mismo que usted envió."),
         new_x="LMARGIN", new_y="NEXT")
     doc.ln(2)
-    doc.multi_cell(0, 5, latin1(f"Consulte el seguimiento en: {c.seguimiento_url}"), new_x="LMARGIN", new_y="NEXT")
+    parrafo(doc, 5, latin1(f"Consulte el seguimiento en: {c.seguimiento_url}"))
     return bytes(doc.output())

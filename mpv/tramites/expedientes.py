@@ -16,10 +16,14 @@ from .roles import exigir_rol
 from ..models import (Adjunto, AnexoDocumento, Copia, DocumentoOficial, Evento, Expediente, FirmaAdjunto, Oficina,
                       Remitente, Tarea)
 from ..pdf import pdf_name
+from ..prepared import PreparedQuery
 
 # The roles of the municipality's staff: they read the register (an office, what reached it).
 PERSONAL = ("mesa", "oficina", "auditor", "analista", "admin")
 SIN_OFICINA = "Su usuario no tiene una oficina asignada; pida al administrador que le asigne una."
+# Every staff request on an expediente starts here: peewee wrote this SQL (all ~30 columns) anew each time, the
+# largest single query-building cost of a trámite in the lifecycle profile (docs/bench.md).
+POR_NUMERO = PreparedQuery(Expediente, lambda numero: Expediente.select().where(Expediente.numero == numero))
 
 
 @dataclasses.dataclass
@@ -80,7 +84,7 @@ def visible(actor: Actor, numero: str) -> Expediente:
 
     :raise NotFound: unknown number. :raise NotAllowed: an office user whose office it never reached.
     """
-    expediente = Expediente.por_numero(numero)
+    expediente = POR_NUMERO.first(numero)
     if expediente is None:
         raise NotFound(f"No existe el expediente {numero}. Revise el número e inténtelo otra vez.")
     _alcanza(actor, expediente)

@@ -45,7 +45,18 @@ def filas(doc: FPDF, rows, ancho: float):
         doc.set_font("helvetica", "B", 10)
         doc.cell(ancho, 6, latin1(label))
         doc.set_font("helvetica", "", 10)
-        doc.multi_cell(0, 6, latin1(value), new_x="LMARGIN", new_y="NEXT")
+        parrafo(doc, 6, latin1(value))
+
+
+def parrafo(doc: FPDF, alto: float, texto: str, **kwargs):
+    """``texto`` from the current position to the right margin, wrapped, then a new line at the left margin.
+
+    fpdf2 measures a line again for each character it adds (half the constancia's cost in the lifecycle
+    profile, docs/bench.md): a text that fits on one line is written as one cell, which it does not wrap."""
+    if "\n" not in texto and doc.get_string_width(texto) < doc.w - doc.r_margin - doc.get_x() - 2 * doc.c_margin:
+        doc.cell(0, alto, texto, new_x="LMARGIN", new_y="NEXT", **kwargs)
+    else:
+        doc.multi_cell(0, alto, texto, new_x="LMARGIN", new_y="NEXT", **kwargs)
 
 
 def qr_verificacion(doc: FPDF, url: str, codigo: str, lado: float = 28, enlace: bool = True,

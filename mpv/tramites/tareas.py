@@ -60,22 +60,44 @@ def tarea(services, actor: Actor, numero: str, task_id: str) -> tuple[Expediente
     return expediente, task
 
 
+@dataclasses.dataclass
+class Formulario:
+    """A ready task's form as the Tarea projection has it, with its choices for the actor (no instance restored)."""
+
+    expediente: Expediente
+    info: UserTaskInfo
+    catalogos: dict
+
+    @property
+    def schema(self) -> dict:
+        return forms.resolve(self.info.schema or {}, self.catalogos)
+
+
+def formulario(services, actor: Actor, numero: str, task_id: str) -> Formulario:
+    """The form of the ready task ``task_id``, from the Tarea projection: the engine restores the instance once,
+    in the step that completes it (and checks there who may). :raise NotFound: / :raise NotAllowed: / :raise
+    Conflict: no longer ready."""
+    expediente = expedientes.visible(actor, numero)
+    fila = Tarea.get_or_none((Tarea.expediente == expediente.id) & (Tarea.task_id == str(task_id)))
+    info = fila and services.definitions.get(expediente.definicion_id).user_tasks.get(fila.spec)
+    if info is None:
+        raise Conflict(YA_NO_PENDIENTE)
+    return Formulario(expediente, info, catalogos(services, actor, expediente))
+
+
 def completar(services, actor: Actor, numero: str, task_id: str, valores: dict,
-              archivos: dict[str, list[Received]] | None = None, tipo: str | None = None) -> StepResult:
-    """Complete a ready task with its form's values and files (each checked as a PDF, kept with the step).
+              archivos: dict[str, list[Received]] | None = None, tipo: str | None = None,
+              pendiente: Formulario | None = None) -> StepResult:
+    """Complete a ready task with its form's values and files (each checked as a PDF, kept with the step);
+    ``pendiente``: its :func:`formulario`, when the caller already has it.
 
     Whatever happens, no received file is left behind unreferenced. :raise InvalidInput: naming the field;
     and as :meth:`mpv.engine.Engine.complete`."""
     archivos = archivos or {}
     recibidos = [f for files in archivos.values() for f in files]
     try:
-        expediente = expedientes.visible(actor, numero)
-        # The task's form from the Tarea projection: the engine restores the instance once, in the step.
-        fila = Tarea.get_or_none((Tarea.expediente == expediente.id) & (Tarea.task_id == str(task_id)))
-        info = fila and services.definitions.get(expediente.definicion_id).user_tasks.get(fila.spec)
-        if info is None:
-            raise Conflict(YA_NO_PENDIENTE)
-        schema = forms.resolve(info.schema or {}, catalogos(services, actor, expediente))
+        pendiente = pendiente or formulario(services, actor, numero, task_id)
+        expediente, schema = pendiente.expediente, pendiente.schema
         received = _check_files(schema, archivos)
         valores, documento = _respuesta_con_documento(schema, actor, expediente, valores)
         with services.storage.kept(received, referenced) as stored:

@@ -11,9 +11,10 @@ from .expedientes import staff_actor
 from .requests import read_form
 
 
-def form_view(engine, renderer, info, data: dict, accion: str | None = None, catalogos: dict | None = None) -> dict:
+def form_view(engine, renderer, info, data: dict | None, accion: str | None = None,
+              catalogos: dict | None = None) -> dict:
     """The controls, button label and instructions of a task's form (optionally one ``accion`` only), its choices
-    from ``catalogos`` (the engine's when not given)."""
+    from ``catalogos`` (the engine's when not given); without the instance's ``data``, no instructions."""
     schema = forms.resolve(info.schema or {}, engine.catalogs() if catalogos is None else catalogos)
     fields = forms.fields(schema, info.uischema)
     acciones = info.uischema.get("ui:mpv-acciones") or {}
@@ -26,7 +27,7 @@ def form_view(engine, renderer, info, data: dict, accion: str | None = None, cat
         "titulo": (focus or {}).get("titulo") or info.label,
         "boton": (focus or {}).get("boton") or submit,
         "multipart": any(f.kind == "file" for f in fields),
-        "instrucciones": renderer.bpmn_text(info.instructions, data),
+        "instrucciones": renderer.bpmn_text(info.instructions, data) if data is not None else "",
     }
 
 
@@ -52,22 +53,27 @@ class TaskPage:
 
     def on_post(self, req, resp, numero, task_id):
         actor = staff_actor(req)
-        expediente, task = tareas.tarea(self._services, actor, numero, task_id)
+        # The form from the Tarea projection: the instance is restored once, in the step (it costs most of a POST).
+        pendiente = tareas.formulario(self._services, actor, numero, task_id)
+        expediente = pendiente.expediente
         form = read_form(req, self._services.storage, max_file_bytes=self._services.limits.principal_bytes)
-        view = form_view(self._services.engine, self._pages.renderer, task.info, task.data, form.get("_vista") or None,
-                         tareas.catalogos(self._services, actor, expediente))
+        view = form_view(self._services.engine, self._pages.renderer, pendiente.info, None,
+                         form.get("_vista") or None, pendiente.catalogos)
         values = submitted(view["schema"], form)
         if view["accion"]:  # a view of one acción: what its page did not show is not the user's (nor its error)
             shown = {f.name for f in view["fields"]} | {"accion"}
             values = {k: v for k, v in values.items() if k in shown}
         try:
-            result = tareas.completar(self._services, actor, numero, task_id, values, form.files)
+            result = tareas.completar(self._services, actor, numero, task_id, values, form.files, pendiente=pendiente)
         except InvalidInput as exc:
+            expediente, task = tareas.tarea(self._services, actor, numero, task_id)
+            view = form_view(self._services.engine, self._pages.renderer, task.info, task.data,
+                             form.get("_vista") or None, pendiente.catalogos)
             self._pages.render(req, resp, "tarea.html", status=falcon.HTTP_422, e=expediente, tarea=task,
                                vista=view, valores=values, errores=exc.campos or {"__all__": exc.message},
                                mensaje=exc.message)
             return
-        done = result.eventos[0].descripcion if result.eventos else task.nombre
+        done = result.eventos[0].descripcion if result.eventos else pendiente.info.label
         target = "/bandeja" if actor.rol == "oficina" else f"/expedientes/{expediente.numero}"
         self._pages.redirect(req, resp, target, f"Expediente {expediente.numero}: se registró «{done}».")
 

@@ -12,7 +12,9 @@ the whole trámite, and the server's CPU per trámite (utime+stime of the server
 and after the run).
 
 Run: ``make bench`` or
-``python tests/bench/bench_tramite.py [--clientes N] [--segundos S] [--bases sqlite,postgresql]``.
+``python tests/bench/bench_tramite.py [--clientes N] [--segundos S] [--bases sqlite,postgresql] [--serie N]``.
+With ``--serie N`` (30 by default) it also runs N trámites in a row with one client and waits until the mail they
+queued is sent: the CPU per trámite with every e-mail paid (under load the queue may grow past the window).
 """
 from __future__ import annotations
 
@@ -305,6 +307,50 @@ def medir(base: str, clientes: int, segundos: float, perfil: str | None = None) 
             "carga": carga_media(), "correos": correos}
 
 
+def en_serie(base: str, tramites: int) -> dict | None:
+    """One client, ``tramites`` trámites in a row against the same server as :func:`medir`, then the wait until the
+    mail they queued is sent: the server's CPU per trámite with nothing queued left unpaid (under load the queue may
+    grow and leave its work out of the window), and each step's mean time with no one else waiting."""
+    with tempfile.TemporaryDirectory(prefix="mpv-bench-serie-") as tmp, base_de_datos(base, Path(tmp)) as url:
+        if url is None:
+            return None
+        carpeta, port = Path(tmp), puerto_libre()
+        env = entorno(carpeta, url, port)
+        claves = demo(env)
+        server = Server(env, carpeta / "servidor.log", port, args=("--workers", "2") if base == "postgresql" else ())
+        server.start()
+        try:
+            cliente, pdf = Cliente(port, claves), pdf_de(50)
+            presentacion = Cuerpos(((k, str(v)) for k, v in FILING.items()), "archivo", "solicitud.pdf", pdf)
+            respuesta = Cuerpos([("csrf", "CSRF-TOKEN-BENCH"), ("accion", "atender"), ("_vista", "atender"),
+                                 ("respuesta", "Licencia otorgada")], "archivo_respuesta", "resolución.pdf", pdf)
+            for _ in range(3):  # imports, caches, first rows of each page
+                cliente.tramite(presentacion, respuesta)
+            pendientes(url, hasta=0)
+            cpu0, t0 = cpu_seconds(server.proc.pid), time.perf_counter()
+            hechos = [cliente.tramite(presentacion, respuesta) for _ in range(tramites)]
+            elapsed = time.perf_counter() - t0
+            pendientes(url, hasta=0)
+            cpu = cpu_seconds(server.proc.pid) - cpu0
+            cliente.close()
+        finally:
+            server.stop()
+    return {"base": base, "tramites": tramites, "cpu_ms": cpu / tramites * 1000, "ms": elapsed / tramites * 1000,
+            "pasos": {p: sum(h[p] for h in hechos) / tramites * 1000 for p in PASOS}}
+
+
+def pendientes(url: str, hasta: int, espera: float = 120.0):
+    """Wait until the mail queue holds at most ``hasta`` pending rows. :raise RuntimeError: not within ``espera`` s."""
+    conn, deadline = conectar(url), time.monotonic() + espera
+    try:
+        while correos(conn)[0] > hasta:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"la cola de correo no bajó a {hasta} pendientes en {espera:.0f} s")
+            time.sleep(0.5)
+    finally:
+        conn.close()
+
+
 class Cola:
     """Samples the pending e-mails every 2 s on its own connection, from now until :meth:`terminar`."""
 
@@ -313,26 +359,12 @@ class Cola:
         self._hilo = threading.Thread(target=self._muestrear, daemon=True)
         self._hilo.start()
 
-    def _contar(self, conn) -> tuple[int, int]:
-        cur = conn.cursor()
-        cur.execute("SELECT COUNT(*) FILTER (WHERE estado = 'pendiente'), COUNT(*) FILTER (WHERE estado = 'enviado') "
-                    "FROM correo")
-        return tuple(cur.fetchone())
-
     def _muestrear(self):
-        if self._url.startswith("sqlite"):
-            import sqlite3
-
-            conn = sqlite3.connect(self._url.split(":///", 1)[1], timeout=30)
-        else:
-            import psycopg2
-
-            conn = psycopg2.connect(self._url)
-            conn.autocommit = True
+        conn = conectar(self._url)
         try:
             while not self._hecho.wait(2.0):
-                self.pendientes.append(self._contar(conn)[0])
-            self.final = self._contar(conn)
+                self.pendientes.append(correos(conn)[0])
+            self.final = correos(conn)
         finally:
             conn.close()
 
@@ -340,6 +372,27 @@ class Cola:
         self._hecho.set()
         self._hilo.join()
         return {"pendientes": self.pendientes, "al_terminar": self.final[0], "enviados": self.final[1]}
+
+
+def conectar(url: str):
+    """A DB-API connection of its own to the database ``url`` (SQLite file or PostgreSQL), autocommit."""
+    if url.startswith("sqlite"):
+        import sqlite3
+
+        return sqlite3.connect(url.split(":///", 1)[1], timeout=30, isolation_level=None)
+    import psycopg2
+
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    return conn
+
+
+def correos(conn) -> tuple[int, int]:
+    """(pending, sent) rows of the mail queue."""
+    cur = conn.cursor()
+    cur.execute("SELECT COUNT(*) FILTER (WHERE estado = 'pendiente'), COUNT(*) FILTER (WHERE estado = 'enviado') "
+                "FROM correo")
+    return tuple(cur.fetchone())
 
 
 class ClienteBase:
@@ -437,15 +490,31 @@ def main(argv=None) -> int:
     parser.add_argument("--segundos", type=float, default=15.0)
     parser.add_argument("--bases", default="sqlite,postgresql", help="sqlite, postgresql o ambas, separadas por coma")
     parser.add_argument("--sin-referencia", action="store_true", help="sin la referencia física (líneas de base)")
+    parser.add_argument("--serie", type=int, default=30, metavar="N",
+                        help="además, N trámites seguidos de un solo cliente y la espera de su correo (0: no)")
     parser.add_argument("--perfil", default=None, help=argparse.SUPPRESS)  # e.g. "py-spy record --pid {pid} ..."
     args = parser.parse_args(argv)
     print(machine())
-    filas = [f for base in args.bases.split(",")
-             if (f := medir(base.strip(), args.clientes, args.segundos, args.perfil))]
+    bases = [base.strip() for base in args.bases.split(",")]
+    filas = [f for base in bases if (f := medir(base, args.clientes, args.segundos, args.perfil))]
     if not args.sin_referencia:
         filas.append(referencia(args.clientes, args.segundos))
     report(filas, args.clientes, args.segundos)
+    if args.serie:
+        report_serie([f for base in bases if (f := en_serie(base, args.serie))])
     return 0
+
+
+def report_serie(filas: list[dict]):
+    print(f"\nUn cliente, en serie ({filas[0]['tramites'] if filas else 0} trámites seguidos; la CPU incluye enviar "
+          "los correos que dejaron, hasta vaciar la cola)")
+    print("| base | servidor | ms por trámite | CPU del servidor ms/trámite | "
+          + " | ".join(f"{p} ms" for p in PASOS) + " |")
+    print("|---|---|---:|---:|" + "---:|" * len(PASOS))
+    for f in filas:
+        servidor = "mpv serve --workers 2" if f["base"] == "postgresql" else "mpv serve"
+        print(f"| {f['base']} | {servidor} | {f['ms']:.0f} | {f['cpu_ms']:.0f} | "
+              + " | ".join(f"{f['pasos'][p]:.1f}" for p in PASOS) + " |")
 
 
 if __name__ == "__main__":
