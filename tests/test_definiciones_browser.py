@@ -51,3 +51,22 @@ def test_modeler_saves_a_renamed_task_as_a_new_version(site):
     assert new.id != first and new.autor == "analista" and "Recepción y registro" in new.archivos
     assert Evento.select().where(Evento.tipo == "definicion").count() == 1
     expect(page.locator('[data-element-id="recepcion"]').first).to_be_visible()
+
+
+def test_the_modeler_speaks_spanish(site):
+    """Issue 16, item 5: the palette, the context pad and the popup menu of bpmn-js come in Spanish (npm's
+    bpmn-js-i18n through bpmn-js's translate service), none of the English they ship with."""
+    make_user("analista", "analista")
+    version = ProcessDefinition.get(ProcessDefinition.activa == True).id  # noqa: E712
+    page = site.page("analista")
+    page.goto(f"/definiciones/{version}/editar")
+    expect(page.locator("[data-bpmn][data-listo=true]")).to_have_count(1)
+    palette = page.locator(".djs-palette")
+    for nombre in ("Activar la herramienta de mano", "Crear evento inicial", "Crear tarea", "Crear compuerta"):
+        expect(palette.get_by_role("button", name=nombre, exact=True)).to_have_count(1)
+    for english in ("Activate hand tool", "Create start event", "Create task", "Create gateway"):
+        expect(palette.get_by_role("button", name=english, exact=True)).to_have_count(0)
+    page.locator('.djs-element[data-element-id="recepcion"]').first.click()  # a task: its context pad
+    pad = page.locator(".djs-context-pad")
+    expect(pad.locator('[title="Cambiar elemento"], [aria-label="Cambiar elemento"]')).to_have_count(1)
+    expect(pad.locator('[title="Change element"], [aria-label="Change element"]')).to_have_count(0)

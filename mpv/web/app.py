@@ -33,7 +33,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 NODE_MODULES = PACKAGE_ROOT / "node_modules"
 # Browser libraries installed from npm by the Makefile and served by MPV itself (the machine is offline).
 VENDOR = {"pdfjs": NODE_MODULES / "pdfjs-dist" / "build", "bpmn-js": NODE_MODULES / "bpmn-js" / "dist",
-          "chartjs": NODE_MODULES / "chart.js" / "dist"}
+          "bpmn-js-i18n": NODE_MODULES / "bpmn-js-i18n" / "translations", "chartjs": NODE_MODULES / "chart.js" / "dist"}
 
 
 def create_app(services, background: list | None = None) -> falcon.App:

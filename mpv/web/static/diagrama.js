@@ -25,10 +25,24 @@ function mark(viewer, ids, marker) {
   }
 }
 
+// bpmn-js's texts (the modeler's palette, context pad, menus) in Spanish: the community's translations
+// (npm's bpmn-js-i18n), through the translate service bpmn-js lets a page replace.
+async function enCastellano() {
+  let textos = {};
+  try {
+    textos = (await import("/static/vendor/bpmn-js-i18n/es.js")).default;
+  } catch (err) {
+    // without the translations (npm not installed) the modeler still works, in English
+  }
+  const traducir = (texto, valores) => (textos[texto] || texto).replace(
+    /{([^}]+)}/g, (marca, clave) => (valores && clave in valores ? valores[clave] : marca));
+  return { translate: ["value", traducir] };
+}
+
 // The page's diagram drawn in ``box`` by the bpmn-js build the page loaded (viewer or modeler), fitted;
 // null, with ``fallo`` and the reason shown in the box, when the XML cannot be drawn.
 async function abrir(box, fallo) {
-  const bpmn = new window.BpmnJS({ container: box });
+  const bpmn = new window.BpmnJS({ container: box, additionalModules: [await enCastellano()] });
   box.querySelector(".cargando")?.remove();
   try {
     await bpmn.importXML(jsonOf("bpmn-xml"));
