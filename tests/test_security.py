@@ -233,6 +233,7 @@ POLICY = {
     "/cuenta/certificado/quitar": {"POST": ALL_STAFF},
     "/inicio": {"GET": ALL_STAFF},
     "/tramites": {"GET": ALL_STAFF},
+    "/tramites/exportar": {"GET": ALL_STAFF},
     "/bandeja": {"GET": ("gdur", "rentas")},
     "/expedientes/{numero}": {"GET": SEES_EXPEDIENTE},
     "/expedientes/{numero}/seguimiento": {"GET": SEES_EXPEDIENTE},

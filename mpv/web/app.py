@@ -18,7 +18,8 @@ from .documentos import add_documento_routes
 from .escritos import add_escrito_routes
 from .procesos import add_definiciones_routes
 from .errors import ErrorPages
-from .expedientes import AdjuntoArchivo, CargoPdf, ExpedienteDetalle, HojaDeRutaPdf, Seguimiento, TramitesRecibidos
+from .expedientes import (AdjuntoArchivo, CargoPdf, ExpedienteDetalle, ExportarTramites, HojaDeRutaPdf, Seguimiento,
+                          TramitesRecibidos)
 from .inicio import Inicio
 from .middleware import CsrfMiddleware, NulGuard, SecurityHeaders, SessionMiddleware
 from .pages import Pages
@@ -57,6 +58,7 @@ def create_app(services, background: list | None = None) -> falcon.App:
     add_cuenta_routes(app, pages, sessions, services)
     app.add_route("/inicio", Inicio(pages, services))
     app.add_route("/tramites", TramitesRecibidos(pages, services))
+    app.add_route("/tramites/exportar", ExportarTramites(services))
     app.add_route("/bandeja", Bandeja(pages, services))
     app.add_route("/expedientes/{numero}", ExpedienteDetalle(pages, services))
     app.add_route("/expedientes/{numero}/seguimiento", Seguimiento(pages, services))

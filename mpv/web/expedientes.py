@@ -5,7 +5,8 @@ from datetime import date
 from urllib.parse import quote
 
 from ..engine import Actor
-from ..tramites import casilla, documentos, expedientes, hoja_ruta, listados, tupa
+from ..errors import InvalidInput
+from ..tramites import casilla, documentos, expedientes, exportar, hoja_ruta, listados, tupa
 from ..tramites.listados import consulta
 from .middleware import require
 
@@ -62,6 +63,28 @@ class TramitesRecibidos:
                            consulta=consulta(filtro), estados=vista.estados, ordenes=listados.ORDENES,
                            plazos=listados.PLAZOS, ubicaciones=listados.UBICACIONES,
                            puede_derivar=vista.puede_derivar, derivables=vista.derivables)
+
+
+class ExportarTramites:
+    """Trámites recibidos with the filters of its query string, as .xlsx (``?formato=xlsx``) or CSV."""
+
+    def __init__(self, services):
+        self._services = services
+
+    def on_get(self, req, resp):
+        errors: dict[str, str] = {}
+        filtro = filtro_tramites(req, errors)
+        if errors:
+            raise InvalidInput("Corrija las fechas del filtro antes de exportar.", errors)
+        filas = exportar.recibidos(self._services, staff_actor(req), filtro)
+        if req.get_param("formato") == "csv":
+            resp.content_type = "text/csv; charset=utf-8"
+            resp.set_header("Content-Disposition", 'attachment; filename="tramites-recibidos.csv"')
+            resp.text = exportar.csv_texto(filas)
+            return
+        resp.content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        resp.set_header("Content-Disposition", 'attachment; filename="tramites-recibidos.xlsx"')
+        resp.data = exportar.xlsx(filas)
 
 
 class ExpedienteDetalle:
