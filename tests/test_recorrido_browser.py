@@ -50,6 +50,7 @@ def test_an_office_answers_with_a_signed_informe_and_the_citizen_acknowledges_it
     expect(page.get_by_role("status")).to_contain_text("Se guardó el borrador")
     page.goto(f"/expedientes/{exp.numero}")
     page.get_by_role("button", name="Emitir").click()
+    expect(page.get_by_role("status")).to_contain_text("Se emitió el INFORME N° 001-")  # the POST is done
     informe = DocumentoOficial.get()
     assert informe.numero.startswith("INFORME N° 001-")
     expect(page.get_by_role("status")).to_contain_text(f"Se emitió el {informe.numero}")
