@@ -234,6 +234,8 @@ POLICY = {
     "/inicio": {"GET": ALL_STAFF},
     "/tramites": {"GET": ALL_STAFF},
     "/tramites/exportar": {"GET": ALL_STAFF},
+    "/reportes": {"GET": ("mesa", "gdur", "rentas", "auditor", "analista")},
+    "/reportes/exportar": {"GET": ("mesa", "gdur", "rentas", "auditor", "analista")},
     "/bandeja": {"GET": ("gdur", "rentas")},
     "/expedientes/{numero}": {"GET": SEES_EXPEDIENTE},
     "/expedientes/{numero}/seguimiento": {"GET": SEES_EXPEDIENTE},

@@ -7,7 +7,7 @@ import csv
 import dataclasses
 import io
 from datetime import date, datetime, timedelta
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -73,39 +73,56 @@ def _fila(f: dict, hoy: Hoy, tz) -> tuple:
             oficina, SITUACIONES[hoy.situacion(f["vence"], f["vencido"], f["terminado"])], ultimo)
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 def xlsx(exportacion: Exportacion) -> bytes:
-    """The rows as an .xlsx workbook of one sheet, «Trámites recibidos», headed in bold, dates as dates."""
-    libro = Workbook(write_only=True)
-    hoja = libro.create_sheet("Trámites recibidos")
+    """The rows as an .xlsx workbook of one sheet, «Trámites recibidos»."""
+    return libro({"Trámites recibidos": (ENCABEZADOS, exportacion.filas)})
+
+
+def libro(hojas: dict[str, tuple[tuple, Iterable[tuple]]]) -> bytes:
+    """An .xlsx workbook (openpyxl, written as it goes) of one sheet per name: its headings in bold, then its rows,
+    dates as dates and every text as text."""
+    salida = Workbook(write_only=True)
     negrita = Font(bold=True)
-    encabezado = []
-    for texto in ENCABEZADOS:
-        celda = WriteOnlyCell(hoja, value=texto)
-        celda.font = negrita
-        encabezado.append(celda)
-    hoja.append(encabezado)
-    formatos = {1: "DD/MM/YYYY", 2: "DD/MM/YYYY HH:MM", 10: "DD/MM/YYYY"}
-    for fila in exportacion.filas:
-        celdas = []
-        for i, valor in enumerate(fila):
-            celda = WriteOnlyCell(hoja, value=valor)
-            if isinstance(valor, str):
-                celda.data_type = "s"  # openpyxl would store a text that starts with «=» as a formula
-            elif i in formatos and valor is not None:
-                celda.number_format = formatos[i]
-            celdas.append(celda)
-        hoja.append(celdas)
-    salida = io.BytesIO()
-    libro.save(salida)
-    return salida.getvalue()
+    for nombre, (encabezados, filas) in hojas.items():
+        hoja = salida.create_sheet(nombre)
+        encabezado = []
+        for texto in encabezados:
+            celda = WriteOnlyCell(hoja, value=texto)
+            celda.font = negrita
+            encabezado.append(celda)
+        hoja.append(encabezado)
+        for fila in filas:
+            hoja.append([_celda(hoja, valor) for valor in fila])
+    datos = io.BytesIO()
+    salida.save(datos)
+    return datos.getvalue()
+
+
+def _celda(hoja, valor) -> WriteOnlyCell:
+    celda = WriteOnlyCell(hoja, value=valor)
+    if isinstance(valor, str):
+        celda.data_type = "s"  # openpyxl would store a text that starts with «=» as a formula
+    elif isinstance(valor, datetime):
+        celda.number_format = "DD/MM/YYYY HH:MM"
+    elif isinstance(valor, date):
+        celda.number_format = "DD/MM/YYYY"
+    return celda
 
 
 def csv_texto(exportacion: Exportacion) -> str:
     """The rows as CSV (comma-separated, dates ISO 8601), headed by the column names."""
+    return csv_de(ENCABEZADOS, exportacion.filas)
+
+
+def csv_de(encabezados: tuple, filas: Iterable[tuple]) -> str:
+    """``filas`` as CSV under ``encabezados``: dates ISO 8601, nothing a spreadsheet would run as a formula."""
     salida = io.StringIO()
     escritor = csv.writer(salida)
-    escritor.writerow(ENCABEZADOS)
-    for fila in exportacion.filas:
+    escritor.writerow(encabezados)
+    for fila in filas:
         escritor.writerow([_texto_csv(v) for v in fila])
     return salida.getvalue()
 
@@ -117,5 +134,6 @@ def _texto_csv(valor) -> str:
         return valor.isoformat(sep=" ")
     if isinstance(valor, date):
         return valor.isoformat()
-    valor = str(valor)
-    return "'" + valor if valor.startswith(FORMULA) else valor
+    if isinstance(valor, str) and valor.startswith(FORMULA):
+        return "'" + valor
+    return str(valor)

@@ -28,6 +28,7 @@ from .casilla import add_casilla_routes
 from .ratelimit import public_limits
 from .render import Renderer
 from .tareas import Bandeja, Derivado, Derivar, EventoAccion, TaskPage
+from .reportes import ExportarReportes, Reportes
 from .verificar import add_verificar_routes
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -59,6 +60,8 @@ def create_app(services, background: list | None = None) -> falcon.App:
     app.add_route("/inicio", Inicio(pages, services))
     app.add_route("/tramites", TramitesRecibidos(pages, services))
     app.add_route("/tramites/exportar", ExportarTramites(services))
+    app.add_route("/reportes", Reportes(pages, services))
+    app.add_route("/reportes/exportar", ExportarReportes(services))
     app.add_route("/bandeja", Bandeja(pages, services))
     app.add_route("/expedientes/{numero}", ExpedienteDetalle(pages, services))
     app.add_route("/expedientes/{numero}/seguimiento", Seguimiento(pages, services))

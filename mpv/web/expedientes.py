@@ -82,7 +82,7 @@ class ExportarTramites:
             resp.set_header("Content-Disposition", 'attachment; filename="tramites-recibidos.csv"')
             resp.text = exportar.csv_texto(filas)
             return
-        resp.content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        resp.content_type = exportar.XLSX
         resp.set_header("Content-Disposition", 'attachment; filename="tramites-recibidos.xlsx"')
         resp.data = exportar.xlsx(filas)
 

@@ -10,12 +10,12 @@ from .middleware import clear_cookie, expected_csrf, set_cookie
 NOTICE_COOKIE = "mpv_aviso"
 
 NAV = {
-    "mesa": [("/inicio", "Inicio"), ("/tramites", "Trámites recibidos")],
-    "oficina": [("/inicio", "Inicio"), ("/bandeja", "Bandeja de la oficina")],
+    "mesa": [("/inicio", "Inicio"), ("/tramites", "Trámites recibidos"), ("/reportes", "Reportes")],
+    "oficina": [("/inicio", "Inicio"), ("/bandeja", "Bandeja de la oficina"), ("/reportes", "Reportes")],
     "auditor": [("/inicio", "Inicio"), ("/tramites", "Trámites recibidos"), ("/auditoria", "Auditoría"),
-                ("/analitica", "Analítica")],
+                ("/analitica", "Analítica"), ("/reportes", "Reportes")],
     "analista": [("/inicio", "Inicio"), ("/tramites", "Trámites recibidos"), ("/definiciones", "Procesos"),
-                 ("/analitica", "Analítica")],
+                 ("/analitica", "Analítica"), ("/reportes", "Reportes")],
     "admin": [("/inicio", "Inicio"), ("/tramites", "Trámites recibidos"), ("/auditoria", "Auditoría"),
               ("/definiciones", "Procesos"), ("/analitica", "Analítica"), ("/admin", "Administración")],
 }
