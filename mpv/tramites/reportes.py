@@ -108,19 +108,25 @@ def reporte(services, actor: Actor, p: Periodo) -> Reporte:
                                 & (Evento.momento >= inicio) & (Evento.momento < fin)))
              if f.oficina_origen in codigos]
     ahora = services.clock()
-    return Reporte(p, [_oficina(o, filas, ahora) for o in oficinas], _personas(filas, oficinas),
+    bandejas = _bandejas(ahora)
+    return Reporte(p, [_oficina(o, filas, bandejas.get(o.id, (0, 0))) for o in oficinas], _personas(filas, oficinas),
                    _procedimientos(inicio, fin) if propia is None else [])
 
 
-def _oficina(o: Oficina, filas, ahora: datetime) -> FilaOficina:
+def _bandejas(ahora: datetime) -> dict[int, tuple[int, int]]:
+    """Per office id: (expedientes with a task in its tray, of them overdue now), in one query."""
+    vencido = (Expediente.vencido == True) | (Expediente.vence <= ahora)  # noqa: E712
+    filas = (Tarea.select(Tarea.oficina, pw.fn.COUNT(Tarea.expediente.distinct()),
+                          pw.fn.COUNT(pw.Case(None, [(vencido, Tarea.expediente)], None).distinct()))
+             .join(Expediente).where(Tarea.oficina.is_null(False)).group_by(Tarea.oficina).tuples())
+    return {oficina: (pendientes, vencidos) for oficina, pendientes, vencidos in filas}
+
+
+def _oficina(o: Oficina, filas, bandeja: tuple[int, int]) -> FilaOficina:
     suyas = [f for f in filas if f.oficina_origen == o.codigo]
-    en_bandeja = (Expediente.select(Expediente.id, Expediente.vence, Expediente.vencido)
-                  .where(Expediente.id.in_(Tarea.select(Tarea.expediente).where(Tarea.oficina == o.id))))
-    pendientes = list(en_bandeja)
-    vencidos = sum(1 for e in pendientes if e.vencido or (e.vence is not None and e.vence <= ahora))
-    return FilaOficina(o.codigo, o.nombre, sum(1 for f in suyas if f.tarea == RECIBIR),
-                       sum(1 for f in suyas if f.tarea == ATENCION), len(pendientes), vencidos,
-                       _tiempos([f for f in suyas if f.tarea == ATENCION]))
+    atenciones = [f for f in suyas if f.tarea == ATENCION]
+    return FilaOficina(o.codigo, o.nombre, sum(1 for f in suyas if f.tarea == RECIBIR), len(atenciones), *bandeja,
+                       _tiempos(atenciones))
 
 
 def _personas(filas, oficinas) -> list[FilaPersona]:

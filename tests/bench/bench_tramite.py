@@ -28,7 +28,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlencode
@@ -39,7 +38,7 @@ import bench_tabla  # noqa: E402
 from comun import (CSRF, ROOT, Servidor, carga_media, csrf_token, demo_password, login, machine,  # noqa: E402
                    puerto_libre)
 from bench_filing import FILING, SERIAL, scanned_pdf  # noqa: E402
-from helpers import PG_URL, FakeClock, Server, base_moment  # noqa: E402
+from helpers import PG_URL, FakeClock, Server, base_moment, fresh_database  # noqa: E402
 from webclient import multipart  # noqa: E402
 
 PASOS = ("presentación", "derivación", "recepción", "atención", "seguimiento público")
@@ -94,30 +93,48 @@ def server_pids(pid: int) -> list[int]:
 
 @contextmanager
 def base_de_datos(nombre: str, carpeta: Path):
-    """The URL of a fresh database: a SQLite file, or a new schema of PostgreSQL's ``test`` database, dropped
-    after; None when PostgreSQL does not answer."""
-    if nombre == "sqlite":
-        yield f"sqlite:///{carpeta / 'mpv.sqlite3'}"
-        return
-    import psycopg2
+    """The URL of a fresh database (:func:`helpers.fresh_database`); None when PostgreSQL does not answer."""
+    if nombre == "postgresql":
+        import psycopg2
 
-    try:
-        psycopg2.connect(PG_URL, connect_timeout=3).close()
-    except psycopg2.Error as exc:
-        print(f"PostgreSQL no responde en 127.0.0.1:5432 (base test): se omite ({str(exc).strip()})")
-        yield None
-        return
-    schema = f"bench_{uuid.uuid4().hex[:12]}"  # random-ok: a schema no concurrent run uses
-    with psycopg2.connect(PG_URL) as conn, conn.cursor() as cur:
-        cur.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        conn = psycopg2.connect(PG_URL)
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute(f"DROP SCHEMA {schema} CASCADE")
-        conn.close()
+        try:
+            psycopg2.connect(PG_URL, connect_timeout=3).close()
+        except psycopg2.Error as exc:
+            print(f"PostgreSQL no responde en 127.0.0.1:5432 (base test): se omite ({str(exc).strip()})")
+            yield None
+            return
+    with fresh_database(nombre, carpeta) as url:
+        yield url
+
+
+@contextmanager
+def servidor(base: str, prefijo: str):
+    """``mpv serve`` as a user starts it (one process on SQLite, ``--workers 2`` on PostgreSQL) on a database made
+    by ``mpv demo``: (url, port, passwords, server), or None when PostgreSQL does not answer. Stopped after; its
+    log must hold no traceback."""
+    with tempfile.TemporaryDirectory(prefix=prefijo) as tmp, base_de_datos(base, Path(tmp)) as url:
+        if url is None:
+            yield None
+            return
+        carpeta, port = Path(tmp), puerto_libre()
+        env = entorno(carpeta, url, port)
+        claves = demo(env)
+        server = Server(env, carpeta / "servidor.log", port, args=("--workers", "2") if base == "postgresql" else ())
+        server.start()
+        try:
+            yield url, port, claves, server
+        finally:
+            server.stop()
+        if "Traceback" in (log := (carpeta / "servidor.log").read_text(errors="replace")):
+            raise RuntimeError(f"el servidor registró un error:\n{log[-3000:]}")
+
+
+def cuerpos() -> tuple["Cuerpos", "Cuerpos"]:
+    """The bodies of a trámite: the filing (with its PDF) and the atención (with the answer's PDF)."""
+    pdf = pdf_de(50)
+    return (Cuerpos(((k, str(v)) for k, v in FILING.items()), "archivo", "solicitud.pdf", pdf),
+            Cuerpos([("csrf", "CSRF-TOKEN-BENCH"), ("accion", "atender"), ("_vista", "atender"),
+                     ("respuesta", "Licencia otorgada")], "archivo_respuesta", "resolución.pdf", pdf))
 
 
 def entorno(carpeta: Path, url: str, port: int) -> dict:
@@ -235,10 +252,7 @@ class Cliente:
 
 def carga(personas: list[Cliente], segundos: float) -> tuple[list[dict], float]:
     """(the step times of every trámite completed, seconds elapsed) of the clients ``personas`` for ``segundos``."""
-    pdf = pdf_de(50)
-    presentacion = Cuerpos(((k, str(v)) for k, v in FILING.items()), "archivo", "solicitud.pdf", pdf)
-    respuesta = Cuerpos([("csrf", "CSRF-TOKEN-BENCH"), ("accion", "atender"), ("_vista", "atender"),
-                         ("respuesta", "Licencia otorgada")], "archivo_respuesta", "resolución.pdf", pdf)
+    presentacion, respuesta = cuerpos()
     hechos, errores, lock = [], [], threading.Lock()
     deadline = time.monotonic() + segundos
 
@@ -270,38 +284,26 @@ def carga(personas: list[Cliente], segundos: float) -> tuple[list[dict], float]:
 def medir(base: str, clientes: int, segundos: float, perfil: str | None = None) -> dict | None:
     """The figures of one run on ``base`` ("sqlite": one process; "postgresql": ``--workers 2``); None when
     PostgreSQL does not answer. ``perfil``: a py-spy command run on the server during the load."""
-    with tempfile.TemporaryDirectory(prefix="mpv-bench-tramite-") as tmp, base_de_datos(base, Path(tmp)) as url:
-        if url is None:
+    with servidor(base, "mpv-bench-tramite-") as arrancado:
+        if arrancado is None:
             return None
-        carpeta, port = Path(tmp), puerto_libre()
-        env = entorno(carpeta, url, port)
-        claves = demo(env)
-        server = Server(env, carpeta / "servidor.log", port, args=("--workers", "2") if base == "postgresql" else ())
-        server.start()
-        try:
-            calentar = Cliente(port, claves)  # imports, caches, first rows of each page
-            pdf = pdf_de(50)
-            for _ in range(2):
-                calentar.tramite(Cuerpos(((k, str(v)) for k, v in FILING.items()), "archivo", "s.pdf", pdf),
-                                 Cuerpos([("csrf", "CSRF-TOKEN-BENCH"), ("accion", "atender"), ("_vista", "atender"),
-                                          ("respuesta", "Otorgada")], "archivo_respuesta", "r.pdf", pdf))
-            calentar.close()
-            personas = [Cliente(port, claves) for _ in range(clientes)]  # signed in before: a login is not a trámite
-            perfilador = None
-            if perfil:
-                pids = server_pids(server.proc.pid)
-                perfilador = subprocess.Popen(perfil.format(pid=pids[-1], segundos=int(segundos)).split())
-            cola = Cola(url)  # the mail queue the run leaves: it must stay bounded (issue 15, item 4)
-            cpu0 = cpu_seconds(server.proc.pid)
-            hechos, elapsed = carga(personas, segundos)
-            cpu = cpu_seconds(server.proc.pid) - cpu0
-            correos = cola.terminar()
-            if perfilador:
-                perfilador.wait(segundos + 60)
-        finally:
-            server.stop()
-        if "Traceback" in (log := (carpeta / "servidor.log").read_text(errors="replace")):
-            raise RuntimeError(f"el servidor registró un error:\n{log[-3000:]}")
+        url, port, claves, server = arrancado
+        calentar = Cliente(port, claves)  # imports, caches, first rows of each page
+        for _ in range(2):
+            calentar.tramite(*cuerpos())
+        calentar.close()
+        personas = [Cliente(port, claves) for _ in range(clientes)]  # signed in before: a login is not a trámite
+        perfilador = None
+        if perfil:
+            pids = server_pids(server.proc.pid)
+            perfilador = subprocess.Popen(perfil.format(pid=pids[-1], segundos=int(segundos)).split())
+        cola = Cola(url)  # the mail queue the run leaves: it must stay bounded (issue 15, item 4)
+        cpu0 = cpu_seconds(server.proc.pid)
+        hechos, elapsed = carga(personas, segundos)
+        cpu = cpu_seconds(server.proc.pid) - cpu0
+        correos = cola.terminar()
+        if perfilador:
+            perfilador.wait(segundos + 60)
     return {"base": base, "tramites": len(hechos), "por_s": len(hechos) / elapsed, "cpu_ms": cpu / len(hechos) * 1000,
             "pasos": {p: [h[p] for h in hechos] for p in PASOS}, "total": [sum(h.values()) for h in hechos],
             "carga": carga_media(), "correos": correos}
@@ -311,30 +313,20 @@ def en_serie(base: str, tramites: int) -> dict | None:
     """One client, ``tramites`` trámites in a row against the same server as :func:`medir`, then the wait until the
     mail they queued is sent: the server's CPU per trámite with nothing queued left unpaid (under load the queue may
     grow and leave its work out of the window), and each step's mean time with no one else waiting."""
-    with tempfile.TemporaryDirectory(prefix="mpv-bench-serie-") as tmp, base_de_datos(base, Path(tmp)) as url:
-        if url is None:
+    with servidor(base, "mpv-bench-serie-") as arrancado:
+        if arrancado is None:
             return None
-        carpeta, port = Path(tmp), puerto_libre()
-        env = entorno(carpeta, url, port)
-        claves = demo(env)
-        server = Server(env, carpeta / "servidor.log", port, args=("--workers", "2") if base == "postgresql" else ())
-        server.start()
-        try:
-            cliente, pdf = Cliente(port, claves), pdf_de(50)
-            presentacion = Cuerpos(((k, str(v)) for k, v in FILING.items()), "archivo", "solicitud.pdf", pdf)
-            respuesta = Cuerpos([("csrf", "CSRF-TOKEN-BENCH"), ("accion", "atender"), ("_vista", "atender"),
-                                 ("respuesta", "Licencia otorgada")], "archivo_respuesta", "resolución.pdf", pdf)
-            for _ in range(3):  # imports, caches, first rows of each page
-                cliente.tramite(presentacion, respuesta)
-            pendientes(url, hasta=0)
-            cpu0, t0 = cpu_seconds(server.proc.pid), time.perf_counter()
-            hechos = [cliente.tramite(presentacion, respuesta) for _ in range(tramites)]
-            elapsed = time.perf_counter() - t0
-            pendientes(url, hasta=0)
-            cpu = cpu_seconds(server.proc.pid) - cpu0
-            cliente.close()
-        finally:
-            server.stop()
+        url, port, claves, server = arrancado
+        cliente, (presentacion, respuesta) = Cliente(port, claves), cuerpos()
+        for _ in range(3):  # imports, caches, first rows of each page
+            cliente.tramite(presentacion, respuesta)
+        pendientes(url, hasta=0)
+        cpu0, t0 = cpu_seconds(server.proc.pid), time.perf_counter()
+        hechos = [cliente.tramite(presentacion, respuesta) for _ in range(tramites)]
+        elapsed = time.perf_counter() - t0
+        pendientes(url, hasta=0)
+        cpu = cpu_seconds(server.proc.pid) - cpu0
+        cliente.close()
     return {"base": base, "tramites": tramites, "cpu_ms": cpu / tramites * 1000, "ms": elapsed / tramites * 1000,
             "pasos": {p: sum(h[p] for h in hechos) / tramites * 1000 for p in PASOS}}
 
