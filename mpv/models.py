@@ -291,42 +291,6 @@ class Temporizador(BaseModel):
     desde = pw.DateField(null=True)
 
 
-class Resumen(BaseModel):
-    """The daily digest of one office for one day, queued once (several processes may try); its e-mails are
-    the Correo rows that point at it (:mod:`mpv.tramites.resumen`)."""
-
-    oficina = pw.ForeignKeyField(Oficina, on_delete="CASCADE")
-    fecha = pw.DateField()
-    creado_en = UTCDateTimeField()
-
-    class Meta:
-        indexes = ((("oficina", "fecha"), True),)
-
-
-class Correo(BaseModel):
-    """An e-mail to send to a citizen (or to staff: an office notice, a daily digest), queued in the same
-    transaction as the step that caused it.
-
-    The text is rendered when it is sent, from the expediente and the Evento rows (immutable), so a
-    queued notice never loses what it has to say; a failed send is retried (``mpv.correo.mailer``).
-    """
-
-    expediente = pw.ForeignKeyField(Expediente, null=True, backref="correos", on_delete="CASCADE")
-    tipo = pw.CharField(max_length=30)  # constancia | observacion | atencion | no_presentado | archivado …
-    destinatario = pw.CharField(max_length=200)
-    evento_seq = pw.BigIntegerField(null=True)  # the history row the notice is about
-    resumen = pw.ForeignKeyField(Resumen, null=True, on_delete="CASCADE")  # a staff digest: its office and day
-    estado = pw.CharField(max_length=12, default="pendiente")  # pendiente | enviado | fallido
-    intentos = pw.IntegerField(default=0)
-    proximo_intento = UTCDateTimeField(index=True)
-    ultimo_error = pw.TextField(default="")
-    creado_en = UTCDateTimeField()
-    enviado_en = UTCDateTimeField(null=True)
-
-    class Meta:
-        indexes = ((("estado", "proximo_intento"), False),)
-
-
 class Evento(BaseModel):
     """One row of history. Append-only; ``seq`` orders the hash chain that covers every row."""
 
@@ -374,7 +338,7 @@ class Cadena(BaseModel):
 
 
 MODELS = [Oficina, Usuario, Sesion, IntentoAcceso, Parametro, TipoDocumento, Feriado, Procedimiento, ProcessDefinition, Remitente, Numeracion,
-          Expediente, Adjunto, Tarea, Copia, Temporizador, Correo, Evento, Resumen, Cadena]
+          Expediente, Adjunto, Tarea, Copia, Temporizador, Evento, Cadena]
 
 # What MPV verifies, issues and receives later (rules 13–15) lives in modules of its own, built on the models above.
 from .models_documentos import TIPOS_DOCUMENTO_OFICIAL, DocumentoOficial, FirmaAdjunto, NumeracionDocumento  # noqa
@@ -383,10 +347,11 @@ from .models_verificacion import CodigoVerificacion, PdfEmitido  # noqa: E402,F4
 from .models_plantillas import AnexoDocumento, PlantillaDocumento  # noqa: E402,F401
 from .models_escritos import Escrito, EscritoAdjunto, NumeracionEscrito  # noqa: E402,F401
 from .models_notificaciones import AperturaNotificacion, ConsentimientoCasilla, Notificacion  # noqa: E402,F401
+from .models_correo import Correo, Resumen  # noqa: E402,F401
 
 MODELS += [FirmaAdjunto, DocumentoOficial, NumeracionDocumento, CertificadoUsuario, FirmaDocumento, CodigoVerificacion,
            PdfEmitido, PlantillaDocumento, AnexoDocumento, Escrito, EscritoAdjunto, NumeracionEscrito,
-           ConsentimientoCasilla, Notificacion, AperturaNotificacion]
+           ConsentimientoCasilla, Notificacion, AperturaNotificacion, Resumen, Correo]
 
 
 # Columns added after their table was first released: ``Services.init_db`` adds them to an older database.
