@@ -20,7 +20,8 @@ from .prepared import PreparedQuery
 GENESIS = "0" * 64
 
 # The kinds of row a seguimiento shows; decisions and ends stay in the auditor's full history.
-MOVIMIENTOS = ("inicio", "tarea", "temporizador", "accion", "escrito")
+MOVIMIENTOS = ("inicio", "tarea", "temporizador", "accion", "escrito", "asignacion")
+INTERNOS = ("asignacion",)  # movements inside an office, which the citizen's seguimiento does not show
 
 # The fields each row's hash covers, in this order (``hash_values`` takes their values).
 HASHED = ("seq", "expediente", "momento", "tipo", "accion", "descripcion", "actor", "actor_nombre", "rol",
@@ -207,7 +208,7 @@ def seguimiento(expediente_id: int, calendario: Calendario, publico: bool = Fals
     """
     nombres = Oficina.nombres()
     result, previous = [], None
-    for row in eventos(expediente_id, MOVIMIENTOS):
+    for row in eventos(expediente_id, [t for t in MOVIMIENTOS if not (publico and t in INTERNOS)]):
         local = row.momento.astimezone(calendario.tz)
         dias = calendario.habiles_entre(previous.date(), local.date()) if previous else 0
         payload = orjson.loads(row.payload)

@@ -63,6 +63,7 @@ class Usuario(BaseModel):
     creado_en = UTCDateTimeField(default=utcnow)
     # Set when an administrator generated the password (new user, reset): the next login must replace it.
     cambiar_clave = pw.BooleanField(default=False)
+    jefe = pw.BooleanField(default=False)  # heads their office: assigns its expedientes, reads its reports
 
     @classmethod
     def correos_de(cls, oficinas) -> list[str]:
@@ -348,14 +349,16 @@ from .models_plantillas import AnexoDocumento, PlantillaDocumento  # noqa: E402,
 from .models_escritos import Escrito, EscritoAdjunto, NumeracionEscrito  # noqa: E402,F401
 from .models_notificaciones import AperturaNotificacion, ConsentimientoCasilla, Notificacion  # noqa: E402,F401
 from .models_correo import Correo, Resumen  # noqa: E402,F401
+from .models_asignacion import Asignacion, Paso  # noqa: E402,F401
 
 MODELS += [FirmaAdjunto, DocumentoOficial, NumeracionDocumento, CertificadoUsuario, FirmaDocumento, CodigoVerificacion,
            PdfEmitido, PlantillaDocumento, AnexoDocumento, Escrito, EscritoAdjunto, NumeracionEscrito,
-           ConsentimientoCasilla, Notificacion, AperturaNotificacion, Resumen, Correo]
+           ConsentimientoCasilla, Notificacion, AperturaNotificacion, Resumen, Correo,
+           Asignacion, Paso]
 
 
 # Columns added after their table was first released: ``Services.init_db`` adds them to an older database.
-ADDED_COLUMNS = [(Usuario, "cambiar_clave"), (Oficina, "alertas"), (Temporizador, "desde"), (Correo, "resumen")] + [
+ADDED_COLUMNS = [(Usuario, "cambiar_clave"), (Usuario, "jefe"), (Oficina, "alertas"), (Temporizador, "desde"), (Correo, "resumen")] + [
     (Expediente, name) for name in ("procedimiento", "requisitos", "recibo_pago", "plazo_vence", "plazo_suspendido",
                                     "silencio")]
 

@@ -15,7 +15,7 @@ from .engine import Engine
 from .errors import MPVError
 from .firmas import cargar_raices
 from .tramites.presentacion import Limits
-from .models import ADDED_COLUMNS, MODELS, Feriado, create_tables
+from .models import ADDED_COLUMNS, MODELS, Feriado, Paso, create_tables
 from .parametros import Parametros
 from .plazos import Calendario
 from .registro import Refusals
@@ -74,7 +74,11 @@ class Services:
         :raise MPVError: naming the tables that are missing then.
         """
         if self.db.can_create_tables():
+            sin_pasos = Paso._meta.table_name not in self.db.tables()
             create_tables()
+            if sin_pasos:
+                with self.db.write():
+                    Paso.rellenar()
             self.db.add_missing_columns(ADDED_COLUMNS)
             self.busqueda.install()
         else:

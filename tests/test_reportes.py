@@ -13,7 +13,7 @@ from helpers import derivar, file_tramite, lima, make_user, recibir, step
 from test_listados import app, browser  # noqa: F401 - the list's app and a signed-in client
 
 from mpv.engine import Actor
-from mpv.models import Expediente, Oficina, Procedimiento
+from mpv.models import Expediente, Oficina, Procedimiento, Usuario
 from mpv.tramites import reportes
 
 pytestmark = pytest.mark.fecha_fija  # the scenario's days are those of March 2026
@@ -29,6 +29,7 @@ def escenario(services, clock):
     mesa, gdur, gdur2, rentas = (_actor("mesa", "mesa", "MP"), _actor("gdur", "oficina", "GDUR"),
                                  _actor("gdur2", "oficina", "GDUR"), _actor("rentas", "oficina", "SGAT"))
     _actor("auditor", "auditor")
+    Usuario.update(jefe=True).where(Usuario.username == "rentas").execute()  # heads SGAT: reads its report
     e = [file_tramite(services, asunto=f"e{i}") for i in range(4)]
     for exp, oficina in zip(e, ("GDUR", "GDUR", "SGAT", "GDUR")):
         step(services, exp, mesa, accion="conforme")
@@ -103,3 +104,8 @@ def test_an_office_reads_its_own_office_and_a_bad_period_is_explained(app, escen
     assert "Por procedimiento" not in page.text
     mal = b.client.simulate_get("/reportes", query_string="desde=2026-03-05&hasta=2026-03-01", cookies=b.cookies)
     assert mal.status_code == 422 and "inviértalas" in mal.text
+    # Only an office's head reads its report: another person of an office is told so, and has no such menu entry.
+    otro = browser(app, "gdur2")
+    refused = otro.client.simulate_get("/reportes", cookies=otro.cookies)
+    assert refused.status_code == 403 and "es para su jefe" in refused.text
+    assert 'href="/reportes"' not in otro.get("/inicio").text and 'href="/reportes"' in b.get("/inicio").text

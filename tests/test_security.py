@@ -14,7 +14,7 @@ from helpers import build_services, derivar, file_tramite, http_login, make_user
 from webclient import Browser
 
 from mpv.engine import Actor
-from mpv.models import Adjunto, Evento, Tarea
+from mpv.models import Adjunto, Evento, Tarea, Usuario
 from mpv.passwords import password_problem
 from mpv.tramites import documentos
 from mpv.web.app import create_app
@@ -234,9 +234,12 @@ POLICY = {
     "/inicio": {"GET": ALL_STAFF},
     "/tramites": {"GET": ALL_STAFF},
     "/tramites/exportar": {"GET": ALL_STAFF},
-    "/reportes": {"GET": ("mesa", "gdur", "rentas", "auditor", "analista")},
-    "/reportes/exportar": {"GET": ("mesa", "gdur", "rentas", "auditor", "analista")},
+    "/reportes": {"GET": ("mesa", "gdur", "auditor", "analista")},  # an office's: its head's (gdur)
+    "/reportes/exportar": {"GET": ("mesa", "gdur", "auditor", "analista")},
     "/bandeja": {"GET": ("gdur", "rentas")},
+    "/mis-expedientes": {"GET": ("mesa", "gdur", "rentas")},
+    "/oficina/historial": {"GET": ("mesa", "gdur", "rentas")},
+    "/expedientes/{numero}/asignar": {"GET": ("gdur",), "POST": ("gdur",)},  # the head of the office it is in
     "/expedientes/{numero}": {"GET": SEES_EXPEDIENTE},
     "/expedientes/{numero}/seguimiento": {"GET": SEES_EXPEDIENTE},
     "/expedientes/{numero}/derivar": {"GET": ("mesa",), "POST": ("mesa",)},
@@ -307,6 +310,7 @@ def matrix_site(settings, clock):
     users = {name: make_user(name, rol, office) for name, rol, office in (
         ("mesa", "mesa", "MP"), ("gdur", "oficina", "GDUR"), ("rentas", "oficina", "SGAT"), ("auditor", "auditor", None),
         ("analista", "analista", None), ("admin", "admin", None))}
+    Usuario.update(jefe=True).where(Usuario.username == "gdur").execute()  # heads GDUR; rentas heads nothing
     exp = file_tramite(services)
     step(services, exp, Actor.de_usuario(users["mesa"]), accion="conforme")
     derivar(services, exp, Actor.de_usuario(users["mesa"]), "GDUR")

@@ -140,3 +140,14 @@ def test_a_users_form_keeps_offering_the_deactivated_office_they_work_in(service
     assert "GDUR" not in [o.codigo for o in usuarios.ficha(admin).oficinas]
     ficha = usuarios.ficha(admin, gdur.id)
     assert ficha.usuario.username == "gdur" and [o.codigo for o in ficha.oficinas][-1] == "GDUR"
+
+
+def test_the_head_of_an_office_is_a_user_of_that_office(services, admin):
+    """Issue 16: «Jefe de la oficina» heads an office, so a role without one cannot be it; the audit row says it."""
+    assert "no puede ser su jefe" in refused(services, admin, rol="auditor", oficina="", jefe=True).campos["jefe"]
+    usuario, _ = crear_usuario(services, admin, "jefa", "Jefa GDUR", "oficina", "GDUR", jefe=True)
+    assert Usuario.get_by_id(usuario.id).jefe and Actor.de_usuario(Usuario.get_by_id(usuario.id)).jefe
+    assert admin_rows()[-1].detalle.startswith("nombre=Jefa GDUR, email=—, rol=oficina, oficina=GDUR, jefe de la oficina;")
+    modificar_usuario(services, admin, usuario.id, "Jefa GDUR", "oficina", "GDUR")
+    assert not Usuario.get_by_id(usuario.id).jefe
+    assert admin_rows()[-1].detalle.endswith("después: nombre=Jefa GDUR, email=—, rol=oficina, oficina=GDUR")

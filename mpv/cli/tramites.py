@@ -22,6 +22,7 @@ def add_commands(sub):
     s.add_argument("--nombre", default="")
     s.add_argument("--email", default="")
     s.add_argument("--password-stdin", action="store_true", help="lee la contraseña de la entrada estándar")
+    s.add_argument("--jefe", action="store_true", help="jefe de su oficina: asigna sus expedientes, lee sus reportes")
     s.set_defaults(func=cmd_usuarios_crear)
 
     o = sub.add_parser("oficinas", help="oficinas").add_subparsers(metavar="acción")
@@ -68,7 +69,8 @@ def cmd_usuarios_crear(args, services) -> int:
         raise InvalidInput("La entrada estándar no trajo ninguna contraseña (una línea).")
     # A password the operator typed is theirs; a printed one is temporary (ASVS V6.4.1).
     usuario, generada = crear_usuario(services, SISTEMA, args.username, args.nombre or args.username, args.rol,
-                                      args.oficina, args.email, password, cambiar_clave=not args.password_stdin)
+                                      args.oficina, args.email, password, cambiar_clave=not args.password_stdin,
+                                      jefe=args.jefe)
     oficina = f", oficina {usuario.oficina.codigo}" if usuario.oficina_id else ""
     print(f"Usuario {usuario.username} creado ({ROLES[usuario.rol]}{oficina}).")
     if generada:

@@ -61,6 +61,8 @@ USUARIOS = [
     ("admin", "Administrador del sistema", "admin", None),
 ]
 
+JEFES = {"gdur"}  # heads of their office (they assign its expedientes and read its reports)
+
 MUESTRAS = [
     ("Licencia de funcionamiento para bodega en Jr. Loreto 215", "SOL", "GDUR"),
     ("Constancia de no adeudo del impuesto predial 2026", "SOL", "SGAT"),
@@ -117,7 +119,7 @@ def seed(services, tramites: int = 6) -> list[tuple[str, str, str]]:
         for username, nombre, rol, oficina in USUARIOS:
             # Not flagged for a change at the first login: the README documents the printed passwords.
             _, password = crear_usuario(services, SISTEMA, username, nombre, rol, oficina or "",
-                                        f"{username}@muni.example.gob.pe", cambiar_clave=False)
+                                        f"{username}@muni.example.gob.pe", cambiar_clave=False, jefe=username in JEFES)
             created.append((username, rol, password))
     claves = certificados.crear(services, [username for username, _, _ in created])
     _write_credentials(services.settings, created, claves)

@@ -22,7 +22,7 @@ from SpiffWorkflow.util.task import TaskState
 from . import forms, relojes
 from .definitions import Definition, DefinitionStore, UserTaskInfo
 from ..errors import Conflict, InvalidInput, MPVError, NotAllowed, NotFound
-from ..models import ROLES, ConsentimientoCasilla, Expediente, Oficina, Tarea, Temporizador
+from ..models import ROLES, Asignacion, ConsentimientoCasilla, Expediente, Oficina, Tarea, Temporizador
 from ..plazos import Calendario
 from .scripting import ScriptEngine
 from ..text import fold
@@ -321,6 +321,10 @@ class Engine:
                                  "solo esa oficina puede atender esta tarea.")
         if info.rol == CIUDADANO and actor.expediente_id != expediente.id:
             raise NotAllowed("Solo el remitente, con su código de seguimiento, puede realizar esta tarea.")
+        asignacion = Asignacion.de(expediente.id, actor.oficina) if actor.usuario_id and actor.oficina else None
+        if asignacion is not None and asignacion.usuario_id != actor.usuario_id:
+            raise NotAllowed(f"El expediente {expediente.numero} está asignado a {asignacion.usuario.nombre}: solo "
+                             "esa persona lo trabaja en su oficina, salvo que el jefe de la oficina se lo reasigne.")
 
     def catalogs(self) -> dict[str, list[tuple[str, str]]]:
         """The choices ``x-options`` fields offer (active offices other than mesa de partes)."""

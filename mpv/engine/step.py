@@ -23,7 +23,7 @@ from . import forms, notificar, relojes
 from .notificar import INSERT_MAIL
 from .definitions import ESCRITO, Definition, UserTaskInfo
 from ..errors import Conflict
-from ..models import Adjunto, Copia, Expediente, FirmaAdjunto, Oficina, Tarea, Temporizador, Usuario
+from ..models import Adjunto, Asignacion, Copia, Expediente, FirmaAdjunto, Oficina, Paso, Tarea, Temporizador, Usuario
 from ..prepared import PreparedQuery
 from .state import STATE_FORMAT, prune_finished
 from .values import CIUDADANO, SISTEMA, Actor, NuevoAdjunto, StepResult
@@ -346,12 +346,19 @@ class Step:
         for key, row in existing.items():
             if key not in keep:
                 DELETE_TASK.execute(row.id)
+        antes = {row.oficina_id for row in existing.values()} - {None}
+        ahora = set()
         for task in ready:
+            oficina = self.oficina(offices[task.id]) if offices[task.id] else None
+            ahora.add(oficina.id if oficina else None)
             if str(task.id) not in existing:
                 info = self.definition.user_tasks[task.task_spec.name]
-                oficina = self.oficina(offices[task.id]) if offices[task.id] else None
                 INSERT_TASK.insert(self.expediente.id, str(task.id), info.name, info.label, info.rol or "",
                                       oficina.id if oficina else None, self.now)
+        # The office's history gains the expediente when it arrives; its person's assignment ends when it leaves.
+        Paso.registrar(self.expediente.id, ahora - antes - {None}, self.now)
+        if antes - ahora:
+            Asignacion.soltar(self.expediente.id, antes - ahora)
 
     def _sync_timers(self):
         if not self.nuevo:

@@ -20,11 +20,12 @@ class Actor:
     oficina: str = ""
     ip: str = ""
     expediente_id: int | None = None
+    jefe: bool = False  # heads their office (``Usuario.jefe``)
 
     @classmethod
     def de_usuario(cls, usuario, ip: str = "") -> "Actor":
         return cls(rol=usuario.rol, nombre=usuario.username, usuario_id=usuario.id,
-                   oficina=usuario.oficina.codigo if usuario.oficina_id else "", ip=ip)
+                   oficina=usuario.oficina.codigo if usuario.oficina_id else "", ip=ip, jefe=usuario.jefe)
 
     @classmethod
     def ciudadano(cls, expediente: Expediente, ip: str = "") -> "Actor":

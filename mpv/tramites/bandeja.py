@@ -58,7 +58,7 @@ def bandeja(services, actor: Actor, seccion: str = "", cursor: str = "", atras: 
     revisiones = services.definitions.revisiones_de_escritos()
     propias = services.definitions.tareas_de("oficina") - revisiones
     tareas = {"por_recibir": {RECIBIR}, "en_atencion": propias - {RECIBIR}, "escritos": revisiones}
-    if _clave_de(cursor) is None:  # none, or not one of ours
+    if clave_de(cursor) is None:  # none, or not one of ours
         cursor, atras = "", False
 
     def desde(clave: str) -> tuple[str, bool]:
@@ -68,19 +68,19 @@ def bandeja(services, actor: Actor, seccion: str = "", cursor: str = "", atras: 
     return Bandeja(oficina, copias=_copias(oficina.id, *desde("copias"), limite), **secciones)
 
 
-def _clave(fila) -> tuple:
+def clave_fila(fila) -> tuple:
     return fila.desde, fila.id
 
 
-def _clave_de(cursor: str) -> tuple | None:
+def clave_de(cursor: str) -> tuple | None:
     """The (desde, id) a cursor of this tray carries; None for none, or for anything else."""
     decoded = decode_cursor(cursor) if cursor else None
     return decoded if decoded and decoded[0] is not None else None
 
 
-def _despues(query, model, cursor: str, atras: bool, descendente: bool = False):
+def despues(query, model, cursor: str, atras: bool, descendente: bool = False):
     """``query`` from the row after ``cursor`` (before it when ``atras``) in (desde, id) order."""
-    clave = _clave_de(cursor)
+    clave = clave_de(cursor)
     if clave is None:
         return query
     pair = pw.Tuple(model.desde, model.id)
@@ -96,21 +96,21 @@ def _tareas(oficina_id: int, specs: list[str], cursor: str, atras: bool, limite:
     for spec in specs:
         query = (Tarea.select(Tarea.id, Tarea.task_id, Tarea.spec, Tarea.desde, *_EXPEDIENTE).join(Expediente)
                  .where((Tarea.oficina == oficina_id) & (Tarea.spec == spec)))
-        query = _despues(query, Tarea, cursor, atras)
+        query = despues(query, Tarea, cursor, atras)
         filas.extend(query.order_by(*orden).limit(limite + 1))
-    filas.sort(key=_clave, reverse=atras)
+    filas.sort(key=clave_fila, reverse=atras)
     total = 0
     if specs:
         total = (Tarea.select(Tarea.id).where((Tarea.oficina == oficina_id) & Tarea.spec.in_(specs))
                  .limit(TOPE + 1).count())
-    return Seccion(paginar(filas[:limite + 1], limite, cursor, atras, _clave), total)
+    return Seccion(paginar(filas[:limite + 1], limite, cursor, atras, clave_fila), total)
 
 
 def _copias(oficina_id: int, cursor: str, atras: bool, limite: int) -> Seccion:
     """The page of what came to the office «con copia», newest first."""
     query = Copia.select(Copia.id, Copia.desde, *_EXPEDIENTE).join(Expediente).where(Copia.oficina == oficina_id)
-    query = _despues(query, Copia, cursor, atras, descendente=True)
+    query = despues(query, Copia, cursor, atras, descendente=True)
     orden = (Copia.desde.asc(), Copia.id.asc()) if atras else (Copia.desde.desc(), Copia.id.desc())
     filas = list(query.order_by(*orden).limit(limite + 1))
     total = Copia.select(Copia.id).where(Copia.oficina == oficina_id).limit(TOPE + 1).count()
-    return Seccion(paginar(filas, limite, cursor, atras, _clave), total)
+    return Seccion(paginar(filas, limite, cursor, atras, clave_fila), total)

@@ -188,7 +188,7 @@ def _filtrar(query, filtro: Filtro, tz, search, hoy: Hoy | None, pagina: bool = 
     if filtro.orden == "vence":
         query = query.where(Expediente.vence.is_null(False))
     if filtro.q:
-        query = _search(query, filtro.q.strip(), search)
+        query = buscar(query, filtro.q.strip(), search)
     return query
 
 
@@ -245,7 +245,9 @@ def _remitente(query, texto: str):
     return query
 
 
-def _search(query, q: str, search):
+def buscar(query, q: str, search):
+    """``query`` narrowed to the expedientes ``q`` names: a number, a sender's document or words of the sender
+    and subject (through the database's full-text ``search`` where it has one)."""
     match = _NUMERO.match(q)
     if match:
         return query.where(Expediente.numero == f"{match.group(1)}-{int(match.group(2)):06d}")

@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 import peewee as pw
 
 from ..engine import Actor
-from ..errors import InvalidInput
+from ..errors import InvalidInput, NotAllowed
 from ..models import Evento, Expediente, Oficina, Procedimiento, Tarea
 from .expedientes import oficina_de
 from .roles import exigir_rol
@@ -95,7 +95,10 @@ def periodo(desde: date | None, hasta: date | None, hoy: date) -> Periodo:
 
 def reporte(services, actor: Actor, p: Periodo) -> Reporte:
     """The report of ``p`` that ``actor`` may read. :raise NotAllowed: a citizen or an administrator."""
-    exigir_rol(actor, LECTORES, "Los reportes son para mesa de partes, las oficinas, auditoría y análisis.")
+    exigir_rol(actor, LECTORES, "Los reportes son para mesa de partes, los jefes de oficina, auditoría y análisis.")
+    if actor.rol == "oficina" and not actor.jefe:
+        raise NotAllowed("El reporte de una oficina es para su jefe; si usted lo es, pida al administrador que lo "
+                         "registre como jefe de la oficina.")
     propia = oficina_de(actor)
     oficinas = list(Oficina.select().where(Oficina.activa == True).order_by(Oficina.nombre))  # noqa: E712
     if propia is not None:

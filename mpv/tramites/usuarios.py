@@ -46,7 +46,7 @@ class Creado(NamedTuple):
 
 
 def crear_usuario(services, actor: Actor, username: str, nombre: str, rol: str, oficina: str = "",
-                  email: str = "", password: str = "", cambiar_clave: bool = True) -> Creado:
+                  email: str = "", password: str = "", cambiar_clave: bool = True, jefe: bool = False) -> Creado:
     """Create a staff user; ``oficina`` is an office code ("" for none, or mesa de partes' for «mesa»).
 
     ``cambiar_clave``: the user must replace the password at their next login (ASVS V6.4.1), as whenever
@@ -64,7 +64,7 @@ def crear_usuario(services, actor: Actor, username: str, nombre: str, rol: str, 
     problem = password_problem(password, username, nombre, email) if password else None
     if problem:
         campos["password"] = problem
-    datos = _datos(campos, nombre, email, rol, oficina.strip())
+    datos = _datos(campos, nombre, email, rol, oficina.strip(), jefe=jefe)
     generada = None if password else generate_password()
     password_hash = hash_password(password or generada)  # before the transaction: argon2 is slow by design
     como = "generada" if generada else "escrita al crearlo"
@@ -85,8 +85,9 @@ def crear_usuario(services, actor: Actor, username: str, nombre: str, rol: str, 
 
 
 def modificar_usuario(services, actor: Actor, usuario_id: int, nombre: str, rol: str, oficina: str = "",
-                      email: str = "") -> Usuario:
-    """Save a user's name, e-mail, role and office (a user keeps an office deactivated after they joined it).
+                      email: str = "", jefe: bool = False) -> Usuario:
+    """Save a user's name, e-mail, role, office (a user keeps an office deactivated after they joined it) and
+    whether they head it.
 
     :raise InvalidInput: naming each bad field, or when administrators would demote themselves.
     :raise NotFound: / :raise NotAllowed:
@@ -94,12 +95,12 @@ def modificar_usuario(services, actor: Actor, usuario_id: int, nombre: str, rol:
     _puede(actor)
     with services.db.write():
         usuario = _usuario(services, usuario_id)
-        datos = _datos({}, nombre.strip(), email.strip(), rol, oficina.strip(), usuario)
+        datos = _datos({}, nombre.strip(), email.strip(), rol, oficina.strip(), usuario, jefe)
         if usuario.id == actor.usuario_id and datos["rol"] != "admin":
             raise InvalidInput("No puede quitarse a sí mismo el rol de administrador.", {
                 "rol": "Pida a otro administrador que cambie su rol."})
         antes = _describe({"nombre": usuario.nombre, "email": usuario.email, "rol": usuario.rol,
-                           "oficina": usuario.oficina})
+                           "oficina": usuario.oficina, "jefe": usuario.jefe})
         Usuario.update(**datos).where(Usuario.id == usuario.id).execute()
         auditar(services, actor, "usuario_modificado", f"Se guardaron los datos del usuario {usuario.username}.",
                f"antes: {antes}; después: {_describe(datos)}")
@@ -238,7 +239,8 @@ def _taken(username: str) -> InvalidInput:
                         {"username": f"Ya existe el usuario {username}; elija otro nombre de usuario."})
 
 
-def _datos(campos: dict, nombre: str, email: str, rol: str, codigo: str, actual: Usuario | None = None) -> dict:
+def _datos(campos: dict, nombre: str, email: str, rol: str, codigo: str, actual: Usuario | None = None,
+           jefe: bool = False) -> dict:
     """The checked editable fields, with ``oficina`` as a row (or None); ``campos`` are problems found before.
 
     :raise InvalidInput: naming each bad field.
@@ -255,9 +257,11 @@ def _datos(campos: dict, nombre: str, email: str, rol: str, codigo: str, actual:
         oficina, problem = _oficina(rol, codigo, actual)
         if problem:
             campos["oficina"] = problem
+        elif jefe and rol in SIN_OFICINA:
+            campos["jefe"] = f"El rol {ROLES[rol]} no pertenece a ninguna oficina, así que no puede ser su jefe."
     if campos:
         raise InvalidInput(REVISE, campos)
-    return {"nombre": nombre, "email": email, "rol": rol, "oficina": oficina}
+    return {"nombre": nombre, "email": email, "rol": rol, "oficina": oficina, "jefe": bool(jefe)}
 
 
 def _oficina(rol: str, codigo: str, actual: Usuario | None) -> tuple[Oficina | None, str]:
@@ -300,5 +304,5 @@ def _describe(datos: dict) -> str:
     """A user's editable fields for an audit row: «nombre=…, email=…, rol=…, oficina=…» (never a password)."""
     oficina = datos["oficina"]
     return (f"nombre={datos['nombre']}, email={datos['email'] or '—'}, rol={datos['rol']}, "
-            f"oficina={oficina.codigo if oficina else '—'}")
+            f"oficina={oficina.codigo if oficina else '—'}{', jefe de la oficina' if datos['jefe'] else ''}")
 

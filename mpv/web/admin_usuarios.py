@@ -41,6 +41,8 @@ def _fields(nuevo: bool, oficinas: list) -> list[Field]:
               help="Obligatoria para el rol Oficina. Mesa de partes trabaja en la oficina de mesa de partes (si la "
                    "deja vacía, se asigna esa); Auditor, Analista y Administrador no llevan oficina.",
               choices=[(o.codigo, f"{o.codigo} — {o.nombre}{'' if o.activa else ' (inactiva)'}") for o in oficinas]),
+        Field("jefe", "Jefe de la oficina", "checkbox", False,
+              help="Asigna los expedientes de su oficina a su personal y lee los reportes de la oficina."),
     ]
 
 
@@ -72,7 +74,7 @@ class UsuarioNuevo(AdminResource):
     def on_post(self, req, resp):
         actor = self._actor(req)
         form = read_form(req)
-        valores = {name: texto(form, name) for name in ("username", *EDITABLE)}
+        valores = {name: texto(form, name) for name in ("username", *EDITABLE)} | {"jefe": form.get("jefe") == "true"}
         try:
             # Whatever the administrator typed or MPV generated, the administrator knows it: the user
             # replaces it at the first login (ASVS V6.4.1).
@@ -98,7 +100,7 @@ class UsuarioDetalle(AdminResource):
     def _form(self, req, resp, actor, usuario_id, error=None, valores=None):
         usuario, oficinas = usuarios.ficha(actor, usuario_id)
         valores = valores or {"nombre": usuario.nombre, "email": usuario.email, "rol": usuario.rol,
-                              "oficina": usuario.oficina.codigo if usuario.oficina_id else ""}
+                              "oficina": usuario.oficina.codigo if usuario.oficina_id else "", "jefe": usuario.jefe}
         self._show(req, resp, error, valores, fields=_fields(False, oficinas), u=usuario, min_length=MIN_LENGTH)
 
     def on_get(self, req, resp, usuario_id):
@@ -107,7 +109,7 @@ class UsuarioDetalle(AdminResource):
     def on_post(self, req, resp, usuario_id):
         actor = self._actor(req)
         form = read_form(req)
-        valores = {name: texto(form, name) for name in EDITABLE}
+        valores = {name: texto(form, name) for name in EDITABLE} | {"jefe": form.get("jefe") == "true"}
         try:
             usuario = usuarios.modificar_usuario(self._services, actor, usuario_id, **valores)
         except InvalidInput as exc:

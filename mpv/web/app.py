@@ -11,6 +11,7 @@ from ..tramites.sessions import Sessions
 from .admin import add_admin_routes
 from .analitica import CalentadorAnalitica, add_analitica_routes
 from .api import add_api_routes
+from .asignacion import add_asignacion_routes
 from .auditoria import add_auditoria_routes
 from .auth import Login, Logout
 from .cuenta import add_cuenta_routes
@@ -72,6 +73,7 @@ def create_app(services, background: list | None = None) -> falcon.App:
     app.add_route("/expedientes/{numero}/tareas/{task_id}", TaskPage(pages, services))
     app.add_route("/expedientes/{numero}/eventos/{nombre}", EventoAccion(pages, services))
     app.add_route("/adjuntos/{adjunto_id:int}", AdjuntoArchivo(services))
+    add_asignacion_routes(app, pages, services)
     add_documento_routes(app, pages, services)
     add_escrito_routes(app, pages, services)
     add_admin_routes(app, pages, services)

@@ -10,8 +10,10 @@ from .middleware import clear_cookie, expected_csrf, set_cookie
 NOTICE_COOKIE = "mpv_aviso"
 
 NAV = {
-    "mesa": [("/inicio", "Inicio"), ("/tramites", "Trámites recibidos"), ("/reportes", "Reportes")],
-    "oficina": [("/inicio", "Inicio"), ("/bandeja", "Bandeja de la oficina"), ("/reportes", "Reportes")],
+    "mesa": [("/inicio", "Inicio"), ("/tramites", "Trámites recibidos"), ("/mis-expedientes", "Mis expedientes"),
+             ("/reportes", "Reportes")],
+    "oficina": [("/inicio", "Inicio"), ("/bandeja", "Bandeja de la oficina"), ("/mis-expedientes", "Mis expedientes"),
+                ("/oficina/historial", "Historial de la oficina"), ("/reportes", "Reportes")],
     "auditor": [("/inicio", "Inicio"), ("/tramites", "Trámites recibidos"), ("/auditoria", "Auditoría"),
                 ("/analitica", "Analítica"), ("/reportes", "Reportes")],
     "analista": [("/inicio", "Inicio"), ("/tramites", "Trámites recibidos"), ("/definiciones", "Procesos"),
@@ -19,6 +21,15 @@ NAV = {
     "admin": [("/inicio", "Inicio"), ("/tramites", "Trámites recibidos"), ("/auditoria", "Auditoría"),
               ("/definiciones", "Procesos"), ("/analitica", "Analítica"), ("/admin", "Administración")],
 }
+SOLO_JEFES = {("oficina", "/reportes")}  # an office's report is its head's
+
+
+def nav(usuario) -> list[tuple[str, str]]:
+    """The menu of ``usuario`` (none when nobody is logged in)."""
+    if usuario is None:
+        return []
+    return [(href, texto) for href, texto in NAV.get(usuario.rol, [])
+            if usuario.jefe or (usuario.rol, href) not in SOLO_JEFES]
 
 
 def _csrf(req) -> str:
@@ -42,7 +53,7 @@ class Pages:
         resp.status = status
         resp.content_type = falcon.MEDIA_HTML
         resp.text = self.renderer.render(
-            template, usuario=usuario, csrf=_csrf(req), nav=NAV.get(usuario.rol, []) if usuario else [],
+            template, usuario=usuario, csrf=_csrf(req), nav=nav(usuario),
             aviso=aviso, request_path=req.path, **context)
 
     @staticmethod
