@@ -21,8 +21,8 @@ from test_browser import actor, expect, site  # noqa: F401 - ``site`` is the fix
 
 from mpv.demo import sample_pdf
 from mpv.engine import Actor
-from mpv.models import Tarea
-from mpv.tramites import escritos
+from mpv.models import Tarea, Usuario
+from mpv.tramites import asignacion, escritos
 
 pytestmark = pytest.mark.browser
 
@@ -142,6 +142,16 @@ def test_office_screens_meet_wcag_aa_before_and_after_a_notice(site):
     expect(page.get_by_role("status")).to_contain_text(por_recibir.numero)  # the green notice, checked too
     violations = axe_violations(page)
     assert not violations, report({"/bandeja (con aviso)": violations})
+
+
+def test_the_office_heads_screens_meet_wcag_aa(site):
+    """The head of GDUR assigns to themself, then reads Mis expedientes, the office's history and its report."""
+    por_recibir, en_atencion = office_tray(site.services)
+    Usuario.update(jefe=True).where(Usuario.username == "gdur").execute()
+    asignacion.asignar(site.services, Actor.de_usuario(Usuario.get(Usuario.username == "gdur")), en_atencion.numero,
+                       Usuario.get(Usuario.username == "gdur").id)
+    check_screens(site, "gdur", [(f"/expedientes/{por_recibir.numero}/asignar", None), ("/mis-expedientes", None),
+                                 ("/oficina/historial", None), ("/reportes", None)])
 
 
 def test_escrito_screens_meet_wcag_aa(site):
