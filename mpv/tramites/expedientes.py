@@ -40,6 +40,7 @@ class Detalle:
     redacta: bool = False  # whether the actor may draft official documents on it (mesa de partes, an office)
     anexos: dict = dataclasses.field(default_factory=dict)  # document id → its AnexoDocumento rows
     escritos: list = dataclasses.field(default_factory=list)  # its escritos (mpv.tramites.escritos.EscritoVista)
+    acumulacion: object = None  # its «Acumulación» section (mpv.tramites.acumulacion.Vista)
 
 
 @dataclasses.dataclass
@@ -130,7 +131,8 @@ def ver(services, actor: Actor, numero: str) -> Detalle:
     """Figs. 4–6: what staff see of the expediente ``numero``; only mesa de partes sends events from here.
 
     :raise NotAllowed: not staff, or an office it never reached. :raise NotFound: unknown number."""
-    from .escritos import de_expediente as escritos_de  # escritos builds on this module
+    from .acumulacion import vista as acumulacion_de  # both build on this module
+    from .escritos import de_expediente as escritos_de
 
     solo_personal(actor)
     expediente = visible(actor, numero)
@@ -142,7 +144,8 @@ def ver(services, actor: Actor, numero: str) -> Detalle:
         eventos=services.engine.events_for(actor, expediente) if actor.rol == "mesa" else [],
         copias=list(Copia.select(Copia, Oficina).join(Oficina).where(Copia.expediente == expediente.id)),
         documentos=documentos, redacta=actor.rol in ("mesa", "oficina") and oficina is not None,
-        anexos=AnexoDocumento.de_documentos([d.id for d in documentos]), escritos=escritos_de(expediente.id))
+        anexos=AnexoDocumento.de_documentos([d.id for d in documentos]), escritos=escritos_de(expediente.id),
+        acumulacion=acumulacion_de(services, actor, expediente))
 
 
 def tareas_pendientes(services, actor: Actor, numero: str) -> tuple[Expediente, list]:

@@ -100,7 +100,7 @@ class ExpedienteDetalle:
                            adjuntos=detalle.adjuntos, tareas=detalle.tareas, eventos=detalle.eventos,
                            copias=detalle.copias, procedimiento=tupa.de_expediente(detalle.expediente),
                            documentos=detalle.documentos, redacta=detalle.redacta, tipos=documentos.TIPOS,
-                           anexos_de=detalle.anexos, escritos=detalle.escritos,
+                           anexos_de=detalle.anexos, escritos=detalle.escritos, acumulacion=detalle.acumulacion,
                            casilla=casilla.vigente(detalle.expediente),
                            notificaciones=casilla.de_expediente(self._services, detalle.expediente))
 
