@@ -75,6 +75,10 @@ def test_deriving_the_principal_moves_the_accumulated_one_and_each_history_shows
     assert f"{b.numero} Licencia del local contiguo" in principal and "Desacumular" in principal
     assert f"Acumulado al expediente {a.numero}" in text(mesa.get(f"/expedientes/{b.numero}").text)
 
+    assert f"Con él se derivan, con los mismos datos, sus expedientes acumulados: {b.numero}." in text(
+        mesa.get(f"/expedientes/{a.numero}/derivar").text)
+    revisar = mesa.post(f"/expedientes/{a.numero}/derivar", {**DERIVACION, "paso": "revisar"})
+    assert f"Con él se derivan sus expedientes acumulados: {b.numero}." in text(revisar.text)
     derived = mesa.post(f"/expedientes/{a.numero}/derivar", {**DERIVACION, "paso": "confirmar"})
     assert derived.status_code == 303
     assert pendientes(a) == pendientes(b) == {("recibir", "GDUR"), ("recibir", "SGAT")}

@@ -239,6 +239,13 @@ def tarea_igual(acumulado_id: int, specs, oficina_id: int | None) -> Tarea | Non
                                  & (Tarea.oficina == oficina_id)).order_by(Tarea.id).first())
 
 
+def que_siguen(expediente: Expediente, specs, oficina_id: int | None) -> list[str]:
+    """The numbers of the expedientes accumulated to ``expediente`` that wait for one of the tasks ``specs`` in the
+    office ``oficina_id``: those the principal's step there moves too."""
+    return [fila.acumulado.numero for fila in Acumulacion.activas_en(expediente.id)
+            if tarea_igual(fila.acumulado_id, specs, oficina_id) is not None]
+
+
 def con_acumulados(services, actor: Actor, expediente: Expediente, de_personal: bool,
                    hacer: Callable[[], StepResult], seguir: Callable[[Expediente], StepResult | None]) -> StepResult:
     """Do ``hacer`` (a step of ``expediente``) and, when it is a staff step (``de_personal``), ``seguir`` for each

@@ -20,6 +20,7 @@ from . import acumulacion, documentos, expedientes
 from .roles import exigir_rol
 
 DERIVACION, RECEPCION = "derivacion", "recepcion"
+MESA_DERIVA = (DERIVACION, RECEPCION)  # the tasks from which mesa de partes derives (Recepción: conforme first)
 SUBSANACION = "subsanacion"
 ACUSE = "acuse"  # the citizen's acuse de recibo of an observation deposited in his casilla (mpv.tramites.casilla)
 YA_NO_PENDIENTE = ("Esa tarea ya fue realizada por otra persona o ya no está pendiente. "
@@ -33,6 +34,7 @@ class DerivacionPendiente:
     expediente: Expediente
     tarea: Tarea
     info: UserTaskInfo
+    acumulados: list[str] = dataclasses.field(default_factory=list)  # the numbers derived with it (acumulación)
 
     @property
     def con_recepcion(self) -> bool:
@@ -229,7 +231,7 @@ def derivacion_pendiente(services, actor: Actor, numero: str) -> DerivacionPendi
                        f"{' (' + expediente.tarea_actual + ')' if expediente.tarea_actual else ''}.")
     acumulacion.exigir_libre(expediente)
     info = services.definitions.get(expediente.definicion_id).user_tasks[DERIVACION]
-    return DerivacionPendiente(expediente, pending, info)
+    return DerivacionPendiente(expediente, pending, info, acumulacion.que_siguen(expediente, MESA_DERIVA, pending.oficina_id))
 
 
 def revisar_derivacion(services, pendiente: DerivacionPendiente, valores: dict) -> tuple[dict, date | None]:
@@ -254,7 +256,7 @@ def derivar(services, actor: Actor, numero: str, valores: dict) -> StepResult:
         return services.engine.complete(expediente_id, tarea.task_id, actor, valores)
 
     def seguir(acumulado: Expediente) -> StepResult | None:
-        igual = acumulacion.tarea_igual(acumulado.id, (DERIVACION, RECEPCION), pendiente.tarea.oficina_id)
+        igual = acumulacion.tarea_igual(acumulado.id, MESA_DERIVA, pendiente.tarea.oficina_id)
         return igual and paso(acumulado.id, igual)
 
     expediente = pendiente.expediente
