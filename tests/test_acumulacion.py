@@ -104,7 +104,8 @@ def test_deriving_the_principal_moves_the_accumulated_one_and_each_history_shows
                       & (Tarea.oficina == Oficina.por_codigo("GDUR").id))
     assert gdur.post(f"/expedientes/{a.numero}/tareas/{tarea.task_id}", {}).status_code == 303
     assert pendientes(a) == pendientes(b) == {("atencion", "GDUR"), ("recibir", "SGAT")}
-    assert filas(b)[-1] == ("accion", "con_principal", f"Tramitado con su principal {a.numero}: Recepción en la oficina")
+    assert filas(b)[-1] == ("accion", "con_principal",
+                            f"Tramitado con su principal {a.numero}: Recepción en la oficina")
 
 
 def test_the_accumulated_one_cannot_act_alone_until_it_is_desacumulado(services, app, users):

@@ -57,7 +57,8 @@ def exigir_libre(expediente: Expediente):
 def sigue_al_principal(services, expediente: Expediente, spec: str, rol: str) -> bool:
     """Whether the task ``spec`` of ``expediente`` goes with its principal's while it is accumulated: a mesa or
     office task of the trámite's own flow (the review of an escrito is the expediente's own)."""
-    return rol in PERSONAL and services.definitions.get(expediente.definicion_id).properties(spec).get(ESCRITO) != "true"
+    propiedades = services.definitions.get(expediente.definicion_id).properties(spec)
+    return rol in PERSONAL and propiedades.get(ESCRITO) != "true"
 
 
 def _lugar(services, expediente: Expediente) -> set[tuple[str, int]]:
@@ -269,7 +270,8 @@ def con_acumulados(services, actor: Actor, expediente: Expediente, de_personal: 
             if paso is None:
                 continue
             hechos = [e for e in paso.eventos if e.tipo in ("tarea", "accion")]
-            texto = f"Tramitado con su principal {expediente.numero}" + (f": {hechos[-1].descripcion}" if hechos else "")
+            texto = f"Tramitado con su principal {expediente.numero}"
+            texto += f": {hechos[-1].descripcion}" if hechos else ""
             history.append(services.db, [_evento(
                 actor, fila.acumulado, services.clock(), "con_principal", texto, "",
                 {"principal": expediente.numero, "destino": hechos[-1].oficina_destino if hechos else ""},

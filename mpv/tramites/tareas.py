@@ -231,7 +231,8 @@ def derivacion_pendiente(services, actor: Actor, numero: str) -> DerivacionPendi
                        f"{' (' + expediente.tarea_actual + ')' if expediente.tarea_actual else ''}.")
     acumulacion.exigir_libre(expediente)
     info = services.definitions.get(expediente.definicion_id).user_tasks[DERIVACION]
-    return DerivacionPendiente(expediente, pending, info, acumulacion.que_siguen(expediente, MESA_DERIVA, pending.oficina_id))
+    return DerivacionPendiente(expediente, pending, info,
+                               acumulacion.que_siguen(expediente, MESA_DERIVA, pending.oficina_id))
 
 
 def revisar_derivacion(services, pendiente: DerivacionPendiente, valores: dict) -> tuple[dict, date | None]:
