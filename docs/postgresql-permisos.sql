@@ -109,7 +109,7 @@ REVOKE INSERT, DELETE, TRUNCATE ON :"esquema".cadena FROM :"app";
 REVOKE DELETE, TRUNCATE ON :"esquema".expediente, :"esquema".remitente, :"esquema".adjunto,
     :"esquema".firma_adjunto, :"esquema".numeracion, :"esquema".documento_oficial,
     :"esquema".numeracion_documento, :"esquema".escrito, :"esquema".escrito_adjunto,
-    :"esquema".numeracion_escrito FROM :"app";
+    :"esquema".numeracion_escrito, :"esquema".acumulacion FROM :"app";
 
 -- La casilla electrónica (Ley 31736): los consentimientos y las aperturas solo se leen y se amplían; una
 -- notificación no se borra (su acuse de recibo es lo único que se le agrega).

@@ -132,7 +132,8 @@ def test_mesa_de_partes_screens_meet_wcag_aa(site):
     numero = recibida.numero
     check_screens(site, "mesa", [("/inicio", None), ("/tramites", None), (f"/expedientes/{numero}", pdf_painted),
                                  (f"/expedientes/{numero}/seguimiento", diagram_drawn),
-                                 (f"/expedientes/{numero}/derivar", None), ("/cuenta", None)])
+                                 (f"/expedientes/{numero}/derivar", None), (f"/expedientes/{numero}/acumulados", None),
+                                 ("/cuenta", None)])
 
 
 def test_office_screens_meet_wcag_aa_before_and_after_a_notice(site):

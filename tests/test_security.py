@@ -286,6 +286,9 @@ POLICY = {
     "/escritos/{codigo}": {"GET": EVERYONE},
     "/escritos/{codigo}/pdf": {"GET": EVERYONE},
     "/expedientes/{numero}/escritos": {"GET": ("mesa",), "POST": ("mesa",)},
+    # Acumulación: whoever holds the tray where the expediente waits (here GDUR); desacumular also mesa de partes.
+    "/expedientes/{numero}/acumulados": {"GET": ("gdur",), "POST": ("gdur",)},
+    "/expedientes/{numero}/acumulados/{acumulado}/desacumular": {"POST": ("mesa", "gdur")},
     "/api/v1/tramites/{codigo}/escritos": {"POST": EVERYONE},
     "/api/v1/openapi.json": {"GET": EVERYONE},
     "/api/v1/tipos-documento": {"GET": EVERYONE},

@@ -41,6 +41,7 @@ class Detalle:
     anexos: dict = dataclasses.field(default_factory=dict)  # document id → its AnexoDocumento rows
     escritos: list = dataclasses.field(default_factory=list)  # its escritos (mpv.tramites.escritos.EscritoVista)
     asignacion: object = None  # its assignment in the actor's office (mpv.tramites.asignacion.Ficha), if any
+    acumulacion: object = None  # its «Acumulación» section (mpv.tramites.acumulacion.Vista)
 
 
 @dataclasses.dataclass
@@ -131,7 +132,8 @@ def ver(services, actor: Actor, numero: str) -> Detalle:
     """Figs. 4–6: what staff see of the expediente ``numero``; only mesa de partes sends events from here.
 
     :raise NotAllowed: not staff, or an office it never reached. :raise NotFound: unknown number."""
-    from .asignacion import ficha  # both build on this module
+    from .acumulacion import vista as acumulacion_de  # these build on this module
+    from .asignacion import ficha
     from .escritos import de_expediente as escritos_de
 
     solo_personal(actor)
@@ -145,7 +147,7 @@ def ver(services, actor: Actor, numero: str) -> Detalle:
         copias=list(Copia.select(Copia, Oficina).join(Oficina).where(Copia.expediente == expediente.id)),
         documentos=documentos, redacta=actor.rol in ("mesa", "oficina") and oficina is not None,
         anexos=AnexoDocumento.de_documentos([d.id for d in documentos]), escritos=escritos_de(expediente.id),
-        asignacion=ficha(actor, expediente))
+        asignacion=ficha(actor, expediente), acumulacion=acumulacion_de(services, actor, expediente))
 
 
 def tareas_pendientes(services, actor: Actor, numero: str) -> tuple[Expediente, list]:

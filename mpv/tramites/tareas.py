@@ -16,10 +16,11 @@ from .presentacion import nuevos_adjuntos, referenced
 from ..models import DocumentoOficial, Evento, Expediente, Oficina, Tarea
 from ..pdf import check_pdf, pdf_name
 from ..storage import Received
-from . import documentos, expedientes
+from . import acumulacion, documentos, expedientes
 from .roles import exigir_rol
 
 DERIVACION, RECEPCION = "derivacion", "recepcion"
+MESA_DERIVA = (DERIVACION, RECEPCION)  # the tasks from which mesa de partes derives (Recepción: conforme first)
 SUBSANACION = "subsanacion"
 ACUSE = "acuse"  # the citizen's acuse de recibo of an observation deposited in his casilla (mpv.tramites.casilla)
 YA_NO_PENDIENTE = ("Esa tarea ya fue realizada por otra persona o ya no está pendiente. "
@@ -33,6 +34,7 @@ class DerivacionPendiente:
     expediente: Expediente
     tarea: Tarea
     info: UserTaskInfo
+    acumulados: list[str] = dataclasses.field(default_factory=list)  # the numbers derived with it (acumulación)
 
     @property
     def con_recepcion(self) -> bool:
@@ -57,6 +59,8 @@ def tarea(services, actor: Actor, numero: str, task_id: str) -> tuple[Expediente
     expediente = expedientes.visible(actor, numero)
     task = services.engine.ready_task(expediente, task_id)
     services.engine.authorize(actor, expediente, task, task.info)  # a TaskView carries the data it needs
+    if acumulacion.sigue_al_principal(services, expediente, task.spec, task.rol):
+        acumulacion.exigir_libre(expediente)
     return expediente, task
 
 
@@ -67,6 +71,7 @@ class Formulario:
     expediente: Expediente
     info: UserTaskInfo
     catalogos: dict
+    tarea: Tarea | None = None  # its row in the projection
 
     @property
     def schema(self) -> dict:
@@ -82,7 +87,9 @@ def formulario(services, actor: Actor, numero: str, task_id: str) -> Formulario:
     info = fila and services.definitions.get(expediente.definicion_id).user_tasks.get(fila.spec)
     if info is None:
         raise Conflict(YA_NO_PENDIENTE)
-    return Formulario(expediente, info, catalogos(services, actor, expediente))
+    if acumulacion.sigue_al_principal(services, expediente, fila.spec, fila.rol):
+        acumulacion.exigir_libre(expediente)
+    return Formulario(expediente, info, catalogos(services, actor, expediente), fila)
 
 
 def completar(services, actor: Actor, numero: str, task_id: str, valores: dict,
@@ -107,7 +114,8 @@ def completar(services, actor: Actor, numero: str, task_id: str, valores: dict,
             adjuntos = nuevos_adjuntos(services, stored, tipos)
             if documento is not None:
                 adjuntos.append(_adjunto_del(services, documento))
-            return services.engine.complete(expediente.id, task_id, actor, valores, adjuntos)
+            return _con_acumulados(services, actor, expediente, pendiente.tarea or _fila(expediente, task_id),
+                                   valores, adjuntos)
     except BaseException as exc:
         services.storage.discard(recibidos)
         if isinstance(exc, ArchivoRechazado):
@@ -164,7 +172,28 @@ def completar_por_nombre(services, actor: Actor, numero: str, tarea: str, valore
         pendientes = ", ".join(f"{t.spec} ({t.nombre})" for t in ready) or "ninguna"
         raise NotFound(f"El expediente {expediente.numero} no tiene pendiente la tarea «{tarea}». "
                        f"Tareas pendientes: {pendientes}.")
-    return services.engine.complete(expediente.id, matches[0].id, actor, valores)
+    return _con_acumulados(services, actor, expediente, _fila(expediente, matches[0].id), valores)
+
+
+def _fila(expediente: Expediente, task_id: str) -> Tarea | None:
+    return Tarea.get_or_none((Tarea.expediente == expediente.id) & (Tarea.task_id == str(task_id)))
+
+
+def _con_acumulados(services, actor: Actor, expediente: Expediente, fila: Tarea | None, valores: dict,
+                    adjuntos: list[NuevoAdjunto] | None = None) -> StepResult:
+    """Complete the task ``fila`` and, with the same values and files, the same task of each expediente
+    accumulated to this one in the same tray (:func:`mpv.tramites.acumulacion.con_acumulados`).
+    :raise Conflict: this expediente is itself accumulated; and as :meth:`mpv.engine.Engine.complete`."""
+    if fila is None:  # no longer pending: the engine says so in its words
+        raise Conflict(YA_NO_PENDIENTE)
+
+    def seguir(acumulado: Expediente) -> StepResult | None:
+        igual = acumulacion.tarea_igual(acumulado.id, (fila.spec,), fila.oficina_id)
+        return igual and services.engine.complete(acumulado.id, igual.task_id, actor, valores, adjuntos)
+
+    return acumulacion.con_acumulados(
+        services, actor, expediente, acumulacion.sigue_al_principal(services, expediente, fila.spec, fila.rol),
+        lambda: services.engine.complete(expediente.id, fila.task_id, actor, valores, adjuntos), seguir)
 
 
 # -- the citizen's correction (subsanación) --------------------------------------------------------------
@@ -200,8 +229,10 @@ def derivacion_pendiente(services, actor: Actor, numero: str) -> DerivacionPendi
     if pending is None:
         raise Conflict(f"El expediente {numero} no está pendiente de derivación: su estado es «{expediente.estado}»"
                        f"{' (' + expediente.tarea_actual + ')' if expediente.tarea_actual else ''}.")
+    acumulacion.exigir_libre(expediente)
     info = services.definitions.get(expediente.definicion_id).user_tasks[DERIVACION]
-    return DerivacionPendiente(expediente, pending, info)
+    return DerivacionPendiente(expediente, pending, info,
+                               acumulacion.que_siguen(expediente, MESA_DERIVA, pending.oficina_id))
 
 
 def revisar_derivacion(services, pendiente: DerivacionPendiente, valores: dict) -> tuple[dict, date | None]:
@@ -218,11 +249,20 @@ def derivar(services, actor: Actor, numero: str, valores: dict) -> StepResult:
     """Derive the expediente (recording its recepción first where it is still in Recepción), in one step.
     :raise InvalidInput: / :raise Conflict: as :meth:`mpv.engine.Engine.complete`."""
     pendiente = derivacion_pendiente(services, actor, numero)
-    expediente_id, task_id = pendiente.expediente.id, pendiente.tarea.task_id
-    if pendiente.con_recepcion:
-        return services.engine.complete_chain(expediente_id, actor, [(task_id, {"accion": "conforme"}),
-                                                                  (DERIVACION, valores)])
-    return services.engine.complete(expediente_id, task_id, actor, valores)
+
+    def paso(expediente_id: int, tarea: Tarea) -> StepResult:
+        if tarea.spec == RECEPCION:
+            return services.engine.complete_chain(expediente_id, actor, [(tarea.task_id, {"accion": "conforme"}),
+                                                                      (DERIVACION, valores)])
+        return services.engine.complete(expediente_id, tarea.task_id, actor, valores)
+
+    def seguir(acumulado: Expediente) -> StepResult | None:
+        igual = acumulacion.tarea_igual(acumulado.id, MESA_DERIVA, pendiente.tarea.oficina_id)
+        return igual and paso(acumulado.id, igual)
+
+    expediente = pendiente.expediente
+    return acumulacion.con_acumulados(services, actor, expediente, True,
+                                      lambda: paso(expediente.id, pendiente.tarea), seguir)
 
 
 def derivacion(services, actor: Actor, numero: str) -> Derivacion:
@@ -242,6 +282,7 @@ def evento(services, actor: Actor, numero: str, nombre: str) -> tuple[Expediente
     :raise Conflict: it is no longer available."""
     exigir_rol(actor, ("mesa",), "Solo mesa de partes realiza esta acción.")
     expediente = expedientes.visible(actor, numero)
+    acumulacion.exigir_libre(expediente)
     found = dict(services.engine.events_for(actor, expediente))
     if nombre not in found:
         props = services.definitions.get(expediente.definicion_id).properties(nombre)
@@ -253,7 +294,14 @@ def enviar_evento(services, actor: Actor, numero: str, nombre: str) -> StepResul
     """Send event ``nombre`` (e.g. «Anular derivación»). :raise NotAllowed: / :raise Conflict:"""
     exigir_rol(actor, ("mesa",), "Solo mesa de partes realiza esta acción.")
     expediente = expedientes.visible(actor, numero)
-    return services.engine.send_event(expediente.id, nombre, actor)
+
+    def seguir(acumulado: Expediente) -> StepResult | None:
+        if nombre not in dict(services.engine.events_for(actor, acumulado)):
+            return None
+        return services.engine.send_event(acumulado.id, nombre, actor)
+
+    return acumulacion.con_acumulados(services, actor, expediente, True,
+                                      lambda: services.engine.send_event(expediente.id, nombre, actor), seguir)
 
 
 def _check_files(schema: dict, archivos: dict[str, list[Received]]) -> list[Received]:

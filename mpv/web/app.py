@@ -8,6 +8,7 @@ import falcon
 from ..config import PACKAGE_ROOT
 from ..models import ROLES
 from ..tramites.sessions import Sessions
+from .acumulacion import add_acumulacion_routes
 from .admin import add_admin_routes
 from .analitica import CalentadorAnalitica, add_analitica_routes
 from .api import add_api_routes
@@ -76,6 +77,7 @@ def create_app(services, background: list | None = None) -> falcon.App:
     add_asignacion_routes(app, pages, services)
     add_documento_routes(app, pages, services)
     add_escrito_routes(app, pages, services)
+    add_acumulacion_routes(app, pages, services)
     add_admin_routes(app, pages, services)
     add_api_routes(app, services)  # JSON API v1 under /api/v1 (mpv/web/api.py)
     add_public_routes(app, pages, services)

@@ -101,6 +101,7 @@ class ExpedienteDetalle:
                            copias=detalle.copias, procedimiento=tupa.de_expediente(detalle.expediente),
                            documentos=detalle.documentos, redacta=detalle.redacta, tipos=documentos.TIPOS,
                            anexos_de=detalle.anexos, escritos=detalle.escritos, asignacion=detalle.asignacion,
+                           acumulacion=detalle.acumulacion,
                            casilla=casilla.vigente(detalle.expediente),
                            notificaciones=casilla.de_expediente(self._services, detalle.expediente))
 

@@ -95,7 +95,8 @@ class Derivar:
 
     def _form(self, req, resp, pendiente, view, values, errors, status=falcon.HTTP_200, mensaje=""):
         self._pages.render(req, resp, "derivar.html", status=status, e=pendiente.expediente, vista=view,
-                           valores=values, errores=errors, con_recepcion=pendiente.con_recepcion, mensaje=mensaje)
+                           valores=values, errores=errors, con_recepcion=pendiente.con_recepcion, mensaje=mensaje,
+                           acumulados=pendiente.acumulados)
 
     def on_get(self, req, resp, numero):
         pendiente = tareas.derivacion_pendiente(self._services, staff_actor(req), numero)
@@ -127,7 +128,7 @@ class Derivar:
         fields = view["fields"]
         self._pages.render(req, resp, "derivar_confirmar.html", e=pendiente.expediente, valores=checked,
                            etiquetas={f.name: dict(f.choices) for f in fields if f.choices}, campos=fields,
-                           con_recepcion=pendiente.con_recepcion, vence=vence)
+                           con_recepcion=pendiente.con_recepcion, vence=vence, acumulados=pendiente.acumulados)
 
 
 class Derivado:
