@@ -348,10 +348,11 @@ from .models_plantillas import AnexoDocumento, PlantillaDocumento  # noqa: E402,
 from .models_escritos import Escrito, EscritoAdjunto, NumeracionEscrito  # noqa: E402,F401
 from .models_notificaciones import AperturaNotificacion, ConsentimientoCasilla, Notificacion  # noqa: E402,F401
 from .models_correo import Correo, Resumen  # noqa: E402,F401
+from .models_tokens import TokenApi  # noqa: E402,F401
 
 MODELS += [FirmaAdjunto, DocumentoOficial, NumeracionDocumento, CertificadoUsuario, FirmaDocumento, CodigoVerificacion,
            PdfEmitido, PlantillaDocumento, AnexoDocumento, Escrito, EscritoAdjunto, NumeracionEscrito,
-           ConsentimientoCasilla, Notificacion, AperturaNotificacion, Resumen, Correo]
+           ConsentimientoCasilla, Notificacion, AperturaNotificacion, Resumen, Correo, TokenApi]
 
 
 # Columns added after their table was first released: ``Services.init_db`` adds them to an older database.
