@@ -28,9 +28,9 @@ def add_api_staff_routes(app: falcon.App, services):
     """The routes of the staff API, and the middleware that authenticates and audits them."""
     app.add_middleware(TokenAudit(services))
     app.add_route(f"{STAFF}/expedientes", Expedientes(services))
-    app.add_route(f"{STAFF}/expedientes/{{numero}}", Expediente(services))
+    app.add_route(f"{STAFF}/expedientes/{{numero}}", UnExpediente(services))
     app.add_route(f"{STAFF}/expedientes/{{numero}}/derivacion", Derivacion(services))
-    app.add_route(f"{STAFF}/expedientes/{{numero}}/tareas/{{task_id}}", Tarea(services))
+    app.add_route(f"{STAFF}/expedientes/{{numero}}/tareas/{{task_id}}", UnaTarea(services))
     app.add_route(f"{STAFF}/tareas", Tareas(services))
 
 
@@ -129,7 +129,7 @@ class Expedientes:
                       "siguiente": vista.pagina.siguiente or None}
 
 
-class Expediente:
+class UnExpediente:
     """GET: one expediente with its sender, documents, history (as staff see it) and the tasks the caller works."""
 
     def __init__(self, services):
@@ -164,7 +164,7 @@ class Tareas:
         resp.media = {"tareas": [_tarea(t, numero, calendario) for t, numero in filas], "siguiente": siguiente or None}
 
 
-class Tarea:
+class UnaTarea:
     """POST: complete a ready task with its form's values as JSON (receive, attend, observe…), as the web form
     does; 409 when someone completed it first."""
 
