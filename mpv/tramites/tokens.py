@@ -143,8 +143,9 @@ def autenticar(services, autorizacion: str | None, ip: str = "") -> Uso:
     if situacion != "vigente":
         cuando = token.revocado if situacion == "revocado" else token.vence
         dia = services.calendario.fecha_local(cuando).strftime("%d/%m/%Y")
-        raise _rechazo(services, ip, f"El token «{token.nombre}» {'fue revocado' if situacion == 'revocado' else 'venció'}"
-                                     f" el {dia}. {EN_CUENTA}", f"token N° {token.id} {situacion}", usuario)
+        que = "fue revocado" if situacion == "revocado" else "venció"
+        raise _rechazo(services, ip, f"El token «{token.nombre}» {que} el {dia}. {EN_CUENTA}",
+                       f"token N° {token.id} {situacion}", usuario)
     if not usuario.activo:
         raise _rechazo(services, ip, "El usuario de este token está desactivado; el token ya no sirve.",
                        f"token N° {token.id}: usuario desactivado", usuario)

@@ -40,13 +40,15 @@ FILA = _obj(["numero", "presentado_en", "fecha_presentacion", "remitente", "asun
     "numero": _TEXTO, "presentado_en": _FECHA_HORA, "fecha_presentacion": {"type": "string", "format": "date"},
     "remitente": _TEXTO, "asunto": _TEXTO, "estado": _TEXTO, "tarea_actual": _TEXTO,
     "oficina_actual": _nullable(_TEXTO), "tipo_documento": _nullable(_TEXTO),
-    "vence": _nullable({**_FECHA_HORA, "description": "Vencimiento del paso actual."}), "terminado": {"type": "boolean"}})
+    "vence": _nullable({**_FECHA_HORA, "description": "Vencimiento del paso actual."}),
+    "terminado": {"type": "boolean"}})
 
-PLAZO = {"procedimiento": _nullable(_TEXTO), "plazo_vence": _nullable(_FECHA_HORA), "plazo_suspendido": {"type": "boolean"},
+PLAZO = {"procedimiento": _nullable(_TEXTO), "plazo_vence": _nullable(_FECHA_HORA),
+         "plazo_suspendido": {"type": "boolean"},
          "silencio": {"type": "string", "nullable": True, "enum": ["automatica", "positivo", "negativo", None]}}
 
-FICHA = _obj(["numero", "asunto", "estado", "tarea_actual", "terminado", "folios", "presentado_en", "fecha_presentacion",
-              *PLAZO, "remitente", "documentos", "historial", "tareas"], {
+FICHA = _obj(["numero", "asunto", "estado", "tarea_actual", "terminado", "folios", "presentado_en",
+              "fecha_presentacion", *PLAZO, "remitente", "documentos", "historial", "tareas"], {
     "numero": _TEXTO, "asunto": _TEXTO, "estado": _TEXTO, "tarea_actual": _TEXTO, "terminado": {"type": "boolean"},
     "folios": {"type": "integer"}, "presentado_en": _FECHA_HORA,
     "fecha_presentacion": {"type": "string", "format": "date"}, **PLAZO,
@@ -77,8 +79,9 @@ SCHEMAS = {"TareaPersonal": TAREA, "ExpedienteFila": FILA, "ExpedientePersonal":
            "Busqueda": _obj(["expedientes", "siguiente"], {"expedientes": {"type": "array",
                                                                             "items": _ref("schemas/ExpedienteFila")},
                                                             "siguiente": _nullable(_TEXTO)}),
-           "MisTareas": _obj(["tareas", "siguiente"], {"tareas": {"type": "array", "items": _ref("schemas/TareaPersonal")},
-                                                      "siguiente": _nullable(_TEXTO)})}
+           "MisTareas": _obj(["tareas", "siguiente"], {"tareas": {"type": "array",
+                                                                  "items": _ref("schemas/TareaPersonal")},
+                                                       "siguiente": _nullable(_TEXTO)})}
 
 ERRORS = {
     "401": "Falta el token, o no es válido, fue revocado, venció o su usuario está desactivado.",
