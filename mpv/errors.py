@@ -22,6 +22,10 @@ class NotAllowed(MPVError):
     """This user may not do this."""
 
 
+class NotAuthenticated(MPVError):
+    """A request to the staff API without a valid token (HTTP 401 with ``WWW-Authenticate: Bearer``)."""
+
+
 class Throttled(MPVError):
     """Too many attempts: wait ``retry_after`` seconds (HTTP 429 with Retry-After)."""
 

@@ -351,10 +351,12 @@ from .models_notificaciones import AperturaNotificacion, ConsentimientoCasilla, 
 from .models_correo import Correo, Resumen  # noqa: E402,F401
 from .models_asignacion import Asignacion, Paso  # noqa: E402,F401
 from .models_acumulacion import Acumulacion  # noqa: E402,F401
+from .models_tokens import TokenApi  # noqa: E402,F401
 
 MODELS += [FirmaAdjunto, DocumentoOficial, NumeracionDocumento, CertificadoUsuario, FirmaDocumento, CodigoVerificacion,
            PdfEmitido, PlantillaDocumento, AnexoDocumento, Escrito, EscritoAdjunto, NumeracionEscrito,
-           ConsentimientoCasilla, Notificacion, AperturaNotificacion, Resumen, Correo, Asignacion, Paso, Acumulacion]
+           ConsentimientoCasilla, Notificacion, AperturaNotificacion, Resumen, Correo, Asignacion, Paso, Acumulacion,
+           TokenApi]
 
 
 # Columns added after their table was first released: ``Services.init_db`` adds them to an older database.

@@ -198,6 +198,27 @@ def test_signing_screens_meet_wcag_aa(site):
     expect(page.locator("#documentos")).to_contain_text("Firmado por Jorge Mendoza Ríos")
 
 
+def test_api_token_screens_meet_wcag_aa(site):
+    """Mi cuenta's tokens: a refused form, a new token shown once, the list with a live and a revoked token."""
+    from mpv.models import Usuario
+    from mpv.tramites import tokens
+
+    mesa = Usuario.get(Usuario.username == "mesa")
+    _secreto, viejo = tokens.crear(site.services, mesa, "Integración anterior", "lectura", 30)
+    tokens.revocar(site.services, mesa, viejo.id)
+    page = check_screens(site, "mesa", [("/cuenta", None)])
+    page.get_by_role("button", name="Crear token").click()
+    expect(page.locator("#error-nombre")).to_be_visible()
+    violations = axe_violations(page)
+    assert not violations, report({"/cuenta (token con error)": violations})
+    page.get_by_label("Nombre", exact=True).fill("Integración con el archivo")
+    page.get_by_label("Lectura y escritura (también completar tareas y derivar)").check()
+    page.get_by_role("button", name="Crear token").click()
+    expect(page.locator("#token-nuevo")).to_contain_text("no se volverá a mostrar")
+    violations = axe_violations(page)
+    assert not violations, report({"/cuenta (token nuevo)": violations})
+
+
 def test_administration_screens_meet_wcag_aa(site):
     make_user("admin", "admin")
     check_screens(site, "admin", [("/admin", None), ("/admin/usuarios", None), ("/admin/usuarios/nuevo", None),

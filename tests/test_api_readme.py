@@ -13,11 +13,12 @@ from urllib.parse import urlsplit
 import pytest
 from falcon import testing
 from openapi_schema_validator import OAS30Validator
-from helpers import resolve_refs
+from helpers import make_user, resolve_refs
 from webclient import multipart
 
 from mpv.demo import sample_pdf
 from mpv.models import Oficina, Procedimiento
+from mpv.tramites import tokens
 from mpv.web.app import create_app
 from mpv.web.openapi import document
 
@@ -37,6 +38,9 @@ class Example:
     files: list[tuple[str, str]]  # (field, file name) of each -F name=@file
     status: int
     body: object = None
+    headers: list[tuple[str, str]] = dataclasses.field(default_factory=list)  # each -H "Name: value"
+    data: str | None = None  # the -d body
+    query: str = ""
 
 
 def section() -> str:
@@ -46,10 +50,10 @@ def section() -> str:
 
 
 def parse_curl(command: str, status: int) -> Example:
-    """A curl command as the request it sends: -F fields (multipart POST), -X, -H are understood."""
+    """A curl command as the request it sends: -F fields (multipart POST), -d (a POST body), -X, -H are understood."""
     words = shlex.split(command.replace("\\\n", " "))
     assert words[0] == "curl", command
-    method, url, fields, files = None, None, [], []
+    method, url, fields, files, headers, data = None, None, [], [], [], None
     words = iter(words[1:])
     for word in words:
         if word == "-F":
@@ -57,12 +61,18 @@ def parse_curl(command: str, status: int) -> Example:
             (files.append((name, value[1:])) if value.startswith("@") else fields.append((name, value)))
         elif word == "-X":
             method = next(words)
+        elif word == "-H":
+            name, value = next(words).split(":", 1)
+            headers.append((name.strip(), value.strip()))
+        elif word == "-d":
+            data = next(words)
         elif word.startswith("http"):
             url = word
         else:
             raise AssertionError(f"README: a curl option this test cannot translate: {word} (teach parse_curl)")
     assert url and url.startswith(BASE), command
-    return Example(method or ("POST" if fields or files else "GET"), urlsplit(url).path, fields, files, status)
+    return Example(method or ("POST" if fields or files or data is not None else "GET"), urlsplit(url).path, fields,
+                   files, status, headers=headers, data=data, query=urlsplit(url).query)
 
 
 def examples() -> list[Example]:
@@ -130,22 +140,39 @@ def tupa(services):
 def test_each_readme_example_gives_the_answer_it_shows(services, spec, tupa):
     client = testing.TestClient(create_app(services))
     codigo = None
+    # The staff API's examples: TOKEN is a write token of mesa de partes, NUMERO the filing's number, TASK_ID its
+    # recepción (from the list of tasks).
+    token, _ = tokens.crear(services, make_user("mesa", "mesa", "MP"), "README", "escritura", 90)
+    nombres = {"CODIGO": None, "NUMERO": None, "TASK_ID": None, "TOKEN": token}
+
+    def concreto(text: str) -> str:
+        for name, value in nombres.items():
+            text = text.replace(name, value) if value else text
+        return text
+
     for example in examples():
-        path = example.path.replace("CODIGO", codigo) if codigo else example.path
-        if example.method == "POST":
+        path, headers = concreto(example.path), {name: concreto(value) for name, value in example.headers}
+        query = concreto(example.query)
+        if example.data is not None:
+            result = client.simulate_post(path, body=example.data, headers=headers, query_string=query)
+        elif example.method == "POST":
             files = [(name, filename, sample_pdf(filename)) for name, filename in example.files]
             body, content_type = multipart(example.fields, files)
-            result = client.simulate_post(path, body=body, headers={"Content-Type": content_type})
+            result = client.simulate_post(path, body=body, headers={"Content-Type": content_type, **headers})
         else:
-            result = client.simulate_request(example.method, path)
+            result = client.simulate_request(example.method, path, headers=headers, query_string=query)
         where = (example.method, example.path)
         assert result.status_code == example.status, (where, result.status_code, result.text)
         assert result.headers["content-type"] == "application/json", where
         if example.status == 201 and path.endswith("/escritos"):  # an escrito: its Location is its constancia
             assert result.headers["location"] == result.json["constancia_url"]
         elif example.status == 201:  # the filing: its code is the README's CODIGO, its Location the seguimiento
-            codigo = result.json["codigo"]
+            codigo = nombres["CODIGO"] = result.json["codigo"]
+            nombres["NUMERO"] = result.json["numero"]
             assert result.headers["location"] == f"{BASE}/api/v1/tramites/{codigo}/seguimiento"
+        if path == "/api/v1/staff/tareas" and result.status_code == 200:
+            nombres["TASK_ID"] = next(t["task_id"] for t in result.json["tareas"]
+                                      if (t["expediente"], t["tarea"]) == (nombres["NUMERO"], "recepcion"))
         if example.body is not None:
             same_shape(example.body, result.json)
             # The answer shown is one the OpenAPI document promises for that route and status.

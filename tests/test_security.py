@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 import pytest
 from falcon import inspect as falcon_inspect
+from falcon import testing
 from helpers import build_services, derivar, file_tramite, http_login, make_user, served, step
 from webclient import Browser
 
@@ -295,6 +296,15 @@ POLICY = {
     "/api/v1/procedimientos": {"GET": EVERYONE},
     "/api/v1/tramites": {"POST": EVERYONE},
     "/api/v1/tramites/{codigo}/seguimiento": {"GET": EVERYONE},
+    # The staff API takes a token, never a session: to a browser, signed in or not, it is closed (401). Who may use
+    # each route with a token is TOKEN_POLICY, below.
+    "/api/v1/staff/expedientes": {"GET": ()},
+    "/api/v1/staff/expedientes/{numero}": {"GET": ()},
+    "/api/v1/staff/tareas": {"GET": ()},
+    "/api/v1/staff/expedientes/{numero}/derivacion": {"POST": ()},
+    "/api/v1/staff/expedientes/{numero}/tareas/{task_id}": {"POST": ()},
+    "/cuenta/tokens": {"POST": ALL_STAFF},
+    "/cuenta/tokens/{token_id:int}/revocar": {"POST": ALL_STAFF},
     "/auditoria": {"GET": ("auditor", "admin")},
     "/auditoria/expedientes": {"GET": ("auditor", "admin")},
     "/auditoria/expedientes/csv": {"GET": ("auditor", "admin")},
@@ -304,6 +314,16 @@ POLICY = {
     "/auditoria/eventos/csv": {"GET": ("auditor", "admin")},
 }
 ADMIN_ONLY_PREFIX = "/admin"
+STAFF_API = "/api/v1/staff"
+# The staff API with a write token of each role (anonymous and the citizen have none): anyone else gets 403, and
+# without a token (or with a session's cookie) everyone gets 401.
+TOKEN_POLICY = {
+    ("/api/v1/staff/expedientes", "GET"): ALL_STAFF,
+    ("/api/v1/staff/expedientes/{numero}", "GET"): SEES_EXPEDIENTE,
+    ("/api/v1/staff/tareas", "GET"): ALL_STAFF,
+    ("/api/v1/staff/expedientes/{numero}/derivacion", "POST"): ("mesa",),  # already derived: mesa gets its 409
+    ("/api/v1/staff/expedientes/{numero}/tareas/{task_id}", "POST"): ("gdur",),  # the office's «Recibir»
+}
 
 
 @pytest.fixture
@@ -366,7 +386,8 @@ def test_f6_access_matrix_and_f7_headers_on_every_route(matrix_site):
             assert result.status_code < 500, where
             assert_security_headers(result, where)
             login_redirect = result.status_code == 303 and "/login" in result.headers.get("location", "")
-            refused = result.status_code == 403 or login_redirect
+            refused = result.status_code == 403 or login_redirect or (
+                result.status_code == 401 and path.startswith(STAFF_API))
             if role in allowed:
                 assert not refused or (path == "/logout" and login_redirect), where
             else:
@@ -381,6 +402,38 @@ def test_f6_access_matrix_and_f7_headers_on_every_route(matrix_site):
                 browsers[role] = Browser(app)
                 browsers[role].login(role)
     assert checked == len(routes) * len(EVERYONE)
+
+
+def test_f6_access_matrix_of_the_staff_api_with_tokens(matrix_site):
+    """Each role with a write token on each staff API route: the roles TOKEN_POLICY names pass, the others get 403
+    and change nothing; without a token, 401. Every route of the staff API is in TOKEN_POLICY."""
+    services, values = matrix_site
+    app = create_app(services)
+    routes = {(r.path, m.method) for r in falcon_inspect.inspect_app(app).routes for m in r.methods
+              if r.path.startswith(STAFF_API) and m.method in ("GET", "POST") and m.internal is False}
+    assert routes == set(TOKEN_POLICY)
+    secrets = {}
+    for role in STAFF:
+        b = Browser(app)
+        b.login(role)
+        page = b.post("/cuenta/tokens", {"nombre": "matriz", "alcance": "escritura", "dias": "30"})
+        secrets[role] = re.search(r"mpv_[A-Za-z0-9_-]+", page.text).group(0)
+    client = testing.TestClient(app)
+    for (path, method), allowed in TOKEN_POLICY.items():
+        url = concrete(path, values)
+        for role in sorted((ANON, *STAFF), key=lambda r: r in allowed):
+            headers = {"Authorization": f"Bearer {secrets[role]}"} if role in secrets else {}
+            before = Evento.select().where(Evento.tipo.not_in(("acceso", "api"))).count()
+            result = (client.simulate_get(url, headers=headers) if method == "GET"
+                      else client.simulate_post(url, headers=headers, json={}))
+            where = (role, url, method, result.status_code)
+            assert result.status_code < 500 and result.headers["content-type"].startswith("application/json"), where
+            assert_security_headers(result, where)
+            if role in allowed:
+                assert result.status_code not in (401, 403), where
+            else:
+                assert result.status_code == (403 if role in secrets else 401), where
+                assert Evento.select().where(Evento.tipo.not_in(("acceso", "api"))).count() == before, where
 
 
 def test_f7_headers_on_errors_too(services, monkeypatch):

@@ -25,6 +25,7 @@ LOTE = 1000  # rows per query of a CSV export
 TIPOS_EVENTO = {
     "acceso": "Acceso (ingresos, salidas, denegaciones)",
     "admin": "Cambio en Administración",
+    "api": "Llamada a la API del personal (token)",
     "inicio": "Presentación",
     "tarea": "Tarea completada",
     "accion": "Acción sobre el expediente",

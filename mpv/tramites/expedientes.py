@@ -192,3 +192,10 @@ def archivo(services, actor: Actor, adjunto_id: int) -> Archivo:
     if not path.exists():
         raise NotFound("El archivo no está disponible en el servidor; avise al administrador.")
     return Archivo(adjunto, path, pdf_name(adjunto.nombre))
+
+
+def ficha(services, actor: Actor, numero: str) -> tuple[Detalle, list[history.Movimiento]]:
+    """Figs. 4–7 at once, as the staff API gives them: what :func:`ver` shows and the expediente's movements
+    as staff see them. :raise NotAllowed: / :raise NotFound: as :func:`ver`."""
+    detalle = ver(services, actor, numero)
+    return detalle, history.seguimiento(detalle.expediente.id, services.calendario)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 from datetime import date
 
+import peewee as pw
+
 from ..engine import forms
 from ..engine.definitions import UserTaskInfo
 from ..engine import CIUDADANO, Actor, StepResult, TaskView
@@ -17,6 +19,7 @@ from ..models import DocumentoOficial, Evento, Expediente, Oficina, Tarea
 from ..pdf import check_pdf, pdf_name
 from ..storage import Received
 from . import acumulacion, documentos, expedientes
+from .paginas import decode_cursor, encode_cursor
 from .roles import exigir_rol
 
 DERIVACION, RECEPCION = "derivacion", "recepcion"
@@ -322,3 +325,18 @@ def _check_files(schema: dict, archivos: dict[str, list[Received]]) -> list[Rece
         if name in props and forms.is_file(props[name]) and name not in archivos:
             raise InvalidInput("Falta un archivo obligatorio.", {name: "Adjunte el archivo en PDF."})
     return received
+
+
+def mis_tareas(services, actor: Actor, cursor: str = "", limite: int = 50) -> tuple[list[tuple[Tarea, str]], str]:
+    """The ready tasks ``actor`` works (mesa de partes: its own; an office user: their office's), oldest first,
+    each with its expediente's number; and the cursor of the next page ("" at the end). A cursor that is not one
+    of ours starts from the first page. :raise NotAllowed: not staff, or an office user with no office."""
+    expedientes.solo_personal(actor)
+    expedientes.oficina_de(actor)
+    query = services.engine.tasks_for(actor).select(Tarea, Expediente.numero).switch(Tarea).join(Expediente)
+    clave = decode_cursor(cursor) if cursor else None
+    if clave and clave[0] is not None:
+        query = query.where(pw.Tuple(Tarea.desde, Tarea.id) > pw.Tuple(Tarea.desde.db_value(clave[0]), clave[1]))
+    filas = list(query.order_by(Tarea.desde, Tarea.id).limit(limite + 1))
+    siguiente = encode_cursor((filas[limite - 1].desde, filas[limite - 1].id)) if len(filas) > limite else ""
+    return [(t, t.expediente.numero) for t in filas[:limite]], siguiente

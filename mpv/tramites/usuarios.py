@@ -29,7 +29,7 @@ from ..correo_direccion import DireccionNoValida, direccion
 from ..engine import Actor
 from ..errors import InvalidInput, NotFound
 from ..models import ROLES, Oficina, Usuario
-from . import sessions
+from . import sessions, tokens
 from .administracion import auditar, solo_administrador
 from ..passwords import generate_password, hash_password, password_problem
 
@@ -114,8 +114,9 @@ def desactivar_usuario(services, actor: Actor, usuario_id: int) -> Usuario:
                         "No puede desactivar su propia cuenta; pida a otro administrador que lo haga.")
         Usuario.update(activo=False).where(Usuario.id == usuario.id).execute()
         sessions.end_all(usuario.id)
+        revocados = tokens.revocar_todos(usuario.id, services.clock())  # reactivating the user revives none
         auditar(services, actor, "usuario_desactivado", f"Se desactivó el usuario {usuario.username}.",
-               "sus sesiones abiertas se cerraron")
+               f"sus sesiones abiertas se cerraron; tokens de API revocados: {revocados}")
     return usuario
 
 

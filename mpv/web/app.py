@@ -13,6 +13,7 @@ from .admin import add_admin_routes
 from .analitica import CalentadorAnalitica, add_analitica_routes
 from .api import add_api_routes
 from .asignacion import add_asignacion_routes
+from .api_staff import add_api_staff_routes
 from .auditoria import add_auditoria_routes
 from .auth import Login, Logout
 from .cuenta import add_cuenta_routes
@@ -80,6 +81,7 @@ def create_app(services, background: list | None = None) -> falcon.App:
     add_acumulacion_routes(app, pages, services)
     add_admin_routes(app, pages, services)
     add_api_routes(app, services)  # JSON API v1 under /api/v1 (mpv/web/api.py)
+    add_api_staff_routes(app, services)  # the staff's, with personal tokens, under /api/v1/staff
     add_public_routes(app, pages, services)
     add_casilla_routes(app, pages, services)
     add_verificar_routes(app, pages, services)

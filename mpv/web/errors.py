@@ -11,7 +11,8 @@ import secrets
 
 import falcon
 
-from ..errors import Conflict, DefinitionError, InvalidInput, MPVError, NotAllowed, NotFound, Throttled, TooLarge
+from ..errors import (Conflict, DefinitionError, InvalidInput, MPVError, NotAllowed, NotAuthenticated, NotFound,
+                      Throttled, TooLarge)
 from ..storage import StorageError
 from ..tramites import expedientes
 from .expedientes import actor_of
@@ -25,6 +26,7 @@ STATUS = [
     (NotFound, falcon.HTTP_404, "No encontrado"),
     (Conflict, falcon.HTTP_409, "Esta acción ya no está disponible"),
     (NotAllowed, falcon.HTTP_403, "Acceso no permitido"),
+    (NotAuthenticated, falcon.HTTP_401, "Token no válido"),
     (Throttled, falcon.HTTP_429, "Demasiadas solicitudes"),
     (DefinitionError, falcon.HTTP_422, "El proceso no es válido"),
     (StorageError, falcon.HTTP_503, "No se pudo guardar"),
@@ -64,6 +66,8 @@ def form_status(resp, exc: MPVError) -> str:
     ``Retry-After`` header a wait asks for."""
     if isinstance(exc, Throttled):
         resp.set_header("Retry-After", str(exc.retry_after))
+    if isinstance(exc, NotAuthenticated):
+        resp.set_header("WWW-Authenticate", 'Bearer realm="mpv"')
     return status_of(exc)[0]
 
 

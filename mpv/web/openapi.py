@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ..tramites.campos import (API, ARCHIVO, CASILLA, CATALOGO, CORREO, ENTERO, IDENTIDAD, LINEA, NUMEROS, OPCION,
                                PROCEDIMIENTO, Campo, de_cara, obligatorios)
+from . import openapi_staff
 
 PREFIX = "/api/v1"
 MB = 1024 * 1024
@@ -295,6 +296,7 @@ def document(settings, limits) -> dict:
         "schema": {"type": "integer", "minimum": 0}}}
     codigo = {"name": "codigo", "in": "path", "required": True, "description": "El código de seguimiento.",
               "schema": {"type": "string", "minLength": 1, "maxLength": 40, "pattern": "^[A-Za-z0-9_-]+$"}}
+    staff = openapi_staff.components(_json)
     return {
         "openapi": "3.0.3",
         "info": {
@@ -302,7 +304,9 @@ def document(settings, limits) -> dict:
             "version": "1.0.0",
             "description": "Presentar trámites, seguir su estado y leer el catálogo de tipos de documento. "
                            "La API no usa cookies ni sesiones. Toda respuesta es JSON; los errores tienen la "
-                           "forma {\"error\": \"…\", \"campos\": {\"campo\": \"mensaje\"}}.",
+                           "forma {\"error\": \"…\", \"campos\": {\"campo\": \"mensaje\"}}. Bajo "
+                           f"{openapi_staff.STAFF}, el personal consulta y trabaja expedientes con un token personal "
+                           "(Authorization: Bearer); cada llamada queda en la auditoría.",
         },
         "servers": [{"url": settings.base_url}],
         "paths": {
@@ -364,10 +368,12 @@ def document(settings, limits) -> dict:
                 "responses": {"200": _json({"type": "object"}, "El documento OpenAPI 3.0."),
                               **_errors("429", "500")},
             }},
+            **openapi_staff.paths(),
         },
         "components": {
             "schemas": {**SCHEMAS, "SolicitudTramite": _filing_schema(limits),
-                        "SolicitudEscrito": _escrito_schema(limits)},
-            "responses": responses,
+                        "SolicitudEscrito": _escrito_schema(limits), **staff["schemas"]},
+            "responses": {**responses, **staff["responses"]},
+            "securitySchemes": staff["securitySchemes"],
         },
     }
