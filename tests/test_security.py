@@ -234,6 +234,9 @@ POLICY = {
     "/inicio": {"GET": ALL_STAFF},
     "/tramites": {"GET": ALL_STAFF},
     "/tramites/exportar": {"GET": ALL_STAFF},
+    "/presencial": {"GET": ("mesa",), "POST": ("mesa",)},
+    "/presencial/{codigo}": {"GET": ("mesa",)},  # the code of a filing made online: 404 for mesa de partes
+    "/presencial/{codigo}/cargo": {"GET": ("mesa",)},
     "/reportes": {"GET": ("mesa", "gdur", "rentas", "auditor", "analista")},
     "/reportes/exportar": {"GET": ("mesa", "gdur", "rentas", "auditor", "analista")},
     "/bandeja": {"GET": ("gdur", "rentas")},

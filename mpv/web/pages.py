@@ -10,7 +10,8 @@ from .middleware import clear_cookie, expected_csrf, set_cookie
 NOTICE_COOKIE = "mpv_aviso"
 
 NAV = {
-    "mesa": [("/inicio", "Inicio"), ("/tramites", "Trámites recibidos"), ("/reportes", "Reportes")],
+    "mesa": [("/inicio", "Inicio"), ("/tramites", "Trámites recibidos"),
+             ("/presencial", "Registrar trámite en físico"), ("/reportes", "Reportes")],
     "oficina": [("/inicio", "Inicio"), ("/bandeja", "Bandeja de la oficina"), ("/reportes", "Reportes")],
     "auditor": [("/inicio", "Inicio"), ("/tramites", "Trámites recibidos"), ("/auditoria", "Auditoría"),
                 ("/analitica", "Analítica"), ("/reportes", "Reportes")],
