@@ -182,7 +182,7 @@ def referenced_among(hashes: list[str]) -> set[str]:
 
 
 def _registrar(services, d: dict, adjuntos: list[NuevoAdjunto], ip: str, proceso: str,
-               registrado_por: Actor | None) -> Expediente:
+               registrado_por: Actor | None = None) -> Expediente:
     now: datetime = services.clock().astimezone(timezone.utc)  # as the row reads back: it is not read again
     calendario = services.calendario
     definition = services.definitions.active(proceso)
