@@ -197,7 +197,8 @@ class Expediente(BaseModel):
     requisitos = pw.TextField(default="")  # JSON: the requirements the citizen ticked, as the TUPA listed them
     recibo_pago = pw.CharField(max_length=40, default="")  # the payment receipt of the derecho de trámite
     via = pw.CharField(max_length=12, default=VIRTUAL)  # a key of VIAS
-    registrado_por = pw.ForeignKeyField(Usuario, null=True, on_delete="RESTRICT")  # on paper: the clerk
+    # On paper: the clerk. No index: an added column's index would be created before the column (create_tables).
+    registrado_por = pw.ForeignKeyField(Usuario, null=True, index=False, on_delete="RESTRICT")
     # Projections, rewritten by the engine at every step.
     estado = pw.CharField(max_length=40)
     tarea_actual = pw.CharField(max_length=200, default="")

@@ -255,3 +255,15 @@ def test_other_staff_may_not_register_nor_see_the_handover_page(services, staff)
     b.get("/inicio")
     assert enviar(b, PAPEL, [("archivo", "escaneado.pdf", sample_pdf("Escaneado"))]).status_code == 403
     assert Expediente.select().count() == 1
+
+
+def test_init_db_adds_the_columns_to_an_older_database(services, staff):
+    online = file_tramite(services)
+    services.db.peewee.execute_sql("ALTER TABLE expediente DROP COLUMN via")  # as an older MPV made it
+    if not services.db.is_sqlite:  # SQLite drops no column of a foreign key
+        services.db.peewee.execute_sql("ALTER TABLE expediente DROP COLUMN registrado_por_id")
+    assert "via" not in services.db.columns("expediente")
+    services.init_db()
+    assert {"via", "registrado_por_id"} <= set(services.db.columns("expediente"))
+    assert Expediente.get_by_id(online.id).via == "virtual"  # what every filing was before
+    assert en_fisico(services, staff["mesa"]).via == "presencial"
