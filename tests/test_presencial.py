@@ -230,7 +230,7 @@ def test_the_form_with_mistakes_comes_back_with_messages_and_values(services, me
     b = mesa_web
     b.get("/presencial")
     result = enviar(b, {**PAPEL, "numero_documento_identidad": "4587123"}, [])
-    assert result.status_code == 422
+    assert result.status_code == 422 and "el trámite no se registró" in result.text
     assert "Adjunte el documento principal en PDF." in result.text and "8 dígitos" in result.text
     assert 'value="Rojas Villanueva"' in result.text  # what the clerk typed stays
     result = enviar(b, {**PAPEL, "numero_documento_identidad": "4587123"},

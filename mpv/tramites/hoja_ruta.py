@@ -147,7 +147,7 @@ def cargo_recepcion(services, expediente: Expediente, inicio: history.Movimiento
     clerk = Usuario.get_or_none(Usuario.id == expediente.registrado_por_id)
     return CargoRecepcion(
         _cabecera(services, expediente), inicio.evento, inicio.momento,
-        f"Mesa de partes - {services.parametros.get('entidad_nombre')} (presentado en físico)",
+        f"Mesa de partes (presentado en físico) - {services.parametros.get('entidad_nombre')}",
         c.documento_identidad, f"{clerk.nombre} ({clerk.username})" if clerk else inicio.usuario, c.documentos,
         c.codigo if para_el_ciudadano else "", c.seguimiento_url if para_el_ciudadano else "")
 
