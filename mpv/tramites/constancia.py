@@ -42,7 +42,8 @@ class Constancia:
 
     @property
     def lugar(self) -> str:
-        return ("Mesa de partes (presentado en físico) - " if self.presencial else "Mesa de Partes Virtual - ") + self.entidad
+        lugar = "Mesa de partes (presentado en físico)" if self.presencial else "Mesa de Partes Virtual"
+        return f"{lugar} - {self.entidad}"
 
 
 def build(expediente: Expediente, calendario: Calendario, entidad: str, base_url: str) -> Constancia:

@@ -8,7 +8,7 @@ from ..errors import InvalidInput, TooLarge
 from ..tramites import presencial, tupa
 from ..tramites.campos import PRESENCIAL, REVISE, de_cara
 from .expedientes import send_pdf, staff_actor
-from .public import formulario, valores_escritos
+from .public import formulario, valores_tecleados
 from .requests import partes_presentacion, read_form
 
 
@@ -58,7 +58,7 @@ class RegistroPresencial:
         """The form again, with what the clerk typed and a message next to each field to correct."""
         status = falcon.HTTP_413 if isinstance(exc, TooLarge) else falcon.HTTP_422
         mensaje = "Revise los datos marcados: el trámite no se registró." if exc.message == REVISE else exc.message
-        self._render(req, resp, valores_escritos(form, PRESENCIAL), exc.campos or {"__all__": exc.message}, status,
+        self._render(req, resp, valores_tecleados(form, PRESENCIAL), exc.campos or {"__all__": exc.message}, status,
                      mensaje + " Vuelva a adjuntar los archivos.")
 
 

@@ -87,11 +87,11 @@ class Presentar:
     def _refused(self, req, resp, form, exc: InvalidInput, adjuntos: bool):
         """The form again, with what the filer typed and a message next to each field to correct."""
         status = falcon.HTTP_413 if isinstance(exc, TooLarge) else falcon.HTTP_422
-        self._render(req, resp, valores_escritos(form, WEB), exc.campos or {"__all__": exc.message}, status,
+        self._render(req, resp, valores_tecleados(form, WEB), exc.campos or {"__all__": exc.message}, status,
                      exc.message + (" Vuelva a adjuntar sus archivos." if adjuntos else ""))
 
 
-def valores_escritos(form, cara: str) -> dict:
+def valores_tecleados(form, cara: str) -> dict:
     """What was typed in a filing's form of the face ``cara``, to show the form again with it."""
     if form is None:
         return {}

@@ -157,7 +157,7 @@ def _read_part(part, form: Form, storage, partes: Partes):
 
 
 def partes_presentacion(cara: str, limits) -> Partes:
-    """What a filing may carry through ``cara`` (``web``, ``presencial`` or ``api``), from ``mpv.tramites.campos`` and the
+    """What a filing may carry through ``cara`` (``web``, ``presencial``, ``api``), from ``mpv.tramites.campos`` and the
     upload ``limits``. The form ignores a field it does not know (a browser extension may add one); the API
     refuses it, so a client's misspelt field name is never silently lost."""
     archivos = {}
