@@ -116,9 +116,10 @@ class Database:
                 # the rows that point at it (sessions, history). There the model still never writes NULL.
                 nullable = copy.copy(field)
                 nullable.null = True
-                operations.append(migrator.add_column(model._meta.table_name, name, nullable))
+                # By its column's name: a foreign key «registrado_por» is the column «registrado_por_id».
+                operations.append(migrator.add_column(model._meta.table_name, field.column_name, nullable))
                 if field.default is not None:
-                    operations.append(migrator.apply_default(model._meta.table_name, name, field))
+                    operations.append(migrator.apply_default(model._meta.table_name, field.column_name, field))
                 if not field.null and not self.is_sqlite:
                     operations.append(migrator.add_not_null(model._meta.table_name, field.column_name))
             with self.write():

@@ -165,6 +165,11 @@ class Remitente(BaseModel):
         return f"{self.nombres} {self.apellidos}".strip()
 
 
+# How a filing (and an escrito) came in: through the virtual desk, or on paper at the counter (mesa de partes).
+VIRTUAL, PRESENCIAL = "virtual", "presencial"
+VIAS = {VIRTUAL: "Mesa de partes virtual", PRESENCIAL: "Presentado en físico en mesa de partes"}
+
+
 class Numeracion(BaseModel):
     """The register's last number for each year: numbers are consecutive and never reused."""
 
@@ -192,6 +197,9 @@ class Expediente(BaseModel):
     procedimiento = pw.ForeignKeyField(Procedimiento, null=True, on_delete="RESTRICT")  # None: documento simple
     requisitos = pw.TextField(default="")  # JSON: the requirements the citizen ticked, as the TUPA listed them
     recibo_pago = pw.CharField(max_length=40, default="")  # the payment receipt of the derecho de trámite
+    via = pw.CharField(max_length=12, default=VIRTUAL)  # a key of VIAS
+    # On paper: the clerk. No index: an added column's index would be created before the column (create_tables).
+    registrado_por = pw.ForeignKeyField(Usuario, null=True, index=False, on_delete="RESTRICT")
     # Projections, rewritten by the engine at every step.
     estado = pw.CharField(max_length=40)
     tarea_actual = pw.CharField(max_length=200, default="")
@@ -362,7 +370,7 @@ MODELS += [FirmaAdjunto, DocumentoOficial, NumeracionDocumento, CertificadoUsuar
 # Columns added after their table was first released: ``Services.init_db`` adds them to an older database.
 ADDED_COLUMNS = [(Usuario, "cambiar_clave"), (Usuario, "jefe"), (Oficina, "alertas"), (Temporizador, "desde"), (Correo, "resumen")] + [
     (Expediente, name) for name in ("procedimiento", "requisitos", "recibo_pago", "plazo_vence", "plazo_suspendido",
-                                    "silencio")]
+                                    "silencio", "via", "registrado_por")]
 
 
 def create_tables():

@@ -9,9 +9,7 @@ from __future__ import annotations
 import peewee as pw
 
 from .fields import UTCDateTimeField
-from .models import Adjunto, BaseModel, Expediente, Usuario
-
-VIAS = {"virtual": "Mesa de partes virtual", "presencial": "Presentado en físico en mesa de partes"}
+from .models import VIAS, Adjunto, BaseModel, Expediente, Usuario
 
 
 class Escrito(BaseModel):

@@ -45,6 +45,7 @@ CLASES_PDF = {
     "constancia": "Constancia de presentación",
     "hoja_ruta": "Hoja de ruta",
     "cargo": "Cargo de derivación",
+    "cargo_recepcion": "Cargo de recepción",
     "silencio": "Constancia de silencio administrativo",
     "notificacion": "Constancia de notificación",
 }

@@ -136,6 +136,19 @@ def test_mesa_de_partes_screens_meet_wcag_aa(site):
                                  ("/cuenta", None)])
 
 
+def test_paper_counter_screens_meet_wcag_aa(site):
+    from mpv.tramites import presencial
+
+    escaneado = site.services.storage.receive(io.BytesIO(sample_pdf("Escaneado")), "escaneado.pdf",
+                                              site.services.limits.principal_bytes)
+    datos = {"tipo_persona": "natural", "tipo_documento_identidad": "DNI", "numero_documento_identidad": "45871236",
+             "nombres": "Ana", "apellidos": "Rojas", "direccion": "Jr. Loreto 215", "tipo_documento": "SOL",
+             "asunto": "Constancia de posesión", "folios": "4"}
+    exp = presencial.registrar(site.services, actor("mesa"), datos, escaneado, [])
+    check_screens(site, "mesa", [("/presencial", None), (f"/presencial/{exp.codigo}", None),
+                                 (f"/expedientes/{exp.numero}/seguimiento", diagram_drawn)])
+
+
 def test_office_screens_meet_wcag_aa_before_and_after_a_notice(site):
     por_recibir, _en_atencion = office_tray(site.services)
     page = check_screens(site, "gdur", [("/inicio", None), ("/bandeja", None)])

@@ -28,7 +28,8 @@ PASSWORD = "contraseña-de-prueba-1"
 
 # Who may use each family of routes; the requests carry that user's session and token, so that without the
 # origin check they would be accepted.
-ROLES = [("/admin/", "admin"), ("/definiciones", "analista"), ("/expedientes/", "mesa"), ("/documentos/", "mesa"),
+ROLES = [("/admin/", "admin"), ("/definiciones", "analista"), ("/expedientes/", "mesa"), ("/presencial", "mesa"),
+         ("/documentos/", "mesa"),
          ("/cuenta", "mesa"), ("/logout", "mesa"), ("/login", None), ("/presentar", None), ("/seguimiento/", None),
          ("/verificar", None), ("/escritos/", None), ("/casilla/", None)]
 

@@ -235,6 +235,9 @@ POLICY = {
     "/inicio": {"GET": ALL_STAFF},
     "/tramites": {"GET": ALL_STAFF},
     "/tramites/exportar": {"GET": ALL_STAFF},
+    "/presencial": {"GET": ("mesa",), "POST": ("mesa",)},
+    "/presencial/{codigo}": {"GET": ("mesa",)},  # the code of a filing made online: 404 for mesa de partes
+    "/presencial/{codigo}/cargo": {"GET": ("mesa",)},
     "/reportes": {"GET": ("mesa", "gdur", "auditor", "analista")},  # an office's: its head's (gdur)
     "/reportes/exportar": {"GET": ("mesa", "gdur", "auditor", "analista")},
     "/bandeja": {"GET": ("gdur", "rentas")},

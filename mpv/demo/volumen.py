@@ -31,7 +31,8 @@ from ..engine import SISTEMA, Actor
 from ..errors import InvalidInput, MPVError
 from ..tramites.listados import fold
 from ..tramites.presentacion import codigo_seguimiento
-from ..models import (Adjunto, Copia, Evento, Expediente, Numeracion, Oficina, Remitente, Tarea, Temporizador, TipoDocumento, Usuario)
+from ..models import (VIRTUAL, Adjunto, Copia, Evento, Expediente, Numeracion, Oficina, Remitente, Tarea, Temporizador,
+                      TipoDocumento, Usuario)
 from .escenarios import ESCENARIOS, Dias, Molde, Plantilla, agenda, fecha as fecha_base
 from .taller import Taller
 
@@ -251,7 +252,7 @@ class _Sembrador:
             fold(f"{nombre} {b.asunto} {b.numero_documento}"), b.folios, m_db[0], fecha, e["definicion_id"],
             e["estado"], e["tarea_actual"], e["oficina_actual_id"], vence, e["vencido"], e["terminado"],
             p.estado_motor.fill(slots), e["formato_estado"], e["version"], m_db[p.actualizado],
-            None, "", "", None, False, e["silencio"]))
+            None, "", "", None, False, e["silencio"], VIRTUAL))
         rows[Adjunto].extend((exp_id, sha, nom, size, tipo, m_db[k]) for sha, nom, size, tipo, k in p.adjuntos)
         rows[Tarea].extend((exp_id, tid, spec, nom, rol, of, m_db[k]) for tid, spec, nom, rol, of, k in p.tareas)
         rows[Temporizador].extend((exp_id, tid, nom, _db_time(b.dues[i]), fechas[p.timers[i][1]])
@@ -311,7 +312,7 @@ _COLUMNAS = {
                  "remitente_documento", "tipo_documento", "numero_documento", "asunto", "busqueda", "folios",
                  "presentado_en", "fecha_presentacion", "definicion", "estado", "tarea_actual", "oficina_actual",
                  "vence", "vencido", "terminado", "estado_motor", "formato_estado", "version", "actualizado_en",
-                 "procedimiento", "requisitos", "recibo_pago", "plazo_vence", "plazo_suspendido", "silencio"),
+                 "procedimiento", "requisitos", "recibo_pago", "plazo_vence", "plazo_suspendido", "silencio", "via"),
     Adjunto: ("expediente", "sha256", "nombre", "tamano", "tipo", "creado_en"),
     Tarea: ("expediente", "task_id", "spec", "nombre", "rol", "oficina", "desde"),
     Temporizador: ("expediente", "task_id", "nombre", "vence", "desde"),

@@ -74,8 +74,9 @@ class Engine:
 
     # -- steps -------------------------------------------------------------------------------
     def start(self, expediente: Expediente, actor: Actor, payload: dict,
-              adjuntos: list | None = None) -> StepResult:
-        """Start the instance of a newly inserted expediente. Call inside ``database.write()``."""
+              adjuntos: list | None = None, descripcion: str = "Trámite presentado") -> StepResult:
+        """Start the instance of a newly inserted expediente. Call inside ``database.write()``. ``descripcion``: what
+        its first history row says (a filing brought on paper says so)."""
         definition = self.definitions.get(expediente.definicion_id)
         procedimiento = expediente.procedimiento if expediente.procedimiento_id else None
         presentado = expediente.fecha_presentacion.isoformat()
@@ -87,7 +88,7 @@ class Engine:
             **self.process_context(expediente)})
         step = Step(self, expediente, definition, workflow, actor)
         step.nuevo = True
-        row = step.record(tipo="inicio", accion="presentar", descripcion="Trámite presentado",
+        row = step.record(tipo="inicio", accion="presentar", descripcion=descripcion,
                           payload=payload, oficina_origen=CIUDADANO)
         step.notify("constancia", row)
         before = step.ready_ids()

@@ -24,6 +24,8 @@ def marcar_via(expediente: Expediente, avisos: list[tuple[str, dict]]) -> str:
         return CORREO
     via = CASILLA if ConsentimientoCasilla.vigente(expediente.id) else CORREO
     nota = "Notificado en la casilla electrónica." if via == CASILLA else "Notificado por correo electrónico."
+    if via == CORREO and not expediente.remitente.email:  # filed on paper without one (mpv.tramites.presencial)
+        nota = "El administrado no dio correo electrónico: notifíquesele en su dirección."
     for row in actos:
         row["payload"] = {**(row.get("payload") or {}), "via": via}
         row["detalle"] = "\n".join(x for x in (row.get("detalle") or "", nota) if x)
@@ -38,10 +40,13 @@ def depositar(step, eventos, via: str):
     for tipo, row in step.avisos:
         seq = eventos[position[id(row)]].seq
         if tipo in PRUEBAS:
-            INSERT_MAIL.insert(expediente.id, tipo, email, seq, now, now)
+            if email:
+                INSERT_MAIL.insert(expediente.id, tipo, email, seq, now, now)
             continue
-        # Deposited in the casilla, the e-mail is only its alert; otherwise it is the notice itself.
-        INSERT_MAIL.insert(expediente.id, ALERTA if via == CASILLA else tipo, email, seq, now, now)
+        # Deposited in the casilla, the e-mail is only its alert; otherwise it is the notice itself (none to a sender
+        # without an address: mesa de partes notifies him at his address, as the history row says).
+        if email:
+            INSERT_MAIL.insert(expediente.id, ALERTA if via == CASILLA else tipo, email, seq, now, now)
         Notificacion.insert(expediente=expediente.id, tipo=tipo, evento_seq=seq, via=via,
                             documentos=orjson.dumps(documentos(expediente.id, tipo, step.rows, row, seq)).decode(),
                             depositada_en=now,

@@ -24,6 +24,9 @@ Where the faces differ, on purpose, the field says so:
   counter, never asked it (notification by e-mail is how MPV answers at all).
 - The API names a required field the request did not send at all («Falta el campo…»: a client's mistake);
   on the form and the CLI a field left out is an empty one and gets the message that says what to write.
+- ``presencial`` is mesa de partes' form for a filing brought on paper (``mpv.tramites.presencial``): what the clerk
+  types from the paper, as the CLI takes it. The e-mail is optional there (``opcional_en``): a citizen who comes to
+  the counter may have none, and is then notified at his address; with one, it gets the constancia and the notices.
 """
 from __future__ import annotations
 
@@ -34,8 +37,8 @@ from typing import Mapping
 from .. import identidad
 from ..correo_direccion import DireccionNoValida, direccion
 
-WEB, API, CLI = "web", "api", "cli"
-CARAS = frozenset({WEB, API, CLI})
+WEB, API, CLI, PRESENCIAL = "web", "api", "cli", "presencial"
+CARAS = frozenset({WEB, API, CLI, PRESENCIAL})
 
 # Kinds of field: how a value is cleaned and checked, and how each face shows it.
 LINEA = "linea"            # one line of text
@@ -75,6 +78,7 @@ class Campo:
     inicial: str = ""              # the form's initial value and the CLI's default
     caras: frozenset = CARAS       # the faces that take it
     multiple: bool = False         # ARCHIVO: several files under this name; NUMEROS: several parts
+    opcional_en: frozenset = frozenset()  # the faces where a required field may be left empty
 
     @property
     def una_linea(self) -> bool:
@@ -100,7 +104,8 @@ CAMPOS: tuple[Campo, ...] = (
           falta="Escriba la razón social."),
     Campo("email", "Correo electrónico", CORREO, maximo=200, ejemplo="ana@example.com",
           falta="Escriba un correo electrónico válido: allí le enviaremos la constancia.",
-          ayuda="Aquí llegan la constancia y las notificaciones. Sin tildes ni ñ antes de la @."),
+          ayuda="Aquí llegan la constancia y las notificaciones. Sin tildes ni ñ antes de la @.",
+          opcional_en=frozenset({PRESENCIAL})),
     Campo("telefono", "Teléfono", LINEA, requerido=False, maximo=30),
     Campo("direccion", "Dirección", LINEA, maximo=300, falta="Escriba su dirección.", ejemplo="Jr. Loreto 215"),
     Campo("procedimiento", "Procedimiento del TUPA", PROCEDIMIENTO, requerido=False, maximo=20, ejemplo="LF-01",
@@ -139,8 +144,9 @@ POR_NOMBRE = {c.nombre: c for c in CAMPOS}
 
 
 def de_cara(cara: str) -> tuple[Campo, ...]:
-    """The fields ``cara`` takes, in the form's order."""
-    return tuple(c for c in CAMPOS if cara in c.caras)
+    """The fields ``cara`` takes, in the form's order, each as that face asks it (optional where ``opcional_en``)."""
+    return tuple(dataclasses.replace(c, requerido=False) if cara in c.opcional_en else c
+                 for c in CAMPOS if cara in c.caras)
 
 
 def textos(cara: str) -> tuple[str, ...]:

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 import orjson
 
 from .. import sello
-from ..models import Adjunto, Evento, Expediente
+from ..models import PRESENCIAL, Adjunto, Evento, Expediente
 from ..plazos import Calendario
 from . import tupa
 from .hoja_pdf import fecha_larga, filas, hoja, latin1, parrafo
@@ -33,6 +33,17 @@ class Constancia:
     documentos: list[tuple[str, str, int, str]]  # (tipo, nombre, bytes, sha256)
     seguimiento_url: str
     procedimiento: list[tuple[str, str]] = dataclasses.field(default_factory=list)  # (label, value) rows
+    presencial: bool = False  # brought on paper and registered by mesa de partes (mpv.tramites.presencial)
+
+    @property
+    def recibido(self) -> str:
+        """The label of ``enviado``: sent online, or received at the counter."""
+        return "Recibido en mesa de partes" if self.presencial else "Enviado"
+
+    @property
+    def lugar(self) -> str:
+        lugar = "Mesa de partes (presentado en físico)" if self.presencial else "Mesa de Partes Virtual"
+        return f"{lugar} - {self.entidad}"
 
 
 def build(expediente: Expediente, calendario: Calendario, entidad: str, base_url: str) -> Constancia:
@@ -59,7 +70,7 @@ def build(expediente: Expediente, calendario: Calendario, entidad: str, base_url
         documento_identidad=f"{remitente.tipo_documento_identidad} {remitente.numero_documento_identidad}",
         tipo_documento=expediente.tipo_documento.nombre, asunto=expediente.asunto, folios=expediente.folios,
         documentos=documentos, seguimiento_url=f"{base_url}/seguimiento/{expediente.codigo}",
-        procedimiento=_procedimiento(expediente, calendario))
+        procedimiento=_procedimiento(expediente, calendario), presencial=expediente.via == PRESENCIAL)
 
 
 def _procedimiento(expediente: Expediente, calendario: Calendario) -> list[tuple[str, str]]:
@@ -101,13 +112,13 @@ def pdf(c: Constancia) -> bytes:
     rows = [
         ("N° de expediente", c.numero),
         ("Código de seguimiento", c.codigo),
-        ("Enviado", c.enviado.strftime("%d/%m/%Y %H:%M:%S") + " (hora de Lima)"),
+        (c.recibido, c.enviado.strftime("%d/%m/%Y %H:%M:%S") + " (hora de Lima)"),
         ("Fecha de presentación", fecha_larga(c.fecha_presentacion)),
         ("Remitente", f"{c.remitente} ({c.documento_identidad})"),
         ("Tipo de documento", c.tipo_documento),
         ("Asunto", c.asunto),
         ("Folios", str(c.folios)),
-        ("Lugar", "Mesa de Partes Virtual - " + c.entidad),
+        ("Lugar", c.lugar),
         *c.procedimiento,
     ]
     filas(doc, rows, 48)

@@ -1,6 +1,7 @@
-"""The hoja de ruta of an expediente and the cargo of each derivation (issue 14, item 6): PDFs for staff, printed
-and carried with the papers, each with a QR code that opens the expediente's public verification
-(:mod:`mpv.tramites.verificacion` says why that code, and not the código de seguimiento).
+"""The hoja de ruta of an expediente and the cargo of each derivation (issue 14, item 6), and the cargo de recepción
+of a filing brought on paper (issue 16, item 2): PDFs for staff, printed and carried with the papers, each with a QR
+code that opens the expediente's public verification (:mod:`mpv.tramites.verificacion` says why that code, and not
+the código de seguimiento — which only the copy printed for the citizen as his filing is registered carries).
 
 Every movement comes from the expediente's history (:func:`mpv.history.seguimiento`), never from process data. The
 PDFs are dated with the services' clock, sealed by the entity (:func:`mpv.sello.sellar`) and registered by their
@@ -14,10 +15,10 @@ from datetime import date, datetime
 from .. import history, sello
 from ..engine import Actor
 from ..errors import NotFound
-from ..models import Expediente
-from . import tupa, verificacion
+from ..models import PRESENCIAL, Expediente, Usuario
+from . import constancia, tupa, verificacion
 from .expedientes import solo_personal, visible
-from .hoja_pdf import fecha_larga, filas, hoja, latin1, qr_verificacion
+from .hoja_pdf import fecha_larga, filas, hoja, latin1, parrafo, qr_verificacion
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,6 +75,22 @@ class Cargo:
     observaciones: str
 
 
+@dataclasses.dataclass(frozen=True)
+class CargoRecepcion:
+    """The cargo de recepción of a filing brought on paper (TUO de la Ley 27444, art. 125: date, time, place, number
+    and folios), with the clerk who received it and the SHA-256 of each scanned document."""
+
+    cabecera: Cabecera
+    evento: int  # the history row of its presentation
+    recibido: datetime  # local time
+    lugar: str
+    documento_identidad: str
+    recibido_por: str
+    documentos: list[tuple[str, str, int, str]]  # (tipo, nombre, bytes, sha256)
+    codigo_seguimiento: str = ""  # only on the citizen's copy, printed as it is registered
+    seguimiento_url: str = ""
+
+
 def _plazo(payload: dict) -> str:
     dias = payload.get("plazo_dias")
     return f"{dias} días hábiles" if isinstance(dias, int) and dias > 0 else ""
@@ -104,19 +121,35 @@ def hoja_de_ruta(services, actor: Actor, numero: str) -> HojaDeRuta:
     return HojaDeRuta(_cabecera(services, expediente), expediente.estado, pasos)
 
 
-def cargo(services, actor: Actor, numero: str, evento_id: int) -> Cargo:
+def cargo(services, actor: Actor, numero: str, evento_id: int) -> Cargo | CargoRecepcion:
     """The cargo of the derivation recorded in the history row ``evento_id`` of the expediente ``numero`` (any
-    step that sent it to another office: :attr:`mpv.history.Movimiento.deriva`).
+    step that sent it to another office: :attr:`mpv.history.Movimiento.deriva`) or, when that row is the
+    presentation of a filing brought on paper, its cargo de recepción (:func:`cargo_recepcion`).
 
     :raise NotFound: no derivation of that expediente has that id. :raise NotAllowed: as :func:`hoja_de_ruta`."""
     solo_personal(actor)
     expediente = visible(actor, numero)
-    m = next((m for m in history.seguimiento(expediente.id, services.calendario)
-              if m.evento == evento_id and m.deriva), None)
+    m = next((m for m in history.seguimiento(expediente.id, services.calendario) if m.evento == evento_id
+              and (m.deriva or (m.tipo == "inicio" and expediente.via == PRESENCIAL))), None)
     if m is None:
         raise NotFound(f"El expediente {numero} no tiene esa derivación.")
+    if m.tipo == "inicio":
+        return cargo_recepcion(services, expediente, m)
     return Cargo(_cabecera(services, expediente), m.evento, m.momento, m.origen, m.destino, m.usuario,
                  _plazo(m.payload), str(m.payload.get("prioridad") or "normal").capitalize(), m.detalle)
+
+
+def cargo_recepcion(services, expediente: Expediente, inicio: history.Movimiento,
+                    para_el_ciudadano: bool = False) -> CargoRecepcion:
+    """The cargo de recepción of ``expediente``, brought on paper, whose presentation is the movement ``inicio``;
+    ``para_el_ciudadano``: the copy handed to him as it is registered, with his código de seguimiento."""
+    c = constancia.build(expediente, services.calendario, "", services.settings.base_url)
+    clerk = Usuario.get_or_none(Usuario.id == expediente.registrado_por_id)
+    return CargoRecepcion(
+        _cabecera(services, expediente), inicio.evento, inicio.momento,
+        f"Mesa de partes (presentado en físico) - {services.parametros.get('entidad_nombre')}",
+        c.documento_identidad, f"{clerk.nombre} ({clerk.username})" if clerk else inicio.usuario, c.documentos,
+        c.codigo if para_el_ciudadano else "", c.seguimiento_url if para_el_ciudadano else "")
 
 
 def _datos(doc, c: Cabecera, titulo: str):
@@ -195,9 +228,53 @@ def documento_cargo(services, actor: Actor, numero: str, evento_id: int) -> tupl
 
     :raise NotAllowed: / :raise NotFound: as :func:`cargo`."""
     c = cargo(services, actor, numero, evento_id)
+    if isinstance(c, CargoRecepcion):
+        return documento_cargo_recepcion(services, c)
     contenido = sello.sellar(services.settings, pdf_cargo(c), f"Cargo de derivación del expediente {numero}",
                              c.cabecera.generado)
     titulo = f"Cargo de derivación del expediente {numero} a {c.destinos} ({c.momento:%d/%m/%Y %H:%M})"
     verificacion.registrar(services, "cargo", c.cabecera.expediente_id, titulo, contenido,
                            verificacion.sellado(services))
     return f"cargo-{numero}-{c.evento}.pdf", contenido
+
+
+def pdf_cargo_recepcion(c: CargoRecepcion) -> bytes:
+    """The cargo de recepción as a one-page A4 PDF."""
+    cab = c.cabecera
+    doc = hoja(f"Cargo de recepción {cab.numero}", cab.entidad, creado=cab.generado)
+    _datos(doc, cab, "CARGO DE RECEPCIÓN")
+    filas(doc, [("Recibido el", c.recibido.strftime("%d/%m/%Y %H:%M") + " (hora de Lima)"), ("Lugar", c.lugar),
+                ("Documento de identidad", c.documento_identidad), ("Recibido por", c.recibido_por)]
+          + ([("Código de seguimiento", c.codigo_seguimiento)] if c.codigo_seguimiento else []), 48)
+    doc.ln(2)
+    doc.set_font("helvetica", "B", 10)
+    doc.cell(0, 6, "Documentos digitalizados", new_x="LMARGIN", new_y="NEXT")
+    for tipo, nombre, tamano, sha in c.documentos:
+        doc.set_font("helvetica", "", 9)
+        parrafo(doc, 5, latin1(f"{tipo.capitalize()}: {nombre} ({tamano:,} bytes)".replace(",", ".")))
+        doc.set_font("courier", "", 8)
+        parrafo(doc, 4, f"SHA-256 {sha}")
+    doc.ln(3)
+    qr_verificacion(doc, cab.url, cab.codigo)
+    doc.set_font("helvetica", "", 9)
+    doc.multi_cell(0, 5, latin1(
+        "Se recibió el documento en físico y se registró en el mismo registro y numeración que la mesa de partes "
+        "virtual. Los plazos se cuentan en días hábiles desde el día siguiente a la fecha de presentación (TUO de "
+        "la Ley 27444, art. 145)." + (f" Consulte el seguimiento en: {c.seguimiento_url}" if c.seguimiento_url
+                                      else "")), new_x="LMARGIN", new_y="NEXT")
+    doc.ln(10)
+    doc.cell(0, 5, "_______________________________", new_x="LMARGIN", new_y="NEXT")
+    doc.cell(0, 5, latin1("Firma y sello de mesa de partes"), new_x="LMARGIN", new_y="NEXT")
+    _pie(doc, cab)
+    return bytes(doc.output())
+
+
+def documento_cargo_recepcion(services, c: CargoRecepcion) -> tuple[str, bytes]:
+    """The cargo de recepción's file name and PDF (sealed where the entity has a seal), registered for verification."""
+    numero = c.cabecera.numero
+    contenido = sello.sellar(services.settings, pdf_cargo_recepcion(c), f"Cargo de recepción del expediente {numero}",
+                             c.cabecera.generado)
+    verificacion.registrar(services, "cargo_recepcion", c.cabecera.expediente_id,
+                           f"Cargo de recepción del expediente {numero} ({c.recibido:%d/%m/%Y %H:%M})", contenido,
+                           verificacion.sellado(services))
+    return f"cargo-de-recepcion-{numero}.pdf", contenido

@@ -15,8 +15,8 @@ from ..engine import STATE_FORMAT, Actor, NuevoAdjunto
 from ..text import fold
 from ..errors import ArchivoRechazado, InvalidInput
 from ..firmas import verificar
-from ..models import (Adjunto, AnexoDocumento, DocumentoOficial, Expediente, FirmaDocumento, Numeracion, Remitente,
-                      TipoDocumento)
+from ..models import (PRESENCIAL, VIRTUAL, Adjunto, AnexoDocumento, DocumentoOficial, Expediente, FirmaDocumento,
+                      Numeracion, Remitente, TipoDocumento)
 from ..pdf import check_pdf, pdf_name
 from .. import history
 from . import casilla, tupa
@@ -101,6 +101,7 @@ def codigo_seguimiento() -> str:
 
 
 ELIJA_TIPO = POR_NOMBRE["tipo_documento"].falta
+INICIO = {VIRTUAL: "Trámite presentado", PRESENCIAL: "Trámite presentado en físico en mesa de partes"}
 
 REMITENTE_CAMPOS = ("tipo_persona", "tipo_documento_identidad", "numero_documento_identidad", "nombres", "apellidos",
                     "razon_social", "email", "telefono", "direccion")
@@ -114,10 +115,13 @@ def siguiente_numero(anio: int) -> int:
 
 
 def presentar(services, datos: dict, principal: Received | None, anexos: list[Received],
-              ip: str = "", proceso: str = "tramite", cara: str = CLI) -> Expediente:
+              ip: str = "", proceso: str = "tramite", cara: str = CLI, registrado_por: Actor | None = None
+              ) -> Expediente:
     """File a trámite: validate, keep the files, number it and start an instance of the active
     version of ``proceso`` — all or nothing. ``cara`` is the face ``datos`` came through (web, api or
-    cli: the console and the programs that file on an operator's behalf, as the demo data).
+    cli: the console and the programs that file on an operator's behalf, as the demo data; presencial:
+    mesa de partes registering one brought on paper, ``registrado_por`` the clerk — see
+    :mod:`mpv.tramites.presencial`). Paper or virtual, the number comes from the one register.
 
     :raise InvalidInput: bad data or files (nothing is written, no file is left).
     """
@@ -128,12 +132,13 @@ def presentar(services, datos: dict, principal: Received | None, anexos: list[Re
     except BaseException as exc:
         services.storage.discard(received)
         if isinstance(exc, ArchivoRechazado):
-            services.refusals.record("archivo_rechazado", f"Archivo rechazado: {exc.nombre}", ip, nombre="ciudadano",
+            services.refusals.record("archivo_rechazado", f"Archivo rechazado: {exc.nombre}", ip,
+                                     nombre=registrado_por.nombre if registrado_por else "ciudadano",
                                      detalle=exc.message)
         raise
     with services.storage.kept(received, referenced) as stored:
         tipos = ["principal" if i == 0 else "anexo" for i in range(len(stored))]
-        return _registrar(services, limpio, nuevos_adjuntos(services, stored, tipos), ip, proceso)
+        return _registrar(services, limpio, nuevos_adjuntos(services, stored, tipos), ip, proceso, registrado_por)
 
 
 def nuevos_adjuntos(services, stored: list[Stored], tipos: list[str]) -> list[NuevoAdjunto]:
@@ -176,7 +181,8 @@ def referenced_among(hashes: list[str]) -> set[str]:
     return {sha for query in (adjuntos, documentos, firmados, anexos) for (sha,) in query.tuples()}
 
 
-def _registrar(services, d: dict, adjuntos: list[NuevoAdjunto], ip: str, proceso: str) -> Expediente:
+def _registrar(services, d: dict, adjuntos: list[NuevoAdjunto], ip: str, proceso: str,
+               registrado_por: Actor | None = None) -> Expediente:
     now: datetime = services.clock().astimezone(timezone.utc)  # as the row reads back: it is not read again
     calendario = services.calendario
     definition = services.definitions.active(proceso)
@@ -198,15 +204,19 @@ def _registrar(services, d: dict, adjuntos: list[NuevoAdjunto], ip: str, proceso
             procedimiento=procedimiento, recibo_pago=d["recibo_pago"],
             requisitos=tupa.declarados(procedimiento, d["requisitos"]) if procedimiento else "",
             definicion=definition.row_id, estado="Presentado", estado_motor="{}",
-            formato_estado=STATE_FORMAT, version=0, actualizado_en=now)
+            formato_estado=STATE_FORMAT, version=0, actualizado_en=now,
+            via=PRESENCIAL if registrado_por else VIRTUAL,
+            registrado_por=registrado_por.usuario_id if registrado_por else None)
         expediente.save(force_insert=True)
         payload = {**d, "adjuntos": [a.para_historial() for a in adjuntos],
-                   "fecha_presentacion": expediente.fecha_presentacion.isoformat()}
-        actor = Actor.ciudadano(expediente, ip)
+                   "fecha_presentacion": expediente.fecha_presentacion.isoformat(), "via": expediente.via}
+        # On paper, the clerk who registered it is the actor of its first history row (as for an escrito).
+        actor = registrado_por or Actor.ciudadano(expediente, ip)
         consentimiento = None
         if d.get("casilla"):  # before the instance starts: its first step knows how its acts will be notified
             consentimiento = casilla.registrar_consentimiento(expediente, casilla.OTORGA, now, ip)
-        expediente = services.engine.start(expediente, actor, payload, adjuntos).expediente
+        expediente = services.engine.start(expediente, actor, payload, adjuntos,
+                                           descripcion=INICIO[expediente.via]).expediente
         if consentimiento is not None:
             history.append(services.db, [consentimiento])
         return expediente

@@ -19,6 +19,7 @@ from .auth import Login, Logout
 from .cuenta import add_cuenta_routes
 from .documentos import add_documento_routes
 from .escritos import add_escrito_routes
+from .presencial import add_presencial_routes
 from .procesos import add_definiciones_routes
 from .errors import ErrorPages
 from .expedientes import (AdjuntoArchivo, CargoPdf, ExpedienteDetalle, ExportarTramites, HojaDeRutaPdf, Seguimiento,
@@ -63,6 +64,7 @@ def create_app(services, background: list | None = None) -> falcon.App:
     app.add_route("/inicio", Inicio(pages, services))
     app.add_route("/tramites", TramitesRecibidos(pages, services))
     app.add_route("/tramites/exportar", ExportarTramites(services))
+    add_presencial_routes(app, pages, services)
     app.add_route("/reportes", Reportes(pages, services))
     app.add_route("/reportes/exportar", ExportarReportes(services))
     app.add_route("/bandeja", Bandeja(pages, services))

@@ -10,7 +10,8 @@ from .middleware import clear_cookie, expected_csrf, set_cookie
 NOTICE_COOKIE = "mpv_aviso"
 
 NAV = {
-    "mesa": [("/inicio", "Inicio"), ("/tramites", "Trámites recibidos"), ("/mis-expedientes", "Mis expedientes"),
+    "mesa": [("/inicio", "Inicio"), ("/tramites", "Trámites recibidos"),
+             ("/presencial", "Registrar trámite en físico"), ("/mis-expedientes", "Mis expedientes"),
              ("/reportes", "Reportes")],
     "oficina": [("/inicio", "Inicio"), ("/bandeja", "Bandeja de la oficina"), ("/mis-expedientes", "Mis expedientes"),
                 ("/oficina/historial", "Historial de la oficina"), ("/reportes", "Reportes")],

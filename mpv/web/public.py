@@ -29,6 +29,23 @@ class Portada:
         self._pages.render(req, resp, "publico/inicio.html")
 
 
+def formulario(services, cara: str, valores: dict, errores: dict) -> dict:
+    """What a filing's form (``templates/_presentacion.html``) shows for the face ``cara``: its fields, what was typed
+    and each field's message, the catalogues and the chosen TUPA procedure with its requirements and fee."""
+    limits = services.limits
+    elegido = tupa.por_codigo(str(valores.get("procedimiento") or ""))
+    elegido = elegido if elegido is not None and elegido.activo else None
+    return dict(valores=valores, errores=errores, tipos=ciudadano.tipos_documento(),
+                campos={c.nombre: c for c in de_cara(cara)}, procedimientos=tupa.activos(), elegido=elegido,
+                marcados={str(n) for n in valores.get("requisitos") or []},
+                requisitos=tupa.requisitos(elegido) if elegido else [],
+                derecho=tupa.derecho(elegido) if elegido else "",
+                con_derecho=bool(elegido and tupa.tiene_derecho(elegido)),
+                calificacion=tupa.calificacion(elegido) if elegido else "",
+                limite_principal=limits.principal_bytes // (1024 * 1024),
+                limite_anexo=limits.anexo_bytes // (1024 * 1024), max_anexos=limits.anexos)
+
+
 class Presentar:
     """The public filing form (Ley 31170: open 24 hours); success leads to the constancia."""
 
@@ -37,20 +54,8 @@ class Presentar:
         self._services = services
 
     def _render(self, req, resp, valores, errores, status=falcon.HTTP_200, mensaje=""):
-        limits = self._services.limits
-        tipos = ciudadano.tipos_documento()
-        elegido = tupa.por_codigo(str(valores.get("procedimiento") or ""))
-        elegido = elegido if elegido is not None and elegido.activo else None
-        marcados = {str(n) for n in valores.get("requisitos") or []}
-        self._pages.render(req, resp, "publico/presentar.html", status=status, valores=valores, errores=errores,
-                           mensaje=mensaje, tipos=tipos, campos={c.nombre: c for c in de_cara(WEB)},
-                           procedimientos=tupa.activos(), elegido=elegido, marcados=marcados,
-                           requisitos=tupa.requisitos(elegido) if elegido else [],
-                           derecho=tupa.derecho(elegido) if elegido else "",
-                           con_derecho=bool(elegido and tupa.tiene_derecho(elegido)),
-                           calificacion=tupa.calificacion(elegido) if elegido else "",
-                           limite_principal=limits.principal_bytes // (1024 * 1024),
-                           limite_anexo=limits.anexo_bytes // (1024 * 1024), max_anexos=limits.anexos)
+        self._pages.render(req, resp, "publico/presentar.html", status=status, mensaje=mensaje,
+                           **formulario(self._services, WEB, valores, errores))
 
     def on_get(self, req, resp):
         valores = {c.nombre: c.inicial for c in de_cara(WEB) if c.inicial}
@@ -82,15 +87,15 @@ class Presentar:
     def _refused(self, req, resp, form, exc: InvalidInput, adjuntos: bool):
         """The form again, with what the filer typed and a message next to each field to correct."""
         status = falcon.HTTP_413 if isinstance(exc, TooLarge) else falcon.HTTP_422
-        self._render(req, resp, _values(form), exc.campos or {"__all__": exc.message}, status,
+        self._render(req, resp, valores_tecleados(form, WEB), exc.campos or {"__all__": exc.message}, status,
                      exc.message + (" Vuelva a adjuntar sus archivos." if adjuntos else ""))
 
 
-def _values(form) -> dict:
-    """What the filer typed, to show the form again with it."""
+def valores_tecleados(form, cara: str) -> dict:
+    """What was typed in a filing's form of the face ``cara``, to show the form again with it."""
     if form is None:
         return {}
-    valores = {name: form.get(name) for name in textos(WEB) if name in form.fields}
+    valores = {name: form.get(name) for name in textos(cara) if name in form.fields}
     valores["requisitos"] = [v for v in form.getlist("requisitos") if v]
     return valores
 

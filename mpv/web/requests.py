@@ -157,7 +157,7 @@ def _read_part(part, form: Form, storage, partes: Partes):
 
 
 def partes_presentacion(cara: str, limits) -> Partes:
-    """What a filing may carry through ``cara`` (``web`` or ``api``), from ``mpv.tramites.campos`` and the
+    """What a filing may carry through ``cara`` (``web``, ``presencial``, ``api``), from ``mpv.tramites.campos`` and the
     upload ``limits``. The form ignores a field it does not know (a browser extension may add one); the API
     refuses it, so a client's misspelt field name is never silently lost."""
     archivos = {}
@@ -170,7 +170,7 @@ def partes_presentacion(cara: str, limits) -> Partes:
             archivos[campo.nombre] = Archivo(limits.principal_bytes, 1, "Adjunte un solo documento principal; "
                                              "los demás van en «anexos».")
     desconocido = "Campo desconocido: revise el nombre (vea /api/v1/openapi.json)." if cara == API else ""
-    return Partes(csrf=cara == WEB, campos=frozenset(textos(cara)), desconocido=desconocido, archivos=archivos,
+    return Partes(csrf=cara != API, campos=frozenset(textos(cara)), desconocido=desconocido, archivos=archivos,
                   max_archivos=sum(a.maximo for a in archivos.values()), max_texto=MAX_TEXTO_PRESENTACION,
                   mensaje=REVISE_PRESENTACION,
                   varias=frozenset(c.nombre for c in de_cara(cara) if c.multiple and c.tipo != ARCHIVO))
