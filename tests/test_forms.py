@@ -32,6 +32,7 @@ def test_conditional_requirements_and_spanish_messages():
     assert forms.validate(schema, {}) == {"accion": "Este campo es obligatorio."}
     assert forms.validate(schema, {"accion": "atender"}) == {"respuesta": "Este campo es obligatorio."}
     assert forms.validate(schema, {"accion": "derivar"}) == {"oficina": "Este campo es obligatorio."}
+    assert forms.validate(schema, {"accion": "archivar"}) == {"motivo": "Este campo es obligatorio."}
     assert forms.validate(schema, {"accion": "otra"}) == {"accion": "Elija una de las opciones de la lista."}
     assert forms.validate(schema, {"accion": "atender", "respuesta": "x" * 5001}) == {
         "respuesta": "Use como máximo 5000 caracteres."}
