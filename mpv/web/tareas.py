@@ -78,6 +78,10 @@ class TaskPage:
         self._pages.redirect(req, resp, target, f"Expediente {expediente.numero}: se registró «{done}».")
 
 
+ESPERA = ("_documento_campo", "_documento_espera", "_documento_sha256", "_documento_nombre")
+OTRA_VEZ = "Vuelva a adjuntar el documento."
+
+
 class Derivar:
     """Figs. 8–9: the Derivación task's form, a confirmation step, then the confirmation message.
 
@@ -109,25 +113,39 @@ class Derivar:
     def on_post(self, req, resp, numero):
         actor = staff_actor(req)
         pendiente = tareas.derivacion_pendiente(self._services, actor, numero)
-        form = read_form(req)
+        storage = self._services.storage
+        form = read_form(req, storage, max_file_bytes=self._services.limits.principal_bytes)
         view = self._vista(pendiente)
         values = submitted(view["schema"], form)
         paso = form.get("paso")
+        # A document checked at the review waits in storage for the confirmation, which names it (ESPERA).
+        esperando = [storage.waiting(*datos) for datos in zip(*(form.getlist(n) for n in ESPERA[1:]))]
+        archivos = form.files or {}
+        for campo, recibido in zip(form.getlist(ESPERA[0]), esperando):
+            if recibido is not None:
+                archivos.setdefault(campo, []).append(recibido)
         if paso == "corregir":
-            self._form(req, resp, pendiente, view, values, {})
+            storage.discard(r for r in esperando if r is not None)
+            self._form(req, resp, pendiente, view, values, {campo: OTRA_VEZ for campo in form.getlist(ESPERA[0])},
+                       mensaje=OTRA_VEZ)
             return
         try:
+            if None in esperando:  # gone (swept after its grace period, or used) or not the one shown
+                raise InvalidInput(OTRA_VEZ, {campo: OTRA_VEZ for campo in form.getlist(ESPERA[0])})
             if paso == "confirmar":  # the engine validates the form, as for every step
-                tareas.derivar(self._services, actor, numero, values)
+                tareas.derivar(self._services, actor, numero, values, archivos)
                 self._pages.redirect(req, resp, f"/expedientes/{numero}/derivado")
-            checked, vence = tareas.revisar_derivacion(self._services, pendiente, values)
+            checked, vence = tareas.revisar_derivacion(self._services, actor, pendiente, values, archivos)
         except InvalidInput as exc:
-            self._form(req, resp, pendiente, view, values, exc.campos, falcon.HTTP_422, exc.message)
+            mensaje = exc.message + (f" {OTRA_VEZ}" if archivos and OTRA_VEZ not in exc.message else "")
+            self._form(req, resp, pendiente, view, values, exc.campos, falcon.HTTP_422, mensaje)
             return
         fields = view["fields"]
         self._pages.render(req, resp, "derivar_confirmar.html", e=pendiente.expediente, valores=checked,
                            etiquetas={f.name: dict(f.choices) for f in fields if f.choices}, campos=fields,
-                           con_recepcion=pendiente.con_recepcion, vence=vence)
+                           con_recepcion=pendiente.con_recepcion, vence=vence,
+                           documentos=[{"campo": campo, "espera": r.path.name, "sha256": r.sha256, "nombre": r.nombre}
+                                       for campo, items in archivos.items() for r in items])
 
 
 class Derivado:
