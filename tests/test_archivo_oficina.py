@@ -57,6 +57,8 @@ def test_the_office_archives_with_a_reason_through_its_form(services, people):
     b.login("gdur")
     task = Tarea.get((Tarea.expediente == exp.id) & (Tarea.spec == "atencion")).task_id
     url = f"/expedientes/{exp.numero}/tareas/{task}"
+    tray = b.get("/bandeja")
+    assert f'href="{url}?accion=archivar" aria-label="Archivar el expediente {exp.numero}">Archivar</a>' in tray.text
     page = b.get(url, accion="archivar")
     assert page.status_code == 200 and "Motivo del archivo" in page.text and ">Archivar</button>" in page.text
     assert "Respuesta" not in page.text
