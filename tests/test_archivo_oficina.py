@@ -120,6 +120,7 @@ def test_in_a_parallel_derivation_the_archive_waits_for_the_other_office(service
     assert exp.terminado and exp.estado == "Archivado"
     texto = aviso(services, exp)
     assert f"  {MOTIVO}" in texto and "  No registra deuda que revisar" in texto
+    assert "las oficinas a las que fue derivado lo archivaron" in texto
 
 
 def test_an_answer_of_another_office_makes_it_attended(services, people):

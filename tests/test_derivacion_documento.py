@@ -126,9 +126,13 @@ def test_the_derivar_page_carries_the_document_through_its_confirmation(services
     assert forged.status_code == 422 and "Vuelva a adjuntar el documento." in forged.text
     assert not Adjunto.select().where(Adjunto.tipo == "interno").exists()
 
-    hecho = b.post(f"/expedientes/{exp.numero}/derivar", {**datos, "folios": "3", "paso": "confirmar", **ocultos})
+    # The name comes back from the page: it is read as any uploaded file's name (no folders, at most 200 characters).
+    largo = "C:\\planos\\" + "p" * 300 + ".pdf"
+    hecho = b.post(f"/expedientes/{exp.numero}/derivar",
+                   {**datos, "folios": "3", "paso": "confirmar", **ocultos, "_documento_nombre": largo})
     assert hecho.status_code == 303 and hecho.headers["location"].endswith("/derivado")
-    assert Adjunto.get((Adjunto.expediente == exp.id) & (Adjunto.tipo == "interno")).nombre == "plano.pdf"
+    nombre = Adjunto.get((Adjunto.expediente == exp.id) & (Adjunto.tipo == "interno")).nombre
+    assert nombre.startswith("ppp") and nombre.endswith(".pdf") and len(nombre) <= 200
     assert orjson.loads(fila(exp, "derivacion").payload)["folios"] == 3
     assert Expediente.get_by_id(exp.id).estado == "Derivado" and no_temporales(services)
 

@@ -224,9 +224,9 @@ def derivacion_pendiente(services, actor: Actor, numero: str) -> DerivacionPendi
 def revisar_derivacion(services, actor: Actor, pendiente: DerivacionPendiente, valores: dict,
                        archivos: dict[str, list[Received]] | None = None) -> tuple[dict, date | None]:
     """The derivation's values as they will be recorded (the folios of a document left empty: its pages), and the
-    day its plazo ends, for the confirmation step: nothing is written, and the ``archivos`` checked here wait in
-    storage for the confirmation (:func:`derivar` with ``pendientes``; an abandoned one is swept). On any error
-    they are removed. :raise InvalidInput: with a message per field; :raise ArchivoRechazado: not a fit PDF."""
+    day its plazo ends, for the confirmation step: nothing is written, and the ``archivos`` checked here stay in
+    storage for the confirmation to pass to :func:`derivar` (an abandoned one is swept). On any error they are
+    removed. :raise InvalidInput: with a message per field; :raise ArchivoRechazado: not a fit PDF."""
     archivos = archivos or {}
     with _sin_huerfanos(services, actor, archivos):
         _, paginas = _check_files(pendiente.info.schema or {}, archivos)

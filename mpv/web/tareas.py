@@ -8,7 +8,7 @@ from ..engine import forms
 from ..errors import InvalidInput
 from ..tramites import bandeja, tareas, tupa
 from .expedientes import staff_actor
-from .requests import read_form
+from .requests import file_name, read_form
 
 
 def form_view(engine, renderer, info, data: dict | None, accion: str | None = None,
@@ -78,8 +78,23 @@ class TaskPage:
         self._pages.redirect(req, resp, target, f"Expediente {expediente.numero}: se registró «{done}».")
 
 
+# How the confirmation of Derivar trámite names each document its review checked: the form field, the temporary
+# name it waits under in storage, its SHA-256 (only its sender was shown it) and its file name.
 ESPERA = ("_documento_campo", "_documento_espera", "_documento_sha256", "_documento_nombre")
 OTRA_VEZ = "Vuelva a adjuntar el documento."
+
+
+def esperando(form, storage) -> tuple[dict, list[str]]:
+    """The files of ``form`` by field: those it brought, and those its review left waiting in storage (ESPERA);
+    and the fields whose waiting file is no longer there."""
+    archivos, perdidos = dict(form.files), []
+    for campo, espera, sha256, nombre in zip(*(form.getlist(n) for n in ESPERA)):
+        recibido = storage.waiting(espera, sha256, file_name(nombre, "documento.pdf"))
+        if recibido is None:
+            perdidos.append(campo)
+        else:
+            archivos.setdefault(campo, []).append(recibido)
+    return archivos, perdidos
 
 
 class Derivar:
@@ -118,20 +133,15 @@ class Derivar:
         view = self._vista(pendiente)
         values = submitted(view["schema"], form)
         paso = form.get("paso")
-        # A document checked at the review waits in storage for the confirmation, which names it (ESPERA).
-        esperando = [storage.waiting(*datos) for datos in zip(*(form.getlist(n) for n in ESPERA[1:]))]
-        archivos = form.files or {}
-        for campo, recibido in zip(form.getlist(ESPERA[0]), esperando):
-            if recibido is not None:
-                archivos.setdefault(campo, []).append(recibido)
+        archivos, perdidos = esperando(form, storage)
         if paso == "corregir":
-            storage.discard(r for r in esperando if r is not None)
+            storage.discard(f for items in archivos.values() for f in items)
             self._form(req, resp, pendiente, view, values, {campo: OTRA_VEZ for campo in form.getlist(ESPERA[0])},
                        mensaje=OTRA_VEZ)
             return
         try:
-            if None in esperando:  # gone (swept after its grace period, or used) or not the one shown
-                raise InvalidInput(OTRA_VEZ, {campo: OTRA_VEZ for campo in form.getlist(ESPERA[0])})
+            if perdidos:  # gone (swept after its grace period, or used), or not the one the review showed
+                raise InvalidInput(OTRA_VEZ, {campo: OTRA_VEZ for campo in perdidos})
             if paso == "confirmar":  # the engine validates the form, as for every step
                 tareas.derivar(self._services, actor, numero, values, archivos)
                 self._pages.redirect(req, resp, f"/expedientes/{numero}/derivado")
