@@ -11,9 +11,11 @@ import contextlib
 import dataclasses
 import errno
 import hashlib
+import hmac
 import itertools
 import logging
 import os
+import re
 import tempfile
 import threading
 import time
@@ -26,6 +28,7 @@ from .errors import MPVError, TooLarge
 log = logging.getLogger(__name__)
 
 CHUNK = 64 * 1024
+_UPLOAD = re.compile(r"up-[A-Za-z0-9_]{1,64}")  # the temporary name :meth:`Storage.receive` gives a file
 
 
 class StorageError(MPVError):
@@ -100,6 +103,22 @@ class Storage:
             tmp.unlink(missing_ok=True)
             raise
         return Received(tmp, digest.hexdigest(), size, nombre)
+
+    def waiting(self, name: str, sha256: str, nombre: str) -> Received | None:
+        """A file received earlier and left waiting under its temporary ``name`` (a form's confirmation step
+        carries it), when it is there and still hashes to ``sha256``, which only whoever sent it was shown; None
+        otherwise (gone: swept after the grace period, or used)."""
+        if not isinstance(name, str) or not _UPLOAD.fullmatch(name):
+            return None
+        path = self.tmp / name
+        try:
+            with path.open("rb") as f:
+                digest = hashlib.file_digest(f, "sha256").hexdigest()
+        except OSError:
+            return None
+        if not hmac.compare_digest(digest, str(sha256)):
+            return None
+        return Received(path, digest, path.stat().st_size, nombre)
 
     def keep(self, received: Received) -> Stored:
         """Move a received file to its SHA-256 name (durably); the caller then references it."""

@@ -279,11 +279,11 @@ def test_each_row_action_names_its_expediente(site):
     office.goto("/bandeja")
     expect(row_of(office, por_recibir.numero).get_by_role(
         "button", name=f"Recibir el expediente {por_recibir.numero}", exact=True)).to_have_count(1)
-    for action in ("Atender", "Derivar a otra oficina", "Devolver a mesa de partes"):
+    for action in ("Atender", "Derivar a otra oficina", "Devolver a mesa de partes", "Archivar"):
         expect(row_of(office, en_atencion.numero).get_by_role(
             "link", name=f"{action} el expediente {en_atencion.numero}", exact=True)).to_have_count(1)
     names = action_names(office)
-    assert len(names) == 3 + 5
+    assert len(names) == 3 + 6
     assert [name for name, n in Counter(names).items() if n > 1] == []
 
 

@@ -21,7 +21,8 @@ def test_fields_follow_ui_order_with_labels_and_choices():
         ("oficina_destino", "Oficina destino", "select", True), ("proveido", "Proveído", "textarea", False),
         ("prioridad", "Prioridad", "select", True), ("plazo_dias", "Plazo (días hábiles)", "integer", True),
         ("oficinas_adicionales", "Otras oficinas destino (atienden en paralelo)", "checkboxes", False),
-        ("con_copia", "Con copia a (solo para su conocimiento)", "checkboxes", False)]
+        ("con_copia", "Con copia a (solo para su conocimiento)", "checkboxes", False),
+        ("documento", "Documento adjunto (PDF)", "file", False), ("folios", "Folios", "integer", False)]
     assert fields[0].choices == [("GDUR", "Gerencia de Desarrollo Urbano y Rural")]
     assert fields[4].choices == fields[0].choices and fields[4].multiple
     assert fields[3].default == 7 and fields[3].minimum == 1
@@ -32,6 +33,8 @@ def test_conditional_requirements_and_spanish_messages():
     assert forms.validate(schema, {}) == {"accion": "Este campo es obligatorio."}
     assert forms.validate(schema, {"accion": "atender"}) == {"respuesta": "Este campo es obligatorio."}
     assert forms.validate(schema, {"accion": "derivar"}) == {"oficina": "Este campo es obligatorio."}
+    assert forms.validate(schema, {"accion": "archivar"}) == {"motivo": "Este campo es obligatorio."}
+    assert forms.validate(schema, {"accion": "devolver", "proveido": "x", "folios": 0}) == {"folios": "Debe ser 1 o más."}
     assert forms.validate(schema, {"accion": "otra"}) == {"accion": "Elija una de las opciones de la lista."}
     assert forms.validate(schema, {"accion": "atender", "respuesta": "x" * 5001}) == {
         "respuesta": "Use como máximo 5000 caracteres."}

@@ -6,7 +6,7 @@ timers fire.
 A small pure-Python model of workflows/tramite.bpmn says what each expediente waits for and who may
 do it: Recepción (mesa de partes: conforme, observar, archivar) → Subsanación (the citizen, within 2
 business days, else No presentado) → Derivación (mesa de partes, to one or several offices) → per
-office Recepción en la oficina, then Atención (atender, derivar a otra oficina, devolver); mesa de
+office Recepción en la oficina, then Atención (atender, derivar a otra oficina, devolver, archivar); mesa de
 partes may anular a derivación while an office has not received it.
 
 Checked: an action the model allows succeeds, any other is refused with NotAllowed, Conflict, NotFound
@@ -105,7 +105,7 @@ class Model:
 
     def resolve(self):
         """When every office is done: all withdrawn → Derivación again; one returned it → Recepción;
-        else Atendido."""
+        one archived it and none attended it → Archivado; else Atendido."""
         if any(b.step != "done" for b in self.branches):
             return
         results = [b.result for b in self.branches]
@@ -114,6 +114,8 @@ class Model:
             self.stage = "derivacion"
         elif "devolver" in results:
             self.stage = "recepcion"
+        elif "archivar" in results and "atender" not in results:
+            self.stage = "Archivado"
         else:
             self.stage = "Atendido"
 
@@ -161,7 +163,8 @@ def valid(spec: str, data: dict) -> bool:
         return True
     if spec == "atencion":
         accion, oficina = get("accion"), get("oficina")
-        return (_choice(accion, ("atender", "derivar", "devolver")) and _text(get("respuesta"), 5000)
+        return (_choice(accion, ("atender", "derivar", "devolver", "archivar")) and _text(get("respuesta"), 5000)
+                and _text(get("motivo"), 2000) and (accion.strip() != "archivar" or _present(get("motivo")))
                 and _text(get("proveido"), 2000) and (not _present(oficina) or _choice(oficina, CATALOG))
                 and (get("plazo_dias") is MISSING or _plazo(get("plazo_dias")))
                 and (accion.strip() != "atender" or _present(get("respuesta")))
@@ -212,7 +215,7 @@ FIELDS = {
                    "con_copia": OFFICE_LISTS, "prioridad": ["normal", "urgente", "alta", MISSING],
                    "plazo_dias": [7, 1, 30, 0, 31, "7", 7.5, MISSING], "proveido": TEXTS},
     "recibir": {"nota": ["x", MISSING]},
-    "atencion": {"accion": ["atender", "derivar", "devolver", "responder", MISSING],
+    "atencion": {"accion": ["atender", "derivar", "devolver", "archivar", "responder", MISSING], "motivo": TEXTS,
                  "respuesta": ["Licencia otorgada"] + TEXTS, "oficina": TARGETS + ["MP", "GDUR", MISSING],
                  "proveido": ["No es de nuestra competencia"] + TEXTS, "plazo_dias": [MISSING, 5, 0, "x"]},
 }
@@ -227,7 +230,8 @@ RIGHT = {  # right forms, for the examples that should mostly succeed
     "recibir": [{}],
     "atencion": [{"accion": "atender", "respuesta": "Licencia otorgada"},
                  {"accion": "derivar", "oficina": "SGAT", "proveido": "Corresponde a rentas", "plazo_dias": 5},
-                 {"accion": "derivar", "oficina": "GDUR"}, {"accion": "devolver", "proveido": "No corresponde"}],
+                 {"accion": "derivar", "oficina": "GDUR"}, {"accion": "devolver", "proveido": "No corresponde"},
+                 {"accion": "archivar", "motivo": "El solicitante desistió"}],
 }
 
 

@@ -66,6 +66,7 @@ TIPOS_ADJUNTO = {"principal": "documento principal", "anexo": "anexo"}
 MAX_ADJUNTOS_BYTES = 15 * 1024 * 1024
 
 DERIVACION = "derivacion"  # the mesa de partes task that opens a round of atención (as in mpv.tramites.tareas)
+RECEPCION = "recepcion"  # mesa de partes' review of a filing, where it may archive it (as in mpv.tramites.tareas)
 
 
 class NoEnviable(Exception):
@@ -212,7 +213,22 @@ class Mensajes:
         return [(nombre, self._storage.path(sha).read_bytes()) for nombre, sha in archivos] if adjuntar else []
 
     def _archivado(self, expediente, evento, context) -> list:
-        context.update(motivo=self._nota(expediente, _ultimo(expediente.id, evento.seq, "archivar")))
+        """Who archived it and why: mesa de partes at its recepción, or the office (each office, in a parallel
+        derivation that none attended) with its reason."""
+        ultimo = _ultimo(expediente.id, evento.seq, "archivar")
+        filas = [ultimo] if ultimo is not None else []
+        if ultimo is not None and ultimo.tarea != RECEPCION:  # an office's atención: every office's since the round
+            desde = (Evento.select(Evento.seq)
+                     .where((Evento.expediente == expediente.id) & (Evento.tipo == "tarea")
+                            & (Evento.tarea.in_((DERIVACION, RECEPCION))) & (Evento.seq < ultimo.seq))
+                     .order_by(Evento.seq.desc()).scalar()) or 0
+            filas = list(Evento.select().where(
+                (Evento.expediente == expediente.id) & (Evento.tipo == "tarea") & (Evento.accion == "archivar")
+                & (Evento.seq > desde) & (Evento.seq <= evento.seq)).order_by(Evento.seq))
+        oficinas = Oficina.nombres()
+        context.update(motivo=self._nota(expediente, ultimo), por_mesa=not filas or filas[-1].tarea == RECEPCION,
+                       motivos=[{"oficina": oficinas.get(f.oficina_origen, f.oficina_origen),
+                                 "motivo": self._nota(expediente, f)} for f in filas])
         return []
 
     def _no_presentado(self, expediente, evento, context) -> list:

@@ -14,6 +14,10 @@ from ..pdf import pdf_name
 from . import constancia, silencio, tupa, verificacion
 from .expedientes import con_firmas, por_codigo
 
+# Adjunto.tipo of a document staff attach to a derivation or a return (the «documento» of the Derivación and Atención
+# forms, workflows/*.schema.json): an internal paper, neither listed to the citizen nor served to him.
+INTERNO = "interno"
+
 
 def tipos_documento() -> list[tuple[str, str]]:
     """(código, nombre) of the active document types, by name: what a filing may name in ``tipo_documento``."""
@@ -69,7 +73,8 @@ def seguimiento(services, codigo: str) -> SeguimientoPublico:
         expediente, movimientos, pendientes(expediente),
         Tarea.get_or_none((Tarea.expediente == expediente.id) & (Tarea.rol == "ciudadano")
                           & (Tarea.spec == "subsanacion")),
-        con_firmas(Adjunto.select().where(Adjunto.expediente == expediente.id).order_by(Adjunto.id)),
+        con_firmas(Adjunto.select().where((Adjunto.expediente == expediente.id) & (Adjunto.tipo != INTERNO))
+                   .order_by(Adjunto.id)),
         tupa.de_expediente(expediente), escritos_de(expediente.id))
 
 
@@ -108,7 +113,8 @@ def archivo(services, codigo: str, adjunto_id: int) -> ArchivoPublico:
     """A file of the expediente whose tracking code is ``codigo``. :raise NotFound: not one of its files, or
     missing from storage (the same words, so that nothing is learnt from them)."""
     expediente = por_codigo(codigo)
-    adjunto = (Adjunto.get_or_none((Adjunto.id == adjunto_id) & (Adjunto.expediente == expediente.id))
+    adjunto = (Adjunto.get_or_none((Adjunto.id == adjunto_id) & (Adjunto.expediente == expediente.id)
+                                   & (Adjunto.tipo != INTERNO))
                if 0 < adjunto_id < 2 ** 63 else None)  # a larger id fits no database integer
     path = services.storage.path(adjunto.sha256) if adjunto else None
     if adjunto is None or not path.exists():

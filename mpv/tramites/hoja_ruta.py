@@ -96,6 +96,13 @@ def _plazo(payload: dict) -> str:
     return f"{dias} días hábiles" if isinstance(dias, int) and dias > 0 else ""
 
 
+def _observaciones(m: history.Movimiento) -> str:
+    """A movement's notes, and the documents a derivation or a return carried with it."""
+    documentos = [a.get("nombre", "") for a in m.payload.get("adjuntos") or [] if isinstance(a, dict)]
+    adjunta = f"Adjunta: {', '.join(documentos)}" if m.deriva and documentos else ""
+    return "\n".join(x for x in (m.detalle, adjunta) if x)
+
+
 def _cabecera(services, expediente: Expediente) -> Cabecera:
     procedimiento = tupa.de_expediente(expediente)
     codigo = verificacion.codigo_de_expediente(services, expediente)
@@ -116,7 +123,7 @@ def hoja_de_ruta(services, actor: Actor, numero: str) -> HojaDeRuta:
     solo_personal(actor)
     expediente = visible(actor, numero)
     pasos = [Paso(m.momento, m.origen, m.destino, m.descripcion, m.usuario, _plazo(m.payload),
-                  str(m.payload.get("folios") or ""), m.detalle)
+                  str(m.payload.get("folios") or ""), _observaciones(m))
              for m in history.seguimiento(expediente.id, services.calendario)]
     return HojaDeRuta(_cabecera(services, expediente), expediente.estado, pasos)
 

@@ -3,6 +3,7 @@ recepción (Figs. 8–9) and events users may send (such as «Anular derivación
 :mod:`mpv.tramites.bandeja`."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from datetime import date
 
@@ -104,26 +105,41 @@ def completar(services, actor: Actor, numero: str, task_id: str, valores: dict,
     Whatever happens, no received file is left behind unreferenced. :raise InvalidInput: naming the field;
     and as :meth:`mpv.engine.Engine.complete`."""
     archivos = archivos or {}
-    recibidos = [f for files in archivos.values() for f in files]
-    try:
+    with _sin_huerfanos(services, actor, archivos):
         pendiente = pendiente or formulario(services, actor, numero, task_id)
-        expediente, schema = pendiente.expediente, pendiente.schema
-        received = _check_files(schema, archivos)
-        valores, documento = _respuesta_con_documento(schema, actor, expediente, valores)
-        with services.storage.kept(received, referenced) as stored:
-            props = forms.properties(schema)
-            tipos = [tipo or props.get(name, {}).get("x-mpv-tipo-adjunto", name)
-                     for name, items in archivos.items() for _ in items]
-            adjuntos = nuevos_adjuntos(services, stored, tipos)
-            if documento is not None:
-                adjuntos.append(_adjunto_del(services, documento))
-            return _con_acumulados(services, actor, expediente, pendiente.tarea or _fila(expediente, task_id),
-                                   valores, adjuntos)
+        expediente = pendiente.expediente
+        fila = pendiente.tarea or _fila(expediente, task_id)
+        return _con_archivos(services, actor, expediente, pendiente.schema, valores, archivos, tipo,
+                             lambda data, adjuntos: _con_acumulados(services, actor, expediente, fila, data, adjuntos))
+
+
+def _con_archivos(services, actor: Actor, expediente: Expediente, schema: dict, valores: dict,
+                  archivos: dict[str, list[Received]], tipo: str | None, paso) -> StepResult:
+    """Run ``paso(valores, adjuntos)`` with the form's files checked as PDFs and kept for the step (the folios of a
+    document left empty: its pages; the answer's issued document among them)."""
+    received, paginas = _check_files(schema, archivos)
+    valores = _folios(schema, valores, paginas)
+    valores, documento = _respuesta_con_documento(schema, actor, expediente, valores)
+    with services.storage.kept(received, referenced) as stored:
+        props = forms.properties(schema)
+        tipos = [tipo or props.get(name, {}).get("x-mpv-tipo-adjunto", name)
+                 for name, items in archivos.items() for _ in items]
+        adjuntos = nuevos_adjuntos(services, stored, tipos)
+        if documento is not None:
+            adjuntos.append(_adjunto_del(services, documento))
+        return paso(valores, adjuntos)
+
+
+@contextlib.contextmanager
+def _sin_huerfanos(services, actor: Actor, archivos: dict[str, list[Received]]):
+    """On any error inside the block, remove the received files (and record a refused one for the audit)."""
+    try:
+        yield
     except BaseException as exc:
-        services.storage.discard(recibidos)
+        services.storage.discard(f for files in archivos.values() for f in files)
         if isinstance(exc, ArchivoRechazado):
             services.refusals.record("archivo_rechazado", f"Archivo rechazado: {exc.nombre}", actor.ip,
-                                           nombre=actor.nombre, detalle=exc.message)
+                                     nombre=actor.nombre, detalle=exc.message)
         raise
 
 
@@ -238,34 +254,48 @@ def derivacion_pendiente(services, actor: Actor, numero: str) -> DerivacionPendi
                                acumulacion.que_siguen(expediente, MESA_DERIVA, pending.oficina_id))
 
 
-def revisar_derivacion(services, pendiente: DerivacionPendiente, valores: dict) -> tuple[dict, date | None]:
-    """The derivation's values as they will be recorded, and the day its plazo ends (for the confirmation
-    step; nothing is written). :raise InvalidInput: with a message per field."""
-    checked = services.engine.validate(pendiente.info, valores)
+def revisar_derivacion(services, actor: Actor, pendiente: DerivacionPendiente, valores: dict,
+                       archivos: dict[str, list[Received]] | None = None) -> tuple[dict, date | None]:
+    """The derivation's values as they will be recorded (the folios of a document left empty: its pages), and the
+    day its plazo ends, for the confirmation step: nothing is written, and the ``archivos`` checked here stay in
+    storage for the confirmation to pass to :func:`derivar` (an abandoned one is swept). On any error they are
+    removed. :raise InvalidInput: with a message per field; :raise ArchivoRechazado: not a fit PDF."""
+    archivos = archivos or {}
+    with _sin_huerfanos(services, actor, archivos):
+        _, paginas = _check_files(pendiente.info.schema or {}, archivos)
+        checked = services.engine.validate(pendiente.info, _folios(pendiente.info.schema or {}, valores, paginas))
     plazo = int(checked.get("plazo_dias") or 0)
     calendario = services.calendario
     vence = calendario.vencimiento(calendario.fecha_local(services.clock()), plazo) if plazo else None
     return checked, vence
 
 
-def derivar(services, actor: Actor, numero: str, valores: dict) -> StepResult:
-    """Derive the expediente (recording its recepción first where it is still in Recepción), in one step.
+def derivar(services, actor: Actor, numero: str, valores: dict,
+            archivos: dict[str, list[Received]] | None = None) -> StepResult:
+    """Derive the expediente (recording its recepción first where it is still in Recepción), in one step, with the
+    form's files (as :func:`completar`), and each expediente accumulated to it the same way.
     :raise InvalidInput: / :raise Conflict: as :meth:`mpv.engine.Engine.complete`."""
-    pendiente = derivacion_pendiente(services, actor, numero)
+    archivos = archivos or {}
+    with _sin_huerfanos(services, actor, archivos):
+        pendiente = derivacion_pendiente(services, actor, numero)
+        expediente = pendiente.expediente
 
-    def paso(expediente_id: int, tarea: Tarea) -> StepResult:
-        if tarea.spec == RECEPCION:
-            return services.engine.complete_chain(expediente_id, actor, [(tarea.task_id, {"accion": "conforme"}),
-                                                                      (DERIVACION, valores)])
-        return services.engine.complete(expediente_id, tarea.task_id, actor, valores)
+        def con_acumulados(data: dict, adjuntos: list[NuevoAdjunto]) -> StepResult:
+            def paso(expediente_id: int, tarea: Tarea) -> StepResult:
+                if tarea.spec == RECEPCION:
+                    return services.engine.complete_chain(expediente_id, actor, [
+                        (tarea.task_id, {"accion": "conforme"}), (DERIVACION, data)], adjuntos)
+                return services.engine.complete(expediente_id, tarea.task_id, actor, data, adjuntos)
 
-    def seguir(acumulado: Expediente) -> StepResult | None:
-        igual = acumulacion.tarea_igual(acumulado.id, MESA_DERIVA, pendiente.tarea.oficina_id)
-        return igual and paso(acumulado.id, igual)
+            def seguir(acumulado: Expediente) -> StepResult | None:
+                igual = acumulacion.tarea_igual(acumulado.id, MESA_DERIVA, pendiente.tarea.oficina_id)
+                return igual and paso(acumulado.id, igual)
 
-    expediente = pendiente.expediente
-    return acumulacion.con_acumulados(services, actor, expediente, True,
-                                      lambda: paso(expediente.id, pendiente.tarea), seguir)
+            return acumulacion.con_acumulados(services, actor, expediente, True,
+                                              lambda: paso(expediente.id, pendiente.tarea), seguir)
+
+        return _con_archivos(services, actor, expediente, pendiente.info.schema or {}, valores, archivos, None,
+                             con_acumulados)
 
 
 def derivacion(services, actor: Actor, numero: str) -> Derivacion:
@@ -307,24 +337,33 @@ def enviar_evento(services, actor: Actor, numero: str, nombre: str) -> StepResul
                                       lambda: services.engine.send_event(expediente.id, nombre, actor), seguir)
 
 
-def _check_files(schema: dict, archivos: dict[str, list[Received]]) -> list[Received]:
-    """The files of the form's file fields, each checked as a PDF. :raise InvalidInput: naming the field."""
+def _folios(schema: dict, valores: dict, paginas: dict[str, int]) -> dict:
+    """The form's values with each folios count (a field with ``"x-mpv-folios-de": <file field>``) that was left
+    empty where a document came in that field: the document's pages."""
+    faltan = {name: prop["x-mpv-folios-de"] for name, prop in forms.properties(schema).items()
+              if isinstance(prop, dict) and prop.get("x-mpv-folios-de") in paginas and valores.get(name) is None}
+    return {**valores, **{name: paginas[campo] for name, campo in faltan.items()}} if faltan else valores
+
+
+def _check_files(schema: dict, archivos: dict[str, list[Received]]) -> tuple[list[Received], dict[str, int]]:
+    """The files of the form's file fields, each checked as a PDF, and the pages each field brought.
+    :raise InvalidInput: naming the field."""
     props = forms.properties(schema)
     unknown = [name for name in archivos if name not in props or not forms.is_file(props[name])]
     if unknown:
         raise InvalidInput("Se envió un archivo que el formulario no pide.", {unknown[0]: "Archivo no esperado."})
-    received = []
+    received, paginas = [], {}
     for name, items in archivos.items():
         for item in items:
             try:
-                check_pdf(item.path, item.nombre)
+                paginas[name] = paginas.get(name, 0) + check_pdf(item.path, item.nombre)
             except ArchivoRechazado as exc:
                 raise ArchivoRechazado(exc.message, {name: exc.message}, exc.nombre) from None
             received.append(item)
     for name in schema.get("required") or []:
         if name in props and forms.is_file(props[name]) and name not in archivos:
             raise InvalidInput("Falta un archivo obligatorio.", {name: "Adjunte el archivo en PDF."})
-    return received
+    return received, paginas
 
 
 def mis_tareas(services, actor: Actor, cursor: str = "", limite: int = 50) -> tuple[list[tuple[Tarea, str]], str]:

@@ -8,7 +8,7 @@ from ..engine import forms
 from ..errors import InvalidInput
 from ..tramites import bandeja, tareas, tupa
 from .expedientes import staff_actor
-from .requests import read_form
+from .requests import file_name, read_form
 
 
 def form_view(engine, renderer, info, data: dict | None, accion: str | None = None,
@@ -78,6 +78,25 @@ class TaskPage:
         self._pages.redirect(req, resp, target, f"Expediente {expediente.numero}: se registró «{done}».")
 
 
+# How the confirmation of Derivar trámite names each document its review checked: the form field, the temporary
+# name it waits under in storage, its SHA-256 (only its sender was shown it) and its file name.
+ESPERA = ("_documento_campo", "_documento_espera", "_documento_sha256", "_documento_nombre")
+OTRA_VEZ = "Vuelva a adjuntar el documento."
+
+
+def esperando(form, storage) -> tuple[dict, list[str]]:
+    """The files of ``form`` by field: those it brought, and those its review left waiting in storage (ESPERA);
+    and the fields whose waiting file is no longer there."""
+    archivos, perdidos = dict(form.files), []
+    for campo, espera, sha256, nombre in zip(*(form.getlist(n) for n in ESPERA)):
+        recibido = storage.waiting(espera, sha256, file_name(nombre, "documento.pdf"))
+        if recibido is None:
+            perdidos.append(campo)
+        else:
+            archivos.setdefault(campo, []).append(recibido)
+    return archivos, perdidos
+
+
 class Derivar:
     """Figs. 8–9: the Derivación task's form, a confirmation step, then the confirmation message.
 
@@ -110,25 +129,34 @@ class Derivar:
     def on_post(self, req, resp, numero):
         actor = staff_actor(req)
         pendiente = tareas.derivacion_pendiente(self._services, actor, numero)
-        form = read_form(req)
+        storage = self._services.storage
+        form = read_form(req, storage, max_file_bytes=self._services.limits.principal_bytes)
         view = self._vista(pendiente)
         values = submitted(view["schema"], form)
         paso = form.get("paso")
+        archivos, perdidos = esperando(form, storage)
         if paso == "corregir":
-            self._form(req, resp, pendiente, view, values, {})
+            storage.discard(f for items in archivos.values() for f in items)
+            self._form(req, resp, pendiente, view, values, {campo: OTRA_VEZ for campo in form.getlist(ESPERA[0])},
+                       mensaje=OTRA_VEZ)
             return
         try:
+            if perdidos:  # gone (swept after its grace period, or used), or not the one the review showed
+                raise InvalidInput(OTRA_VEZ, {campo: OTRA_VEZ for campo in perdidos})
             if paso == "confirmar":  # the engine validates the form, as for every step
-                tareas.derivar(self._services, actor, numero, values)
+                tareas.derivar(self._services, actor, numero, values, archivos)
                 self._pages.redirect(req, resp, f"/expedientes/{numero}/derivado")
-            checked, vence = tareas.revisar_derivacion(self._services, pendiente, values)
+            checked, vence = tareas.revisar_derivacion(self._services, actor, pendiente, values, archivos)
         except InvalidInput as exc:
-            self._form(req, resp, pendiente, view, values, exc.campos, falcon.HTTP_422, exc.message)
+            mensaje = exc.message + (f" {OTRA_VEZ}" if archivos and OTRA_VEZ not in exc.message else "")
+            self._form(req, resp, pendiente, view, values, exc.campos, falcon.HTTP_422, mensaje)
             return
         fields = view["fields"]
         self._pages.render(req, resp, "derivar_confirmar.html", e=pendiente.expediente, valores=checked,
                            etiquetas={f.name: dict(f.choices) for f in fields if f.choices}, campos=fields,
-                           con_recepcion=pendiente.con_recepcion, vence=vence, acumulados=pendiente.acumulados)
+                           con_recepcion=pendiente.con_recepcion, vence=vence, acumulados=pendiente.acumulados,
+                           documentos=[{"campo": campo, "espera": r.path.name, "sha256": r.sha256, "nombre": r.nombre}
+                                       for campo, items in archivos.items() for r in items])
 
 
 class Derivado:
