@@ -274,7 +274,8 @@ def _valid_escrito(data, operation, generated, codes):
     anexos = data.draw(st.lists(st.sampled_from(PDFS) | file_contents, max_size=6), label="anexos")
     if anexos:
         body["anexos"] = anexos
-    if "descripcion" in (generated.body or {}) and data.draw(st.booleans()):
+    # A negative case's body may be any JSON value (a number, a list), not only an object.
+    if isinstance(generated.body, dict) and "descripcion" in generated.body and data.draw(st.booleans()):
         body["descripcion"] = generated.body["descripcion"]
     codigo = codes[data.draw(st.integers(0, 10**6)) % len(codes)]
     return operation.Case(path_parameters={"codigo": codigo}, body=body, media_type="multipart/form-data")

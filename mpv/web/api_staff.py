@@ -21,7 +21,7 @@ from .errors import HTTPMessage
 from .middleware import UNSAFE
 from .openapi_staff import MAX_CUERPO, STAFF
 
-ESCALARES = (str, int, float, bool, type(None))
+MAX_CAMPOS, MAX_TEXTO = 50, 5000  # as the OpenAPI document's «Valores» says
 
 
 def add_api_staff_routes(app: falcon.App, services):
@@ -66,6 +66,15 @@ def _param(req, name: str, maximo: int = 100) -> str:
     return value
 
 
+def _valor(v) -> bool:
+    """Whether ``v`` is a value a form's field may take (the document's ``Valores``)."""
+    if isinstance(v, str):
+        return len(v) <= MAX_TEXTO
+    if isinstance(v, list):
+        return len(v) <= MAX_CAMPOS and all(isinstance(i, str) and len(i) <= MAX_TEXTO for i in v)
+    return v is None or isinstance(v, (bool, int, float))
+
+
 def _cuerpo(req) -> dict:
     """The JSON object of a POST: field → a text, number, true/false, null or a list of those.
 
@@ -84,8 +93,10 @@ def _cuerpo(req) -> dict:
         raise HTTPMessage(falcon.HTTP_400, "El cuerpo no es JSON válido (UTF-8).") from None
     if not isinstance(body, dict):
         raise InvalidInput("Envíe un objeto JSON: cada campo del formulario con su valor.")
-    malos = {str(k)[:60]: "Use un texto, un número, true/false o una lista de textos." for k, v in body.items()
-             if not (isinstance(v, ESCALARES) or (isinstance(v, list) and all(isinstance(i, ESCALARES) for i in v)))}
+    if len(body) > MAX_CAMPOS:
+        raise InvalidInput(f"Envíe como máximo {MAX_CAMPOS} campos: los del formulario de la tarea.")
+    malos = {str(k)[:60]: (f"Use un texto de hasta {MAX_TEXTO} caracteres, un número, true/false, null o una lista "
+                           f"de hasta {MAX_CAMPOS} textos.") for k, v in body.items() if not _valor(v)}
     if malos:
         raise InvalidInput("Revise los campos marcados.", malos)
     return body

@@ -71,9 +71,10 @@ RESULTADO = _obj(["numero", "estado", "tarea_actual", "terminado", "registrado"]
                        "oficina_destino": _TEXTO})}})
 
 VALORES = {"type": "object", "maxProperties": 50,
-           "additionalProperties": {"oneOf": [{"type": "string", "maxLength": 5000}, {"type": "integer"},
-                                              {"type": "boolean"},
-                                              {"type": "array", "maxItems": 50, "items": {"type": "string"}}]}}
+           "additionalProperties": {"oneOf": [{"type": "string", "maxLength": 5000}, {"type": "number"},
+                                              {"type": "boolean"}, {"type": "null"},
+                                              {"type": "array", "maxItems": 50,
+                                               "items": {"type": "string", "maxLength": 5000}}]}}
 
 SCHEMAS = {"TareaPersonal": TAREA, "ExpedienteFila": FILA, "ExpedientePersonal": FICHA, "ResultadoPaso": RESULTADO,
            "Busqueda": _obj(["expedientes", "siguiente"], {"expedientes": {"type": "array",
