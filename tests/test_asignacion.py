@@ -11,7 +11,7 @@ from webclient import Browser
 
 from mpv.engine import Actor
 from mpv.models import Asignacion, Evento, Oficina, Paso, Tarea, Usuario
-from mpv.tramites import asignacion
+from mpv.tramites import asignacion, tareas
 from mpv.web.app import create_app
 
 
@@ -73,6 +73,9 @@ def test_the_head_assigns_the_person_works_it_and_nobody_else_can_until_reassign
 
     assert _mios(ana) == [exp.numero] and "Recepción en la oficina" in ana.get("/mis-expedientes").text
     assert _mios(beto) == [] and "No tiene expedientes asignados" in beto.get("/mis-expedientes").text
+    # The staff API's «my tasks» leaves out what is assigned to another person of the office.
+    assert [n for _, n in tareas.mis_tareas(services, _actor(gente["ana"]))[0]] == [exp.numero]
+    assert tareas.mis_tareas(services, _actor(gente["beto"]))[0] == []
 
     # Beto, of the same office, cannot receive it: the message says who has it and how that changes.
     refused = beto.post(f"/expedientes/{exp.numero}/tareas/{_tarea(exp)}", {})

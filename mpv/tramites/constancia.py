@@ -14,7 +14,7 @@ from .. import sello
 from ..models import PRESENCIAL, Adjunto, Evento, Expediente
 from ..plazos import Calendario
 from . import tupa
-from .hoja_pdf import fecha_larga, filas, hoja, latin1, parrafo
+from .hoja_pdf import fecha_larga, filas, hoja, latin1, lista_documentos, parrafo
 
 
 @dataclasses.dataclass
@@ -126,13 +126,7 @@ def pdf(c: Constancia) -> bytes:
         doc.set_font("helvetica", "I", 9)
         doc.multi_cell(0, 5, latin1("Nota: " + c.nota_fecha + "."), new_x="LMARGIN", new_y="NEXT")
     doc.ln(3)
-    doc.set_font("helvetica", "B", 11)
-    doc.cell(0, 7, "Documentos recibidos", new_x="LMARGIN", new_y="NEXT")
-    for tipo, nombre, tamano, sha in c.documentos:
-        doc.set_font("helvetica", "", 10)
-        parrafo(doc, 5, latin1(f"{tipo.capitalize()}: {nombre} ({tamano:,} bytes)".replace(",", ".")))
-        doc.set_font("courier", "", 8)
-        parrafo(doc, 4, f"SHA-256 {sha}")
+    lista_documentos(doc, "Documentos recibidos", c.documentos, 10)
     doc.ln(4)
     doc.set_font("helvetica", "", 9)
     doc.multi_cell(0, 5, latin1(

@@ -48,6 +48,17 @@ def filas(doc: FPDF, rows, ancho: float):
         parrafo(doc, 6, latin1(value))
 
 
+def lista_documentos(doc: FPDF, titulo: str, archivos, tamano: int):
+    """The files a filing brought, under ``titulo``: each (tipo, nombre, bytes, SHA-256) with its fingerprint."""
+    doc.set_font("helvetica", "B", tamano + 1)
+    doc.cell(0, tamano * 0.7, titulo, new_x="LMARGIN", new_y="NEXT")
+    for tipo, nombre, bytes_, sha in archivos:
+        doc.set_font("helvetica", "", tamano)
+        parrafo(doc, 5, latin1(f"{tipo.capitalize()}: {nombre} ({bytes_:,} bytes)".replace(",", ".")))
+        doc.set_font("courier", "", 8)
+        parrafo(doc, 4, f"SHA-256 {sha}")
+
+
 def parrafo(doc: FPDF, alto: float, texto: str, **kwargs):
     """``texto`` from the current position to the right margin, wrapped, then a new line at the left margin.
 

@@ -18,7 +18,7 @@ from ..errors import NotFound
 from ..models import PRESENCIAL, Expediente, Usuario
 from . import constancia, tupa, verificacion
 from .expedientes import solo_personal, visible
-from .hoja_pdf import fecha_larga, filas, hoja, latin1, parrafo, qr_verificacion
+from .hoja_pdf import fecha_larga, filas, hoja, latin1, lista_documentos, qr_verificacion
 
 
 @dataclasses.dataclass(frozen=True)
@@ -254,13 +254,7 @@ def pdf_cargo_recepcion(c: CargoRecepcion) -> bytes:
                 ("Documento de identidad", c.documento_identidad), ("Recibido por", c.recibido_por)]
           + ([("Código de seguimiento", c.codigo_seguimiento)] if c.codigo_seguimiento else []), 48)
     doc.ln(2)
-    doc.set_font("helvetica", "B", 10)
-    doc.cell(0, 6, "Documentos digitalizados", new_x="LMARGIN", new_y="NEXT")
-    for tipo, nombre, tamano, sha in c.documentos:
-        doc.set_font("helvetica", "", 9)
-        parrafo(doc, 5, latin1(f"{tipo.capitalize()}: {nombre} ({tamano:,} bytes)".replace(",", ".")))
-        doc.set_font("courier", "", 8)
-        parrafo(doc, 4, f"SHA-256 {sha}")
+    lista_documentos(doc, "Documentos digitalizados", c.documentos, 9)
     doc.ln(3)
     qr_verificacion(doc, cab.url, cab.codigo)
     doc.set_font("helvetica", "", 9)

@@ -16,7 +16,7 @@ from ..engine.values import NuevoAdjunto
 from ..errors import ArchivoRechazado, Conflict, InvalidInput, NotFound
 from ..firmas import verificar
 from .presentacion import nuevos_adjuntos, referenced
-from ..models import DocumentoOficial, Evento, Expediente, Oficina, Tarea
+from ..models import Asignacion, DocumentoOficial, Evento, Expediente, Oficina, Tarea
 from ..pdf import check_pdf, pdf_name
 from ..storage import Received
 from . import acumulacion, documentos, expedientes
@@ -367,12 +367,16 @@ def _check_files(schema: dict, archivos: dict[str, list[Received]]) -> tuple[lis
 
 
 def mis_tareas(services, actor: Actor, cursor: str = "", limite: int = 50) -> tuple[list[tuple[Tarea, str]], str]:
-    """The ready tasks ``actor`` works (mesa de partes: its own; an office user: their office's), oldest first,
-    each with its expediente's number; and the cursor of the next page ("" at the end). A cursor that is not one
-    of ours starts from the first page. :raise NotAllowed: not staff, or an office user with no office."""
+    """The ready tasks ``actor`` works (mesa de partes: its own; an office user: their office's, but for those
+    assigned to another person of it), oldest first, each with its expediente's number; and the cursor of the next
+    page ("" at the end). A cursor that is not one of ours starts from the first page.
+    :raise NotAllowed: not staff, or an office user with no office."""
     expedientes.solo_personal(actor)
     expedientes.oficina_de(actor)
-    query = services.engine.tasks_for(actor).select(Tarea, Expediente.numero).switch(Tarea).join(Expediente)
+    ajena = Asignacion.select().where((Asignacion.expediente == Tarea.expediente) & (Asignacion.oficina == Tarea.oficina)
+                                      & (Asignacion.usuario != actor.usuario_id))
+    query = (services.engine.tasks_for(actor).select(Tarea, Expediente.numero).switch(Tarea).join(Expediente)
+             .where(~pw.fn.EXISTS(ajena)))
     clave = decode_cursor(cursor) if cursor else None
     if clave and clave[0] is not None:
         query = query.where(pw.Tuple(Tarea.desde, Tarea.id) > pw.Tuple(Tarea.desde.db_value(clave[0]), clave[1]))

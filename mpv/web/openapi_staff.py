@@ -71,8 +71,8 @@ RESULTADO = _obj(["numero", "estado", "tarea_actual", "terminado", "registrado"]
                        "oficina_destino": _TEXTO})}})
 
 VALORES = {"type": "object", "maxProperties": 50,
-           "additionalProperties": {"oneOf": [{"type": "string", "maxLength": 5000}, {"type": "number"},
-                                              {"type": "boolean"}, {"type": "null"},
+           "additionalProperties": {"oneOf": [{"type": "string", "maxLength": 5000, "nullable": True},
+                                              {"type": "number"}, {"type": "boolean"},
                                               {"type": "array", "maxItems": 50,
                                                "items": {"type": "string", "maxLength": 5000}}]}}
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import falcon
 
 from ..errors import InvalidInput, TooLarge
-from ..tramites import presencial, tupa
-from ..tramites.campos import PRESENCIAL, REVISE, de_cara
+from ..tramites import presencial
+from ..tramites.campos import PRESENCIAL, REVISE
 from .expedientes import send_pdf, staff_actor
-from .public import formulario, valores_tecleados
+from .public import formulario, valores_iniciales, valores_tecleados
 from .requests import partes_presentacion, read_form
 
 
@@ -26,14 +26,7 @@ class RegistroPresencial:
 
     def on_get(self, req, resp):
         presencial.puede_registrar(staff_actor(req))
-        valores = {c.nombre: c.inicial for c in de_cara(PRESENCIAL) if c.inicial}
-        codigo = (req.get_param("procedimiento") or "").strip()
-        elegido = tupa.por_codigo(codigo) if codigo else None
-        errores = {}
-        if elegido is not None and elegido.activo:
-            valores.update(procedimiento=elegido.codigo, asunto=elegido.nombre[:500])
-        elif codigo:
-            errores["procedimiento"] = "Ese procedimiento no está en el TUPA vigente: elija uno de la lista."
+        valores, errores = valores_iniciales(req, PRESENCIAL)
         self._render(req, resp, valores, errores, falcon.HTTP_404 if errores else falcon.HTTP_200)
 
     def on_post(self, req, resp):

@@ -46,6 +46,20 @@ def formulario(services, cara: str, valores: dict, errores: dict) -> dict:
                 limite_anexo=limits.anexo_bytes // (1024 * 1024), max_anexos=limits.anexos)
 
 
+def valores_iniciales(req, cara: str) -> tuple[dict, dict]:
+    """A filing form's first values through ``cara``, with the procedure ``?procedimiento=`` names (its name as the
+    subject), and the error to show when that names no procedure of the TUPA in force."""
+    valores = {c.nombre: c.inicial for c in de_cara(cara) if c.inicial}
+    codigo = (req.get_param("procedimiento") or "").strip()
+    elegido = tupa.por_codigo(codigo) if codigo else None
+    errores = {}
+    if elegido is not None and elegido.activo:
+        valores.update(procedimiento=elegido.codigo, asunto=elegido.nombre[:500])
+    elif codigo:
+        errores["procedimiento"] = "Ese procedimiento no está en el TUPA vigente: elija uno de la lista."
+    return valores, errores
+
+
 class Presentar:
     """The public filing form (Ley 31170: open 24 hours); success leads to the constancia."""
 
@@ -58,14 +72,7 @@ class Presentar:
                            **formulario(self._services, WEB, valores, errores))
 
     def on_get(self, req, resp):
-        valores = {c.nombre: c.inicial for c in de_cara(WEB) if c.inicial}
-        codigo = (req.get_param("procedimiento") or "").strip()
-        elegido = tupa.por_codigo(codigo) if codigo else None
-        errores = {}
-        if elegido is not None and elegido.activo:
-            valores.update(procedimiento=elegido.codigo, asunto=elegido.nombre[:500])
-        elif codigo:
-            errores["procedimiento"] = "Ese procedimiento no está en el TUPA vigente: elija uno de la lista."
+        valores, errores = valores_iniciales(req, WEB)
         self._render(req, resp, valores, errores, falcon.HTTP_404 if errores else falcon.HTTP_200)
 
     def on_post(self, req, resp):
