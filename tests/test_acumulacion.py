@@ -8,21 +8,15 @@ import uuid
 
 import pytest
 from helpers import derivar, file_tramite, make_user, recibir, step
+from test_web import actor, app, browser, text  # noqa: F401 - the staff app and its signed-in clients
 from webclient import Browser
 
-from mpv.engine import Actor
 from mpv.errors import Conflict, InvalidInput, NotAllowed
 from mpv.models import Acumulacion, Evento, Expediente, Oficina, Tarea
 from mpv.tramites import acumulacion, tareas
-from mpv.web.app import create_app
 
 DERIVACION = {"oficina_destino": "GDUR", "oficinas_adicionales": "SGAT", "proveido": "Evaluar ambos",
               "prioridad": "normal", "plazo_dias": "5"}
-
-
-@pytest.fixture
-def app(services):
-    return create_app(services)
 
 
 @pytest.fixture
@@ -30,20 +24,6 @@ def users(services):
     return {name: make_user(name, rol, office) for name, rol, office in (
         ("mesa", "mesa", "MP"), ("gdur", "oficina", "GDUR"), ("rentas", "oficina", "SGAT"),
         ("auditor", "auditor", None))}
-
-
-def browser(app, username):
-    b = Browser(app)
-    b.login(username)
-    return b
-
-
-def actor(user):
-    return Actor.de_usuario(user)
-
-
-def text(html: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
 def pendientes(exp) -> set[tuple[str, str]]:

@@ -7,17 +7,12 @@ import re
 
 import pytest
 from helpers import derivar, file_tramite, make_user, recibir, step
+from test_listados import app, browser  # noqa: F401 - the staff app and a signed-in client
 from webclient import Browser
 
 from mpv.engine import Actor
 from mpv.models import Asignacion, Evento, Oficina, Paso, Tarea, Usuario
 from mpv.tramites import asignacion, tareas
-from mpv.web.app import create_app
-
-
-@pytest.fixture
-def app(services):
-    return create_app(services)
 
 
 @pytest.fixture
@@ -42,12 +37,6 @@ def _derivado(services, gente, **extra):
     return exp
 
 
-def _browser(app, username) -> Browser:
-    b = Browser(app)
-    b.login(username)
-    return b
-
-
 def _mios(b: Browser) -> list[str]:
     """The expedientes «Mis expedientes» lists (not a notice that names one)."""
     return re.findall(r'<td class="numero"[^>]*><strong>([0-9-]+)</strong>', b.get("/mis-expedientes").text)
@@ -59,7 +48,7 @@ def _tarea(exp) -> str:
 
 def test_the_head_assigns_the_person_works_it_and_nobody_else_can_until_reassigned(services, app, gente):
     exp = _derivado(services, gente)
-    jefa, ana, beto = (_browser(app, n) for n in ("jefa", "ana", "beto"))
+    jefa, ana, beto = (browser(app, n) for n in ("jefa", "ana", "beto"))
     page = jefa.get(f"/expedientes/{exp.numero}")
     assert "Aún no está asignado a nadie" in page.text and f'href="/expedientes/{exp.numero}/asignar"' in page.text
     assert f"/expedientes/{exp.numero}/asignar" not in ana.get(f"/expedientes/{exp.numero}").text  # not the head
@@ -105,7 +94,7 @@ def test_the_head_assigns_the_person_works_it_and_nobody_else_can_until_reassign
 
 def test_what_cannot_be_assigned_is_refused_and_nothing_is_written(services, app, gente):
     exp = _derivado(services, gente)
-    jefa, ana = _browser(app, "jefa"), _browser(app, "ana")
+    jefa, ana = browser(app, "jefa"), browser(app, "ana")
     cambios = Evento.select().where(Evento.tipo != "acceso")  # a denial is audited: that row is no change
     before = cambios.count()
     denied = ana.get(f"/expedientes/{exp.numero}/asignar")
@@ -138,7 +127,7 @@ def test_the_office_history_lists_every_expediente_it_ever_held_searchable_and_p
     recibir(services, held[0], _actor(gente["ana"]))
     step(services, held[0], _actor(gente["ana"]), accion="atender", respuesta="Listo")  # gone from the office
     never = file_tramite(services, asunto="Reclamo de arbitrios")
-    jefa = _browser(app, "jefa")
+    jefa = browser(app, "jefa")
     page = jefa.get("/oficina/historial").text
     assert all(e.numero in page for e in held) and never.numero not in page
     fila = re.search(rf"{held[0].numero}.*?</tr>", page, re.S).group(0)
@@ -147,7 +136,7 @@ def test_the_office_history_lists_every_expediente_it_ever_held_searchable_and_p
     found = jefa.get("/oficina/historial", q=held[3].numero).text
     assert held[3].numero in found and held[2].numero not in found
     assert "Ningún expediente de su oficina coincide" in jefa.get("/oficina/historial", q="inexistente").text
-    assert held[0].numero not in _browser(app, "rentas").get("/oficina/historial").text
+    assert held[0].numero not in browser(app, "rentas").get("/oficina/historial").text
 
     # Paged newest first, two at a time, forwards and back, with nothing repeated or lost.
     actor = _actor(gente["jefa"])
